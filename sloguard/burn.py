@@ -1,0 +1,194 @@
+"""Error ratios -> burn rates -> tier decisions -> severity. Pure: no I/O, time is an argument.
+
+The multi-window, multi-burn-rate rule of the SRE Workbook ("Alerting on SLOs"): a tier fires
+when *both* its long and its short window burn faster than ``tier.factor(period)``.
+
+No data is explicit. A window has no data when Prometheus returned no series, NaN or Inf, or
+fewer events than the SLO's ``min_events``. A tier is
+
+* firing  - both windows known and above the factor,
+* clear   - at least one window known and at or below the factor (both are required to fire),
+* unknown - otherwise.
+
+The severity is the highest firing tier; with none firing it is NO_DATA when any tier is
+unknown, else OK. A gap in the data is therefore never read as healthy, nor as a 100 % error.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+from sloguard.durations import format_duration
+from sloguard.model import SLO, Severity, Tier
+
+
+@dataclass(frozen=True, slots=True)
+class WindowReading:
+    """What Prometheus said about one window at one instant.
+
+    ``error_ratio`` is None when there was no series, or NaN/Inf. ``events`` is the number of
+    events in the window (total rate x window seconds); None when the indicator cannot tell
+    (raw indicators), in which case ``min_events`` does not apply.
+    """
+
+    error_ratio: float | None
+    events: float | None = None
+
+
+NO_READING = WindowReading(None, None)
+
+
+class TierState(StrEnum):
+    FIRING = "firing"
+    CLEAR = "clear"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class TierDecision:
+    tier: Tier
+    factor: float
+    long_burn_rate: float | None
+    short_burn_rate: float | None
+    state: TierState
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """The verdict on one SLO (or one group of a grouped SLO) at one instant."""
+
+    slo: str
+    at: float
+    severity: Severity
+    burn_rates: Mapping[str, float | None]
+    error_budget_remaining: float | None
+    time_to_exhaustion_seconds: float | None
+    tiers: tuple[TierDecision, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    error: str = ""
+
+    @property
+    def firing(self) -> tuple[TierDecision, ...]:
+        return tuple(d for d in self.tiers if d.state is TierState.FIRING)
+
+
+def usable_ratio(value: float | None) -> float | None:
+    """None for missing, NaN or infinite values; negative ratios (counter glitches) clamp to 0."""
+    if value is None or math.isnan(value) or math.isinf(value):
+        return None
+    return max(value, 0.0)
+
+
+def burn_rate(error_ratio: float | None, budget: float) -> float | None:
+    """Burn rate = error ratio / error budget. 1.0 spends the budget exactly over the period."""
+    ratio = usable_ratio(error_ratio)
+    if ratio is None:
+        return None
+    return ratio / budget
+
+
+def window_burn_rate(slo: SLO, reading: WindowReading) -> float | None:
+    """Burn rate of one window, or None when the window does not count (no data, low traffic)."""
+    if reading.events is not None and slo.min_events > 0 and reading.events < slo.min_events:
+        return None
+    if reading.events is not None and reading.events <= 0:
+        return None  # zero traffic: 0/0, not a healthy 0 % error
+    return burn_rate(reading.error_ratio, slo.budget)
+
+
+def decide_tier(tier: Tier, factor: float, long: float | None, short: float | None) -> TierState:
+    if long is not None and short is not None and long > factor and short > factor:
+        return TierState.FIRING
+    if (long is not None and long <= factor) or (short is not None and short <= factor):
+        return TierState.CLEAR
+    return TierState.UNKNOWN
+
+
+def severity_of(decisions: tuple[TierDecision, ...]) -> Severity:
+    firing = [d.tier.severity for d in decisions if d.state is TierState.FIRING]
+    if firing:
+        return max(firing)
+    if any(d.state is TierState.UNKNOWN for d in decisions):
+        return Severity.NO_DATA
+    return Severity.OK
+
+
+def budget_remaining(slo: SLO, period: WindowReading) -> float | None:
+    """1 - (error ratio over the SLO period / budget). Negative once the budget is overspent."""
+    ratio = usable_ratio(period.error_ratio)
+    if ratio is None or (period.events is not None and period.events <= 0):
+        return None
+    return 1.0 - ratio / slo.budget
+
+
+def time_to_exhaustion(
+    slo: SLO, remaining: float | None, current_burn: float | None
+) -> float | None:
+    """Seconds until the budget is gone at the current burn: remaining x period / burn.
+
+    0 when already exhausted; None when unknown or when nothing burns (never exhausted).
+    """
+    if remaining is None or current_burn is None:
+        return None
+    if remaining <= 0:
+        return 0.0
+    if current_burn <= 0:
+        return None
+    return remaining * slo.period_seconds / current_burn
+
+
+def evaluate(
+    slo: SLO,
+    readings: Mapping[int, WindowReading],
+    period: WindowReading | None,
+    at: float,
+    *,
+    key: str | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> Evaluation:
+    """Classify one SLO from its window readings (keyed by window seconds) at instant ``at``.
+
+    The current burn for the time to exhaustion is the shortest window that has data.
+    """
+    burns: dict[int, float | None] = {
+        w: window_burn_rate(slo, readings.get(w, NO_READING)) for w in slo.window_seconds
+    }
+    decisions = tuple(
+        TierDecision(
+            tier=t,
+            factor=(f := t.factor(slo.period_seconds)),
+            long_burn_rate=burns[t.long_seconds],
+            short_burn_rate=burns[t.short_seconds],
+            state=decide_tier(t, f, burns[t.long_seconds], burns[t.short_seconds]),
+        )
+        for t in slo.tiers
+    )
+    remaining = budget_remaining(slo, period) if period is not None else None
+    current = next((burns[w] for w in sorted(burns) if burns[w] is not None), None)
+    return Evaluation(
+        slo=key or slo.name,
+        at=at,
+        severity=severity_of(decisions),
+        burn_rates=MappingProxyType({format_duration(w): b for w, b in burns.items()}),
+        error_budget_remaining=remaining,
+        time_to_exhaustion_seconds=time_to_exhaustion(slo, remaining, current),
+        tiers=decisions,
+        labels=MappingProxyType(dict(labels or {})),
+    )
+
+
+def failed(slo: SLO, at: float, error: str, *, key: str | None = None) -> Evaluation:
+    """An evaluation that could not be made (Prometheus down, query error): NO_DATA, with why."""
+    return Evaluation(
+        slo=key or slo.name,
+        at=at,
+        severity=Severity.NO_DATA,
+        burn_rates=MappingProxyType({format_duration(w): None for w in slo.window_seconds}),
+        error_budget_remaining=None,
+        time_to_exhaustion_seconds=None,
+        error=error,
+    )

@@ -1,0 +1,24 @@
+"""The ``sloguard`` command line: thin click commands over the services.
+
+Each command lives in its own module and is registered here.
+"""
+
+from __future__ import annotations
+
+import click
+
+from sloguard import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="sloguard")
+def main() -> None:
+    """sloguard: SLO burn-rate alerting and incident auto-declaration.
+
+    Describe SLOs in YAML, check them with `validate`, see how fast each one burns its error
+    budget with `evaluate`, and run the daemon with `run` to page on-call and declare incidents.
+    Every command has its own --help.
+    """
+
+
+__all__ = ["main"]

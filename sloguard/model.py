@@ -1,0 +1,201 @@
+"""The domain model: what an SLO *is*, independent of the YAML it was written in. Pure.
+
+The YAML APIs (native ``sloguard/v1``, Sloth, OpenSLO) live in :mod:`sloguard.spec` and all
+produce these frozen objects; everything downstream (burn math, rules, engine, lifecycle)
+consumes only these.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum
+from types import MappingProxyType
+
+from sloguard.durations import format_duration
+from sloguard.errors import Location
+
+WINDOW_PLACEHOLDER = "{{.window}}"
+
+
+class Severity(IntEnum):
+    """Ordered so that ``max()`` picks the worst. NO_DATA is below OK: it never outranks a burn."""
+
+    NO_DATA = -1
+    OK = 0
+    SEV3 = 1
+    SEV2 = 2
+    SEV1 = 3
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def pages(self) -> bool:
+        """SEV1 and SEV2 page a human; SEV3 is a ticket."""
+        return self in (Severity.SEV1, Severity.SEV2)
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.upper()]
+        except KeyError:
+            raise ValueError(f"{text!r} is not a severity: use SEV1, SEV2 or SEV3") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """One multi-window alert: fires when both windows burn above ``factor(period)``."""
+
+    severity: Severity
+    long_seconds: int
+    short_seconds: int
+    budget_percent: float
+
+    def factor(self, period_seconds: int) -> float:
+        """Burn-rate threshold: the rate that spends ``budget_percent`` of the budget in the long
+        window. 2 % over 1h of a 30d SLO gives 14.4 (SRE Workbook, Sloth)."""
+        return (self.budget_percent / 100.0) * period_seconds / self.long_seconds
+
+    @property
+    def long(self) -> str:
+        return format_duration(self.long_seconds)
+
+    @property
+    def short(self) -> str:
+        return format_duration(self.short_seconds)
+
+
+# The SRE Workbook's recommended policy, as data (DESIGN.md). Used when a spec has no tiers.
+DEFAULT_TIERS: tuple[Tier, ...] = (
+    Tier(Severity.SEV1, 3600, 300, 2.0),
+    Tier(Severity.SEV2, 6 * 3600, 1800, 5.0),
+    Tier(Severity.SEV3, 86400, 2 * 3600, 10.0),
+    Tier(Severity.SEV3, 3 * 86400, 6 * 3600, 10.0),
+)
+
+
+def render_window(template: str, window: str) -> str:
+    """Substitute Sloth's ``{{.window}}`` placeholder (spaces inside the braces allowed)."""
+    out = template.replace(WINDOW_PLACEHOLDER, window)
+    if "{{" in out:  # tolerate "{{ .window }}" as Go templates do
+        out = re.sub(r"\{\{\s*\.window\s*\}\}", window, out)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class RatioIndicator:
+    """errors / total, each a PromQL template with ``{{.window}}``."""
+
+    errors: str
+    total: str
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyIndicator:
+    """Share of requests slower than ``threshold_seconds`` from a Prometheus histogram."""
+
+    histogram: str
+    threshold_seconds: float
+    selector: str = ""  # e.g. '{job="checkout"}'
+
+    def _matchers(self, extra: str = "") -> str:
+        inner = self.selector.strip()
+        if inner.startswith("{") and inner.endswith("}"):
+            inner = inner[1:-1].strip()
+        parts = [p for p in (inner, extra) if p]
+        return "{" + ",".join(parts) + "}"
+
+    @property
+    def le(self) -> str:
+        """The ``le`` label as Prometheus client libraries write it (0.3 -> "0.3", 1 -> "1.0")."""
+        return repr(float(self.threshold_seconds))
+
+    @property
+    def errors(self) -> str:
+        count = f"{self.histogram}_count{self._matchers()}"
+        good = self.good_bucket_selector
+        return (
+            f"(sum(rate({count}[{WINDOW_PLACEHOLDER}])) - sum(rate({good}[{WINDOW_PLACEHOLDER}])))"
+        )
+
+    @property
+    def total(self) -> str:
+        count = f"{self.histogram}_count{self._matchers()}"
+        return f"sum(rate({count}[{WINDOW_PLACEHOLDER}]))"
+
+    @property
+    def good_bucket_selector(self) -> str:
+        """The exact bucket series; evaluation reports an error when it does not exist."""
+        le_matcher = 'le="' + self.le + '"'
+        return f"{self.histogram}_bucket{self._matchers(le_matcher)}"
+
+
+@dataclass(frozen=True, slots=True)
+class RawIndicator:
+    """A ready error-ratio expression with ``{{.window}}``. No event counts are available."""
+
+    error_ratio: str
+
+
+Indicator = RatioIndicator | LatencyIndicator | RawIndicator
+
+
+def _frozen(mapping: Mapping[str, str] | None) -> Mapping[str, str]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class SLO:
+    """One SLO, fully resolved (defaults applied, durations in seconds, objective in percent)."""
+
+    name: str
+    service: str
+    objective_percent: float
+    period_seconds: int
+    indicator: Indicator
+    tiers: tuple[Tier, ...] = DEFAULT_TIERS
+    description: str = ""
+    labels: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+    owner: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+    runbook_url: str = ""
+    dashboard_url: str = ""
+    # A window with fewer events than this does not count (low-traffic protection); 0 = off.
+    min_events: float = 0.0
+    # Evaluate one SLO per distinct value of these labels (``sum by (...)``); () = one SLO.
+    group_by: tuple[str, ...] = ()
+    source: Location = field(default_factory=lambda: Location("<memory>"))
+
+    @property
+    def budget(self) -> float:
+        """Error budget as a ratio: 99.9 % -> 0.001, computed as Sloth does ((100 - obj) / 100)."""
+        return (100.0 - self.objective_percent) / 100.0
+
+    @property
+    def objective_ratio(self) -> float:
+        return self.objective_percent / 100.0
+
+    @property
+    def window_seconds(self) -> tuple[int, ...]:
+        """Every window the tiers use, ascending, without duplicates (not the period)."""
+        seen = {t.long_seconds for t in self.tiers} | {t.short_seconds for t in self.tiers}
+        return tuple(sorted(seen))
+
+    @property
+    def period(self) -> str:
+        return format_duration(self.period_seconds)
+
+    def error_ratio_query(self, window: str) -> str:
+        """PromQL for the error ratio over ``window`` (e.g. ``"5m"``)."""
+        ind = self.indicator
+        if isinstance(ind, RawIndicator):
+            return render_window(ind.error_ratio, window)
+        return f"({render_window(ind.errors, window)})\n/\n({render_window(ind.total, window)})"
+
+    def total_query(self, window: str) -> str | None:
+        """PromQL for the event *rate* over ``window``; None for raw indicators."""
+        ind = self.indicator
+        if isinstance(ind, RawIndicator):
+            return None
+        return render_window(ind.total, window)
