@@ -31,7 +31,7 @@ class Source(Protocol):
     """Where error ratios come from (Prometheus, or a fake in unit tests)."""
 
     async def query(self, expr: str, at: float) -> list[Sample]:
-        """Instant query evaluated at unix time ``at``. Raises :class:`sloguard.errors.SourceError`."""
+        """Instant query at unix time ``at``. Raises :class:`sloguard.errors.SourceError`."""
         ...
 
     async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
