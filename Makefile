@@ -28,7 +28,8 @@ prometheus:  ## Debian's prometheus + promtool + alertmanager, only when missing
 	fi
 
 lint: $(VENV)/.installed  ## ruff, mypy --strict, the import-layer contract
-	$(VENV)/bin/ruff check sloguard tests bench
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
