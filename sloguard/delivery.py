@@ -123,7 +123,7 @@ class Deliverer:
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self.stats = DeliveryStats()
         self._limiter = RateLimiter()
-        self._concurrency = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
         self._batch = batch
 
     async def drain(self) -> DrainReport:
@@ -133,17 +133,18 @@ class Deliverer:
         """
         report = DrainReport()
         seen: set[int] = set()
+        gate = asyncio.Semaphore(self._concurrency)  # per pass: a semaphore binds to its loop
         while True:
             rows = [r for r in self.store.due(self.clock.now(), self._batch) if r.id not in seen]
             if not rows:
                 return report
             seen.update(r.id for r in rows)
-            results = await asyncio.gather(*(self._one(r) for r in rows))
+            results = await asyncio.gather(*(self._one(r, gate) for r in rows))
             for result in results:
                 report += result
 
-    async def _one(self, row: Pending) -> DrainReport:
-        async with self._concurrency:
+    async def _one(self, row: Pending, gate: asyncio.Semaphore) -> DrainReport:
+        async with gate:
             return await self._deliver(row)
 
     async def _deliver(self, row: Pending) -> DrainReport:
