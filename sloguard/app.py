@@ -146,7 +146,11 @@ class Daemon:
         outcome = advance(slo, evaluation, state, at, self.paging)
         queued = 0
         if outcome.events or outcome.state != state:
-            queued = self.store.commit(outcome.state, outcome.events, outcome.rows, at)
+            # Rows are due from the wall clock's now, not the evaluated instant: a replay of a
+            # past instant (--at) is still delivered now, and not expired for its age.
+            queued = self.store.commit(
+                outcome.state, outcome.events, outcome.rows, self.clock.now()
+            )
         for event in outcome.events:
             log.info(
                 "%s %s %s%s",
