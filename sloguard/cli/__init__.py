@@ -21,4 +21,12 @@ def main() -> None:
     """
 
 
+def _register() -> None:
+    from sloguard.cli.validate import validate
+
+    main.add_command(validate)
+
+
+_register()
+
 __all__ = ["main"]
