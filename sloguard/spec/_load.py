@@ -117,7 +117,8 @@ def load(
     for draft in result.drafts:
         slo, problems = build(draft.doc)
         result.problems.extend(problems)
-        result.warnings.extend(draft.warnings)
+        if draft.origin == API_VERSION:
+            result.warnings.extend(draft.warnings)
         if slo is not None:
             result.slos.append(slo)
             named.append((slo, draft.doc.key(("metadata", "name"))))
@@ -173,9 +174,10 @@ def _route(doc: Doc, result: LoadResult, openslo: list[Doc]) -> None:
     if api == API_VERSION:
         result.drafts.append(Draft(doc, API_VERSION))
     elif version is not None and api is None:
-        drafts, problems = _sloth.convert_prometheus(doc)
+        drafts, problems, warnings = _sloth.convert_prometheus(doc)
         result.drafts.extend(drafts_from(drafts))
         result.problems.extend(problems)
+        result.warnings.extend(warnings)
     elif api == _sloth.K8S_API_VERSION:
         drafts, problems, warnings = _sloth.convert_k8s(doc)
         result.drafts.extend(drafts_from(drafts))
