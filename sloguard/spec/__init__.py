@@ -11,6 +11,7 @@ and ``sloth.slok.dev/v1 PrometheusServiceLevel``, OpenSLO ``openslo/v1`` and ``o
 """
 
 from sloguard.errors import Location, Problem, SpecError
+from sloguard.spec._emit import native_yaml
 from sloguard.spec._load import Draft, LoadResult, discover, load, load_slos
 from sloguard.spec._yaml import DEFAULT_LIMITS, Limits
 
@@ -25,4 +26,5 @@ __all__ = [
     "discover",
     "load",
     "load_slos",
+    "native_yaml",
 ]
