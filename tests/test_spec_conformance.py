@@ -92,7 +92,8 @@ def test_every_bad_file_is_covered() -> None:
 )
 def test_duplicates_fail_and_pass_when_ignored(paths: list[Path]) -> None:
     problems = load(paths).problems
-    assert problems and all("duplicate SLO name" in p.message for p in problems)
+    assert problems
+    assert all("duplicate SLO name" in p.message for p in problems)
     assert load(paths, check_duplicates=False).problems == []
 
 

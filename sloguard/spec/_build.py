@@ -63,9 +63,20 @@ def describe(value: Any) -> str:
 def translate(exc: ValidationError, doc: Doc, root: type[Any] = Document) -> list[Problem]:
     """Pydantic's errors as located problems that say what would be valid."""
     problems: list[Problem] = []
-    for err in exc.errors(include_url=False):
-        loc: Path_ = tuple(p for p in err["loc"] if isinstance(p, str | int))
+    errors = exc.errors(include_url=False)
+    suggested: set[Path_] = set()  # a typo's intended field is not also reported missing
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            loc = tuple(p for p in err["loc"] if isinstance(p, str | int))
+            model = model_at(root, loc[:-1])
+            allowed = list(model.model_fields) if model else []
+            for match in difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6):
+                suggested.add((*loc[:-1], match))
+    for err in errors:
+        loc = tuple(p for p in err["loc"] if isinstance(p, str | int))
         kind = err["type"]
+        if kind == "missing" and loc in suggested:
+            continue
         name = doc.display(loc)
         if kind == "extra_forbidden":
             model = model_at(root, loc[:-1])
@@ -220,10 +231,10 @@ def _indicator(spec: SloSpec, doc: Doc, problems: list[Problem]) -> Indicator | 
         if problem is not None:
             problems.append(problem)
             continue
-        if spec.group_by and needs:
+        if spec.group_by and needs and len(problems) == before:
             problem = _check_group_by(text, spec.group_by, doc, path)
             if problem is not None:
-                problems.append(problem)
+                problems.append(problem)  # once: the other query most likely does the same
     return result if len(problems) == before else None
 
 

@@ -100,6 +100,8 @@ class Doc:
         """Location of the key at ``path``, or of the nearest ancestor that exists."""
         while path:
             loc = self.keys.get(path)
+            if loc is None and isinstance(path[-1], int):
+                loc = self.values.get(path)  # a list item has no key: point at the item
             if loc is not None:
                 return loc
             path = path[:-1]
