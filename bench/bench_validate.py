@@ -66,7 +66,8 @@ def main() -> int:
         seconds = time.perf_counter() - start
     print(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "")
     print(
-        f"validated {args.slos} SLOs in {args.files} files: {seconds:.2f} s (exit {proc.returncode})"
+        f"validated {args.slos} SLOs in {args.files} files: {seconds:.2f} s",
+        f"(exit {proc.returncode})",
     )
     return proc.returncode
 
