@@ -20,19 +20,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Awaitable, Callable, Sequence
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+import httpx
+
 from sloguard.burn import Evaluation
+from sloguard.clock import SystemClock
 from sloguard.config import DaemonConfig
 from sloguard.delivery import Deliverer, DrainReport, RetryPolicy
+from sloguard.engine import evaluate_all
 from sloguard.errors import SloguardError, StoreError
 from sloguard.lifecycle import EpisodeState, Event, LifecyclePolicy, Phase
 from sloguard.model import SLO, RawIndicator, Severity
+from sloguard.notify import build_notifier
 from sloguard.paging import PagingPolicy, advance, slo_for, slo_index
 from sloguard.ports import Clock, Source
+from sloguard.prometheus.client import PrometheusClient
 from sloguard.routing import Matcher, Route, Silence
+from sloguard.spec import load_slos
 from sloguard.store import OutboxCounts, Store
 
 log = logging.getLogger("sloguard.app")
@@ -271,3 +280,47 @@ def retry_policy(config: DaemonConfig) -> RetryPolicy:
         max_retry_after_seconds=d.max_retry_after_seconds,
         give_up_after_seconds=d.give_up_after_seconds,
     )
+
+
+@asynccontextmanager
+async def open_daemon(
+    config: DaemonConfig,
+    *,
+    clock: Clock | None = None,
+    rng: random.Random | None = None,
+) -> AsyncIterator[Daemon]:
+    """Build every part the config describes; close them all on exit.
+
+    Raises ConfigError (bad SLO files are reported as SpecError, unreadable secrets as
+    ConfigError naming the notifier and field) and StoreError before anything is evaluated.
+    """
+    clock = clock or SystemClock()
+    slos = load_slos(config.slo_paths)
+    async with AsyncExitStack() as stack:
+        store = Store.open(config.state_path)
+        stack.callback(store.close)
+        source = PrometheusClient(config.prometheus)
+        stack.push_async_callback(source.aclose)
+        http = httpx.AsyncClient(trust_env=False, follow_redirects=False)
+        stack.push_async_callback(http.aclose)
+        notifiers = {
+            n.name: build_notifier(n, http, where=config.where(n.name)) for n in config.notifiers
+        }
+        deliverer = Deliverer(
+            store,
+            notifiers,
+            clock,
+            policy=retry_policy(config),
+            rng=rng,
+            concurrency=config.delivery.concurrency,
+        )
+        yield Daemon(
+            slos=slos,
+            source=source,
+            evaluate=evaluate_all,
+            paging=paging_policy(config),
+            store=store,
+            deliverer=deliverer,
+            clock=clock,
+            interval_seconds=config.interval_seconds,
+        )
