@@ -202,7 +202,8 @@ def _mounts(docs: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def test_helm_lint_strict_passes(helm: Path, case: Case) -> None:
     result = run_helm(helm, "lint", "--strict", str(CHART), *case.args)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "[WARNING]" not in result.stdout and "[ERROR]" not in result.stdout, result.stdout
+    assert "[WARNING]" not in result.stdout, result.stdout
+    assert "[ERROR]" not in result.stdout, result.stdout
 
 
 @pytest.mark.parametrize("case", CASE_PARAMS)
@@ -344,7 +345,8 @@ def test_deployment_is_one_recreate_replica_running_sloguard(
     ]
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http-metrics"}
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http-metrics"}
-    assert container["resources"]["requests"] and container["resources"]["limits"]
+    assert container["resources"]["requests"]
+    assert container["resources"]["limits"]
     service = one(docs, "Service")
     assert service["spec"]["ports"][0]["name"] == "http-metrics"
     assert service["spec"]["ports"][0]["port"] == 9464
@@ -359,7 +361,8 @@ def test_pod_meets_the_restricted_pod_security_standard(
     pod = _pod_spec(docs)
     container = _container(docs)
     pod_sc, sc = pod["securityContext"], container["securityContext"]
-    assert pod_sc["runAsNonRoot"] is True and sc["runAsNonRoot"] is True
+    assert pod_sc["runAsNonRoot"] is True
+    assert sc["runAsNonRoot"] is True
     assert pod_sc["runAsUser"] != 0
     assert sc["allowPrivilegeEscalation"] is False
     assert sc["readOnlyRootFilesystem"] is True
@@ -425,7 +428,8 @@ def test_secrets_are_files_from_the_existing_secret(rendered: dict[str, str]) ->
     assert not by_kind(docs, "Secret"), "the chart must never create a Secret"
     # No secret value can be in the config: only paths.
     text = one(docs, "ConfigMap", RELEASE)["data"]["sloguard.yaml"]
-    assert "routing_key:" not in text and "api_key:" not in text
+    assert "routing_key:" not in text
+    assert "api_key:" not in text
 
 
 @pytest.mark.parametrize(
