@@ -23,6 +23,7 @@ import yaml
 from kubernetes_validate import utils as kv
 
 from sloguard.prometheus.config import PrometheusConfig
+from sloguard.spec import load
 
 REPO = Path(__file__).resolve().parents[1]
 CHART = REPO / "deploy" / "helm" / "sloguard"
@@ -404,6 +405,38 @@ def test_config_points_at_what_the_pod_mounts(rendered: dict[str, str], case: Ca
     assert "/tmp" in mounts  # read-only root filesystem: a writable scratch dir
     # The prometheus section is what sloguard's own model accepts (extra fields are errors).
     PrometheusConfig.model_validate(config["prometheus"])
+
+
+def _kubelet_configmap_volume(root: Path, data: dict[str, str]) -> None:
+    """Lay out files as kubelet mounts a ConfigMap: a timestamped hidden directory, a ..data
+    symlink to it, and one symlink per key into ..data (what makes the atomic swap work)."""
+    stamp = root / "..2026_11_28_10_00_00.000000001"
+    stamp.mkdir(parents=True)
+    for key, content in data.items():
+        (stamp / key).write_text(content, encoding="utf-8")
+    (root / "..data").symlink_to(stamp.name)
+    for key in data:
+        (root / key).symlink_to(f"..data/{key}")
+
+
+def test_slo_files_load_once_each_from_the_mounted_configmap(helm: Path, tmp_path: Path) -> None:
+    """The SLO directory as the daemon sees it in the pod: every SLO once, no duplicates from
+    kubelet's hidden ..data copies, and the files valid for the real spec loader."""
+    examples = sorted((REPO / "slo_definitions").glob("*.yaml"))
+    assert examples, "slo_definitions/ has example SLOs"
+    args = [
+        arg for path in examples for arg in ("--set-file", f"slos.files.{path.stem}\\.yaml={path}")
+    ]
+    docs = documents(render(helm, args))
+    data = one(docs, "ConfigMap", f"{RELEASE}-slos")["data"]
+    assert sorted(data) == sorted(p.name for p in examples)
+    slo_dir = tmp_path / "etc" / "sloguard" / "slos"
+    _kubelet_configmap_volume(slo_dir, data)
+    result = load([slo_dir])
+    assert not result.problems, [str(p) for p in result.problems]
+    direct = load([REPO / "slo_definitions"])
+    assert sorted(s.name for s in result.slos) == sorted(s.name for s in direct.slos)
+    assert len(result.files) == len(examples)
 
 
 def test_secrets_are_files_from_the_existing_secret(rendered: dict[str, str]) -> None:
