@@ -208,6 +208,10 @@ async def evaluate_all(
 class _SloFailure(Exception):
     """Why one SLO cannot be evaluated (internal to this module)."""
 
+    def __init__(self, message: str, window: int = 0) -> None:
+        super().__init__(message)
+        self.window = window
+
 
 def evaluate_planned(sp: SloPlan, answers: Answers, at: float) -> list[Evaluation]:
     """The evaluations of one planned SLO from the answers; never raises."""
@@ -226,10 +230,19 @@ def evaluate_planned(sp: SloPlan, answers: Answers, at: float) -> list[Evaluatio
         return [evaluate(slo, {}, None, at)]  # a grouped SLO without any series: NO_DATA
     out = []
     for g in groups:
-        readings = {
-            w: _reading(ratios[w].get(g), totals[w].get(g) if w in totals else None, w, w in totals)
-            for w in sp.ratio
-        }
+        try:
+            readings = {
+                w: _reading(
+                    ratios[w].get(g), totals[w].get(g) if w in totals else None, w, w in totals
+                )
+                for w in sp.ratio
+            }
+        except _SloFailure as exc:
+            key = group_key(slo, g)
+            out.append(
+                failed(slo, at, f"{key}: {exc} (query: {_one_line(sp.ratio[exc.window])})", key=key)
+            )
+            continue
         period = readings.pop(slo.period_seconds, NO_READING)
         if slo.period_seconds in slo.window_seconds:
             readings[slo.period_seconds] = period
@@ -285,10 +298,31 @@ def _labels_text(labels: Mapping[str, str]) -> str:
 def _reading(
     ratio: float | None, total_rate: float | None, window: int, counts: bool
 ) -> WindowReading:
-    """Events = total rate x window; unknown for raw indicators or a missing/NaN total."""
-    if not counts or total_rate is None or not math.isfinite(total_rate):
-        return WindowReading(ratio, None)
-    return WindowReading(ratio, total_rate * window)
+    """Events = total rate x window; unknown for raw indicators or a missing/NaN total.
+
+    NaN with no traffic is "no data" (0/0). An infinite ratio, or NaN while requests flow, means
+    the SLO's queries disagree with each other: an error, never a severity.
+    """
+    label = format_duration(window)
+    if ratio is not None and math.isinf(ratio):
+        raise _SloFailure(
+            f"the error ratio over {label} is {ratio}: the errors query counts events the "
+            "total query does not",
+            window,
+        )
+    events = None
+    if counts and total_rate is not None and math.isfinite(total_rate):
+        events = total_rate * window
+    if ratio is not None and math.isnan(ratio) and events is not None and events > 0:
+        raise _SloFailure(
+            f"the error ratio over {label} is NaN although the total rate is {total_rate:g}/s",
+            window,
+        )
+    return WindowReading(ratio, events)
+
+
+def _one_line(expr: str) -> str:
+    return " ".join(expr.split())
 
 
 def _le_value(le: str) -> float:

@@ -223,3 +223,28 @@ def test_latency_slo_with_its_bucket_is_evaluated() -> None:
     answers[p.bucket_check or ""] = [Sample({"le": le}, 1.0) for le in ("0.1", "0.25", "+Inf")]
     [ev] = run([slo], FakeSource(answers))
     assert (ev.severity, ev.error) == (Severity.OK, "")
+
+
+@pytest.mark.parametrize(
+    ("ratio", "rate", "severity", "error"),
+    [
+        pytest.param(float("inf"), 100.0, Severity.NO_DATA, "is inf: the errors query", id="inf"),
+        pytest.param(float("-inf"), 100.0, Severity.NO_DATA, "is -inf", id="minus-inf"),
+        pytest.param(float("nan"), 100.0, Severity.NO_DATA, "is NaN although", id="nan-traffic"),
+        pytest.param(float("nan"), 0.0, Severity.NO_DATA, "", id="nan-zero-traffic"),
+    ],
+)
+def test_nan_and_inf_never_give_a_severity(
+    ratio: float, rate: float, severity: Severity, error: str
+) -> None:
+    slo = ratio_slo("a")
+    answers: dict[str, list[Sample] | Exception] = dict(answers_for(slo, 0.5, rate=rate))
+    answers[plan([slo]).slos[0].ratio[300]] = [Sample({}, ratio)]
+    [ev] = run([slo], FakeSource(answers))
+    assert ev.severity is severity
+    assert error in ev.error
+    if error:
+        assert ev.error.startswith("a: the error ratio over 5m")
+        assert "(query: " in ev.error
+    else:
+        assert ev.error == ""

@@ -203,6 +203,11 @@ class PrometheusClient:
         )
         self.display_url = _display_url(self._http.base_url)
 
+    @staticmethod
+    def display(config: PrometheusConfig) -> str:
+        """``config.url`` without credentials, for messages and logs."""
+        return _display_url(httpx.URL(config.url))
+
     async def __aenter__(self) -> PrometheusClient:
         return self
 
