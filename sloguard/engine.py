@@ -298,10 +298,10 @@ def _labels_text(labels: Mapping[str, str]) -> str:
 def _reading(
     ratio: float | None, total_rate: float | None, window: int, counts: bool
 ) -> WindowReading:
-    """Events = total rate x window; unknown for raw indicators or a missing/NaN total.
+    """Events = total rate x window; unknown for raw indicators or a missing total.
 
-    NaN with no traffic is "no data" (0/0). An infinite ratio, or NaN while requests flow, means
-    the SLO's queries disagree with each other: an error, never a severity.
+    NaN with no traffic is "no data" (0/0). An infinite ratio, NaN while requests flow, or a NaN
+    or infinite total rate mean the SLO's queries are broken: an error, never a severity.
     """
     label = format_duration(window)
     if ratio is not None and math.isinf(ratio):
@@ -310,9 +310,9 @@ def _reading(
             "total query does not",
             window,
         )
-    events = None
-    if counts and total_rate is not None and math.isfinite(total_rate):
-        events = total_rate * window
+    if counts and total_rate is not None and not math.isfinite(total_rate):
+        raise _SloFailure(f"the total event rate over {label} is {total_rate}", window)
+    events = total_rate * window if counts and total_rate is not None else None
     if ratio is not None and math.isnan(ratio) and events is not None and events > 0:
         raise _SloFailure(
             f"the error ratio over {label} is NaN although the total rate is {total_rate:g}/s",
