@@ -93,8 +93,9 @@ def parse_retry_after(value: str | None, *, date_header: str | None = None) -> f
 
 
 def _detail(response: httpx.Response) -> str:
-    text = response.text.strip().replace("\n", " ")
-    return redact(text[:300]) if text else ""
+    # Redact before cutting, so a secret straddling the cut cannot leak in part.
+    text = redact(response.text.strip().replace("\n", " "))
+    return text[:300]
 
 
 async def call(

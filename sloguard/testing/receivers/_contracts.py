@@ -17,6 +17,7 @@ def load(relative: str) -> Any:
     return json.loads(text)
 
 
+@cache
 def validator(relative: str, definition: str | None = None) -> Any:
     """A jsonschema validator for a schema file, or for one of its ``$defs``."""
     schema = load(relative)
