@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -41,15 +42,29 @@ class _RedactSecrets(logging.Filter):
 
 
 _FILTER = _RedactSecrets()
+_HTTP_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+)
 
 
-def register_secret(secret: str) -> None:
-    """Redact ``secret`` from httpx's log lines and from our own error messages from now on."""
-    if len(secret) < _MIN_SECRET_LEN:
-        return
+def register_secret(secret: str, *, is_url: bool = False) -> None:
+    """Redact ``secret`` from httpx's log lines and from our own error messages from now on.
+    For a URL, its path and query are registered too: a receiver that echoes the request
+    line in an error body would otherwise give the token away."""
+    candidates = [secret]
+    if is_url:
+        split = urlsplit(secret)
+        candidates.append(split.path + (f"?{split.query}" if split.query else ""))
+        candidates.append(split.path)
     with _lock:
-        _secrets.add(secret)
-    for name in ("httpx", "httpcore"):
+        _secrets.update(c for c in candidates if len(c) >= _MIN_SECRET_LEN)
+    # Filters on a logger do not see records of its children, so each httpcore logger is named.
+    for name in _HTTP_LOGGERS:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)

@@ -144,7 +144,7 @@ class SlackNotifier:
         self._client = client
         self._url = url
         self._bucket = "slack:" + hashlib.sha256(url.encode()).hexdigest()[:12]
-        _http.register_secret(url)
+        _http.register_secret(url, is_url=True)
 
     def __repr__(self) -> str:
         return f"SlackNotifier(name={self.name!r})"

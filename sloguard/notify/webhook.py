@@ -276,9 +276,11 @@ class WebhookNotifier:
         self._key = decode_secret(secret) if secret is not None else None
         self._auth = f"Bearer {auth_token}" if auth_token else None
         self._now = now
-        for value in (secret, auth_token, url if self._url_is_secret else None):
+        for value in (secret, auth_token):
             if value:
                 _http.register_secret(value)
+        if self._url_is_secret:
+            _http.register_secret(url, is_url=True)
 
     def __repr__(self) -> str:
         shown = "<secret>" if self._url_is_secret else self._url

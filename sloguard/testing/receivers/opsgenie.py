@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from sloguard.testing.receivers._contracts import load, validator
 from sloguard.testing.receivers._server import Arrival, Clock, Receiver, Reply, schema_errors
@@ -115,7 +116,7 @@ class OpsgenieReceiver(Receiver):
         scheme, _, key = auth.partition(" ")
         if scheme != "GenieKey" or key not in self.api_keys:
             return self._error(arrival, 401, "Could not authenticate")
-        parts = [p for p in path.split("/") if p]
+        parts = [unquote(p) for p in path.split("/") if p]  # identifiers are %-encoded
         if parts[:2] != ["v2", "alerts"]:
             return self._error(arrival, 404, "Not Found")
         if len(parts) == 4 and parts[2] == "requests" and arrival.method == "GET":
