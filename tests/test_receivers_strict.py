@@ -488,3 +488,37 @@ def test_down_and_up_on_the_same_port():
             http.post(url, json={"text": "a"})
         r.up()
         assert http.post(url, json={"text": "a"}).status_code == 200
+
+
+def test_demo_runner_prints_one_line_per_arrival():
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sloguard.testing.receivers"],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(4)]
+        pd_line = next(line for line in lines if line.startswith("pagerduty"))
+        match = re.search(r"url: (\S+)  routing key: (\S+)", pd_line)
+        assert match is not None
+        url, key = match.groups()
+        response = http.post(url, json=pd_trigger(routing_key=key))
+        assert response.status_code == 202
+        arrival = proc.stdout.readline()
+        assert re.match(r"\d\d:\d\d:\d\d pagerduty +POST /v2/enqueue -> 202 accepted$", arrival)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+        if proc.stdout is not None:
+            proc.stdout.close()
