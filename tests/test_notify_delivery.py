@@ -23,7 +23,7 @@ from standardwebhooks import Webhook
 
 from sloguard.errors import PermanentDeliveryError, TransientDeliveryError
 from sloguard.notify import NotifierConfig, build_notifier
-from sloguard.notify.base import Kind, Notification
+from sloguard.notify.base import Notification
 from sloguard.notify.webhook import WebhookConfig, WebhookNotifier
 from sloguard.testing.receivers import (
     OpsgenieReceiver,
@@ -368,4 +368,3 @@ def test_webhook_notifier_timestamp_is_per_attempt():
     stamps = [a.headers["webhook-timestamp"] for a in r.arrivals]
     assert stamps == ["1700000000", "1700000100"]
     assert [a.outcome for a in r.arrivals] == ["accepted", "duplicate"]
-    assert Kind.DECLARED
