@@ -29,17 +29,10 @@ from pydantic import (
 )
 
 from sloguard.errors import ConfigError, Location, Problem
-from sloguard.notify.base import NotifierConfigBase
+from sloguard.notify import NotifierConfig
 from sloguard.prometheus.config import PrometheusConfig
 
 _FORBID = ConfigDict(extra="forbid", frozen=True)
-
-
-class NotifierConfig(NotifierConfigBase):
-    """Placeholder until ``sloguard.notify.NotifierConfig`` (one model per integration) lands."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-    type: Literal["pagerduty", "opsgenie", "webhook", "slack"]
 
 
 SeverityName = Literal["SEV1", "SEV2", "SEV3"]
