@@ -67,7 +67,8 @@ def _iso(at: float) -> str:
 
 def render(report: TickReport) -> str:
     """The short summary ``run --once`` prints."""
-    lines = [f"tick at {_iso(report.at)} ({report.at:g}): {len(report.slos)} SLO key(s)"]
+    unix = f"{report.at:.3f}".rstrip("0").rstrip(".")
+    lines = [f"tick at {_iso(report.at)} ({unix}): {len(report.slos)} SLO key(s)"]
     width = max((len(s.key) for s in report.slos), default=0)
     for s in report.slos:
         events = ", ".join(
