@@ -21,4 +21,14 @@ def main() -> None:
     """
 
 
+def _register() -> None:
+    from sloguard.cli.import_ import import_
+    from sloguard.cli.validate import validate
+
+    main.add_command(validate)
+    main.add_command(import_)
+
+
+_register()
+
 __all__ = ["main"]
