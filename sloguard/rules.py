@@ -18,6 +18,7 @@ Everything here is deterministic: same SLOs in, byte-identical YAML out.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -116,8 +117,23 @@ def prom_duration(seconds: int) -> str:
 
 
 def sloth_id(slo: SLO) -> str:
-    """Sloth's SLO id: ``<service>-<name>``."""
+    """Sloth's SLO id, ``<service>-<slo>``.
+
+    SLO names are unique and imported Sloth SLOs are already named ``<service>-<slo>``, so a name
+    that starts with its service is the id as it is (``checkout-availability``), never
+    ``checkout-checkout-availability``.
+    """
+    if slo.name.startswith(f"{slo.service}-"):
+        return slo.name
     return f"{slo.service}-{slo.name}"
+
+
+def sloth_slo(slo: SLO) -> str:
+    """Sloth's ``sloth_slo`` label: the SLO name without its service prefix, as Sloth writes it."""
+    prefix = f"{slo.service}-"
+    if slo.name.startswith(prefix) and len(slo.name) > len(prefix):
+        return slo.name[len(prefix) :]
+    return slo.name
 
 
 def ratio_series(seconds: int) -> str:
@@ -167,14 +183,14 @@ def _quote(value: str) -> str:
 
 
 def _selector(slo: SLO) -> str:
-    sid, service, name = _quote(sloth_id(slo)), _quote(slo.service), _quote(slo.name)
+    sid, service, name = _quote(sloth_id(slo)), _quote(slo.service), _quote(sloth_slo(slo))
     return f"{{sloth_id={sid}, sloth_service={service}, sloth_slo={name}}}"
 
 
 def _base_labels(slo: SLO) -> dict[str, str]:
     labels = dict(slo.labels)
     labels.update(
-        {"sloth_id": sloth_id(slo), "sloth_service": slo.service, "sloth_slo": slo.name}
+        {"sloth_id": sloth_id(slo), "sloth_service": slo.service, "sloth_slo": sloth_slo(slo)}
     )
     return labels
 
@@ -347,7 +363,7 @@ def rule_groups(slos: Iterable[SLO]) -> tuple[RuleGroup, ...]:
     Raises ValueError when two SLOs share a ``sloth_id`` (their series would collide).
     """
     ordered = sorted(slos, key=sloth_id)
-    for a, b in zip(ordered, ordered[1:], strict=False):
+    for a, b in itertools.pairwise(ordered):
         if sloth_id(a) == sloth_id(b):
             raise ValueError(
                 f"{b.source}: SLO {b.name!r} of service {b.service!r} is also defined at "
@@ -377,9 +393,7 @@ _Dumper.add_representer(str, _str_presenter)
 
 
 def dump_yaml(doc: object) -> str:
-    return yaml.dump(
-        doc, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1 << 16
-    )
+    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1 << 16)
 
 
 def render_rules(groups: Sequence[RuleGroup], source: str) -> str:
@@ -432,5 +446,6 @@ __all__ = [
     "sli_hash",
     "slo_rule_groups",
     "sloth_id",
+    "sloth_slo",
     "tier_threshold",
 ]

@@ -32,13 +32,14 @@ from sloguard.rules import (
     render_rules,
     rule_groups,
     sloth_id,
+    sloth_slo,
     tier_threshold,
 )
 
 ERRORS = "sloguard_test_errors_total"
 TOTAL = "sloguard_test_requests_total"
 INTERVALS = (10, 15, 30, 60, 300, 900, 1800, 3600)
-MAX_STEPS = 600
+MAX_STEPS = 450
 PER_STEP = 300 * 40_000  # increments are multiples of 300 so 5m rates are integers (exact sums)
 BASELINE_BURN = 0.25
 ROUND = 1e-12
@@ -107,7 +108,9 @@ class Reading:
         return self.error_rate / self.total_rate
 
 
-def window_reading(cum: tuple[list[int], list[int]], k: int, window: int, step: int) -> Reading | None:
+def window_reading(
+    cum: tuple[list[int], list[int]], k: int, window: int, step: int
+) -> Reading | None:
     """rate() over [t - window, t] at t = k x step, as Prometheus 2.x computes it on the grid."""
     if window % step:
         if window < step:
@@ -168,21 +171,31 @@ def expected_alerts(
             readings[w] = WindowReading(None, None)
         else:
             events = r.total_rate * w
-            readings[w] = WindowReading(r.ratio, None if isinstance(slo.indicator, RawIndicator) else events)
+            readings[w] = WindowReading(
+                r.ratio, None if isinstance(slo.indicator, RawIndicator) else events
+            )
     ev = evaluate(slo, readings, None, k * step)
     alerts = []
     for severity in (Severity.SEV1, Severity.SEV2, Severity.SEV3):
-        firing = [d for d in ev.tiers if d.tier.severity is severity and d.state is TierState.FIRING]
+        firing = [
+            d for d in ev.tiers if d.tier.severity is severity and d.state is TierState.FIRING
+        ]
         if not firing:
             continue
         short = raw[firing[0].tier.short_seconds]
         assert short is not None
         labels = {
-            **dict(slo.labels), **group,
-            "sloth_id": sloth_id(slo), "sloth_service": slo.service, "sloth_slo": slo.name,
-            "severity": str(severity), "sloth_severity": "page" if severity.pages else "ticket",
+            **dict(slo.labels),
+            **group,
+            "sloth_id": sloth_id(slo),
+            "sloth_service": slo.service,
+            "sloth_slo": sloth_slo(slo),
+            "severity": str(severity),
+            "sloth_severity": "page" if severity.pages else "ticket",
         }
-        alerts.append({"exp_labels": labels, "exp_annotations": annotations(slo, severity, short.ratio)})
+        alerts.append(
+            {"exp_labels": labels, "exp_annotations": annotations(slo, severity, short.ratio)}
+        )
     return alerts
 
 
@@ -190,13 +203,15 @@ def annotations(slo: SLO, severity: Severity, value: float) -> dict[str, str]:
     from sloguard.rules import slo_rule_groups
 
     rule = next(
-        r for g in slo_rule_groups(slo) for r in g.rules
+        r
+        for g in slo_rule_groups(slo)
+        for r in g.rules
         if r.alert and r.labels.get("severity") == str(severity)
     )
     out = {}
     for key, text in rule.annotations.items():
         text = text.replace("{{$labels.sloth_service}}", slo.service)
-        text = text.replace("{{$labels.sloth_slo}}", slo.name)
+        text = text.replace("{{$labels.sloth_slo}}", sloth_slo(slo))
         text = text.replace("{{ $value | humanizePercentage }}", go_g4(value * 100) + "%")
         out[key] = text
     return out
@@ -219,7 +234,7 @@ class Case:
     tier: Tier
     step: int
     test: dict[str, object]
-    silent_at: int | None = None   # seconds
+    silent_at: int | None = None  # seconds
     firing_at: int | None = None
     predicted_onset: float | None = None
 
@@ -241,7 +256,9 @@ def _input_series(slo: SLO, burning: Series, healthy: Series) -> list[dict[str, 
     return out
 
 
-def _case(slo: SLO, name: str, step: int, burning: Series, healthy: Series, eval_steps: list[int]) -> dict[str, object]:
+def _case(
+    slo: SLO, name: str, step: int, burning: Series, healthy: Series, eval_steps: list[int]
+) -> dict[str, object]:
     groups = _groups(slo)
     cum_b, cum_h = burning.cumulative(), healthy.cumulative()
     alert_tests = []
@@ -250,17 +267,28 @@ def _case(slo: SLO, name: str, step: int, burning: Series, healthy: Series, eval
         exp = []
         for n, group in enumerate(groups):
             exp += expected_alerts(slo, cum_b if n == 0 else cum_h, k, step, group)
-        alert_tests.append({"eval_time": f"{k * step}s", "alertname": ALERT_NAME, "exp_alerts": exp})
+        alert_tests.append(
+            {"eval_time": f"{k * step}s", "alertname": ALERT_NAME, "exp_alerts": exp}
+        )
     # The recorded ratios of the burning group at the last evaluation, exactly.
     k = max(eval_steps)
     samples = []
     for w in recorded_windows(slo):
-        value = period_ratio(slo, cum_b, k, step) if w == slo.period_seconds else (
-            r.ratio if (r := window_reading(cum_b, k, w, step)) else None)
+        value = (
+            period_ratio(slo, cum_b, k, step)
+            if w == slo.period_seconds
+            else (r.ratio if (r := window_reading(cum_b, k, w, step)) else None)
+        )
         if value is None:
             continue
-        labels = {**dict(slo.labels), **groups[0], "sloth_id": sloth_id(slo), "sloth_service": slo.service,
-                  "sloth_slo": slo.name, "sloth_window": prom_duration(w)}
+        labels = {
+            **dict(slo.labels),
+            **groups[0],
+            "sloth_id": sloth_id(slo),
+            "sloth_service": slo.service,
+            "sloth_slo": sloth_slo(slo),
+            "sloth_window": prom_duration(w),
+        }
         name_ = f"slo:sli_error:ratio_rate{prom_duration(w)}"
         sel = ",".join(f"{a}={_q(b)}" for a, b in sorted(labels.items()))
         pick = {"sloth_id": sloth_id(slo), **groups[0]}
@@ -304,16 +332,36 @@ def cases(slo: SLO) -> list[Case]:
         n = k_fire + 2
         burning = Series([b0] * k0 + [PER_STEP] * (n - k0), [PER_STEP] * n)
         healthy = Series([b0] * n, [PER_STEP] * n)
-        test = _case(syn, f"{sloth_id(syn)} {tier.severity} {tier.long}/{tier.short}: outage",
-                     step, burning, healthy, [k0, k_silent, k_fire, n])
-        out.append(Case(f"outage-{tier.severity}-{tier.long}", tier, step, test,
-                        silent_at=k_silent * step - k0 * step, firing_at=k_fire * step - k0 * step,
-                        predicted_onset=onset))
+        test = _case(
+            syn,
+            f"{sloth_id(syn)} {tier.severity} {tier.long}/{tier.short}: outage",
+            step,
+            burning,
+            healthy,
+            [k0, k_silent, k_fire, n],
+        )
+        out.append(
+            Case(
+                f"outage-{tier.severity}-{tier.long}",
+                tier,
+                step,
+                test,
+                silent_at=k_silent * step - k0 * step,
+                firing_at=k_fire * step - k0 * step,
+                predicted_onset=onset,
+            )
+        )
         below = _errors_per_step(0.9 * thr)
         n = int(1.5 * L) // step
         series = Series([below] * n, [PER_STEP] * n)
-        test = _case(syn, f"{sloth_id(syn)} {tier.severity} {tier.long}/{tier.short}: below threshold",
-                     step, series, healthy_like(series), [L // step, n])
+        test = _case(
+            syn,
+            f"{sloth_id(syn)} {tier.severity} {tier.long}/{tier.short}: below threshold",
+            step,
+            series,
+            healthy_like(series),
+            [L // step, n],
+        )
         out.append(Case(f"below-{tier.severity}-{tier.long}", tier, step, test))
     return out
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sloguard.model import DEFAULT_TIERS, SLO, LatencyIndicator, RatioIndicator, RawIndicator, Severity, Tier
+from sloguard.model import SLO, RatioIndicator, RawIndicator, Severity, Tier
 from sloguard.rules import render_rules, rule_groups
+from sloguard.spec import load_slos
 from tests import promtool_gen
 
 DAY = 86400
@@ -37,19 +38,15 @@ def _slo(name: str = "checkout-availability", **kw: object) -> SLO:
     return SLO(**base)  # type: ignore[arg-type]
 
 
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = [pytest.param(s, id=s.name) for s in load_slos([ROOT / "slo_definitions"])]
 SLOS = [
-    pytest.param(_slo(), id="ratio-99.9-30d"),
-    pytest.param(_slo(period_seconds=28 * DAY, objective_percent=99.5), id="ratio-99.5-28d"),
+    *EXAMPLES,
     pytest.param(
         _slo(
-            "checkout-latency",
-            indicator=LatencyIndicator("http_request_duration_seconds", 0.3, '{job="checkout"}'),
-            min_events=50,
+            "checkout-raw",
+            indicator=RawIndicator("sum(rate(x_err[{{.window}}])) / sum(rate(x[{{.window}}]))"),
         ),
-        id="latency-min-events",
-    ),
-    pytest.param(
-        _slo("checkout-raw", indicator=RawIndicator("sum(rate(x_err[{{.window}}])) / sum(rate(x[{{.window}}]))")),
         id="raw",
     ),
     pytest.param(
@@ -94,7 +91,8 @@ def test_alerts_fire_when_the_math_predicts(tmp_path: Path, slo: SLO) -> None:
         by_step.setdefault(case.step, []).append(case)
         if case.predicted_onset is not None:
             # The analytic onset lies between the last silent and the first firing evaluation.
-            assert case.silent_at is not None and case.firing_at is not None
+            assert case.silent_at is not None
+            assert case.firing_at is not None
             assert case.silent_at <= case.predicted_onset < case.firing_at
     files = []
     for step, group in sorted(by_step.items()):

@@ -64,13 +64,18 @@ def plan(
     for key in sorted(buckets):
         if split == "file" and len(sources[key]) > 1:
             names = ", ".join(sorted(sources[key]))
-            raise ValueError(f"{names} would all be written to {key}{SUFFIX[fmt]}; "
-                             "pass their directory instead, or use --split service")
+            raise ValueError(
+                f"{names} would all be written to {key}{SUFFIX[fmt]}; "
+                "pass their directory instead, or use --split service"
+            )
         source = ", ".join(sorted(sources[key]))
         groups = rule_groups(buckets[key])
         if fmt == "prometheusrule":
             text = render_prometheusrule(
-                groups, source, name=f"sloguard-{key.as_posix()}", namespace=namespace,
+                groups,
+                source,
+                name=f"sloguard-{key.as_posix()}",
+                namespace=namespace,
                 labels=k8s_labels,
             )
         else:
@@ -81,7 +86,7 @@ def plan(
 
 def _generated_files(directory: Path) -> set[Path]:
     """Files below ``directory`` that sloguard wrote (they start with its header)."""
-    found = set()
+    found: set[Path] = set()
     if not directory.is_dir():
         return found
     for path in directory.rglob("*"):
@@ -105,27 +110,41 @@ def _parse_labels(pairs: Sequence[str]) -> dict[str, str]:
 @click.command("generate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
-    "-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+    "-o",
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
     help="Directory to write the rule files to (created if missing).",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["rules", "prometheusrule"]), default="rules",
+    "--format",
+    "fmt",
+    type=click.Choice(["rules", "prometheusrule"]),
+    default="rules",
     show_default=True,
     help="rules: Prometheus rule files for rule_files:. prometheusrule: prometheus-operator "
     "PrometheusRule manifests (monitoring.coreos.com/v1).",
 )
 @click.option(
-    "--split", type=click.Choice(["file", "service"]), default="file", show_default=True,
+    "--split",
+    type=click.Choice(["file", "service"]),
+    default="file",
+    show_default=True,
     help="One output file per input file (same relative path, new suffix), or one per service.",
 )
 @click.option("--namespace", default="", help="metadata.namespace of PrometheusRule manifests.")
 @click.option(
-    "--k8s-label", "k8s_labels", multiple=True, metavar="KEY=VALUE",
+    "--k8s-label",
+    "k8s_labels",
+    multiple=True,
+    metavar="KEY=VALUE",
     help="Extra metadata.labels of PrometheusRule manifests (e.g. for the operator's "
     "ruleSelector). Repeatable.",
 )
 @click.option(
-    "--check", is_flag=True,
+    "--check",
+    is_flag=True,
     help="Write nothing; exit 1 when any file in the output directory is missing, differs, "
     "or was generated from an input that no longer exists. For CI.",
 )
@@ -164,7 +183,11 @@ def generate(
     try:
         slos = load_slos(list(paths))
         outputs = plan(
-            slos, list(paths), fmt=fmt, split=split, namespace=namespace,
+            slos,
+            list(paths),
+            fmt=fmt,
+            split=split,
+            namespace=namespace,
             k8s_labels=_parse_labels(k8s_labels),
         )
     except SpecError as exc:
@@ -193,16 +216,21 @@ def generate(
         for target, why in stale:
             click.echo(f"{target}: error: {why}", err=True)
         for orphan in orphans:
-            click.echo(f"{out_dir / orphan}: error: generated from an input that no longer "
-                       "produces it; delete it", err=True)
+            click.echo(
+                f"{out_dir / orphan}: error: generated from an input that no longer "
+                "produces it; delete it",
+                err=True,
+            )
         if stale or orphans:
             click.echo(f"rules are stale: run `{command}`", err=True)
             sys.exit(1)
         click.echo(f"{len(outputs)} rule file(s) in {out_dir} are up to date")
         return
     for orphan in orphans:
-        click.echo(f"{out_dir / orphan}: warning: no input produces this file any more; "
-                   "delete it", err=True)
+        click.echo(
+            f"{out_dir / orphan}: warning: no input produces this file any more; delete it",
+            err=True,
+        )
     click.echo(
         f"wrote {len(stale)} of {len(outputs)} rule file(s) to {out_dir} "
         f"({len(slos)} SLOs; {len(outputs) - len(stale)} unchanged)"
