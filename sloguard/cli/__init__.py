@@ -22,12 +22,14 @@ def main() -> None:
 
 
 def _register() -> None:
+    from sloguard.cli.evaluate import evaluate
     from sloguard.cli.generate import generate
     from sloguard.cli.import_ import import_
     from sloguard.cli.validate import validate
 
     main.add_command(validate)
     main.add_command(import_)
+    main.add_command(evaluate)
     main.add_command(generate)
 
 
