@@ -322,6 +322,8 @@ def _reading(
 ) -> WindowReading:
     """Events = total rate x window; unknown for raw indicators or a missing total.
 
+    No ratio series while the total shows traffic means no error was ever counted: 0.0.
+
     NaN with no traffic is "no data" (0/0). An infinite ratio, NaN while requests flow, or a NaN
     or infinite total rate mean the SLO's queries are broken: an error, never a severity.
     """
@@ -340,6 +342,11 @@ def _reading(
             f"the error ratio over {label} is NaN although the total rate is {total_rate:g}/s",
             window,
         )
+    if ratio is None and events is not None and events > 0:
+        # Requests flowed but the ratio has no series: the errors side is empty, because client
+        # libraries create an error series only on the first error. That is 0 % errors, not a
+        # gap; without traffic (events 0 or unknown) it stays "no data".
+        ratio = 0.0
     return WindowReading(ratio, events)
 
 

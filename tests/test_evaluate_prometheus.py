@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 from prometheus_api_client import PrometheusConnect
@@ -18,7 +19,13 @@ from sloguard.engine import evaluate_all
 from sloguard.model import SLO, RatioIndicator, Severity
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
 from sloguard.testing import scenarios as sc
-from sloguard.testing.promserver import DAY, HOUR, availability_slo, latency_slo
+from sloguard.testing.promserver import (
+    DAY,
+    HOUR,
+    availability_slo,
+    latency_slo,
+    requests_selector,
+)
 from tests.conftest import Served
 
 pytestmark = pytest.mark.prometheus
@@ -244,3 +251,29 @@ def test_bad_slos_fail_alone(incidents: Served) -> None:
     assert evs[2].severity is Severity.SEV1
     assert evs[2].error == ""
     assert [e.severity for e in evs[:2]] == [Severity.NO_DATA, Severity.NO_DATA]
+
+
+def test_absent_errors_series_with_traffic_is_zero_errors(incidents: Served) -> None:
+    """Client libraries create a ``code="5xx"`` series only on the first error: a service that
+    never failed has no errors series at all. With traffic flowing that is 0 % errors (OK), not
+    NO_DATA; without traffic it stays NO_DATA."""
+    base = availability_slo(incidents.scenario, "checkout")
+    never = 'code="599"'  # a code no request ever had: the series does not exist
+    errors = (
+        "sum(rate(" + requests_selector(incidents.scenario, "checkout", never) + "[{{.window}}]))"
+    )
+    slo = replace(
+        base, name="checkout-never-failed", indicator=replace(base.indicator, errors=errors)
+    )
+    [ev] = evaluate(incidents, [slo], incidents.scenario.at(sc.OUTAGE_START - 600) + 7)
+    assert ev.error == ""
+    assert ev.severity is Severity.OK
+    assert ev.burn_rates["5m"] == 0.0
+    assert ev.error_budget_remaining == 1.0
+
+    idle = availability_slo(incidents.scenario, "idle")
+    errors = "sum(rate(" + requests_selector(incidents.scenario, "idle", never) + "[{{.window}}]))"
+    idle = replace(idle, indicator=replace(idle.indicator, errors=errors))
+    [ev] = evaluate(incidents, [idle], incidents.scenario.at(sc.IDLE_START + 2 * HOUR) + 7)
+    assert ev.severity is Severity.NO_DATA
+    assert ev.burn_rates["5m"] is None
