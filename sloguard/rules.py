@@ -215,8 +215,12 @@ def _sli_rules(slo: SLO) -> tuple[Rule, ...]:
             rules.append(Rule(record=f"{RATIO}{w}", expr=expr, labels=labels))
             continue
         assert isinstance(ind, RatioIndicator | LatencyIndicator)
-        rules.append(Rule(record=f"{ERRORS}{w}", expr=render_window(ind.errors, w), labels=labels))
         rules.append(Rule(record=f"{TOTAL}{w}", expr=render_window(ind.total, w), labels=labels))
+        # Client libraries create an error series on the first error: until then the errors
+        # query is empty. With traffic that is 0 errors/s, not a gap (as the evaluator reads it).
+        on = ", ".join(slo.group_by)
+        errors = f"({render_window(ind.errors, w)})\nor on({on})\n0 * {TOTAL}{w}{sel}\n"
+        rules.append(Rule(record=f"{ERRORS}{w}", expr=errors, labels=labels))
         # Rules of one group run in order at one timestamp, so these read the two just above.
         ratio = f"{ERRORS}{w}{sel}\n/\n{TOTAL}{w}{sel}\n"
         rules.append(Rule(record=f"{RATIO}{w}", expr=ratio, labels=labels))

@@ -104,3 +104,55 @@ def test_alerts_fire_when_the_math_predicts(tmp_path: Path, slo: SLO) -> None:
         files.append(str(path))
     proc = run_promtool("test", "rules", *files)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
+
+
+@pytest.mark.parametrize(
+    "group_by", [pytest.param((), id="ungrouped"), pytest.param(("route",), id="grouped")]
+)
+def test_a_service_that_never_failed_records_zero_not_a_gap(
+    tmp_path: Path, group_by: tuple[str, ...]
+) -> None:
+    # Only the total counter exists: client libraries create the 5xx series on the first error.
+    slo = promtool_gen.synthetic(_slo("checkout-clean", group_by=group_by))
+    (tmp_path / "rules.yml").write_text(render_rules(rule_groups([slo]), "test"))
+    labels = '{route="a"}' if group_by else ""
+    route = ',route="a"' if group_by else ""
+    doc = {
+        "rule_files": ["rules.yml"],
+        "evaluation_interval": "1m",
+        "group_eval_order": [g.name for g in rule_groups([slo])],
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    {"series": f"{promtool_gen.TOTAL}{labels}", "values": "0+600x120"}
+                ],
+                "promql_expr_test": [
+                    {
+                        "expr": f'{name}{{sloth_id="checkout-clean"{route}}}',
+                        "eval_time": "2h",
+                        "exp_samples": [
+                            {
+                                "labels": f'{name}{{sloth_id="checkout-clean",'
+                                f'sloth_service="checkout",sloth_slo="clean",'
+                                f'sloth_window="{w}",team="payments"{route}}}',
+                                "value": 0,
+                            }
+                        ],
+                    }
+                    for name, w in (
+                        ("slo:sli_error:ratio_rate5m", "5m"),
+                        ("slo:sli_error:ratio_rate1h", "1h"),
+                        ("slo:sli_error:ratio_rate30d", "30d"),
+                    )
+                ],
+                "alert_rule_test": [
+                    {"eval_time": "2h", "alertname": "SLOErrorBudgetBurn", "exp_alerts": []}
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "test.yml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    proc = run_promtool("test", "rules", str(path))
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
