@@ -528,10 +528,15 @@ def start_prometheus(
     ready_timeout: float = 30.0,
     extra_args: Sequence[str] = (),
     owns_workdir: bool = True,
+    config_text: str = "global:\n  evaluation_interval: 15s\n",
 ) -> PrometheusServer:
-    """Start ``prometheus`` on a kernel-chosen loopback port and wait for ``/-/ready``."""
+    """Start ``prometheus`` on a kernel-chosen loopback port and wait for ``/-/ready``.
+
+    ``config_text`` is the ``prometheus.yml`` (default: no scrape jobs, no rules); relative
+    paths in it (rule files) resolve against ``workdir``.
+    """
     config = workdir / "prometheus.yml"
-    config.write_text("global:\n  evaluation_interval: 15s\n", encoding="utf-8")
+    config.write_text(config_text, encoding="utf-8")
     log_path = workdir / "prometheus.log"
     log = log_path.open("wb")
     cmd = [

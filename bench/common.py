@@ -1,0 +1,133 @@
+"""What every benchmark shares: the machine, medians, SLO files, results on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / ".bench-results"
+
+
+def machine() -> dict[str, str]:
+    def version(cmd: Sequence[str]) -> str:
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=False)
+        except OSError:
+            return "not installed"
+        return (out.stdout or out.stderr).splitlines()[0].strip() if (out.stdout or out.stderr) else "?"
+
+    return {
+        "nproc": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "prometheus": version(["prometheus", "--version"]),
+        "alertmanager": version(["prometheus-alertmanager", "--version"]),
+        "kernel": platform.release(),
+        "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values)) if values else float("nan")
+
+
+def command_line() -> str:
+    """The command that made this figure, as a person would type it."""
+    module = sys.modules["__main__"].__spec__
+    name = module.name if module else sys.argv[0]
+    return " ".join(["python -m", name, *map(shlex.quote, sys.argv[1:])])
+
+
+def save(name: str, data: dict[str, Any], out_dir: Path = RESULTS) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = {
+        "command": command_line(),
+        "machine": machine(),
+        "finished": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        **data,
+    }
+    path = out_dir / f"{name}.json"
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    return path
+
+
+def slo_document(name: str, service: str, variant: int, job: str, objective: float = 99.9) -> str:
+    """One sloguard/v1 availability SLO on ``service``. ``variant`` adds a matcher on a label the
+    series do not have (``!=`` matches them all), so each SLO's PromQL is its own, as in a fleet
+    where several SLOs read the same series with different filters: nothing is deduplicated."""
+    sel = f'job="{job}",service="{service}",bench_variant!="{variant}"'
+    return f"""apiVersion: sloguard/v1
+kind: SLO
+metadata:
+  name: {name}
+  labels: {{team: team{variant % 17}}}
+spec:
+  service: {service}
+  objective: {objective}
+  window: 30d
+  indicator:
+    ratio:
+      errors: sum(rate(http_requests_total{{{sel},code=~"5.."}}[{{{{.window}}}}]))
+      total: sum(rate(http_requests_total{{{sel}}}[{{{{.window}}}}]))
+  runbook_url: https://runbooks.example.com/{service}
+"""
+
+
+def write_slos(
+    directory: Path, count: int, services: Sequence[str], job: str, *, files: int = 100
+) -> list[str]:
+    """``count`` SLOs over ``services`` (SLO i reads service i mod len(services)), in up to
+    ``files`` files; returns their names."""
+    directory.mkdir(parents=True, exist_ok=True)
+    names = []
+    docs: list[list[str]] = [[] for _ in range(min(files, count))]
+    for i in range(count):
+        service = services[i % len(services)]
+        variant = i // len(services)
+        name = f"{service}-availability-{variant}"
+        names.append(name)
+        docs[i % len(docs)].append(slo_document(name, service, variant, job))
+    for n, chunk in enumerate(docs):
+        (directory / f"slos-{n:03d}.yaml").write_text("---\n".join(chunk), encoding="utf-8")
+    return names
+
+
+def daemon_config(
+    path: Path,
+    prometheus_url: str,
+    slo_dir: Path,
+    state: Path,
+    *,
+    interval_seconds: float = 30,
+    extra: str = "",
+) -> Path:
+    path.write_text(
+        f"""prometheus: {{url: "{prometheus_url}", timeout_seconds: 120}}
+slo_paths: ["{slo_dir}"]
+state_path: "{state}"
+interval_seconds: {interval_seconds}
+log: {{level: warning}}
+{extra}""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def python() -> str:
+    return sys.executable
+
+
+def env() -> dict[str, str]:
+    """The environment for subprocesses: the repository on the import path."""
+    out = dict(os.environ)
+    out["PYTHONPATH"] = str(ROOT) + (os.pathsep + out["PYTHONPATH"] if "PYTHONPATH" in out else "")
+    return out
