@@ -61,5 +61,20 @@ test-fast: $(VENV)/.installed  ## unit tests only, no real Prometheus
 demo: deps  ## a real Prometheus, an outage, pages and incidents arriving, then recovery
 	$(PY) -m sloguard.demo
 
+BENCH_VENV ?= .bench-venv
+BENCH_PAGE_RUNS ?= 5
+
+$(BENCH_VENV)/bin/slo-generator:  # the peer, in its own venv: never a sloguard dependency
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q "slo-generator[prometheus]" "setuptools<81"
+
+bench: deps $(BENCH_VENV)/bin/slo-generator  ## benchmarks, one after the other (about 40 min): docs/benchmarks.md
+	$(PY) -m bench.page --runs $(BENCH_PAGE_RUNS)
+	$(PY) -m bench.cost
+	$(PY) -m bench.peer --slo-generator $(BENCH_VENV)/bin/slo-generator
+	$(PY) -m bench.bench_validate --runs 3
+	$(PY) -m bench.outbox
+	$(PY) -m bench.report
+
 clean:
-	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .bench-venv .bench-results .tools .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info

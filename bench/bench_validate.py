@@ -1,9 +1,10 @@
 """Time ``sloguard validate`` on 10,000 generated SLOs (issue 2: "a few seconds").
 
-    /work/venv/bin/python bench/bench_validate.py [--slos 10000] [--files 100]
+    python -m bench.bench_validate [--slos 10000] [--files 100] [--runs 3]
 
 Writes the SLOs into a temporary directory (100 files of 100 documents, each with its own
-PromQL so nothing is cached), runs the real CLI as a subprocess and prints the seconds.
+PromQL so nothing is cached), runs the real CLI as a subprocess ``--runs`` times, prints the
+seconds and saves the median to ``.bench-results/validate.json``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench import common
+from bench.common import ROOT
 
 TEMPLATE = """apiVersion: sloguard/v1
 kind: SLO
@@ -47,27 +49,45 @@ def generate(directory: Path, slos: int, files: int) -> None:
         (directory / f"slos-{f:04d}.yaml").write_text("---\n".join(docs), encoding="utf-8")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slos", type=int, default=10_000)
     parser.add_argument("--files", type=int, default=100)
-    args = parser.parse_args()
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=common.RESULTS)
+    args = parser.parse_args(argv)
+    times = []
     with tempfile.TemporaryDirectory(prefix="sloguard-bench-") as tmp:
         directory = Path(tmp)
         generate(directory, args.slos, args.files)
-        start = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-m", "sloguard", "validate", str(directory)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        seconds = time.perf_counter() - start
-    print(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "")
-    print(
-        f"validated {args.slos} SLOs in {args.files} files: {seconds:.2f} s",
-        f"(exit {proc.returncode})",
+        for _ in range(args.runs):
+            start = time.perf_counter()
+            proc = subprocess.run(
+                [sys.executable, "-m", "sloguard", "validate", str(directory)],
+                cwd=ROOT,
+                env=common.env(),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            times.append(time.perf_counter() - start)
+            print(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "")
+            print(
+                f"validated {args.slos} SLOs in {args.files} files: {times[-1]:.2f} s",
+                f"(exit {proc.returncode})",
+            )
+    common.save(
+        "validate",
+        {
+            "slos": args.slos,
+            "files": args.files,
+            "seconds": times,
+            "median_seconds": common.median(times),
+            "exit": proc.returncode,
+        },
+        args.out,
+        module="bench.bench_validate",
+        argv=argv,
     )
     return proc.returncode
 

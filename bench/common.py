@@ -24,7 +24,11 @@ def machine() -> dict[str, str]:
             out = subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=False)
         except OSError:
             return "not installed"
-        return (out.stdout or out.stderr).splitlines()[0].strip() if (out.stdout or out.stderr) else "?"
+        return (
+            (out.stdout or out.stderr).splitlines()[0].strip()
+            if (out.stdout or out.stderr)
+            else "?"
+        )
 
     return {
         "nproc": str(os.cpu_count()),
@@ -40,17 +44,25 @@ def median(values: Sequence[float]) -> float:
     return float(statistics.median(values)) if values else float("nan")
 
 
-def command_line() -> str:
+def command_line(module: str, argv: Sequence[str] | None) -> str:
     """The command that made this figure, as a person would type it."""
-    module = sys.modules["__main__"].__spec__
-    name = module.name if module else sys.argv[0]
-    return " ".join(["python -m", name, *map(shlex.quote, sys.argv[1:])])
+    args = sys.argv[1:] if argv is None else argv
+    return " ".join(["python -m", module, *map(shlex.quote, args)])
 
 
-def save(name: str, data: dict[str, Any], out_dir: Path = RESULTS) -> Path:
+def save(
+    name: str,
+    data: dict[str, Any],
+    out_dir: Path = RESULTS,
+    *,
+    module: str,
+    argv: Sequence[str] | None,
+) -> Path:
+    """Save one benchmark's results as ``<out_dir>/<name>.json``, with the command (``python -m
+    <module> <argv>``; ``argv`` None: this process's arguments) and the machine."""
     out_dir.mkdir(parents=True, exist_ok=True)
     data = {
-        "command": command_line(),
+        "command": command_line(module, argv),
         "machine": machine(),
         "finished": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         **data,

@@ -90,9 +90,9 @@ def info_backfill(slo_dir: Path, data_dir: Path, around: int, span: int) -> None
             path = Path(tmp) / f"info-{lo}.om"
             head = f"# TYPE {rules.INFO} gauge\n"
             path.write_text(head + "\n".join(lines) + "\n# EOF\n", encoding="utf-8")
+            cmd = ["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q"]
             subprocess.run(
-                ["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q", str(path)]
-                + [str(data_dir)],
+                [*cmd, str(path), str(data_dir)],
                 check=True,
                 capture_output=True,
             )
@@ -118,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--single-tick-from", type=int, default=10_000)
     parser.add_argument("--modes", default="direct,recorded")
     parser.add_argument("--profile-dir", type=Path)
+    parser.add_argument(
+        "--settle-seconds", type=float, default=20, help="live scrapes before the direct ticks"
+    )
+    parser.add_argument("--rule-interval", default="1m", help="Prometheus evaluation_interval")
     parser.add_argument("--out", type=Path, default=common.RESULTS)
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -133,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             common.write_slos(slo_dir, size, names, fleet.JOB)
         if "direct" in modes:
             with fleet.running_fleet(services, history_seconds=args.history_hours * 3600) as f:
-                time.sleep(20)  # two scrapes: the 5m window has live samples
+                time.sleep(args.settle_seconds)  # live scrapes in the 5m window
                 for size in sizes:
                     ticks = 1 if size >= args.single_tick_from else args.ticks
                     config = common.daemon_config(
@@ -161,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
             "rows": rows,
         },
         args.out,
+        module="bench.cost",
+        argv=argv,
     )
     return 0
 
@@ -183,6 +189,7 @@ def recorded_run(
         services,
         history_seconds=args.history_hours * 3600,
         rule_files=rule_files,
+        evaluation_interval=args.rule_interval,
         before_start=lambda data: info_backfill(slo_dir, data, int(time.time()) - 30 * 86400, 7200),
     ) as f:
         waited = 0.0

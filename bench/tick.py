@@ -42,7 +42,9 @@ class Counting:
         return await self.inner.query_range(expr, start, end, step)
 
 
-async def measure(config_path: str, mode: str, ticks: int, profile: str | None) -> dict[str, object]:
+async def measure(
+    config_path: str, mode: str, ticks: int, profile: str | None
+) -> dict[str, object]:
     config = load_config(config_path)
     started = time.perf_counter()
     async with open_daemon(config) as daemon:

@@ -1,0 +1,246 @@
+"""Time to page: from the start of a 100 % outage of a 99.9 % SLO to the page at PagerDuty.
+
+    python -m bench.page [--runs 5]
+
+One real Prometheus scrapes a local exporter every 15 s (history backfilled up to now, so the
+1h window holds healthy traffic), one contract-enforcing PagerDuty receiver, and side by side
+on the same data:
+
+- A: the rules ``sloguard generate`` writes, evaluated by Prometheus every 1m (its default),
+  firing to a real Alertmanager (default ``group_wait`` 30s) whose ``pagerduty_configs`` posts
+  Events v2 to the receiver;
+- B30 / B10: ``sloguard run`` with ``interval_seconds`` 30 and 10, paging the same receiver.
+
+Each pipeline has its own routing key. Each run takes the outage to a fresh service (no reset
+needed) at a random moment, and waits until every pipeline has paged for it. The math allows
+51.8 s (the 1h ratio crosses 14.4 x 0.001); see docs/evaluation.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bench import common, fleet
+from sloguard.testing.receivers import PagerDutyReceiver
+
+KEYS = {
+    "A": "AlertmanagerPipeline000000000000",
+    "B30": "SloguardThirtySeconds00000000000",
+    "B10": "SloguardTenSeconds00000000000000",
+}
+MATH_SECONDS = 0.0144 * 3600
+_AM_LISTEN = re.compile(r'msg="Listening on" address=127\.0\.0\.1:(\d+)')
+
+
+def alertmanager_config(pd_url: str) -> str:
+    return f"""route:
+  receiver: "pd"
+  group_by: [alertname, sloth_id, severity]
+receivers:
+  - name: "pd"
+    pagerduty_configs:
+      - routing_key: "{KEYS["A"]}"
+        url: "{pd_url}"
+        send_resolved: true
+"""
+
+
+@contextmanager
+def alertmanager(workdir: Path, pd_url: str) -> Iterator[str]:
+    (workdir / "am").mkdir()
+    config = workdir / "am.yml"
+    config.write_text(alertmanager_config(pd_url), encoding="utf-8")
+    log_path = workdir / "am.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [
+                "prometheus-alertmanager",
+                f"--config.file={config}",
+                f"--storage.path={workdir / 'am'}",
+                "--web.listen-address=127.0.0.1:0",
+                "--cluster.listen-address=",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while not (found := _AM_LISTEN.search(log_path.read_text(errors="replace"))):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"alertmanager did not start: {log_path.read_text()[-2000:]}")
+            time.sleep(0.05)
+        yield f"127.0.0.1:{found.group(1)}"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+@contextmanager
+def sloguard_run(
+    workdir: Path, name: str, url: str, slo_dir: Path, pd_url: str, interval: int
+) -> Iterator[None]:
+    (workdir / f"{name}.key").write_text(KEYS[name] + "\n", encoding="utf-8")
+    config = common.daemon_config(
+        workdir / f"{name}.yaml",
+        url,
+        slo_dir,
+        workdir / f"{name}.db",
+        interval_seconds=interval,
+        extra=f"""notifiers:
+  - {{name: pd, type: pagerduty, routing_key_file: "{workdir / (name + ".key")}", url: "{pd_url}"}}
+routes:
+  - {{match: {{severity: [SEV1, SEV2]}}, notifiers: [pd]}}
+http: {{listen: "127.0.0.1:0"}}
+""",
+    )
+    with (workdir / f"{name}.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [common.python(), "-m", "sloguard", "run", "--config", str(config)],
+            cwd=common.ROOT,
+            env=common.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def first_page(pd: PagerDutyReceiver, pipeline: str, service: str, since: float) -> float | None:
+    for arrival in list(pd.arrivals):
+        if arrival.at < since or not arrival.accepted:
+            continue
+        body = arrival.json or {}
+        if body.get("routing_key") != KEYS[pipeline] or body.get("event_action") != "trigger":
+            continue
+        if f"{service}-" in json.dumps(body):
+            return float(arrival.at)
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--timeout", type=float, default=420, help="seconds per run")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=common.RESULTS)
+    args = parser.parse_args(argv)
+    rng = random.Random(args.seed)
+    work = Path(tempfile.mkdtemp(prefix="sloguard-bench-page-"))
+    origin = time.time() - 8 * 3600
+    services = [
+        fleet.Service(f"outage-run-{k:02d}", rps=50.0, error_ratio=0.0005, origin=origin)
+        for k in range(args.runs)
+    ]
+    names = [s.name for s in services]
+    slo_dir = work / "slos"
+    slo_dir.mkdir()
+    (slo_dir / "slos.yaml").write_text(
+        "---\n".join(common.slo_document(f"{n}-availability", n, 0, fleet.JOB) for n in names),
+        encoding="utf-8",
+    )
+    rules_dir = work / "rules"
+    subprocess.run(
+        [common.python(), "-m", "sloguard", "generate", str(slo_dir), "-o", str(rules_dir)],
+        check=True,
+        cwd=common.ROOT,
+        env=common.env(),
+        capture_output=True,
+    )
+    runs: list[dict[str, Any]] = []
+    try:
+        with (
+            PagerDutyReceiver(routing_keys=KEYS.values(), rate_limit_per_minute=None) as pd,
+            alertmanager(work, pd.enqueue_url) as am,
+            fleet.running_fleet(
+                services,
+                history_seconds=7 * 3600,
+                rule_files=sorted(rules_dir.rglob("*.yml")),
+                alertmanager=am,
+            ) as f,
+            sloguard_run(work, "B30", f.url, slo_dir, pd.enqueue_url, 30),
+            sloguard_run(work, "B10", f.url, slo_dir, pd.enqueue_url, 10),
+        ):
+            time.sleep(90)  # scrapes, a rule evaluation and a few ticks: all OK, no page
+            quiet = [a for a in pd.arrivals if a.accepted]
+            if quiet:
+                raise RuntimeError(f"pages before any outage: {quiet[0].body!r}")
+            for k, name in enumerate(names):
+                time.sleep(rng.uniform(0, 60))
+                runs.append(one_run(pd, f.exporter, name, args.timeout))
+                print(json.dumps({"run": k, **runs[-1]}), flush=True)
+            rejected = [a for a in pd.arrivals if not a.accepted]
+    finally:
+        logs = {p.name: p.read_text(errors="replace")[-3000:] for p in work.glob("*.log")}
+        shutil.rmtree(work, ignore_errors=True)
+    summary = {}
+    for pipeline in KEYS:
+        got = [r[pipeline] for r in runs if r[pipeline] is not None]
+        summary[pipeline] = {
+            "median_seconds": common.median(got),
+            "worst_seconds": max(got) if got else None,
+            "best_seconds": min(got) if got else None,
+            "paged": len(got),
+        }
+    common.save(
+        "page",
+        {
+            "runs": runs,
+            "summary": summary,
+            "math_seconds": MATH_SECONDS,
+            "rejected_at_receiver": len(rejected),
+            "logs_tail": logs if any(r[p] is None for r in runs for p in KEYS) else {},
+        },
+        args.out,
+        module="bench.page",
+        argv=argv,
+    )
+    for pipeline, s in summary.items():
+        print(pipeline, s)
+    return 0
+
+
+def one_run(
+    pd: PagerDutyReceiver, exporter: fleet.Exporter, service: str, timeout: float
+) -> dict[str, Any]:
+    start = time.time()
+    exporter.outage(service, start)
+    result: dict[str, Any] = {"service": service, "outage_start": start}
+    pending = set(KEYS)
+    while pending and time.time() - start < timeout:
+        for pipeline in sorted(pending):
+            at = first_page(pd, pipeline, service, start)
+            if at is not None:
+                result[pipeline] = at - start
+                pending.discard(pipeline)
+        time.sleep(0.2)
+    for pipeline in pending:
+        result[pipeline] = None
+    # End the outage: the next run's service is a different one, and this one resolves.
+    exporter.services[[s.name for s in exporter.services].index(service)].outages[-1] = (
+        start,
+        time.time(),
+    )
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,261 @@
+"""Write docs/benchmarks.md from the results the benchmarks saved in ``.bench-results/``.
+
+    python -m bench.report [--results .bench-results] [--out docs/benchmarks.md]
+
+Sections whose results are missing say so (and give the command that makes them). Text that
+is not a figure (how to read the numbers, what the profile showed) lives in
+``bench/notes.md`` and is copied in after the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from bench import common
+
+COMMANDS = {
+    "cost": "python -m bench.cost",
+    "peer": "python -m bench.peer",
+    "validate": "python -m bench.bench_validate --runs 3",
+    "outbox": "python -m bench.outbox",
+    "page": "python -m bench.page --runs 5",
+}
+
+
+def _load(results: Path, name: str) -> dict[str, Any] | None:
+    path = results / f"{name}.json"
+    if not path.exists():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def _s(value: float | None, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def _header(data: dict[str, Any]) -> list[str]:
+    m = data["machine"]
+    return [
+        f"Command: `{data['command']}` (finished {data['finished']}; "
+        f"{m['nproc']} cores, Python {m['python']}, {m['prometheus']}; "
+        f"load average before: {m['load_before']}).",
+        "",
+    ]
+
+
+def _missing(name: str) -> list[str]:
+    return [
+        f"Not measured in this report: run `{COMMANDS[name]}`, then `python -m bench.report`.",
+        "",
+    ]
+
+
+def cost_section(data: dict[str, Any] | None) -> list[str]:
+    out = ["## Cost of one tick: direct and recorded", ""]
+    if data is None:
+        return out + _missing("cost")
+    out += _header(data)
+    out += [
+        f"{data['services']} services x 2 codes = {data['series']} series, "
+        f"{data['history_hours']} h of 1-minute history backfilled up to now, then scraped "
+        "live every 15 s. Every SLO has the default tiers and a 30d period. Median of the "
+        "steady-state ticks (the first tick, which creates every episode state, is shown as "
+        "'cold'); CPU is the daemon process's own (`time.process_time`), RSS its peak "
+        "(`ru_maxrss`), both of a fresh `bench.tick` subprocess per row.",
+        "",
+        "| SLOs | mode | queries/tick | planned (young rules) | tick wall s | tick CPU s "
+        "| cold tick wall s | peak RSS MB | ticks | severities |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in data["rows"]:
+        young = r["planned"]["recorded_young"] if r["mode"] == "recorded" else "-"
+        sev = ", ".join(f"{k} {v}" for k, v in sorted(r["severities"].items()))
+        ticks = r["ticks_measured"] if r["steady_state"] else "1 (cold only)"
+        out.append(
+            f"| {r['slos']:,} | {r['mode']} | {r['queries']:,.0f} | {young} "
+            f"| {_s(r['wall_seconds'])} | {_s(r['cpu_seconds'])} "
+            f"| {_s(r['cold_wall_seconds'])} | {_s(r['peak_rss_mb'], 0)} | {ticks} | {sev} |"
+        )
+    by = {(r["slos"], r["mode"]): r for r in data["rows"]}
+    ratios = []
+    for (size, mode), r in sorted(by.items()):
+        other = by.get((size, "direct"))
+        if mode == "recorded" and other:
+            ratios.append(
+                f"| {size:,} | {other['queries'] / r['queries']:,.0f}x "
+                f"| {other['wall_seconds'] / r['wall_seconds']:,.0f}x "
+                f"| {other['cpu_seconds'] / r['cpu_seconds']:,.0f}x |"
+            )
+    if ratios:
+        out += [
+            "",
+            "Direct / recorded, same run:",
+            "",
+            "| SLOs | queries | wall | CPU |",
+            "|---:|---:|---:|---:|",
+            *ratios,
+        ]
+    big = by.get((max(s for s, _ in by), "recorded")) if by else None
+    if big:
+        per_window = big["queries"] <= 2 + 15
+        out += [
+            "",
+            f"Targets at {big['slos']:,} SLOs, recorded: at most one query per window per tick "
+            f"({big['queries']:.0f} queries: 2 probes + 15 recorded series) "
+            f"{'met' if per_window else 'NOT met'}; tick CPU under 1 s "
+            f"({_s(big['cpu_seconds'])} s) {'met' if big['cpu_seconds'] < 1 else 'NOT met'}; "
+            f"RSS under 200 MB ({_s(big['peak_rss_mb'], 0)} MB) "
+            f"{'met' if big['peak_rss_mb'] < 200 else 'NOT met'}.",
+        ]
+    rules = [r for r in data["rows"] if "rules_ready_seconds" in r]
+    if rules:
+        out += [
+            "",
+            "Recorded rows waited for Prometheus to record every SLO's series once: "
+            + ", ".join(f"{r['slos']:,} SLOs {r['rules_ready_seconds']:.0f} s" for r in rules)
+            + " (rule evaluation is Prometheus's CPU, not the daemon's).",
+        ]
+    return [*out, ""]
+
+
+def peer_section(data: dict[str, Any] | None) -> list[str]:
+    out = ["## Peer: google's slo-generator, same SLOs, same Prometheus", ""]
+    if data is None:
+        return out + _missing("peer")
+    out += _header(data)
+    out += [
+        f"{data['slo_generator']}; both tools compute the same "
+        f"{len(data['windows'])} windows per SLO. Wall time of the CLI, median of "
+        f"{len(data['rows'][0]['sloguard_seconds']) if data['rows'] else 0} alternating runs.",
+        "",
+        "| SLOs | slo-generator s | sloguard evaluate s | ratio | slo-generator reports "
+        "(no data) | sloguard SLOs evaluated |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in data["rows"]:
+        out.append(
+            f"| {r['slos']:,} | {_s(r['slo_generator_median'])} | {_s(r['sloguard_median'])} "
+            f"| {r['ratio']:.1f}x | {r['slo_generator_reports']:,} "
+            f"({r['slo_generator_no_data']}) | {r['sloguard_evaluated']:,} |"
+        )
+    return [*out, ""]
+
+
+def validate_section(data: dict[str, Any] | None) -> list[str]:
+    out = ["## `sloguard validate` on 10,000 SLOs", ""]
+    if data is None:
+        return out + _missing("validate")
+    out += _header(data)
+    out += [
+        f"{data['slos']:,} SLOs in {data['files']} files: median {_s(data['median_seconds'])} s "
+        f"over {len(data['seconds'])} runs ({', '.join(_s(s) for s in data['seconds'])}); "
+        f"exit status {data['exit']}. Process start to exit, as CI runs it.",
+        "",
+    ]
+    return out
+
+
+def outbox_section(data: dict[str, Any] | None) -> list[str]:
+    out = ["## Outbox drain", ""]
+    if data is None:
+        return out + _missing("outbox")
+    out += _header(data)
+    out += [
+        "| receiver | notifications | concurrency | per second (median) | runs | all accepted |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    for r in data["rows"]:
+        runs = ", ".join(f"{x['per_second']:.0f}" for x in r["runs"])
+        out.append(
+            f"| {r['receiver']} | {r['notifications']:,} | {r['concurrency']} "
+            f"| {r['median_per_second']:.0f} | {runs} | {'yes' if r['all_delivered'] else 'NO'} |"
+        )
+    return [*out, ""]
+
+
+def page_section(data: dict[str, Any] | None) -> list[str]:
+    out = ["## Time to page (the headline)", ""]
+    if data is None:
+        return out + _missing("page")
+    out += _header(data)
+    s = data["summary"]
+    names = {
+        "A": "A: rules (1m) -> Alertmanager (group_wait 30s) -> PagerDuty",
+        "B30": "B: sloguard run, 30 s interval -> PagerDuty",
+        "B10": "B: sloguard run, 10 s interval -> PagerDuty",
+    }
+    out += [
+        f"Outage start to the first page at the receiver, {len(data['runs'])} runs "
+        f"(the math allows {data['math_seconds']:.1f} s).",
+        "",
+        "| pipeline | median s | worst s | best s | paged | median / A |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    a = s["A"]["median_seconds"]
+    for key, label in names.items():
+        row = s[key]
+        ratio = row["median_seconds"] / a if a and row["median_seconds"] else None
+        out.append(
+            f"| {label} | {_s(row['median_seconds'], 1)} | {_s(row['worst_seconds'], 1)} "
+            f"| {_s(row['best_seconds'], 1)} | {row['paged']}/{len(data['runs'])} "
+            f"| {_s(ratio)} |"
+        )
+    out += ["", "Every run (seconds):", "", "| run | A | B30 | B10 |", "|---:|---:|---:|---:|"]
+    for k, r in enumerate(data["runs"]):
+        out.append(f"| {k} | {_s(r['A'], 1)} | {_s(r['B30'], 1)} | {_s(r['B10'], 1)} |")
+    b30, b10 = s["B30"]["median_seconds"], s["B10"]["median_seconds"]
+    if a and b30 and b10:
+        math_s = data["math_seconds"]
+        out += [
+            "",
+            f"Targets: at most half of A's time: B30 {b30 / a:.2f}x, B10 {b10 / a:.2f}x "
+            f"({'met' if max(b30, b10) <= a / 2 else 'NOT met'} for the medians); within 30 s "
+            f"of {math_s:.1f} s: B30 +{b30 - math_s:.1f} s, B10 +{b10 - math_s:.1f} s "
+            f"({'met' if max(b30, b10) <= math_s + 30 else 'NOT met'} for the medians; worst: "
+            f"B30 +{s['B30']['worst_seconds'] - math_s:.1f} s, "
+            f"B10 +{s['B10']['worst_seconds'] - math_s:.1f} s).",
+        ]
+    return [*out, ""]
+
+
+def render(results: Path) -> str:
+    out = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`python -m bench.report` from the results in "
+        "`.bench-results/`). Every figure names the command that made it and the machine it "
+        "ran on; figures are medians of several runs, and ratios compare figures of the same "
+        "run. The machine is shared with other work, so wall times carry noise; CPU times "
+        "and query counts do not.",
+        "",
+    ]
+    out += page_section(_load(results, "page"))
+    out += cost_section(_load(results, "cost"))
+    out += peer_section(_load(results, "peer"))
+    out += validate_section(_load(results, "validate"))
+    out += outbox_section(_load(results, "outbox"))
+    notes = Path(__file__).with_name("notes.md")
+    if notes.exists():
+        out += [notes.read_text(encoding="utf-8").rstrip(), ""]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=common.RESULTS)
+    parser.add_argument("--out", type=Path, default=common.ROOT / "docs" / "benchmarks.md")
+    args = parser.parse_args(argv)
+    args.out.write_text(render(args.results), encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,73 @@
+"""The benchmark scripts in bench/ still run, on a toy scale (10 SLOs, one run each), and the
+report renders what they saved. Figures are not checked: these are benchmarks, not timed tests.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bench import bench_validate, common, cost, outbox, page, report
+
+pytestmark = pytest.mark.prometheus
+
+
+@pytest.fixture(autouse=True)
+def _needs_prometheus() -> None:
+    if shutil.which("prometheus") is None or shutil.which("promtool") is None:
+        pytest.skip("needs prometheus and promtool")
+
+
+def test_cost_direct_and_recorded_on_ten_slos(tmp_path: Path) -> None:
+    args = ["--sizes", "10", "--services", "4", "--history-hours", "1", "--ticks", "2"]
+    args += ["--settle-seconds", "0", "--rule-interval", "1s", "--out", str(tmp_path)]
+    assert cost.main(args) == 0
+    rows = json.loads((tmp_path / "cost.json").read_text())["rows"]
+    by_mode = {r["mode"]: r for r in rows}
+    assert by_mode["direct"]["queries"] == 16 * 10  # no rules in that Prometheus: no probe
+    assert by_mode["recorded"]["queries"] == 2 + 15  # probe, period probe, one per series
+    for r in rows:
+        assert r["failures"] == 0
+        assert r["severities"] == {"OK": 10}, r
+
+
+def test_outbox_drains_every_notification(tmp_path: Path) -> None:
+    assert outbox.main(["--notifications", "10", "--runs", "1", "--out", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "outbox.json").read_text())["rows"]
+    assert [r["receiver"] for r in rows] == ["pagerduty", "webhook"]
+    assert all(r["all_delivered"] for r in rows)
+
+
+def test_validate_and_the_report(tmp_path: Path) -> None:
+    argv = ["--slos", "10", "--files", "2", "--runs", "1", "--out", str(tmp_path)]
+    assert bench_validate.main(argv) == 0
+    out = tmp_path / "benchmarks.md"
+    assert report.main(["--results", str(tmp_path), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "10 SLOs in 2 files" in text
+    assert "python -m bench.bench_validate --slos 10" in text
+    assert "Not measured in this report: run `python -m bench.page --runs 5`" in text
+
+
+def test_the_alertmanager_config_is_valid(tmp_path: Path) -> None:
+    if shutil.which("amtool") is None:
+        pytest.skip("needs amtool")
+    path = tmp_path / "am.yml"
+    path.write_text(page.alertmanager_config("http://127.0.0.1:9/v2/enqueue"))
+    done = subprocess.run(["amtool", "check-config", str(path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    receiver = yaml.safe_load(path.read_text())["receivers"][0]["pagerduty_configs"][0]
+    assert receiver["routing_key"] == page.KEYS["A"]
+
+
+def test_slo_documents_differ_per_slo_and_share_series(tmp_path: Path) -> None:
+    names = common.write_slos(tmp_path, 6, ["a", "b", "c"], "bench", files=2)
+    assert names[0] == "a-availability-0" and names[3] == "a-availability-1"
+    texts = "".join(p.read_text() for p in sorted(tmp_path.iterdir()))
+    assert texts.count('service="a"') == 4  # two SLOs on one service, errors and total each
+    assert 'bench_variant!="1"' in texts
