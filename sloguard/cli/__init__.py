@@ -22,8 +22,10 @@ def main() -> None:
 
 
 def _register() -> None:
+    from sloguard.cli.backtest import backtest
     from sloguard.cli.evaluate import evaluate
     from sloguard.cli.import_ import import_
+    from sloguard.cli.postmortem import postmortem
     from sloguard.cli.run import run
     from sloguard.cli.validate import validate
 
@@ -31,6 +33,8 @@ def _register() -> None:
     main.add_command(import_)
     main.add_command(evaluate)
     main.add_command(run)
+    main.add_command(backtest)
+    main.add_command(postmortem)
 
 
 _register()
