@@ -405,7 +405,8 @@ def test_plot_without_matplotlib_is_a_clear_usage_error(
             id="bad-policy-located",
         ),
         pytest.param(
-            SEV1_POLICY, ["--step", "30 seconds"], 2, "'30 seconds' is not a duration", id="bad-step"
+            SEV1_POLICY, ["--step", "30 seconds"], 2, "'30 seconds' is not a duration",
+            id="bad-step",
         ),
         pytest.param(
             SEV1_POLICY, ["--to", "2023-01-01T00:00:00Z"], 2, "--to must be after --from",
