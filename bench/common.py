@@ -138,8 +138,8 @@ def python() -> str:
     return sys.executable
 
 
-def env() -> dict[str, str]:
-    """The environment for subprocesses: the repository on the import path."""
+def env(root: Path = ROOT) -> dict[str, str]:
+    """The environment for subprocesses: the repository (``root``) on the import path."""
     out = dict(os.environ)
-    out["PYTHONPATH"] = str(ROOT) + (os.pathsep + out["PYTHONPATH"] if "PYTHONPATH" in out else "")
+    out["PYTHONPATH"] = str(root) + (os.pathsep + out["PYTHONPATH"] if "PYTHONPATH" in out else "")
     return out

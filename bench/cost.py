@@ -35,13 +35,16 @@ from sloguard.engine import Recorded, plan, plan_recorded
 from sloguard.spec import load_slos
 
 
-def run_ticks(config: Path, mode: str, ticks: int, profile: Path | None = None) -> dict[str, Any]:
+def run_ticks(
+    config: Path, mode: str, ticks: int, profile: Path | None = None, root: Path = common.ROOT
+) -> dict[str, Any]:
+    """``bench.tick`` in a fresh process, importing sloguard from ``root``."""
     cmd = [common.python(), "-m", "bench.tick", "--config", str(config), "--mode", mode]
     cmd += ["--ticks", str(ticks)]
     if profile:
         cmd += ["--profile", str(profile)]
     done = subprocess.run(
-        cmd, capture_output=True, text=True, cwd=common.ROOT, env=common.env(), check=False
+        cmd, capture_output=True, text=True, cwd=root, env=common.env(root), check=False
     )
     if done.returncode != 0:
         raise RuntimeError(f"bench.tick failed: {done.stderr[-3000:]}")
@@ -122,6 +125,17 @@ def main(argv: list[str] | None = None) -> int:
         "--settle-seconds", type=float, default=20, help="live scrapes before the direct ticks"
     )
     parser.add_argument("--rule-interval", default="1m", help="Prometheus evaluation_interval")
+    parser.add_argument(
+        "--lookback",
+        default="5m",
+        help="Prometheus --query.lookback-delta: how old a recorded sample may be",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a tree with sloguard as it was before (and bench/): each row also runs with it",
+    )
+    parser.add_argument("--direct-sizes", help="sizes for direct mode (default: --sizes)")
     parser.add_argument("--out", type=Path, default=common.RESULTS)
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -138,7 +152,10 @@ def main(argv: list[str] | None = None) -> int:
         if "direct" in modes:
             with fleet.running_fleet(services, history_seconds=args.history_hours * 3600) as f:
                 time.sleep(args.settle_seconds)  # live scrapes in the 5m window
-                for size in sizes:
+                direct_sizes = (
+                    [int(x) for x in args.direct_sizes.split(",")] if args.direct_sizes else sizes
+                )
+                for size in direct_sizes:
                     ticks = 1 if size >= args.single_tick_from else args.ticks
                     config = common.daemon_config(
                         work / f"direct-{size}.yaml",
@@ -147,13 +164,15 @@ def main(argv: list[str] | None = None) -> int:
                         work / f"direct-{size}.db",
                     )
                     profile = args.profile_dir / f"direct-{size}.txt" if args.profile_dir else None
-                    row = summarize(run_ticks(config, "direct", ticks, profile))
-                    row["planned"] = planned_queries(work / f"slos-{size}")
-                    print(json.dumps(row), flush=True)
-                    rows.append(row)
+                    for code, root in _trees(args):
+                        row = summarize(run_ticks(config, "direct", ticks, profile, root))
+                        row["code"] = code
+                        row["planned"] = planned_queries(work / f"slos-{size}")
+                        print(json.dumps(row), flush=True)
+                        rows.append(row)
         if "recorded" in modes:
             for size in sizes:
-                rows.append(recorded_run(args, work, services, size))
+                rows.extend(recorded_run(args, work, services, size))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     common.save(
@@ -171,9 +190,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _trees(args: argparse.Namespace) -> list[tuple[str, Path]]:
+    trees = [("after", common.ROOT)]
+    if args.baseline:
+        trees.insert(0, ("before", args.baseline))
+    return trees
+
+
 def recorded_run(
     args: argparse.Namespace, work: Path, services: list[fleet.Service], size: int
-) -> dict[str, Any]:
+) -> list[dict[str, Any]]:
     slo_dir = work / f"slos-{size}"
     rules_dir = work / f"rules-{size}"
     subprocess.run(
@@ -190,6 +216,7 @@ def recorded_run(
         history_seconds=args.history_hours * 3600,
         rule_files=rule_files,
         evaluation_interval=args.rule_interval,
+        extra_args=[f"--query.lookback-delta={args.lookback}"],
         before_start=lambda data: info_backfill(slo_dir, data, int(time.time()) - 30 * 86400, 7200),
     ) as f:
         waited = 0.0
@@ -198,13 +225,20 @@ def recorded_run(
         config = common.daemon_config(
             work / f"recorded-{size}.yaml", f.url, slo_dir, work / f"recorded-{size}.db"
         )
+        ready = time.monotonic() - prep
+        rule_seconds = fleet.value(f.url, "sum(prometheus_rule_group_last_duration_seconds)")
         profile = args.profile_dir / f"recorded-{size}.txt" if args.profile_dir else None
-        row = summarize(run_ticks(config, "recorded", max(2, args.ticks), profile))
-        row["planned"] = planned_queries(slo_dir)
-        row["rules_ready_seconds"] = time.monotonic() - prep
-        row["rule_files"] = len(rule_files)
-    print(json.dumps(row), flush=True)
-    return row
+        rows = []
+        for code, root in _trees(args):
+            row = summarize(run_ticks(config, "recorded", max(2, args.ticks), profile, root))
+            row["code"] = code
+            row["planned"] = planned_queries(slo_dir)
+            row["rules_ready_seconds"] = ready
+            row["rule_round_seconds"] = rule_seconds
+            row["rule_files"] = len(rule_files)
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    return rows
 
 
 if __name__ == "__main__":

@@ -12,12 +12,15 @@ An outage (``Exporter.outage(service)``) switches a service to 100 % errors from
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import subprocess
 import tempfile
 import threading
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -236,6 +239,7 @@ def running_fleet(
     alertmanager: str | None = None,
     base_dir: Path | None = None,
     before_start: Callable[[Path], None] | None = None,
+    extra_args: Sequence[str] = (),
 ) -> Iterator[Fleet]:
     """Backfill ``history_seconds`` up to now, start the exporter and a Prometheus scraping it
     (with ``rule_files`` copied into its work dir)."""
@@ -262,7 +266,12 @@ def running_fleet(
             alertmanager=alertmanager,
         )
         server = start_prometheus(
-            workdir / "data", workdir, owns_workdir=False, config_text=config, ready_timeout=300
+            workdir / "data",
+            workdir,
+            owns_workdir=False,
+            config_text=config,
+            ready_timeout=300,
+            extra_args=extra_args,
         )
         yield Fleet(list(services), exporter, server, workdir, end, samples)
     finally:
@@ -273,18 +282,19 @@ def running_fleet(
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def value(url: str, expr: str) -> float:
+    """The single value of ``expr`` now (0 when empty)."""
+    query = urllib.parse.urlencode({"query": expr})
+    with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=60) as resp:
+        result = json.load(resp)["data"]["result"]
+    return float(result[0]["value"][1]) if result else 0.0
+
+
 def wait_for(url: str, expr: str, want: float, timeout: float) -> float:
     """Poll ``expr`` (one value) until it reaches ``want``; returns the seconds waited."""
-    import json
-    import urllib.parse
-    import urllib.request
-
     started = time.monotonic()
     while True:
-        query = urllib.parse.urlencode({"query": expr})
-        with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=30) as resp:
-            result = json.load(resp)["data"]["result"]
-        got = float(result[0]["value"][1]) if result else 0.0
+        got = value(url, expr)
         if got >= want:
             return time.monotonic() - started
         if time.monotonic() - started > timeout:

@@ -68,7 +68,7 @@ def cost_section(data: dict[str, Any] | None) -> list[str]:
         "live every 15 s. Every SLO has the default tiers and a 30d period. Median of the "
         "steady-state ticks (the first tick, which creates every episode state, is shown as "
         "'cold'); CPU is the daemon process's own (`time.process_time`), RSS its peak "
-        "(`ru_maxrss`), both of a fresh `bench.tick` subprocess per row.",
+        "(`VmHWM`), both of a fresh `bench.tick` subprocess per row.",
         "",
         "| SLOs | mode | queries/tick | planned (young rules) | tick wall s | tick CPU s "
         "| cold tick wall s | peak RSS MB | ticks | severities |",

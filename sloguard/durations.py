@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 UNITS: dict[str, int] = {
@@ -52,6 +53,7 @@ def parse_duration(text: str) -> int:
     return total_ms // 1000
 
 
+@functools.lru_cache(maxsize=256)  # a handful of windows, formatted for every SLO every tick
 def format_duration(seconds: int) -> str:
     """Canonical Prometheus form, as Sloth writes window labels: 300 -> ``5m``, 86400 -> ``1d``.
 

@@ -7,6 +7,7 @@ consumes only these.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -146,6 +147,12 @@ def _frozen(mapping: Mapping[str, str] | None) -> Mapping[str, str]:
     return MappingProxyType(dict(mapping or {}))
 
 
+@functools.lru_cache(maxsize=256)  # SLOs share a few tier sets; asked for each SLO every tick
+def _windows(tiers: tuple[Tier, ...]) -> tuple[int, ...]:
+    seen = {t.long_seconds for t in tiers} | {t.short_seconds for t in tiers}
+    return tuple(sorted(seen))
+
+
 @dataclass(frozen=True, slots=True)
 class SLO:
     """One SLO, fully resolved (defaults applied, durations in seconds, objective in percent)."""
@@ -179,8 +186,7 @@ class SLO:
     @property
     def window_seconds(self) -> tuple[int, ...]:
         """Every window the tiers use, ascending, without duplicates (not the period)."""
-        seen = {t.long_seconds for t in self.tiers} | {t.short_seconds for t in self.tiers}
-        return tuple(sorted(seen))
+        return _windows(self.tiers)
 
     @property
     def period(self) -> str:

@@ -17,6 +17,7 @@ Everything here is deterministic: same SLOs in, byte-identical YAML out.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -91,6 +92,7 @@ class RuleGroup:
 # Names
 
 
+@functools.lru_cache(maxsize=256)  # a handful of windows, named for every SLO every tick
 def prom_duration(seconds: int) -> str:
     """Prometheus' canonical duration string, as Sloth writes window labels and series names.
 

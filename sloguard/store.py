@@ -315,72 +315,97 @@ class Store:
 
         Returns the number of outbox rows queued (rows already queued are not queued twice).
         """
-        queued = 0
+        return self.commit_many([(state, events, rows)], at)[0]
+
+    def commit_many(
+        self,
+        changes: Sequence[tuple[EpisodeState, Sequence[Event], Sequence[OutboxRow]]],
+        at: float,
+    ) -> list[int]:
+        """Write the new states, transitions and outbox rows of many SLO keys in one
+        transaction (one tick: one disk sync, not one per key).
+
+        All or nothing: a crash never keeps a state without its rows, for any key. Returns the
+        rows queued per change, in order.
+        """
+        if not changes:
+            return []
         with self._transaction() as db:
+            return [self._write(db, state, events, rows, at) for state, events, rows in changes]
+
+    def _write(
+        self,
+        db: sqlite3.Connection,
+        state: EpisodeState,
+        events: Sequence[Event],
+        rows: Sequence[OutboxRow],
+        at: float,
+    ) -> int:
+        queued = 0
+        db.execute(
+            "INSERT INTO slo_state (slo, state, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (slo) DO UPDATE SET state = excluded.state, "
+            "updated_at = excluded.updated_at",
+            (state.slo, json.dumps(state.to_json(), sort_keys=True), at),
+        )
+        if state.episode_id and state.declared_at is not None:
             db.execute(
-                "INSERT INTO slo_state (slo, state, updated_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (slo) DO UPDATE SET state = excluded.state, "
-                "updated_at = excluded.updated_at",
-                (state.slo, json.dumps(state.to_json(), sort_keys=True), at),
+                "INSERT INTO episodes (id, slo, declared_at, resolved_at, peak, "
+                "burn_started_at, peak_burn_rate, burn_seconds, budget_remaining) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                "resolved_at = excluded.resolved_at, peak = excluded.peak, "
+                "burn_started_at = excluded.burn_started_at, "
+                "peak_burn_rate = excluded.peak_burn_rate, "
+                "burn_seconds = excluded.burn_seconds, "
+                "budget_remaining = excluded.budget_remaining",
+                (
+                    state.episode_id,
+                    state.slo,
+                    state.declared_at,
+                    state.resolved_at if not state.open else None,
+                    state.peak.name,
+                    state.burn_started_at,
+                    state.peak_burn_rate,
+                    state.burn_seconds,
+                    state.budget_remaining,
+                ),
             )
-            if state.episode_id and state.declared_at is not None:
-                db.execute(
-                    "INSERT INTO episodes (id, slo, declared_at, resolved_at, peak, "
-                    "burn_started_at, peak_burn_rate, burn_seconds, budget_remaining) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                    "resolved_at = excluded.resolved_at, peak = excluded.peak, "
-                    "burn_started_at = excluded.burn_started_at, "
-                    "peak_burn_rate = excluded.peak_burn_rate, "
-                    "burn_seconds = excluded.burn_seconds, "
-                    "budget_remaining = excluded.budget_remaining",
-                    (
-                        state.episode_id,
-                        state.slo,
-                        state.declared_at,
-                        state.resolved_at if not state.open else None,
-                        state.peak.name,
-                        state.burn_started_at,
-                        state.peak_burn_rate,
-                        state.burn_seconds,
-                        state.budget_remaining,
-                    ),
+        db.executemany(
+            "INSERT INTO transitions "
+            "(episode_id, slo, at, kind, severity, previous, paged, reason) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    e.episode_id,
+                    e.slo,
+                    e.at,
+                    e.kind.value,
+                    e.severity.name,
+                    e.previous.name if e.previous is not None else None,
+                    int(e.notify),
+                    e.reason,
                 )
-            db.executemany(
-                "INSERT INTO transitions "
-                "(episode_id, slo, at, kind, severity, previous, paged, reason) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        e.episode_id,
-                        e.slo,
-                        e.at,
-                        e.kind.value,
-                        e.severity.name,
-                        e.previous.name if e.previous is not None else None,
-                        int(e.notify),
-                        e.reason,
-                    )
-                    for e in events
-                ],
+                for e in events
+            ],
+        )
+        for row in rows:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO outbox (notifier, episode_id, event_id, kind, slo, "
+                "severity, payload, created_at, next_attempt_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    row.notifier,
+                    row.episode_id,
+                    row.event_id,
+                    row.kind,
+                    row.slo,
+                    row.severity,
+                    json.dumps(row.payload, sort_keys=True),
+                    at,
+                    at,
+                ),
             )
-            for row in rows:
-                cursor = db.execute(
-                    "INSERT OR IGNORE INTO outbox (notifier, episode_id, event_id, kind, slo, "
-                    "severity, payload, created_at, next_attempt_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        row.notifier,
-                        row.episode_id,
-                        row.event_id,
-                        row.kind,
-                        row.slo,
-                        row.severity,
-                        json.dumps(row.payload, sort_keys=True),
-                        at,
-                        at,
-                    ),
-                )
-                queued += cursor.rowcount
+            queued += cursor.rowcount
         return queued
 
     # --- outbox --------------------------------------------------------------------------

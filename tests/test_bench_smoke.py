@@ -67,7 +67,8 @@ def test_the_alertmanager_config_is_valid(tmp_path: Path) -> None:
 
 def test_slo_documents_differ_per_slo_and_share_series(tmp_path: Path) -> None:
     names = common.write_slos(tmp_path, 6, ["a", "b", "c"], "bench", files=2)
-    assert names[0] == "a-availability-0" and names[3] == "a-availability-1"
+    assert names[0] == "a-availability-0"
+    assert names[3] == "a-availability-1"
     texts = "".join(p.read_text() for p in sorted(tmp_path.iterdir()))
     assert texts.count('service="a"') == 4  # two SLOs on one service, errors and total each
     assert 'bench_variant!="1"' in texts

@@ -94,11 +94,15 @@ def parse_value(raw: object, expr: str) -> float:
 
 
 def _labels(raw: object, expr: str) -> dict[str, str]:
-    if not isinstance(raw, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
-    ):
-        raise QueryError(f"unexpected series labels {raw!r} (query: {_short(expr)})", query=expr)
-    return dict(raw)
+    # A plain loop, not all(genexpr): this runs for every series of every answer (150,000 per
+    # tick at 10,000 SLOs in recorded mode).
+    if isinstance(raw, dict):
+        for k, v in raw.items():
+            if not isinstance(k, str) or not isinstance(v, str):
+                break
+        else:
+            return dict(raw)
+    raise QueryError(f"unexpected series labels {raw!r} (query: {_short(expr)})", query=expr)
 
 
 def _point(raw: object, expr: str) -> tuple[float, float]:
