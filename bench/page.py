@@ -9,7 +9,11 @@ on the same data:
 - A: the rules ``sloguard generate`` writes, evaluated by Prometheus every 1m (its default),
   firing to a real Alertmanager (default ``group_wait`` 30s) whose ``pagerduty_configs`` posts
   Events v2 to the receiver;
-- B30 / B10: ``sloguard run`` with ``interval_seconds`` 30 and 10, paging the same receiver.
+- B30 / B10: ``sloguard run`` with ``interval_seconds`` 30 and 10, paging the same receiver,
+  reading a second Prometheus that scrapes the same exporter without the rules (so sloguard
+  queries the raw series: direct mode);
+- B10r: ``sloguard run`` every 10 s against the Prometheus *with* the rules, where it reads the
+  recorded series (recorded mode) and so sees them only as often as the rules run (1m).
 
 Each pipeline has its own routing key. Each run takes the outage to a fresh service (no reset
 needed) at a random moment, and waits until every pipeline has paged for it. The math allows
@@ -39,6 +43,7 @@ KEYS = {
     "A": "AlertmanagerPipeline000000000000",
     "B30": "SloguardThirtySeconds00000000000",
     "B10": "SloguardTenSeconds00000000000000",
+    "B10r": "SloguardTenSecondsRecorded000000",
 }
 MATH_SECONDS = 0.0144 * 3600
 _AM_LISTEN = re.compile(r'msg="Listening on" address=127\.0\.0\.1:(\d+)')
@@ -176,8 +181,11 @@ def main(argv: list[str] | None = None) -> int:
                 rule_files=sorted(rules_dir.rglob("*.yml")),
                 alertmanager=am,
             ) as f,
-            sloguard_run(work, "B30", f.url, slo_dir, pd.enqueue_url, 30),
-            sloguard_run(work, "B10", f.url, slo_dir, pd.enqueue_url, 10),
+            # The same services (shared objects: an outage shows on both exporters), no rules.
+            fleet.running_fleet(services, history_seconds=7 * 3600) as raw,
+            sloguard_run(work, "B30", raw.url, slo_dir, pd.enqueue_url, 30),
+            sloguard_run(work, "B10", raw.url, slo_dir, pd.enqueue_url, 10),
+            sloguard_run(work, "B10r", f.url, slo_dir, pd.enqueue_url, 10),
         ):
             time.sleep(90)  # scrapes, a rule evaluation and a few ticks: all OK, no page
             quiet = [a for a in pd.arrivals if a.accepted]

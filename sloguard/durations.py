@@ -24,6 +24,7 @@ class DurationError(ValueError):
     """Not a Prometheus duration; the message says what would be valid."""
 
 
+@functools.lru_cache(maxsize=1024)  # window names are few; the lifecycle parses them every tick
 def parse_duration(text: str) -> int:
     """Parse a Prometheus duration into whole seconds.
 
