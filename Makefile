@@ -74,6 +74,7 @@ bench: deps $(BENCH_VENV)/bin/slo-generator  ## benchmarks, one after the other 
 	$(PY) -m bench.peer --slo-generator $(BENCH_VENV)/bin/slo-generator
 	$(PY) -m bench.bench_validate --runs 3
 	$(PY) -m bench.outbox
+	$(PY) -m bench.profile_tick
 	$(PY) -m bench.report
 
 clean:

@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--services", type=int, default=500)
     parser.add_argument("--history-hours", type=int, default=74)
     parser.add_argument("--ticks", type=int, default=3, help="ticks per size and mode (>= 2)")
+    parser.add_argument("--recorded-ticks", type=int, default=4, help="ticks per recorded row")
     parser.add_argument("--single-tick-from", type=int, default=10_000)
     parser.add_argument("--modes", default="direct,recorded")
     parser.add_argument("--profile-dir", type=Path)
@@ -230,7 +231,9 @@ def recorded_run(
         profile = args.profile_dir / f"recorded-{size}.txt" if args.profile_dir else None
         rows = []
         for code, root in _trees(args):
-            row = summarize(run_ticks(config, "recorded", max(2, args.ticks), profile, root))
+            row = summarize(
+                run_ticks(config, "recorded", max(2, args.recorded_ticks), profile, root)
+            )
             row["code"] = code
             row["planned"] = planned_queries(slo_dir)
             row["rules_ready_seconds"] = ready

@@ -70,20 +70,42 @@ def cost_section(data: dict[str, Any] | None) -> list[str]:
         "'cold'); CPU is the daemon process's own (`time.process_time`), RSS its peak "
         "(`VmHWM`), both of a fresh `bench.tick` subprocess per row.",
         "",
-        "| SLOs | mode | queries/tick | planned (young rules) | tick wall s | tick CPU s "
+        "| SLOs | mode | code | queries/tick | planned (young rules) | tick wall s | tick CPU s "
         "| cold tick wall s | peak RSS MB | ticks | severities |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in data["rows"]:
         young = r["planned"]["recorded_young"] if r["mode"] == "recorded" else "-"
         sev = ", ".join(f"{k} {v}" for k, v in sorted(r["severities"].items()))
         ticks = r["ticks_measured"] if r["steady_state"] else "1 (cold only)"
         out.append(
-            f"| {r['slos']:,} | {r['mode']} | {r['queries']:,.0f} | {young} "
+            f"| {r['slos']:,} | {r['mode']} | {r.get('code', 'after')} | {r['queries']:,.0f} "
+            f"| {young} "
             f"| {_s(r['wall_seconds'])} | {_s(r['cpu_seconds'])} "
             f"| {_s(r['cold_wall_seconds'])} | {_s(r['peak_rss_mb'], 0)} | {ticks} | {sev} |"
         )
-    by = {(r["slos"], r["mode"]): r for r in data["rows"]}
+    by = {(r["slos"], r["mode"]): r for r in data["rows"] if r.get("code", "after") == "after"}
+    before = {(r["slos"], r["mode"]): r for r in data["rows"] if r.get("code") == "before"}
+    if before:
+        out += [
+            "",
+            "Before / after the profile-driven changes (same Prometheus, same run; 'before' is "
+            "the tree given as `--baseline`):",
+            "",
+            "| SLOs | mode | tick CPU s before | after | ratio | tick wall s before | after "
+            "| peak RSS MB before | after |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for key, b in sorted(before.items()):
+            a = by.get(key)
+            if a is None:
+                continue
+            out.append(
+                f"| {key[0]:,} | {key[1]} | {_s(b['cpu_seconds'])} | {_s(a['cpu_seconds'])} "
+                f"| {b['cpu_seconds'] / a['cpu_seconds']:.1f}x | {_s(b['wall_seconds'])} "
+                f"| {_s(a['wall_seconds'])} | {_s(b['peak_rss_mb'], 0)} "
+                f"| {_s(a['peak_rss_mb'], 0)} |"
+            )
     ratios = []
     for (size, mode), r in sorted(by.items()):
         other = by.get((size, "direct"))
@@ -102,7 +124,7 @@ def cost_section(data: dict[str, Any] | None) -> list[str]:
             "|---:|---:|---:|---:|",
             *ratios,
         ]
-    big = by.get((max(s for s, _ in by), "recorded")) if by else None
+    big = by.get((max(n for n, _ in by), "recorded")) if by else None
     if big:
         per_window = big["queries"] <= 2 + 15
         out += [
@@ -114,14 +136,41 @@ def cost_section(data: dict[str, Any] | None) -> list[str]:
             f"RSS under 200 MB ({_s(big['peak_rss_mb'], 0)} MB) "
             f"{'met' if big['peak_rss_mb'] < 200 else 'NOT met'}.",
         ]
-    rules = [r for r in data["rows"] if "rules_ready_seconds" in r]
+    rules = [r for r in by.values() if "rules_ready_seconds" in r]
     if rules:
         out += [
             "",
             "Recorded rows waited for Prometheus to record every SLO's series once: "
-            + ", ".join(f"{r['slos']:,} SLOs {r['rules_ready_seconds']:.0f} s" for r in rules)
-            + " (rule evaluation is Prometheus's CPU, not the daemon's).",
+            + ", ".join(
+                f"{r['slos']:,} SLOs {r['rules_ready_seconds']:.0f} s (one round of its rule "
+                f"groups: {r.get('rule_round_seconds', 0):.0f} s of evaluation)"
+                for r in rules
+            )
+            + ". Rule evaluation is Prometheus's work, not the daemon's.",
         ]
+    return [*out, ""]
+
+
+def profile_section(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
+    out = ["## The daemon's own CPU per tick, Prometheus's answers canned", ""]
+    if after is None:
+        return [*out, "Not measured: run `python -m bench.profile_tick`.", ""]
+    out += [
+        "`bench.profile_tick`: the recorded-mode tick (evaluate, step every episode, commit) "
+        "with the answers of a Prometheus running the rules served from memory, so only "
+        "sloguard's CPU counts. Median CPU seconds per steady-state tick:",
+        "",
+        "| code | SLOs | tick CPU s | ticks | peak RSS MB | command |",
+        "|---|---:|---:|---|---:|---|",
+    ]
+    for data in (before, after):
+        if data is None:
+            continue
+        ticks = ", ".join(_s(x) for x in data["tick_cpu_seconds"])
+        out.append(
+            f"| {data['label']} | {data['slos']:,} | {_s(data['median'])} | {ticks} "
+            f"| {_s(data['peak_rss_mb'], 0)} | `{data['command']}` |"
+        )
     return [*out, ""]
 
 
@@ -250,6 +299,7 @@ def render(results: Path) -> str:
     ]
     out += page_section(_load(results, "page"))
     out += cost_section(_load(results, "cost"))
+    out += profile_section(_load(results, "profile-before"), _load(results, "profile-after"))
     out += peer_section(_load(results, "peer"))
     out += validate_section(_load(results, "validate"))
     out += outbox_section(_load(results, "outbox"))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bench import bench_validate, common, cost, outbox, page, report
+from bench import bench_validate, common, cost, outbox, page, profile_tick, report
 
 pytestmark = pytest.mark.prometheus
 
@@ -72,3 +72,11 @@ def test_slo_documents_differ_per_slo_and_share_series(tmp_path: Path) -> None:
     texts = "".join(p.read_text() for p in sorted(tmp_path.iterdir()))
     assert texts.count('service="a"') == 4  # two SLOs on one service, errors and total each
     assert 'bench_variant!="1"' in texts
+
+
+def test_profile_tick_on_canned_answers(tmp_path: Path) -> None:
+    argv = ["--slos", "10", "--services", "3", "--ticks", "1", "--out", str(tmp_path)]
+    assert profile_tick.main(argv) == 0
+    data = json.loads((tmp_path / "profile-after.json").read_text())
+    assert data["slos"] == 10
+    assert len(data["tick_cpu_seconds"]) == 1
