@@ -479,7 +479,7 @@ def plan_recorded(slos: Sequence[SLO], found: Recorded) -> Plan:
 def _plan_from_rules(slo: SLO, *, period: bool) -> tuple[SloPlan, dict[str, tuple[str, str]]]:
     """The plan of one SLO read from recorded series (the period too, with ``period``), and
     its recorded keys."""
-    direct = _planned(slo)
+    direct = plan_slo(slo)  # not memoized: in recorded mode only what is kept below is needed
     recorded: dict[str, tuple[str, str]] = {}
     sid = rules.sloth_id(slo)
     ratio: dict[int, str] = {}
