@@ -227,7 +227,6 @@ def recorded_run(
             work / f"recorded-{size}.yaml", f.url, slo_dir, work / f"recorded-{size}.db"
         )
         ready = time.monotonic() - prep
-        rule_seconds = fleet.value(f.url, "sum(prometheus_rule_group_last_duration_seconds)")
         profile = args.profile_dir / f"recorded-{size}.txt" if args.profile_dir else None
         rows = []
         for code, root in _trees(args):
@@ -237,7 +236,6 @@ def recorded_run(
             row["code"] = code
             row["planned"] = planned_queries(slo_dir)
             row["rules_ready_seconds"] = ready
-            row["rule_round_seconds"] = rule_seconds
             row["rule_files"] = len(rule_files)
             print(json.dumps(row), flush=True)
             rows.append(row)

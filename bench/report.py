@@ -141,11 +141,7 @@ def cost_section(data: dict[str, Any] | None) -> list[str]:
         out += [
             "",
             "Recorded rows waited for Prometheus to record every SLO's series once: "
-            + ", ".join(
-                f"{r['slos']:,} SLOs {r['rules_ready_seconds']:.0f} s (one round of its rule "
-                f"groups: {r.get('rule_round_seconds', 0):.0f} s of evaluation)"
-                for r in rules
-            )
+            + ", ".join(f"{r['slos']:,} SLOs {r['rules_ready_seconds']:.0f} s" for r in rules)
             + ". Rule evaluation is Prometheus's work, not the daemon's.",
         ]
     return [*out, ""]
