@@ -1,0 +1,194 @@
+"""What the demo prints: the evaluation table, one line per arrival at a receiver, one line per
+decision of the daemon. Pure functions of what they are given (times are story times, UTC)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import click
+
+from sloguard.burn import Evaluation, TierState
+from sloguard.demo.story import clock
+from sloguard.durations import parse_duration
+from sloguard.model import Severity
+from sloguard.testing.receivers import Arrival
+
+STYLE: dict[Severity, dict[str, Any]] = {
+    Severity.SEV1: {"fg": "red", "bold": True},
+    Severity.SEV2: {"fg": "red"},
+    Severity.SEV3: {"fg": "yellow"},
+    Severity.OK: {"fg": "green"},
+    Severity.NO_DATA: {"fg": "magenta"},
+}
+INDENT = " " * 10  # under the time column
+
+
+def burn(value: float | None) -> str:
+    """``200x``, ``14.4x``, ``0.50x``; ``-`` when unknown."""
+    if value is None:
+        return "-"
+    if value >= 100:
+        return f"{value:.0f}x"
+    if value >= 10:
+        return f"{value:.1f}x"
+    return f"{value:.2f}x"
+
+
+def _budget(e: Evaluation) -> str:
+    return "-" if e.error_budget_remaining is None else f"{e.error_budget_remaining * 100:.1f} %"
+
+
+def _sev(severity: Severity, width: int = 0) -> str:
+    return click.style(f"{severity.name:<{width}}", **STYLE[severity])
+
+
+def table(at: float, evaluations: Sequence[Evaluation], title: str) -> list[str]:
+    """The evaluation at ``at``: severity, burn rate per window, budget left, and why."""
+    windows = sorted(
+        {w for e in evaluations for w in e.burn_rates if w != "30d"}, key=parse_duration
+    )
+    width = max(len(e.slo) for e in evaluations)
+    head = f"{'SLO':<{width}}  {'now':<7}" + "".join(f"{w:>7}" for w in windows)
+    head += f"  {'budget left':>11}  why"
+    lines = [click.style(f"{clock(at)}  {title}", bold=True), INDENT + click.style(head, dim=True)]
+    for e in evaluations:
+        row = f"{e.slo:<{width}}  {_sev(e.severity, 7)}"
+        row += "".join(f"{burn(e.burn_rates.get(w)):>7}" for w in windows)
+        row += f"  {_budget(e):>11}  {why(e)}"
+        lines.append(INDENT + row.rstrip())
+    return lines
+
+
+def why(e: Evaluation) -> str:
+    """The firing tiers with their thresholds; a tier with only its long window over (still
+    draining after a burn); or the error that kept the SLO from being evaluated."""
+    if e.error:
+        return e.error
+    firing = [d for d in e.tiers if d.state is TierState.FIRING]
+    if firing:
+        return "; ".join(
+            f"{d.tier.severity.name}: {d.tier.long} and {d.tier.short} both over {burn(d.factor)}"
+            for d in firing
+        )
+    draining = [
+        d
+        for d in e.tiers
+        if d.long_burn_rate is not None
+        and d.long_burn_rate > d.factor
+        and d.short_burn_rate is not None
+    ]
+    return "; ".join(
+        f"{d.tier.long} over {burn(d.factor)} but {d.tier.short} not: no {d.tier.severity.name}"
+        for d in draining[:1]
+    )
+
+
+def still(at: float, evaluations: Sequence[Evaluation]) -> str:
+    """A one-line reminder between changes: who is burning."""
+    bad = [e for e in evaluations if e.severity is not Severity.OK]
+    ok = len(evaluations) - len(bad)
+    parts = [f"{_sev(e.severity)} {e.slo}" for e in bad]
+    parts.append(f"{ok} OK" if bad else f"all {ok} SLOs OK")
+    return click.style(f"{clock(at)}  still: ", dim=True) + ", ".join(parts)
+
+
+# --------------------------------------------------------------------------- arrivals
+
+
+def _body(arrival: Arrival) -> Mapping[str, Any]:
+    try:
+        data = json.loads(arrival.body) if arrival.body else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def describe(service: str, arrival: Arrival) -> tuple[str, str, str]:
+    """(what, key, headline) of one request: the action, its dedup key, the page's title."""
+    body = _body(arrival)
+    if service == "pagerduty":
+        action = str(body.get("event_action", arrival.method))
+        payload = body.get("payload") or {}
+        what = f"{action} {payload.get('severity', '')}".strip()
+        title = str(payload.get("summary", "")) if action == "trigger" else ""
+        return what, f"dedup_key={body.get('dedup_key', '-')}", title
+    if service == "opsgenie":
+        parts = [p for p in arrival.path.split("/") if p]
+        if arrival.method == "POST" and parts == ["v2", "alerts"]:
+            what = f"create {body.get('priority', '')}".strip()
+            return what, f"alias={body.get('alias', '-')}", str(body.get("message", ""))
+        action = parts[-1] if len(parts) >= 4 else arrival.method
+        return action, f"alias={parts[2] if len(parts) >= 4 else '-'}", ""
+    if service == "webhook":
+        meta = body.get("metadata") or {}
+        what = f"{body.get('status', '?')} {meta.get('severity', '')}".strip()
+        return what, f"webhook-id={arrival.headers.get('webhook-id', '-')}", ""
+    text = str(body.get("text", "")).splitlines()
+    return "message", "", text[0] if text else ""
+
+
+def _companion(arrival: Arrival) -> bool:
+    """A resolve or close of the episode's stale-data alert that was never opened."""
+    return arrival.outcome in ("dropped", "accepted-not-applied")
+
+
+def outcome(arrival: Arrival) -> str:
+    status = "no answer" if arrival.status is None else str(arrival.status)
+    if _companion(arrival):
+        return f"{status}, nothing to close: the stale-data alert was never opened"
+    text = f"{status} {arrival.outcome}"
+    if arrival.errors:
+        text += ": " + "; ".join(arrival.errors[:2])
+    return text if arrival.accepted else click.style(text, fg="red", bold=True)
+
+
+def arrival_lines(service: str, arrival: Arrival, at: float) -> list[str]:
+    what, key, title = describe(service, arrival)
+    if service == "slack":  # no key: the message's first line is what people see
+        key, title = truncate(f'"{title}"', 72), ""
+    line = f"{clock(at)}  -> {service:<9} {what:<16} {key}  {outcome(arrival)}"
+    if _companion(arrival):
+        return [click.style(line, dim=True)]
+    lines = [line]
+    if title:
+        lines.append(INDENT + "   " + click.style(f'"{title}"', italic=True))
+    return lines
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --------------------------------------------------------------------------- the daemon's log
+
+_EVENTS: dict[str, str] = {
+    "declared": "declared {severity}: notifying its routes",
+    "escalated": "escalated to {severity}: paging again",
+    "reescalated": "back up to {severity} (not above its peak: not paged)",
+    "deescalated": "down to {severity} (not paged: pages only go up)",
+    "quiet": "no tier fires: resolves after the quiet period unless it burns again",
+    "refired": "burns again within the quiet period: same episode",
+    "resolved": "resolved (peaked at {severity}): sending the resolves",
+    "no_data": "no data: the episode stays open",
+    "stale": "no data for too long: one stale notification",
+    "data_restored": "data is back",
+}
+
+
+def daemon_line(record: Mapping[str, Any], at: float) -> str | None:
+    """A decision of the daemon (an episode event), or a warning or error; None otherwise."""
+    level = str(record.get("level", "info"))
+    event = str(record.get("event", ""))
+    if event in _EVENTS:
+        what = _EVENTS[event].format(severity=record.get("severity", "?"))
+        text = f"{clock(at)}  sloguard: {record.get('slo', '?')} {what}"
+        episode = record.get("dedup_key")
+        lines = click.style(text, bold=True)
+        if episode and event == "declared":
+            lines += "\n" + INDENT + click.style(f"episode {episode}", dim=True)
+        return lines
+    if level in ("warning", "error", "critical"):
+        return click.style(f"{clock(at)}  sloguard {level}: {record.get('msg', '')}", fg="red")
+    return None
