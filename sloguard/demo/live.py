@@ -407,8 +407,8 @@ class Demo:
 A web shop's Prometheus holds 31 days of traffic of four services, up to the night of
 2024-03-14. sloguard replays that night from 03:00 UTC, its clock running {x} faster than
 real time: `sloguard run --replay-from {story.iso(story.REPLAY_FROM)} --speed {self.speed:g}`.
-It evaluates every SLO once per {story.INTERVAL_SECONDS} s of story time. All times below
-are story times (UTC).
+It evaluates every SLO once per {story.INTERVAL_SECONDS} s of story time.
+All times below are story times (UTC).
 
 What the data holds, and what sloguard should do about it:
   03:02      checkout fails every request for 5 min  -> SEV1 page a minute later: PagerDuty,
@@ -426,11 +426,7 @@ A tier fires when both its long and its short window burn faster than its thresh
 
     def _where(self, work: Path, prom: PrometheusServer, r: Receivers, config: Path) -> None:
         removed = "" if self.keep else "; removed at the end"
-        python = Path(sys.executable)
-        try:  # ".venv/bin/python" reads better than an absolute path, when it is one
-            python = python.relative_to(Path.cwd())
-        except ValueError:
-            pass
+        python = _short(Path(sys.executable))
         self.echo(
             f"""
 Where the pieces listen (all on 127.0.0.1; all started and stopped by this demo):
@@ -448,6 +444,11 @@ Look at the same data yourself, in another terminal, while it runs:
 Ctrl-C stops everything.
 """
         )
+
+
+def _short(path: Path) -> Path:
+    """``.venv/bin/python`` reads better than an absolute path, when it is one."""
+    return path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
 
 
 def _story_delivered(r: Receivers) -> bool:

@@ -168,7 +168,7 @@ _EVENTS: dict[str, str] = {
     "escalated": "escalated to {severity}: paging again",
     "reescalated": "back up to {severity} (not above its peak: not paged)",
     "deescalated": "down to {severity} (not paged: pages only go up)",
-    "quiet": "no tier fires: resolves after the quiet period unless it burns again",
+    "quiet": "no tier fires any more; resolves after the quiet period unless it burns again",
     "refired": "burns again within the quiet period: same episode",
     "resolved": "resolved (peaked at {severity}): sending the resolves",
     "no_data": "no data: the episode stays open",
@@ -183,7 +183,7 @@ def daemon_line(record: Mapping[str, Any], at: float) -> str | None:
     event = str(record.get("event", ""))
     if event in _EVENTS:
         what = _EVENTS[event].format(severity=record.get("severity", "?"))
-        text = f"{clock(at)}  sloguard: {record.get('slo', '?')} {what}"
+        text = f"{clock(at)}  sloguard: {record.get('slo', '?')}: {what}"
         episode = record.get("dedup_key")
         lines = click.style(text, bold=True)
         if episode and event == "declared":
