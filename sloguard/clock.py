@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 
 class SystemClock:
@@ -56,7 +56,7 @@ class ScaledClock:
     backoff, outbox expiry) then runs in replayed time, consistently.
 
     ``origin`` is the real monotonic instant that maps to ``start`` (default: now); ``real``
-    is the monotonic clock to read (injected by tests).
+    (the monotonic clock to read) and ``wait`` (the real sleep) are injected by tests.
     """
 
     def __init__(
@@ -66,6 +66,7 @@ class ScaledClock:
         *,
         origin: float | None = None,
         real: Callable[[], float] = time.monotonic,
+        wait: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if not (math.isfinite(speed) and speed > 0):
             raise ValueError(f"speed must be a positive number, not {speed!r}")
@@ -74,6 +75,7 @@ class ScaledClock:
         self.start = start
         self.speed = speed
         self._real = real
+        self._wait = wait
         self._origin = real() if origin is None else origin
 
     def elapsed(self) -> float:
@@ -86,9 +88,5 @@ class ScaledClock:
     def monotonic(self) -> float:
         return self.elapsed()
 
-    def real_seconds(self, replayed: float) -> float:
-        """How long ``replayed`` seconds take in real time."""
-        return replayed / self.speed
-
     async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(seconds, 0.0) / self.speed)
+        await self._wait(max(seconds, 0.0) / self.speed)

@@ -22,7 +22,16 @@ from sloguard.errors import ConfigError, SloguardError, SpecError
 # queries of one tick take tens of milliseconds, and the outbox needs a moment between them.
 MIN_REAL_TICK_SECONDS = 0.2
 
-_FIELDS = ("slo", "severity", "dedup_key", "event", "notifier", "integration", "status")
+_FIELDS = (
+    "slo",
+    "severity",
+    "dedup_key",
+    "event",
+    "evaluated_at",  # the pinned instant of the tick that caused the event (replays: the past)
+    "notifier",
+    "integration",
+    "status",
+)
 
 
 class _JsonFormatter(logging.Formatter):

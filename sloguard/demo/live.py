@@ -110,15 +110,15 @@ class Demo:
         self.keep = keep
         self.echo = echo
         self.inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
-        self.stop_requested = False
+        self.stop_requested = ""  # the name of the signal that asked to stop
         self.in_loop = False
         self.work: Path | None = None
 
     # --- signals ----------------------------------------------------------------------------
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        self.stop_requested = True
+        self.stop_requested = signal.Signals(signum).name
         if not self.in_loop:  # the async loop polls the flag; elsewhere, unwind right now
-            raise Stopped(signal.Signals(signum).name)
+            raise Stopped(self.stop_requested)
 
     @contextmanager
     def _signals(self) -> Iterator[None]:
@@ -327,6 +327,8 @@ class Demo:
             daemon.anchor = (wall, float(found["start"]))
             daemon.speed = float(found["speed"])
         at = daemon.story_time(wall) if daemon.anchor else wall
+        if isinstance(record.get("evaluated_at"), int | float):
+            at = float(record["evaluated_at"])  # the tick's instant, not when it was logged
         if record.get("event"):
             daemon.events.append((at, record))
         if record.get("level") in ("warning", "error", "critical"):
@@ -363,7 +365,7 @@ class Demo:
             while True:
                 self._drain(daemon)
                 if self.stop_requested:
-                    raise Stopped("interrupted")
+                    raise Stopped(self.stop_requested)
                 if daemon.process.poll() is not None:
                     return f"sloguard exited early with {daemon.process.returncode}"
                 now = replay.now()
