@@ -142,6 +142,11 @@ def evaluation(
             "1h over 14.4x but 5m not: no SEV1",
             id="draining-after-a-burn",
         ),
+        pytest.param(
+            evaluation("a", Severity.OK, 10.0, 20.0),
+            "5m over 14.4x but 1h not: no SEV1",
+            id="short-window-leads-a-burn",
+        ),
         pytest.param(evaluation("a", Severity.OK, 0.5, 0.5), "", id="healthy"),
         pytest.param(
             evaluation("a", Severity.NO_DATA, 0.5, 0.5, error="prometheus: timeout"),

@@ -298,29 +298,38 @@ class Demo:
 
     # --- the live view ----------------------------------------------------------------------
     def _drain(self, daemon: Daemon) -> None:
+        """Print what came in since the last call, in story-time order (a log line and an
+        arrival can overtake each other on their way here)."""
+        batch: list[tuple[float, int, list[str]]] = []
         while True:
             try:
                 kind, item = self.inbox.get_nowait()
             except queue.Empty:
-                return
+                break
             if kind == "arrival":
                 service, arrival = item
                 at = daemon.story_time(arrival.at) if daemon.anchor else arrival.at
-                for line in arrival_lines(service, arrival, at):
-                    self.echo(line)
+                batch.append((at, len(batch), arrival_lines(service, arrival, at)))
             else:
-                self._log_line(daemon, item)
+                shown = self._log_line(daemon, item)
+                if shown:
+                    batch.append((shown[0], len(batch), [shown[1]]))
+        for _, _, lines in sorted(batch):
+            for line in lines:
+                self.echo(line)
 
-    def _log_line(self, daemon: Daemon, line: str) -> None:
+    def _log_line(self, daemon: Daemon, line: str) -> tuple[float, str] | None:
+        """Take in one line of the daemon's log; return (story time, text) to show, if any."""
         try:
             record = json.loads(line)
         except ValueError:
             record = None
         if not isinstance(record, dict):
-            if line.strip():
-                daemon.problems.append(line)
-                self.echo(click.style(f"          sloguard: {line}", fg="red"))
-            return
+            if not line.strip():
+                return None
+            daemon.problems.append(line)
+            at = daemon.story_time(time.time()) if daemon.anchor else time.time()
+            return at, click.style(f"          sloguard: {line}", fg="red")
         wall = datetime.fromisoformat(str(record.get("ts"))).timestamp()
         found = _REPLAYING.search(str(record.get("msg", "")))
         if found and daemon.anchor is None:
@@ -334,8 +343,7 @@ class Demo:
         if record.get("level") in ("warning", "error", "critical"):
             daemon.problems.append(str(record.get("msg")))
         shown = daemon_line(record, at)
-        if shown:
-            self.echo(shown)
+        return (at, shown) if shown else None
 
     def _watch(self, daemon: Daemon, config: Path, receivers: Receivers) -> str:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS

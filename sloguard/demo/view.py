@@ -62,8 +62,8 @@ def table(at: float, evaluations: Sequence[Evaluation], title: str) -> list[str]
 
 
 def why(e: Evaluation) -> str:
-    """The firing tiers with their thresholds; a tier with only its long window over (still
-    draining after a burn); or the error that kept the SLO from being evaluated."""
+    """The firing tiers with their thresholds; else a tier with one window over its threshold;
+    or the error that kept the SLO from being evaluated."""
     if e.error:
         return e.error
     firing = [d for d in e.tiers if d.state is TierState.FIRING]
@@ -72,17 +72,21 @@ def why(e: Evaluation) -> str:
             f"{d.tier.severity.name}: {d.tier.long} and {d.tier.short} both over {burn(d.factor)}"
             for d in firing
         )
-    draining = [
+    # Not firing, but one window over: only both together fire (after a burn, the long one
+    # drains slowly; before one, the short one leads).
+    half = [
         d
         for d in e.tiers
         if d.long_burn_rate is not None
-        and d.long_burn_rate > d.factor
         and d.short_burn_rate is not None
+        and (d.long_burn_rate > d.factor) != (d.short_burn_rate > d.factor)
     ]
-    return "; ".join(
-        f"{d.tier.long} over {burn(d.factor)} but {d.tier.short} not: no {d.tier.severity.name}"
-        for d in draining[:1]
-    )
+    for d in half[:1]:
+        over, under = (d.tier.long, d.tier.short)
+        if d.short_burn_rate is not None and d.short_burn_rate > d.factor:
+            over, under = under, over
+        return f"{over} over {burn(d.factor)} but {under} not: no {d.tier.severity.name}"
+    return ""
 
 
 def still(at: float, evaluations: Sequence[Evaluation]) -> str:
