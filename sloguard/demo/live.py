@@ -63,7 +63,8 @@ QUICK_SPEED = 120.0  # for tests: a tick every 0.25 s
 START_TIMEOUT_SECONDS = 30.0  # real seconds for the daemon to start replaying
 STOP_TIMEOUT_SECONDS = 15.0  # real seconds for the daemon to exit on SIGTERM
 LINGER_SECONDS = 90  # story seconds to keep watching after the last expected delivery
-HEARTBEAT_TICKS = 10  # a one-line reminder every 10 unchanged ticks (5 story minutes)
+HOLD_SECONDS = 0.5  # real seconds a line is held so that lines can be put in story order
+HEARTBEAT_SECONDS = 300  # a one-line reminder after 5 story minutes without a change
 _REPLAYING = re.compile(r"replaying from \S+ \((?P<start>[\d.]+)\) at (?P<speed>[\d.]+)x speed")
 
 
@@ -113,6 +114,8 @@ class Demo:
         self.stop_requested = ""  # the name of the signal that asked to stop
         self.in_loop = False
         self.work: Path | None = None
+        self.held: list[tuple[float, int, float, list[str]]] = []  # (story time, n, received, ..)
+        self.shown = 0
 
     # --- signals ----------------------------------------------------------------------------
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
@@ -145,6 +148,7 @@ class Demo:
                 self.echo(line)
             return 0 if all(c.ok for c in checks) else 1
         except Stopped as why:
+            self._flush(final=True)
             self.echo(f"\nstopped ({why}): everything the demo started is stopped and removed.")
             return 130
         except (SloguardError, OSError, RuntimeError) as exc:
@@ -157,6 +161,12 @@ class Demo:
 
     # --- the pieces -------------------------------------------------------------------------
     def _run(self, stack: ExitStack) -> Outcome:
+        missing = [b for b in ("prometheus", "promtool") if shutil.which(b) is None]
+        if missing:
+            raise RuntimeError(
+                f"{' and '.join(missing)} not found: `make demo` installs Debian's prometheus "
+                "package, or: apt-get install --no-install-recommends prometheus"
+            )
         work = Path(tempfile.mkdtemp(prefix="sloguard-demo-"))
         self.work = work
         if not self.keep:
@@ -169,7 +179,7 @@ class Demo:
         daemon = self._start_daemon(config, work, stack)
         why = self._watch(daemon, config, receivers)
         code = self._stop_daemon(daemon)
-        self._drain(daemon)
+        self._drain(daemon, final=True)
         return Outcome(
             events=[(at, dict(r)) for at, r in daemon.events],
             pagerduty=receivers.pagerduty,
@@ -297,10 +307,8 @@ class Demo:
         return process.returncode
 
     # --- the live view ----------------------------------------------------------------------
-    def _drain(self, daemon: Daemon) -> None:
-        """Print what came in since the last call, in story-time order (a log line and an
-        arrival can overtake each other on their way here)."""
-        batch: list[tuple[float, int, list[str]]] = []
+    def _drain(self, daemon: Daemon, *, final: bool = False) -> None:
+        """Take in what arrived since the last call and print what is due, in story order."""
         while True:
             try:
                 kind, item = self.inbox.get_nowait()
@@ -309,14 +317,29 @@ class Demo:
             if kind == "arrival":
                 service, arrival = item
                 at = daemon.story_time(arrival.at) if daemon.anchor else arrival.at
-                batch.append((at, len(batch), arrival_lines(service, arrival, at)))
+                self._show(at, arrival_lines(service, arrival, at))
             else:
                 shown = self._log_line(daemon, item)
                 if shown:
-                    batch.append((shown[0], len(batch), [shown[1]]))
-        for _, _, lines in sorted(batch):
-            for line in lines:
+                    self._show(shown[0], [shown[1]])
+        self._flush(final=final)
+
+    def _show(self, at: float, lines: list[str]) -> None:
+        self.held.append((at, len(self.held) + self.shown, time.monotonic(), lines))
+
+    def _flush(self, *, final: bool = False) -> None:
+        """Print held lines in story-time order, each once it is HOLD_SECONDS old.
+
+        A decision reaches the demo through the daemon's log pipe, its deliveries straight from
+        the receivers, so a delivery can overtake the decision it came from. Holding lines a
+        moment, and never printing past an earlier line still held, keeps the story in order.
+        """
+        self.held.sort()
+        due = time.monotonic() - HOLD_SECONDS
+        while self.held and (final or self.held[0][2] <= due):
+            for line in self.held.pop(0)[3]:
                 self.echo(line)
+            self.shown += 1
 
     def _log_line(self, daemon: Daemon, line: str) -> tuple[float, str] | None:
         """Take in one line of the daemon's log; return (story time, text) to show, if any."""
@@ -367,7 +390,7 @@ class Demo:
         replay = ScaledClock(start, daemon.speed, origin=time.monotonic() - (time.time() - wall))
         config = load_config(config_path)
         slos = load_slos(config.slo_paths)
-        next_at, unchanged, done_at = float(story.REPLAY_FROM), 0, None
+        next_at, last_line, done_at = float(story.REPLAY_FROM), 0.0, None
         shown: dict[str, Severity] = {}
         async with PrometheusClient(config.prometheus) as source:
             while True:
@@ -378,6 +401,9 @@ class Demo:
                     return f"sloguard exited early with {daemon.process.returncode}"
                 now = replay.now()
                 if now >= next_at:
+                    # Behind (a slow machine)? Skip to the latest tick, as the daemon does.
+                    late = (now - next_at) // story.INTERVAL_SECONDS
+                    next_at += late * story.INTERVAL_SECONDS
                     evaluations = await evaluate_all(slos, source, next_at)
                     current = {e.slo: e.severity for e in evaluations}
                     changed = [
@@ -387,14 +413,11 @@ class Demo:
                     ]
                     if current != shown:
                         title = "; ".join(changed) if changed else _FIRST_TABLE
-                        self.echo("")
-                        for line in table(next_at, evaluations, title):
-                            self.echo(line)
-                        unchanged = 0
-                    else:
-                        unchanged += 1
-                        if unchanged % HEARTBEAT_TICKS == 0:
-                            self.echo(still(next_at, evaluations))
+                        self._show(next_at, ["", *table(next_at, evaluations, title)])
+                        last_line = next_at
+                    elif next_at - last_line >= HEARTBEAT_SECONDS:
+                        self._show(next_at, [still(next_at, evaluations)])
+                        last_line = next_at
                     shown = current
                     next_at += story.INTERVAL_SECONDS
                 if done_at is None and _story_delivered(receivers):

@@ -23,6 +23,7 @@ STYLE: dict[Severity, dict[str, Any]] = {
     Severity.NO_DATA: {"fg": "magenta"},
 }
 INDENT = " " * 10  # under the time column
+TABLE = " " * 2  # rows of the evaluation table: it is wide, so barely indented
 
 
 def burn(value: float | None) -> str:
@@ -45,19 +46,22 @@ def _sev(severity: Severity, width: int = 0) -> str:
 
 
 def table(at: float, evaluations: Sequence[Evaluation], title: str) -> list[str]:
-    """The evaluation at ``at``: severity, burn rate per window, budget left, and why."""
+    """The evaluation at ``at``: severity, burn rate per window and budget left per SLO, and
+    under a row, why it is not OK (or why it is OK although a window burns fast)."""
     windows = sorted(
         {w for e in evaluations for w in e.burn_rates if w != "30d"}, key=parse_duration
     )
     width = max(len(e.slo) for e in evaluations)
     head = f"{'SLO':<{width}}  {'now':<7}" + "".join(f"{w:>7}" for w in windows)
-    head += f"  {'budget left':>11}  why"
-    lines = [click.style(f"{clock(at)}  {title}", bold=True), INDENT + click.style(head, dim=True)]
+    head += f"  {'budget left':>11}"
+    lines = [click.style(f"{clock(at)}  {title}", bold=True), TABLE + click.style(head, dim=True)]
     for e in evaluations:
         row = f"{e.slo:<{width}}  {_sev(e.severity, 7)}"
         row += "".join(f"{burn(e.burn_rates.get(w)):>7}" for w in windows)
-        row += f"  {_budget(e):>11}  {why(e)}"
-        lines.append(INDENT + row.rstrip())
+        lines.append(TABLE + row + f"  {_budget(e):>11}")
+        reason = why(e)
+        if reason:
+            lines.append(TABLE + " " * (width + 2) + click.style(f"why: {reason}", dim=True))
     return lines
 
 
