@@ -37,7 +37,7 @@ from sloguard.clock import ScaledClock
 from sloguard.config import load_config
 from sloguard.demo import story
 from sloguard.demo.checks import Outcome, check_story, summary_lines
-from sloguard.demo.view import arrival_lines, daemon_line, still, table
+from sloguard.demo.view import Places, arrival_lines, daemon_line, intro, still, table, where
 from sloguard.engine import evaluate_all
 from sloguard.errors import SloguardError
 from sloguard.model import Severity
@@ -433,50 +433,22 @@ class Demo:
         self.echo(text)
 
     def _intro(self) -> None:
-        x = f"{self.speed:g}x"
-        self.echo(click.style(f"sloguard demo: an outage at 3 a.m., replayed at {x}", bold=True))
-        self.echo(
-            f"""
-A web shop's Prometheus holds 31 days of traffic of four services, up to the night of
-2024-03-14. sloguard replays that night from 03:00 UTC, its clock running {x} faster than
-real time: `sloguard run --replay-from {story.iso(story.REPLAY_FROM)} --speed {self.speed:g}`.
-It evaluates every SLO once per {story.INTERVAL_SECONDS} s of story time.
-All times below are story times (UTC).
-
-What the data holds, and what sloguard should do about it:
-  03:02      checkout fails every request for 5 min  -> SEV1 page a minute later: PagerDuty,
-                                                        an incident.io incident, Slack
-  03:07      checkout recovers                       -> down to SEV2 (not paged); resolved once
-                                                        its 30m window has drained and stayed
-                                                        quiet for 5 min (~03:42)
-  all night  search fails at 4x its error budget     -> SEV3 ticket to Opsgenie (~03:17)
-  all night  catalog and login are healthy           -> nobody hears about them
-
-Burn rate: how fast the error budget goes; 1x spends the 30-day budget in exactly 30 days.
-A tier fires when both its long and its short window burn faster than its threshold.
-"""
-        )
+        for line in intro(self.speed):
+            self.echo(line)
 
     def _where(self, work: Path, prom: PrometheusServer, r: Receivers, config: Path) -> None:
-        removed = "" if self.keep else "; removed at the end"
-        python = _short(Path(sys.executable))
-        self.echo(
-            f"""
-Where the pieces listen (all on 127.0.0.1; all started and stopped by this demo):
-  prometheus  {prom.url}
-  pagerduty   {r.pagerduty.enqueue_url:<40} SEV1/SEV2 pages
-  webhook     {r.webhook.url + "/hook":<40} incident declarations (incident.io, signed)
-  slack       {r.slack.url + "/services/...":<40} status messages
-  opsgenie    {r.opsgenie.url:<40} SEV3 tickets
-  sloguard    python -m sloguard run --config {config}
-                --replay-from {story.iso(story.REPLAY_FROM)} --speed {self.speed:g}
-  files       {work}/{removed}
-Look at the same data yourself, in another terminal, while it runs:
-  {python} -m sloguard evaluate {work}/slos \\
-      --prometheus {prom.url} --at 2024-03-14T03:05:00Z
-Ctrl-C stops everything.
-"""
+        places = Places(
+            prometheus=prom.url,
+            pagerduty=r.pagerduty.enqueue_url,
+            webhook=f"{r.webhook.url}/hook",
+            slack=f"{r.slack.url}/services/...",  # the path is the secret
+            opsgenie=r.opsgenie.url,
+            config=config,
+            work=work,
+            python=_short(Path(sys.executable)),
         )
+        for line in where(places, self.speed, keep=self.keep):
+            self.echo(line)
 
 
 def _short(path: Path) -> Path:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
 
 from sloguard.burn import Evaluation, TierState
+from sloguard.demo import story
 from sloguard.demo.story import clock
 from sloguard.durations import parse_duration
 from sloguard.model import Severity
@@ -200,3 +203,66 @@ def daemon_line(record: Mapping[str, Any], at: float) -> str | None:
     if level in ("warning", "error", "critical"):
         return click.style(f"{clock(at)}  sloguard {level}: {record.get('msg', '')}", fg="red")
     return None
+
+
+# --------------------------------------------------------------------------- the words around
+
+
+def intro(speed: float) -> list[str]:
+    """What is about to happen, and how to read it."""
+    x = f"{speed:g}x"
+    text = f"""
+A web shop's Prometheus holds 31 days of traffic of four services, up to the night of
+2024-03-14. sloguard replays that night from 03:00 UTC, its clock running {x} faster than
+real time: `sloguard run --replay-from {story.iso(story.REPLAY_FROM)} --speed {speed:g}`.
+It evaluates every SLO once per {story.INTERVAL_SECONDS} s of story time.
+All times below are story times (UTC).
+
+What the data holds, and what sloguard should do about it:
+  03:02      checkout fails every request for 5 min  -> SEV1 page a minute later: PagerDuty,
+                                                        an incident.io incident, Slack
+  03:07      checkout recovers                       -> down to SEV2 (not paged); resolved once
+                                                        its 30m window has drained and stayed
+                                                        quiet for 5 min (~03:42)
+  all night  search fails at 4x its error budget     -> SEV3 ticket to Opsgenie (~03:17)
+  all night  catalog and login are healthy           -> nobody hears about them
+
+Burn rate: how fast the error budget goes; 1x spends the 30-day budget in exactly 30 days.
+A tier fires when both its long and its short window burn faster than its threshold.
+"""
+    title = click.style(f"sloguard demo: an outage at 3 a.m., replayed at {x}", bold=True)
+    return [title, *text.splitlines(), ""]
+
+
+@dataclass(frozen=True, slots=True)
+class Places:
+    """Where each piece of the demo is."""
+
+    prometheus: str
+    pagerduty: str
+    webhook: str
+    slack: str
+    opsgenie: str
+    config: Path
+    work: Path
+    python: Path
+
+
+def where(p: Places, speed: float, *, keep: bool) -> list[str]:
+    removed = "" if keep else "; removed at the end"
+    text = f"""
+Where the pieces listen (all on 127.0.0.1; all started and stopped by this demo):
+  prometheus  {p.prometheus}
+  pagerduty   {p.pagerduty:<40} SEV1/SEV2 pages
+  webhook     {p.webhook:<40} incident declarations (incident.io, signed)
+  slack       {p.slack:<40} status messages
+  opsgenie    {p.opsgenie:<40} SEV3 tickets
+  sloguard    python -m sloguard run --config {p.config}
+                --replay-from {story.iso(story.REPLAY_FROM)} --speed {speed:g}
+  files       {p.work}/{removed}
+Look at the same data yourself, in another terminal, while it runs:
+  {p.python} -m sloguard evaluate {p.work}/slos \\
+      --prometheus {p.prometheus} --at 2024-03-14T03:05:00Z
+Ctrl-C stops everything.
+"""
+    return text.splitlines()
