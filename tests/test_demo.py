@@ -80,17 +80,18 @@ def test_the_demo_tells_the_story_and_cleans_up(tmp_path: Path) -> None:
     assert proc.returncode == 0, output
     assert elapsed < 60, f"took {elapsed:.0f} s"
     # What the intro promises, at the story times it promises them. Each tick is 0.25 s of
-    # real time at 120x: on a busy machine some are skipped, so allow a few minutes' slack.
+    # real time at 120x; a busy machine skips some and shifts the others, so allow a minute
+    # before (a window lets go of a sample a little early) and a few after.
     declared = at(output, r"sloguard: checkout-availability: declared SEV1")
-    assert "03:03" <= declared < "03:07"
+    assert "03:03" <= declared < "03:07"  # 1h crosses 14.4x after 52 s of outage
     assert declared <= at(output, r"-> pagerduty trigger critical dedup_key=sloguard-") < "03:08"
     assert declared <= at(output, r"-> webhook   firing SEV1 +webhook-id=sloguard-") < "03:08"
     assert declared <= at(output, r"-> slack     message +\"SEV1 checkout-availability burning")
-    assert "03:12" <= at(output, r"sloguard: checkout-availability: down to SEV2") < "03:16"
-    assert "03:17" <= at(output, r"sloguard: search-availability: declared SEV3") < "03:21"
-    assert "03:17" <= at(output, r"-> opsgenie  create P3 +alias=sloguard-") < "03:22"
-    assert "03:37" <= at(output, r"sloguard: checkout-availability: no tier fires") < "03:41"
-    assert "03:42" <= at(output, r"sloguard: checkout-availability: resolved") < "03:46"
+    assert "03:11" <= at(output, r"sloguard: checkout-availability: down to SEV2") < "03:16"
+    assert "03:16" <= at(output, r"sloguard: search-availability: declared SEV3") < "03:21"
+    assert "03:16" <= at(output, r"-> opsgenie  create P3 +alias=sloguard-") < "03:22"
+    assert "03:36" <= at(output, r"sloguard: checkout-availability: no tier fires") < "03:41"
+    assert "03:41" <= at(output, r"sloguard: checkout-availability: resolved") < "03:46"
     assert at(output, r"-> pagerduty resolve +dedup_key=sloguard-\w+  202 accepted")
     assert at(output, r"-> webhook   resolved SEV1")
     assert "catalog-latency        healthy: no notifications" in output
