@@ -58,7 +58,7 @@ test: deps lint  ## the whole suite (what CI runs)
 test-fast: $(VENV)/.installed  ## unit tests only, no real Prometheus
 	$(PY) -m pytest -m "not prometheus and not slow" $(PYTEST_ARGS)
 
-demo: deps  ## a real Prometheus, an outage, pages and incidents arriving, then recovery
+demo: $(VENV)/.installed prometheus  ## a real Prometheus, an outage, pages and incidents arriving, then recovery (~2 min)
 	$(PY) -m sloguard.demo
 
 clean:

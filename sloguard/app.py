@@ -172,6 +172,7 @@ class Daemon:
                     "severity": event.severity.name,
                     "dedup_key": event.episode_id,
                     "event": event.kind.value,
+                    "evaluated_at": event.at,
                 },
             )
         return SloReport(
