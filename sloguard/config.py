@@ -31,6 +31,7 @@ from pydantic import (
 from sloguard.errors import ConfigError, Location, Problem
 from sloguard.notify import NotifierConfig
 from sloguard.prometheus.config import PrometheusConfig
+from sloguard.spec import DEFAULT_LIMITS, parse_documents, read_text
 
 _FORBID = ConfigDict(extra="forbid", frozen=True)
 
@@ -239,13 +240,22 @@ def _message(error: Mapping[str, Any]) -> str:
 def parse_config(text: str, file: str = "<config>", *, base: Path | None = None) -> DaemonConfig:
     """Validate config text; ``base`` is the directory relative paths are resolved against."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)  # a node graph: aliases stay shared
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(Problem(loc, f"not valid YAML: {problem}")) from None
+    except RecursionError:
+        raise ConfigError(
+            Problem(Location(file, 1, 1), "YAML nested too deeply; flatten it")
+        ) from None
+    # The hardened reader before anything is built: nesting depth, alias expansion (YAML
+    # bombs), numbers and invisible characters, each a located error.
+    for item in parse_documents(text, file):
+        if isinstance(item, Problem):
+            raise ConfigError(item)
+    data = yaml.safe_load(text)
     positions: dict[Path_, tuple[int, int]] = {}
     if root is not None:
         _positions(root, (), positions)
@@ -298,8 +308,7 @@ def _check_references(config: DaemonConfig, located: _Located) -> None:
 def load_config(path: str | Path) -> DaemonConfig:
     """Read and validate the config file at ``path`` (relative paths resolve against its dir)."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(Problem(Location(str(path)), f"cannot read: {exc.strerror}")) from None
+    text = read_text(file, str(path), DEFAULT_LIMITS)  # size limit, UTF-8, no NUL bytes
+    if isinstance(text, Problem):
+        raise ConfigError(text)
     return parse_config(text, str(path), base=file.resolve().parent)
