@@ -17,7 +17,7 @@ import queue
 import re
 import shutil
 import signal
-import subprocess
+import subprocess  # nosec B404
 import sys
 import tempfile
 import threading
@@ -265,7 +265,7 @@ class Demo:
         path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
         log = (work / "sloguard.log").open("w", encoding="utf-8")
         stack.callback(log.close)
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # nosec B603
             command,
             cwd=work,
             stdin=subprocess.DEVNULL,

@@ -27,7 +27,7 @@ import math
 import re
 import shutil
 import signal
-import subprocess
+import subprocess  # nosec B404
 import tempfile
 import time
 import urllib.error
@@ -504,7 +504,7 @@ def backfill(
             str(path),
             str(data_dir),
         ]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)  # nosec B603
         if done.returncode != 0:
             raise PrometheusError(
                 f"promtool failed on {path.name} (exit {done.returncode}):\n"
@@ -542,7 +542,7 @@ def start_prometheus(
         "--web.listen-address=127.0.0.1:0",
         *extra_args,
     ]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)  # nosec B603
     log.close()
     server = PrometheusServer("", proc, workdir, log_path, owns_workdir)
     deadline = time.monotonic() + ready_timeout
@@ -577,7 +577,7 @@ def start_prometheus(
 
 def _ready(url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as resp:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as resp:  # noqa: S310 (loopback)  # nosec B310
             return bool(resp.status == 200)
     except (urllib.error.URLError, OSError):
         return False
