@@ -294,11 +294,13 @@ class Metrics:
     def set_prometheus_up(self, up: bool) -> None:
         self._prometheus_up.set(1 if up else 0)
 
-    def count_notification(self, integration: str, outcome: NotificationOutcome | str) -> None:
-        """Count one delivery attempt. ``integration`` is the notifier type (pagerduty,
+    def count_notification(
+        self, integration: str, outcome: NotificationOutcome | str, n: int = 1
+    ) -> None:
+        """Count ``n`` delivery attempts. ``integration`` is the notifier type (pagerduty,
         opsgenie, webhook, slack), never its configured name or URL."""
         _check_integration(integration)
-        self._notifications.labels(integration, NotificationOutcome(outcome).value).inc()
+        self._notifications.labels(integration, NotificationOutcome(outcome).value).inc(n)
 
     def declare_integrations(self, integrations: Iterable[str]) -> None:
         """Create the notification series of the configured integrations at 0, so that the
