@@ -7,6 +7,7 @@ failing ticks, slow deliveries); what is under test is the scheduling around it.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import os
@@ -197,7 +198,7 @@ def run(
 
 
 def gaps(values: list[float]) -> list[float]:
-    return [round(b - a, 6) for a, b in zip(values, values[1:], strict=False)]
+    return [round(b - a, 6) for a, b in itertools.pairwise(values)]
 
 
 def test_ticks_every_interval_at_one_pinned_instant(tmp_path: Path) -> None:
