@@ -1,7 +1,7 @@
 """The daemon's whole lifecycle in one place: ticks, delivery, reload, signals, probes, stop.
 
 The app builds a :class:`Runtime` from one good configuration (Prometheus source, SLOs, store,
-notifiers); :class:`Daemon` drives it::
+notifiers); :class:`Supervisor` drives it::
 
     ticker    every interval (with jitter): one tick at one pinned instant -> evaluate all SLOs,
               feed the lifecycle, commit state + outbox rows (Runtime.tick). A tick still
@@ -46,7 +46,7 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass(frozen=True, slots=True)
-class TickReport:
+class TickResult:
     """What one tick did, for metrics, readiness and ``/api/v1/slos``."""
 
     at: float
@@ -60,7 +60,7 @@ class TickReport:
 
 
 @dataclass(frozen=True, slots=True)
-class DeliveryPass:
+class DeliveryResult:
     """What one delivery pass did: counts per (integration, outcome) and the outbox after it."""
 
     counts: Mapping[tuple[str, str], int] = field(default_factory=dict)
@@ -95,11 +95,11 @@ class Runtime(Protocol):
         """The notifier types in use (for zero-valued metric series)."""
         ...
 
-    async def tick(self, at: float) -> TickReport:
+    async def tick(self, at: float) -> TickResult:
         """Evaluate every SLO at ``at``, feed the lifecycle, commit state + outbox rows."""
         ...
 
-    async def deliver(self) -> DeliveryPass:
+    async def deliver(self) -> DeliveryResult:
         """One delivery pass over the outbox."""
         ...
 
@@ -113,14 +113,14 @@ problems."""
 
 
 @dataclass(frozen=True, slots=True)
-class DaemonOptions:
+class SupervisorOptions:
     watch_interval_seconds: float = 5.0
     shutdown_timeout_seconds: float = 8.0  # of the 10 s a supervisor usually grants
     max_delivery_wait_seconds: float = 30.0  # poll the outbox at least this often
     readiness_grace_intervals: int = 3
 
 
-class Daemon:
+class Supervisor:
     """Runs a Runtime until told to stop. See the module docstring for the tasks."""
 
     def __init__(
@@ -130,14 +130,14 @@ class Daemon:
         clock: Clock,
         metrics: Metrics,
         readiness: Readiness,
-        options: DaemonOptions | None = None,
+        options: SupervisorOptions | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._loader = loader
         self._clock = clock
         self._metrics = metrics
         self._readiness = readiness
-        self._options = options or DaemonOptions()
+        self._options = options or SupervisorOptions()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._runtime: Runtime | None = None
         self._stop = asyncio.Event()
@@ -147,7 +147,7 @@ class Daemon:
         self._delivery_task: asyncio.Task[None] | None = None
         self._swap_lock = asyncio.Lock()
         self._fingerprint: Fingerprint = ()
-        self._last_report: TickReport | None = None
+        self._last_report: TickResult | None = None
         self.ticks_started = 0
         self.ticks_skipped = 0
 
@@ -398,7 +398,7 @@ async def serve(
     *,
     clock: Clock,
     metrics: Metrics | None = None,
-    options: DaemonOptions | None = None,
+    options: SupervisorOptions | None = None,
     limits: ServerLimits | None = None,
     install_signals: bool = True,
     on_listening: Callable[[tuple[str, int]], None] | None = None,
@@ -409,11 +409,11 @@ async def serve(
     good configuration there is nothing to run. ``on_listening`` gets the bound address.
     """
     metrics = metrics or Metrics()
-    opts = options or DaemonOptions()
+    opts = options or SupervisorOptions()
     readiness = Readiness(
         clock, interval_seconds=30.0, grace_intervals=opts.readiness_grace_intervals
     )
-    daemon = Daemon(loader, clock=clock, metrics=metrics, readiness=readiness, options=opts)
+    daemon = Supervisor(loader, clock=clock, metrics=metrics, readiness=readiness, options=opts)
     await daemon.load_initial()
     listen = daemon.runtime.http_listen
     host, port = parse_listen(listen)
@@ -510,12 +510,12 @@ def _files(path: Path) -> list[Path]:
 
 
 __all__ = [
-    "Daemon",
-    "DaemonOptions",
-    "DeliveryPass",
+    "DeliveryResult",
     "Loader",
     "Runtime",
-    "TickReport",
+    "Supervisor",
+    "SupervisorOptions",
+    "TickResult",
     "fingerprint",
     "serve",
     "tick_outcome",

@@ -21,11 +21,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from sloguard.burn import WindowReading, evaluate, failed
 from sloguard.daemon import (
-    Daemon,
-    DaemonOptions,
-    DeliveryPass,
+    DeliveryResult,
     Runtime,
-    TickReport,
+    Supervisor,
+    SupervisorOptions,
+    TickResult,
     fingerprint,
     tick_outcome,
 )
@@ -73,7 +73,7 @@ class FakeRuntime:
         self.http_listen = "127.0.0.1:0"
         self.integrations = ["pagerduty"]
 
-    async def tick(self, at: float) -> TickReport:
+    async def tick(self, at: float) -> TickResult:
         w = self.world
         w.tick_started.append(w.clock.monotonic())
         try:
@@ -95,7 +95,7 @@ class FakeRuntime:
                 at,
             )
         w.pending += 1
-        return TickReport(
+        return TickResult(
             at=at,
             evaluations=[ev],
             slos_by_key={SLO_A.name: SLO_A},
@@ -105,13 +105,13 @@ class FakeRuntime:
             outbox_pending=w.pending,
         )
 
-    async def deliver(self) -> DeliveryPass:
+    async def deliver(self) -> DeliveryResult:
         w = self.world
         w.delivers.append(w.clock.monotonic())
         await w.clock.sleep(w.deliver_seconds)
         sent, w.pending = w.pending, 0
         counts = {("pagerduty", "sent"): sent} if sent else {}
-        return DeliveryPass(
+        return DeliveryResult(
             counts=counts, outbox_pending=0, dead_letters=0, next_due_in_seconds=w.next_due
         )
 
@@ -138,7 +138,7 @@ def make_loader(world: World, path: Path) -> Callable[[Runtime | None], Awaitabl
 class Harness:
     world: World
     clock: VirtualClock
-    daemon: Daemon
+    daemon: Supervisor
     metrics: Metrics
     readiness: Readiness
     config: Path
@@ -163,7 +163,7 @@ def run(
     *,
     interval: float = 30,
     jitter: float = 0.0,
-    options: DaemonOptions | None = None,
+    options: SupervisorOptions | None = None,
     seed: int = 1,
 ) -> Harness:
     config = tmp_path / "sloguard.json"
@@ -175,12 +175,13 @@ def run(
         world = World(clock)
         metrics = Metrics()
         readiness = Readiness(clock, interval_seconds=interval)
-        daemon = Daemon(
+        daemon = Supervisor(
             make_loader(world, config),
             clock=clock,
             metrics=metrics,
             readiness=readiness,
-            options=options or DaemonOptions(watch_interval_seconds=5, shutdown_timeout_seconds=8),
+            options=options
+            or SupervisorOptions(watch_interval_seconds=5, shutdown_timeout_seconds=8),
             rng=random.Random(seed),
         )
         h = Harness(world, clock, daemon, metrics, readiness, config)
@@ -297,7 +298,7 @@ def test_delivery_retries_fall_due_between_ticks(tmp_path: Path) -> None:
         await h.clock.advance(100)
         assert h.world.delivers[5:] == [28.0, 58.0, 88.0, 118.0]  # idle: polled every 30 s
 
-    run(tmp_path, scenario, interval=1000, options=DaemonOptions(max_delivery_wait_seconds=30))
+    run(tmp_path, scenario, interval=1000, options=SupervisorOptions(max_delivery_wait_seconds=30))
 
 
 def test_file_change_reloads_and_the_new_interval_applies(tmp_path: Path) -> None:
