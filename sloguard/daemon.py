@@ -166,6 +166,11 @@ class Supervisor:
         loop.add_signal_handler(signal.SIGINT, self._on_signal, "SIGINT")
         loop.add_signal_handler(signal.SIGHUP, self._on_signal, "SIGHUP")
 
+    def remove_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
+
     def _on_signal(self, name: str) -> None:
         log.info("received %s", name)
         if name == "SIGHUP":
@@ -401,12 +406,13 @@ async def serve(
     options: SupervisorOptions | None = None,
     limits: ServerLimits | None = None,
     install_signals: bool = True,
-    on_listening: Callable[[tuple[str, int]], None] | None = None,
+    on_started: Callable[[Supervisor, tuple[str, int]], None] | None = None,
 ) -> None:
     """Load the configuration, open the HTTP endpoint and run the daemon until stopped.
 
     The first load's errors propagate (ConfigError/SpecError with located problems): with no
-    good configuration there is nothing to run. ``on_listening`` gets the bound address.
+    good configuration there is nothing to run. ``on_started`` gets the supervisor (to stop or
+    reload it without signals) and the bound address.
     """
     metrics = metrics or Metrics()
     opts = options or SupervisorOptions()
@@ -416,7 +422,11 @@ async def serve(
     daemon = Supervisor(loader, clock=clock, metrics=metrics, readiness=readiness, options=opts)
     await daemon.load_initial()
     listen = daemon.runtime.http_listen
-    host, port = parse_listen(listen)
+    try:
+        host, port = parse_listen(listen)
+    except ValueError as exc:
+        await daemon.runtime.aclose()
+        raise ConfigError(Problem(Location("<config>"), f"http.listen: {exc}")) from None
     server = HttpServer(
         metrics=metrics.render, readiness=readiness, snapshot=daemon.snapshot, limits=limits
     )
@@ -429,13 +439,15 @@ async def serve(
         ) from exc
     bound = server.address
     log.info("listening on http://%s:%d (/metrics, /healthz, /readyz, /api/v1/slos)", *bound)
-    if on_listening is not None:
-        on_listening(bound)
+    if on_started is not None:
+        on_started(daemon, bound)
     if install_signals:
         daemon.install_signal_handlers()
     try:
         await daemon.run()
     finally:
+        if install_signals:
+            daemon.remove_signal_handlers()
         await server.stop()
 
 

@@ -27,6 +27,7 @@ from sloguard.daemon import (
     SupervisorOptions,
     TickResult,
     fingerprint,
+    serve,
     tick_outcome,
 )
 from sloguard.errors import ConfigError, Location, Problem
@@ -437,3 +438,75 @@ def test_fingerprint_sees_added_removed_and_missing_files(tmp_path: Path) -> Non
 def test_tick_outcome(errors: list[str], outcome: TickOutcome) -> None:
     evs = [failed(SLO_A, 0.0, e) if e else evaluate(SLO_A, {}, None, 0.0) for e in errors]
     assert tick_outcome(evs) is outcome
+
+
+def test_serve_exposes_the_supervisor_over_http(tmp_path: Path) -> None:
+    """serve(): first load, bind, tick, and the endpoints show it; stop closes the port."""
+    config = tmp_path / "sloguard.json"
+    config.write_text(json.dumps({"interval": 30}))
+
+    async def fetch(port: int, path: str) -> tuple[int, bytes]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
+        raw = await asyncio.wait_for(reader.read(), 2)
+        writer.close()
+        await writer.wait_closed()
+        head, _, body = raw.partition(b"\r\n\r\n")
+        return int(head.split(b" ")[1]), body
+
+    async def main() -> None:
+        clock = VirtualClock()
+        world = World(clock)
+        world.tick_seconds = 1
+        started: list[tuple[Supervisor, tuple[str, int]]] = []
+        task = asyncio.create_task(
+            serve(
+                make_loader(world, config),
+                clock=clock,
+                install_signals=False,
+                on_started=lambda sup, addr: started.append((sup, addr)),
+            )
+        )
+        await clock.settle()
+        supervisor, (_, port) = started[0]
+        status, body = await fetch(port, "/readyz")
+        assert (status, json.loads(body)["reason"]) == (503, "no successful evaluation yet")
+        await clock.advance(2)
+        assert (await fetch(port, "/readyz"))[0] == 200
+        status, body = await fetch(port, "/api/v1/slos")
+        assert json.loads(body)["slos"][0]["severity"] == "SEV1"
+        status, body = await fetch(port, "/metrics")
+        assert b'sloguard_slo_severity{service="checkout",slo="checkout-availability"} 3.0' in body
+        supervisor.request_stop()
+        await clock.advance(10)
+        await asyncio.wait_for(task, 2)
+        assert world.closed == [1]
+        with pytest.raises(OSError):
+            await asyncio.open_connection("127.0.0.1", port)
+
+    asyncio.run(main())
+
+
+def test_serve_reports_a_port_in_use_as_a_config_error(tmp_path: Path) -> None:
+    config = tmp_path / "sloguard.json"
+    config.write_text(json.dumps({"interval": 30}))
+
+    async def main() -> None:
+        blocker = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        port = blocker.sockets[0].getsockname()[1]
+        world = World(VirtualClock())
+
+        async def loader(previous: Runtime | None) -> Runtime:
+            runtime = FakeRuntime(world, 1, {"interval": 30}, config)
+            runtime.http_listen = f"127.0.0.1:{port}"
+            return runtime
+
+        try:
+            with pytest.raises(ConfigError, match="cannot listen"):
+                await serve(loader, clock=world.clock, install_signals=False)
+        finally:
+            blocker.close()
+            await blocker.wait_closed()
+        assert world.closed == [1]
+
+    asyncio.run(main())
