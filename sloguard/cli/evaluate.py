@@ -1,0 +1,340 @@
+"""``sloguard evaluate``: ask Prometheus once and print how fast each SLO burns its budget."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from sloguard.burn import Evaluation
+from sloguard.clock import SystemClock
+from sloguard.durations import format_duration, parse_duration
+from sloguard.engine import evaluate_all
+from sloguard.errors import SloguardError, SpecError
+from sloguard.model import SLO, Severity
+from sloguard.prometheus import BasicAuth, PrometheusClient, PrometheusConfig
+
+EXIT_OK = 0
+EXIT_SLO_ERRORS = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+
+COLOURS = {
+    Severity.SEV1: {"fg": "red", "bold": True},
+    Severity.SEV2: {"fg": "red"},
+    Severity.SEV3: {"fg": "yellow"},
+    Severity.OK: {"fg": "green"},
+    Severity.NO_DATA: {"fg": "magenta"},
+}
+
+
+def parse_at(text: str) -> float:
+    """``--at``: unix seconds (``1704067200``, ``1704067200.5``) or RFC 3339 with a timezone."""
+    try:
+        value = float(text)
+    except ValueError:
+        pass
+    else:
+        if not math.isfinite(value) or value < 0 or value >= 1e11:
+            raise click.BadParameter(f"{text!r} is not unix seconds (milliseconds are not taken)")
+        return value
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is neither unix seconds nor RFC 3339 (e.g. 2024-01-01T06:00:00Z)"
+        ) from None
+    if when.tzinfo is None:
+        raise click.BadParameter(f"{text!r} has no timezone: add Z or an offset like +02:00")
+    return when.timestamp()
+
+
+def _iso(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat().replace("+00:00", "Z")
+
+
+def human_seconds(seconds: float) -> str:
+    """1580 -> ``26m20s``; 972000 -> ``11d6h``; two units are enough at 3 a.m."""
+    whole = round(seconds)
+    if whole <= 0:
+        return "now"
+    text = format_duration(whole)
+    units = [u for u in ("d", "h", "m", "s") if u in text]
+    parts = text
+    if len(units) > 2:  # keep the two largest units
+        cut = parts.index(units[1]) + 1
+        parts = parts[:cut]
+    return parts
+
+
+def _burn(b: float | None) -> str:
+    if b is None:
+        return "-"
+    if b >= 100:
+        return f"{b:.0f}"
+    if b >= 10:
+        return f"{b:.1f}"
+    return f"{b:.2f}"
+
+
+def _budget(r: float | None) -> str:
+    return "-" if r is None else f"{r * 100:.1f}%"
+
+
+def _exhaustion(ev: Evaluation) -> str:
+    if ev.time_to_exhaustion_seconds is None:
+        return "-" if ev.error_budget_remaining is None else "never"
+    if ev.time_to_exhaustion_seconds <= 0:
+        return "exhausted"
+    return human_seconds(ev.time_to_exhaustion_seconds)
+
+
+def _slo_of(ev: Evaluation, by_name: dict[str, SLO]) -> SLO | None:
+    return by_name.get(ev.slo.split("{", 1)[0])
+
+
+def as_json(evaluations: Sequence[Evaluation], slos: Sequence[SLO]) -> list[dict[str, Any]]:
+    by_name = {s.name: s for s in slos}
+    out = []
+    for ev in evaluations:
+        slo = _slo_of(ev, by_name)
+        out.append(
+            {
+                "slo": ev.slo,
+                "severity": str(ev.severity),
+                "burn_rates": dict(ev.burn_rates),
+                "error_budget_remaining": ev.error_budget_remaining,
+                "time_to_exhaustion_seconds": ev.time_to_exhaustion_seconds,
+                "labels": dict(ev.labels),
+                "service": slo.service if slo else None,
+                "objective_percent": slo.objective_percent if slo else None,
+                "period": slo.period if slo else None,
+                "at": ev.at,
+                "tiers": [
+                    {
+                        "severity": str(d.tier.severity),
+                        "long": d.tier.long,
+                        "short": d.tier.short,
+                        "factor": d.factor,
+                        "long_burn_rate": d.long_burn_rate,
+                        "short_burn_rate": d.short_burn_rate,
+                        "state": str(d.state),
+                    }
+                    for d in ev.tiers
+                ],
+                "error": ev.error or None,
+            }
+        )
+    return out
+
+
+def as_table(evaluations: Sequence[Evaluation], *, colour: bool) -> str:
+    windows = sorted(
+        {parse_duration(w) for ev in evaluations for w in ev.burn_rates}, key=lambda s: s
+    )
+    labels = [format_duration(w) for w in windows]
+    head = ["SLO", "SEVERITY", *[f"BURN {w}" for w in labels], "BUDGET LEFT", "EXHAUSTED IN"]
+    rows = [
+        [
+            ev.slo,
+            str(ev.severity) + (" (error)" if ev.error else ""),
+            *[_burn(ev.burn_rates.get(w)) if w in ev.burn_rates else "" for w in labels],
+            _budget(ev.error_budget_remaining),
+            _exhaustion(ev),
+        ]
+        for ev in evaluations
+    ]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+
+    def line(cells: list[str]) -> list[str]:
+        # text columns left-aligned, numbers right-aligned
+        return [c.ljust(widths[i]) if i < 2 else c.rjust(widths[i]) for i, c in enumerate(cells)]
+
+    out = ["  ".join(line(head)).rstrip()]
+    for ev, row in zip(evaluations, rows, strict=True):
+        cells = line(row)
+        if colour:
+            cells[1] = click.style(cells[1], **COLOURS[ev.severity])  # type: ignore[arg-type]
+        out.append("  ".join(cells).rstrip())
+    errors = [ev for ev in evaluations if ev.error]
+    if errors:
+        out.append("")
+        out.append("errors:")
+        out.extend(f"  {ev.error}" for ev in errors)
+    return "\n".join(out)
+
+
+def _config(
+    url: str,
+    timeout: float,
+    retries: int,
+    bearer_token_file: str | None,
+    bearer_token_env: str | None,
+    basic_auth_user: str | None,
+    basic_auth_password_file: str | None,
+    basic_auth_password_env: str | None,
+    ca_file: str | None,
+    insecure_skip_verify: bool,
+) -> PrometheusConfig:
+    basic = None
+    if basic_auth_user:
+        if not (basic_auth_password_file or basic_auth_password_env):
+            raise click.UsageError(
+                "--basic-auth-user needs --basic-auth-password-file or --basic-auth-password-env"
+            )
+        basic = BasicAuth(
+            username=basic_auth_user,
+            password_file=basic_auth_password_file,
+            password_env=basic_auth_password_env,
+        )
+    elif basic_auth_password_file or basic_auth_password_env:
+        raise click.UsageError("a basic auth password needs --basic-auth-user")
+    try:
+        return PrometheusConfig(
+            url=url,
+            timeout_seconds=timeout,
+            retries=retries,
+            bearer_token_file=bearer_token_file,
+            bearer_token_env=bearer_token_env,
+            basic_auth=basic,
+            ca_file=ca_file,
+            insecure_skip_verify=insecure_skip_verify,
+        )
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'prometheus'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise click.UsageError(f"invalid Prometheus settings: {problems}") from None
+
+
+async def _evaluate(config: PrometheusConfig, slos: list[SLO], at: float) -> list[Evaluation]:
+    async with PrometheusClient(config) as client:
+        return await evaluate_all(slos, client, at)
+
+
+EPILOG = """\b
+Exit status:
+  0  every SLO was evaluated (whatever its severity)
+  1  at least one SLO could not be evaluated (Prometheus unreachable, query error, ...)
+  2  usage error or invalid SLO definitions
+  3  internal error (a bug in sloguard: please report it)
+
+\b
+Examples:
+  sloguard evaluate slo_definitions/ --prometheus http://prometheus:9090
+  sloguard evaluate checkout.yaml --prometheus $URL --at 2024-01-01T06:05:00Z -o json
+"""
+
+
+@click.command("evaluate", epilog=EPILOG)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--prometheus",
+    "url",
+    required=True,
+    envvar="SLOGUARD_PROMETHEUS_URL",
+    metavar="URL",
+    help="Prometheus base URL, e.g. http://prometheus:9090 (env SLOGUARD_PROMETHEUS_URL).",
+)
+@click.option(
+    "--at",
+    "at_text",
+    metavar="RFC3339|UNIX",
+    help="Evaluate at this instant instead of now, e.g. 2024-01-01T06:05:00Z or 1704089100.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table for people, json for scripts.",
+)
+@click.option("--timeout", type=click.FloatRange(min=0.1, max=300), default=10.0, show_default=True,
+              help="Seconds to wait for each query.")  # fmt: skip
+@click.option("--retries", type=click.IntRange(0, 10), default=2, show_default=True,
+              help="Extra attempts on transient errors (connect, timeout, 5xx, 429).")  # fmt: skip
+@click.option("--bearer-token-file", metavar="FILE", help="Send the token in FILE as a bearer.")
+@click.option("--bearer-token-env", metavar="VAR", help="Send the token in env VAR as a bearer.")
+@click.option("--basic-auth-user", metavar="USER", help="Basic auth user name.")
+@click.option("--basic-auth-password-file", metavar="FILE", help="Basic auth password file.")
+@click.option("--basic-auth-password-env", metavar="VAR", help="Basic auth password env var.")
+@click.option("--ca-file", metavar="PEM", help="CA bundle to verify Prometheus's certificate.")
+@click.option("--insecure-skip-verify", is_flag=True, help="Do not verify TLS (testing only).")
+@click.option("--color/--no-color", "colour", default=None,
+              help="Colour the severities (default: when writing to a terminal).")  # fmt: skip
+def evaluate(
+    paths: tuple[Path, ...],
+    url: str,
+    at_text: str | None,
+    output: str,
+    timeout: float,
+    retries: int,
+    bearer_token_file: str | None,
+    bearer_token_env: str | None,
+    basic_auth_user: str | None,
+    basic_auth_password_file: str | None,
+    basic_auth_password_env: str | None,
+    ca_file: str | None,
+    insecure_skip_verify: bool,
+    colour: bool | None,
+) -> None:
+    """Evaluate the SLOs in PATH... (files or directories) once against Prometheus.
+
+    For every SLO (every group of a grouped SLO) prints the severity (SEV1, SEV2, SEV3, OK or
+    NO_DATA), the burn rate of every window its tiers use (1.0 = spending the error budget
+    exactly over the SLO period), the error budget left over the period and the time until it
+    runs out at the current burn. All windows are read at one instant (--at, default now).
+    """
+    at = parse_at(at_text) if at_text else SystemClock().now()
+    config = _config(
+        url,
+        timeout,
+        retries,
+        bearer_token_file,
+        bearer_token_env,
+        basic_auth_user,
+        basic_auth_password_file,
+        basic_auth_password_env,
+        ca_file,
+        insecure_skip_verify,
+    )
+    from sloguard.spec import load_slos
+
+    try:
+        slos = load_slos([str(p) for p in paths])
+    except SpecError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(EXIT_USAGE)
+    if not slos:
+        click.echo(f"sloguard: no SLOs found in {', '.join(map(str, paths))}", err=True)
+        sys.exit(EXIT_USAGE)
+    try:
+        evaluations = asyncio.run(_evaluate(config, slos, at))
+    except SloguardError as exc:  # e.g. an unreadable token or CA file
+        click.echo(f"sloguard: error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except Exception as exc:  # noqa: BLE001 - never a traceback for the person at the terminal
+        click.echo(f"sloguard: internal error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(EXIT_INTERNAL)
+    if output == "json":
+        click.echo(json.dumps(as_json(evaluations, slos), indent=2, allow_nan=False))
+    else:
+        use_colour = sys.stdout.isatty() if colour is None else colour
+        burning = sum(1 for ev in evaluations if ev.severity > Severity.OK)
+        click.echo(
+            f"{len(evaluations)} SLOs at {_iso(at)} from {PrometheusClient.display(config)}: "
+            f"{burning} burning",
+        )
+        click.echo(as_table(evaluations, colour=use_colour), color=use_colour)
+    sys.exit(EXIT_SLO_ERRORS if any(ev.error for ev in evaluations) else EXIT_OK)

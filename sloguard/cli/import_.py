@@ -1,0 +1,88 @@
+"""``sloguard import``: convert Sloth and OpenSLO files into native sloguard/v1 YAML."""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sloguard.errors import SpecError
+from sloguard.spec import discover, load, native_yaml
+from sloguard.spec._build import build
+
+
+@click.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option(
+    "-o",
+    "--output-dir",
+    "output_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write one <name>.yaml per input file into this directory (created if missing). "
+    "Without it, everything is printed to stdout.",
+)
+def import_(paths: tuple[str, ...], output_dir: Path | None) -> None:
+    """Convert Sloth and OpenSLO SLO files in PATHS into native sloguard/v1 YAML.
+
+    Reads Sloth 'version: prometheus/v1' specs, Sloth 'sloth.slok.dev/v1'
+    PrometheusServiceLevel manifests and OpenSLO 'openslo/v1' / 'openslo/v1alpha' documents
+    (files, or directories searched for *.yaml and *.yml). Names, objectives, queries and
+    labels are kept; Sloth's page and ticket alerts become the SEV1/SEV2 and SEV3 tiers.
+
+    Whatever sloguard cannot represent (alert names, per-alert labels, annotations other than
+    runbook/dashboard URLs, OpenSLO alert policies) is reported on stderr as a warning;
+    nothing is dropped silently. Documents with errors are reported and not written.
+
+    Exit status: 0 when everything converted, 1 when any document had errors, 2 on usage
+    errors.
+
+    \b
+    Examples:
+      sloguard import sloth/getting-started.yml
+      sloguard import -o slo_definitions/ sloth/ openslo/
+    """
+    try:
+        files = discover(paths)
+    except SpecError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(2)
+    result = load(files, check_duplicates=True)
+    by_file: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for draft in result.drafts:
+        slo, _ = build(draft.doc)
+        if slo is not None:
+            by_file[draft.doc.file].append(draft.doc.data)
+    for problem in result.problems + result.warnings:
+        click.echo(str(problem), err=True)
+    if output_dir is None:
+        texts = [
+            native_yaml(docs, header=f"imported from {file} by sloguard import")
+            for file, docs in by_file.items()
+        ]
+        click.echo("---\n".join(texts), nl=False)
+    else:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        used: set[str] = set()
+        for file, docs in by_file.items():
+            target = _target(output_dir, Path(file), used)
+            target.write_text(
+                native_yaml(docs, header=f"imported from {file} by sloguard import"),
+                encoding="utf-8",
+            )
+            click.echo(f"{file} -> {target} ({len(docs)} SLO(s))", err=True)
+    sys.exit(1 if result.problems else 0)
+
+
+def _target(directory: Path, source: Path, used: set[str]) -> Path:
+    stem = source.stem
+    name = f"{stem}.yaml"
+    n = 2
+    while name in used:
+        name = f"{stem}-{n}.yaml"
+        n += 1
+    used.add(name)
+    return directory / name

@@ -1,0 +1,375 @@
+"""Evaluate many SLOs at one pinned instant: plan the queries, run them, classify. (Service layer.)
+
+Planning: every SLO needs, for each window of its tiers and for its period, the error ratio
+and (unless the indicator is a raw ratio) the total event rate; a latency SLO also needs a check
+that its histogram has the exact ``le`` bucket it names. Identical expressions are asked once,
+however many SLOs share them. All queries carry the same ``time=``.
+
+Running: the distinct queries run concurrently (bounded); then each SLO's readings are built
+(events = total rate x window seconds) and :func:`sloguard.burn.evaluate` decides. Failures stay
+per SLO: a query that fails, answers with several series where one was expected, or a missing
+histogram bucket turns only the SLOs that depend on it into :func:`sloguard.burn.failed`
+evaluations carrying the reason; every other SLO is still evaluated.
+
+Grouped SLOs (``SLO.group_by``) aggregate with ``sum by (labels)`` and give one evaluation per
+group, keyed ``name{label="value"}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sloguard.burn import NO_READING, Evaluation, WindowReading, evaluate, failed
+from sloguard.durations import format_duration
+from sloguard.errors import QueryError, SloguardError
+from sloguard.model import SLO, LatencyIndicator
+from sloguard.ports import Sample, Source
+
+DEFAULT_CONCURRENCY = 16
+BUCKET_CHECK_RANGE = "1h"  # a missing bucket is reported when others exist within this range
+
+GroupKey = tuple[str, ...]
+
+
+# --------------------------------------------------------------------------- planning
+
+
+@dataclass(frozen=True, slots=True)
+class SloPlan:
+    """The queries one SLO needs, keyed by window seconds (the period included)."""
+
+    slo: SLO
+    ratio: Mapping[int, str]
+    total: Mapping[int, str]
+    bucket_check: str | None = None
+
+    @property
+    def queries(self) -> tuple[str, ...]:
+        extra = (self.bucket_check,) if self.bucket_check else ()
+        return (*self.ratio.values(), *self.total.values(), *extra)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What one evaluation asks Prometheus: distinct queries in a stable order."""
+
+    slos: tuple[SloPlan, ...]
+    queries: tuple[str, ...] = field(default=())
+
+    @property
+    def query_count(self) -> int:
+        return len(self.queries)
+
+
+def plan(slos: Sequence[SLO]) -> Plan:
+    """Plan the queries of ``slos``; an expression shared by several SLOs is asked once."""
+    planned = tuple(plan_slo(s) for s in slos)
+    distinct = dict.fromkeys(q for p in planned for q in p.queries)
+    return Plan(slos=planned, queries=tuple(distinct))
+
+
+def plan_slo(slo: SLO) -> SloPlan:
+    windows = (*slo.window_seconds, slo.period_seconds)
+    ratio: dict[int, str] = {}
+    total: dict[int, str] = {}
+    for w in windows:
+        label = format_duration(w)
+        ratio[w] = group_expr(slo.error_ratio_query(label), slo.group_by)
+        t = slo.total_query(label)
+        if t is not None:
+            total[w] = group_expr(t, slo.group_by)
+    check = None
+    if isinstance(slo.indicator, LatencyIndicator):
+        check = (
+            f"count by (le) (last_over_time({bucket_selector(slo.indicator)}"
+            f"[{BUCKET_CHECK_RANGE}]))"
+        )
+    return SloPlan(slo=slo, ratio=ratio, total=total, bucket_check=check)
+
+
+def bucket_selector(ind: LatencyIndicator) -> str:
+    """All ``_bucket`` series of the indicator's histogram (its ``good_bucket_selector`` minus
+    the ``le`` matcher)."""
+    le = 'le="' + ind.le + '"'
+    good = ind.good_bucket_selector
+    return good.replace("," + le + "}", "}").replace("{" + le + "}", "{}")
+
+
+_SUM = re.compile(r"sum\s*\(")
+_TRAILING_GROUPING = re.compile(r"\s*(by|without)\s*\(")
+
+
+def group_expr(expr: str, by: Sequence[str]) -> str:
+    """Make every ungrouped ``sum(...)`` a ``sum by (<by>) (...)``; already grouped sums
+    (``sum by``/``sum without``, either position) and string literals are left alone."""
+    if not by:
+        return expr
+    clause = f"sum by ({', '.join(by)}) ("
+    out: list[str] = []
+    i = 0
+    while i < len(expr):
+        ch = expr[i]
+        if ch in "\"'`":
+            end = _string_end(expr, i)
+            out.append(expr[i:end])
+            i = end
+            continue
+        match = _SUM.match(expr, i)
+        boundary = i == 0 or not (expr[i - 1].isalnum() or expr[i - 1] in "_:")
+        if match and boundary:
+            close = _matching_paren(expr, match.end() - 1)
+            if not _TRAILING_GROUPING.match(expr, close + 1):
+                out.append(clause)
+                i = match.end()
+                continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _string_end(expr: str, start: int) -> int:
+    quote = expr[start]
+    i = start + 1
+    while i < len(expr):
+        if expr[i] == "\\" and quote != "`":
+            i += 2
+            continue
+        if expr[i] == quote:
+            return i + 1
+        i += 1
+    return len(expr)
+
+
+def _matching_paren(expr: str, open_at: int) -> int:
+    depth = 0
+    i = open_at
+    while i < len(expr):
+        ch = expr[i]
+        if ch in "\"'`":
+            i = _string_end(expr, i)
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return len(expr) - 1
+
+
+# --------------------------------------------------------------------------- running
+
+
+Answers = Mapping[str, list[Sample] | SloguardError]
+
+
+async def run(
+    the_plan: Plan, source: Source, at: float, *, concurrency: int = DEFAULT_CONCURRENCY
+) -> list[Evaluation]:
+    """Ask every distinct query once at ``at``, then evaluate each SLO (input order; groups of a
+    grouped SLO sorted by their label values)."""
+    answers = await ask_all(the_plan.queries, source, at, concurrency=concurrency)
+    out: list[Evaluation] = []
+    for sp in the_plan.slos:
+        out.extend(evaluate_planned(sp, answers, at))
+    return out
+
+
+async def ask_all(
+    queries: Sequence[str], source: Source, at: float, *, concurrency: int = DEFAULT_CONCURRENCY
+) -> dict[str, list[Sample] | SloguardError]:
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(expr: str) -> list[Sample] | SloguardError:
+        async with semaphore:
+            try:
+                return await source.query(expr, at)
+            except SloguardError as exc:
+                return exc
+            except Exception as exc:  # noqa: BLE001 - the per-SLO boundary: never stop the rest
+                return SloguardError(f"unexpected {type(exc).__name__}: {exc}")
+
+    results = await asyncio.gather(*(one(q) for q in queries))
+    return dict(zip(queries, results, strict=True))
+
+
+async def evaluate_all(
+    slos: Sequence[SLO], source: Source, at: float, *, concurrency: int = DEFAULT_CONCURRENCY
+) -> list[Evaluation]:
+    """Evaluate ``slos`` at unix time ``at``: one evaluation per SLO (per group when grouped)."""
+    return await run(plan(slos), source, at, concurrency=concurrency)
+
+
+class _SloFailure(Exception):
+    """Why one SLO cannot be evaluated (internal to this module)."""
+
+    def __init__(self, message: str, window: int = 0) -> None:
+        super().__init__(message)
+        self.window = window
+
+
+def evaluate_planned(sp: SloPlan, answers: Answers, at: float) -> list[Evaluation]:
+    """The evaluations of one planned SLO from the answers; never raises."""
+    slo = sp.slo
+    try:
+        if sp.bucket_check is not None:
+            _check_bucket(slo, _get(answers, sp.bucket_check))
+        ratios = {w: _by_group(slo, q, _get(answers, q)) for w, q in sp.ratio.items()}
+        totals = {w: _by_group(slo, q, _get(answers, q)) for w, q in sp.total.items()}
+    except (_SloFailure, SloguardError) as exc:
+        return [failed(slo, at, f"{slo.name}: {exc}")]
+    groups = sorted({g for m in (*ratios.values(), *totals.values()) for g in m})
+    if not slo.group_by:
+        groups = [()]
+    elif not groups:
+        return [evaluate(slo, {}, None, at)]  # a grouped SLO without any series: NO_DATA
+    out = []
+    for g in groups:
+        try:
+            readings = {
+                w: _reading(
+                    ratios[w].get(g), totals[w].get(g) if w in totals else None, w, w in totals
+                )
+                for w in sp.ratio
+            }
+        except _SloFailure as exc:
+            key = group_key(slo, g)
+            out.append(
+                failed(slo, at, f"{key}: {exc} (query: {_one_line(sp.ratio[exc.window])})", key=key)
+            )
+            continue
+        period = readings.pop(slo.period_seconds, NO_READING)
+        if slo.period_seconds in slo.window_seconds:
+            readings[slo.period_seconds] = period
+        labels = dict(zip(slo.group_by, g, strict=True))
+        out.append(evaluate(slo, readings, period, at, key=group_key(slo, g), labels=labels))
+    return out
+
+
+def group_key(slo: SLO, group: GroupKey) -> str:
+    if not slo.group_by:
+        return slo.name
+    inner = ",".join(f'{k}="{v}"' for k, v in zip(slo.group_by, group, strict=True))
+    return f"{slo.name}{{{inner}}}"
+
+
+def _get(answers: Answers, expr: str) -> list[Sample]:
+    got = answers[expr]
+    if isinstance(got, SloguardError):
+        raise got
+    return got
+
+
+def _by_group(slo: SLO, expr: str, samples: list[Sample]) -> dict[GroupKey, float]:
+    """One value per group (the single value under ``()`` when ungrouped)."""
+    if not slo.group_by and len(samples) > 1:
+        shown = ", ".join(_labels_text(s.labels) for s in samples[:3])
+        more = f" and {len(samples) - 3} more" if len(samples) > 3 else ""
+        raise QueryError(
+            f"the query returned {len(samples)} series where one was expected ({shown}{more}); "
+            "aggregate it with sum(...) or set group_by "
+            f"(query: {' '.join(expr.split())})",
+            query=expr,
+        )
+    out: dict[GroupKey, float] = {}
+    for s in samples:
+        key = tuple(s.labels.get(label, "") for label in slo.group_by)
+        if key in out:
+            group = _labels_text(dict(zip(slo.group_by, key, strict=True)))
+            raise QueryError(
+                f"the query returned several series for group {group}; "
+                f"its sums must be grouped by exactly ({', '.join(slo.group_by)}) "
+                f"(query: {' '.join(expr.split())})",
+                query=expr,
+            )
+        out[key] = s.value
+    return out
+
+
+def _labels_text(labels: Mapping[str, str]) -> str:
+    return "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
+
+
+def _reading(
+    ratio: float | None, total_rate: float | None, window: int, counts: bool
+) -> WindowReading:
+    """Events = total rate x window; unknown for raw indicators or a missing total.
+
+    No ratio series while the total shows traffic means no error was ever counted: 0.0.
+
+    NaN with no traffic is "no data" (0/0). An infinite ratio, NaN while requests flow, or a NaN
+    or infinite total rate mean the SLO's queries are broken: an error, never a severity.
+    """
+    label = format_duration(window)
+    if ratio is not None and math.isinf(ratio):
+        raise _SloFailure(
+            f"the error ratio over {label} is {ratio}: the errors query counts events the "
+            "total query does not",
+            window,
+        )
+    if counts and total_rate is not None and not math.isfinite(total_rate):
+        raise _SloFailure(f"the total event rate over {label} is {total_rate}", window)
+    events = total_rate * window if counts and total_rate is not None else None
+    if ratio is not None and math.isnan(ratio) and events is not None and events > 0:
+        raise _SloFailure(
+            f"the error ratio over {label} is NaN although the total rate is {total_rate:g}/s",
+            window,
+        )
+    if ratio is None and events is not None and events > 0:
+        # Requests flowed but the ratio has no series: the errors side is empty, because client
+        # libraries create an error series only on the first error. That is 0 % errors, not a
+        # gap; without traffic (events 0 or unknown) it stays "no data".
+        ratio = 0.0
+    return WindowReading(ratio, events)
+
+
+def _one_line(expr: str) -> str:
+    return " ".join(expr.split())
+
+
+def _le_value(le: str) -> float:
+    try:
+        return float(le)
+    except ValueError:
+        return math.nan
+
+
+def _check_bucket(slo: SLO, samples: list[Sample]) -> None:
+    """Fail when the histogram has buckets but not the exact ``le`` the SLO's query matches."""
+    ind = slo.indicator
+    if not isinstance(ind, LatencyIndicator):
+        return
+    present = sorted({s.labels.get("le", "") for s in samples}, key=_le_value)
+    if not present or ind.le in present:
+        return  # no recent series at all is no data, not a misconfiguration
+    near = [le for le in present if _le_value(le) == ind.threshold_seconds]
+    if near:
+        raise _SloFailure(
+            f'histogram {ind.histogram} writes the bucket as le="{near[0]}" but the query '
+            f'matches the exact string le="{ind.le}"; no series can match'
+        )
+    raise _SloFailure(
+        f"histogram {ind.histogram} has no bucket for threshold {ind.threshold_seconds:g}s "
+        f'(le="{ind.le}"); its buckets are '
+        + ", ".join(f'le="{le}"' for le in present)
+        + ": use one of those as the threshold"
+    )
+
+
+__all__ = [
+    "Plan",
+    "SloPlan",
+    "bucket_selector",
+    "evaluate_all",
+    "evaluate_planned",
+    "group_expr",
+    "group_key",
+    "plan",
+    "plan_slo",
+    "run",
+]

@@ -1,0 +1,193 @@
+"""Text every notifier shares: the one-line headline an engineer acts on, facts, truncation.
+
+Pure functions of a :class:`~sloguard.notify.base.Notification`; no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sloguard.durations import DurationError, parse_duration
+from sloguard.notify.base import Kind, Notification
+
+ELLIPSIS = "…"
+_THRESHOLD_KEY = re.compile(r"^(SEV[123])\s+(\S+?)/(\S+)$")
+
+
+def truncate(text: str, limit: int) -> str:
+    """At most ``limit`` characters; a cut is marked with an ellipsis so a reader knows."""
+    if limit <= 0:
+        return ""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1] + ELLIPSIS
+
+
+def bounded_key(key: str, limit: int) -> str:
+    """A dedup key of at most ``limit`` characters. Truncating could make two episodes share a
+    key, so an over-long key keeps its head and gets a hash of the whole instead."""
+    if len(key) <= limit:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return f"{key[: limit - 17]}~{digest}"
+
+
+def iso8601(at: float) -> str:
+    """Unix seconds as ISO 8601 UTC with a ``Z``: what PagerDuty and the webhooks expect."""
+    return datetime.fromtimestamp(at, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+def human_duration(seconds: float) -> str:
+    """Two significant units for a page: ``2h``, ``1d 4h``, ``45m``, ``under 1m``."""
+    if seconds < 60:
+        return "under 1m"
+    total = int(seconds)
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if total >= size:
+            parts.append(f"{total // size}{unit}")
+            total %= size
+    return " ".join(parts[:2])
+
+
+def _fmt_burn(value: float) -> str:
+    return f"{value:.1f}x" if value < 100 else f"{value:.0f}x"
+
+
+def _fmt_percent(value: float) -> str:
+    return f"{value:.1f}%" if abs(value) < 10 else f"{value:.0f}%"
+
+
+@dataclass(frozen=True, slots=True)
+class Burn:
+    """The burn that made this severity: long window, its burn rate and the tier's factor."""
+
+    window: str
+    rate: float
+    factor: float | None
+    budget_spent_percent: float | None  # of the whole period's budget, spent within `window`
+
+
+def _seconds(text: str) -> int | None:
+    try:
+        return parse_duration(text)
+    except DurationError:
+        return None
+
+
+def tier_burn(n: Notification) -> Burn | None:
+    """The long-window burn of the tier matching the notification's severity, else the worst
+    known burn rate. None when no burn rate is known (e.g. a stale evaluation)."""
+    period = _seconds(n.period)
+    for key, factor in n.thresholds.items():
+        match = _THRESHOLD_KEY.match(key)
+        if not match or match.group(1) != n.severity:
+            continue
+        long_window = match.group(2)
+        rate = n.burn_rates.get(long_window)
+        if rate is not None and math.isfinite(rate):
+            return Burn(long_window, rate, factor, _spent(rate, long_window, period))
+    known = [(w, r) for w, r in n.burn_rates.items() if r is not None and math.isfinite(r)]
+    if not known:
+        return None
+    window, rate = max(known, key=lambda item: item[1])
+    return Burn(window, rate, None, _spent(rate, window, period))
+
+
+def _spent(rate: float, window: str, period: int | None) -> float | None:
+    seconds = _seconds(window)
+    if seconds is None or not period:
+        return None
+    return rate * seconds / period * 100.0
+
+
+def budget_phrase(n: Notification) -> str:
+    """``budget exhausted in 2h, 71% left`` or ``budget exhausted`` or ``''``."""
+    parts = []
+    remaining = n.error_budget_remaining
+    if remaining is not None and remaining <= 0:
+        return "error budget exhausted"
+    tte = n.time_to_exhaustion_seconds
+    if tte is not None and math.isfinite(tte) and tte >= 0:
+        parts.append(f"budget exhausted in {human_duration(tte)}")
+    if remaining is not None:
+        parts.append(f"{_fmt_percent(remaining * 100)} left")
+    return ", ".join(parts)
+
+
+def headline(n: Notification) -> str:
+    """The one line an on-call engineer reads first: what burns, how fast, what it costs.
+
+    ``SEV1 checkout-availability burning 14.6x, 2.0% budget gone in 1h, budget exhausted in
+    2h, 71% left``. Falls back to the engine's own summary when no burn rate is known.
+    """
+    budget = budget_phrase(n)
+    if n.kind is Kind.RESOLVED:
+        text = f"Resolved: {n.slo} is no longer burning (peaked at {n.severity})"
+        return f"{text}, {budget}" if budget else text
+    if n.kind is Kind.STALE:
+        text = f"Stale: {n.slo} cannot be evaluated while its {n.severity} episode is open"
+        return f"{text} ({n.summary})" if n.summary else text
+    prefix = n.severity
+    if n.kind is Kind.ESCALATED and n.previous_severity:
+        prefix = f"{n.previous_severity}→{n.severity}"
+    burn = tier_burn(n)
+    if burn is None:
+        return f"{prefix} {n.slo}: {n.summary}" if n.summary else f"{prefix} {n.slo} burning"
+    parts = [f"{prefix} {n.slo} burning {_fmt_burn(burn.rate)}"]
+    if burn.budget_spent_percent is not None:
+        parts.append(f"{_fmt_percent(burn.budget_spent_percent)} budget gone in {burn.window}")
+    if budget:
+        parts.append(budget)
+    return ", ".join(parts)
+
+
+def facts(n: Notification) -> dict[str, str]:
+    """Flat, human-readable facts for key/value renderings (Opsgenie details, Slack fields)."""
+    out: dict[str, str] = {
+        "slo": n.slo,
+        "service": n.service,
+        "severity": n.severity,
+        "objective": f"{n.objective_percent:g}% over {n.period}",
+    }
+    if n.previous_severity:
+        out["previous_severity"] = n.previous_severity
+    for window, rate in n.burn_rates.items():
+        out[f"burn_rate_{window}"] = "no data" if rate is None else _fmt_burn(rate)
+    for key, factor in n.thresholds.items():
+        out[f"threshold {key}"] = f"{factor:g}x"
+    if n.error_budget_remaining is not None:
+        out["error_budget_remaining"] = _fmt_percent(n.error_budget_remaining * 100)
+    tte = n.time_to_exhaustion_seconds
+    if tte is not None and math.isfinite(tte):
+        out["budget_exhausted_in"] = human_duration(tte)
+    for key, value in n.owner.items():
+        out[f"owner_{key}"] = value
+    for key, value in n.labels.items():
+        out[f"label_{key}"] = value
+    if n.runbook_url:
+        out["runbook"] = n.runbook_url
+    if n.dashboard_url:
+        out["dashboard"] = n.dashboard_url
+    out["episode"] = n.episode_id
+    out["evaluated_at"] = iso8601(n.at)
+    return out
+
+
+def details_markdown(n: Notification) -> str:
+    """A few lines of Markdown for description fields: the headline, facts and links."""
+    lines = [headline(n), ""]
+    if n.description:
+        lines += [n.description, ""]
+    for key, value in facts(n).items():
+        if key not in ("runbook", "dashboard"):
+            lines.append(f"- **{key}**: {value}")
+    if n.runbook_url:
+        lines.append(f"- Runbook: {n.runbook_url}")
+    if n.dashboard_url:
+        lines.append(f"- Dashboard: {n.dashboard_url}")
+    return "\n".join(lines)

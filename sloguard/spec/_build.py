@@ -1,0 +1,295 @@
+"""Validate one native-shaped document and build the frozen :class:`SLO` from it.
+
+Schema errors from pydantic are translated into located problems with "did you mean" hints;
+then the checks pydantic cannot do alone run: PromQL syntax and the ``{{.window}}`` placeholder,
+tier windows against the SLO window, tiers that can never fire, and ``group_by`` against the
+queries' aggregations.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any
+
+import promql_parser
+from pydantic import ValidationError
+
+from sloguard.durations import parse_duration
+from sloguard.errors import Problem
+from sloguard.model import (
+    DEFAULT_TIERS,
+    SLO,
+    Indicator,
+    LatencyIndicator,
+    RatioIndicator,
+    RawIndicator,
+    Severity,
+    Tier,
+    render_window,
+)
+from sloguard.spec._native import Document, SloSpec, model_at
+from sloguard.spec._yaml import Doc, Path_
+
+_PLACEHOLDER = re.compile(r"\{\{\s*\.window\s*\}\}")
+_TYPE_NAMES = {
+    "string_type": "a string",
+    "float_type": "a number",
+    "int_type": "a whole number",
+    "bool_type": "true or false",
+    "dict_type": "a mapping (key: value)",
+    "model_type": "a mapping (key: value)",
+    "model_attributes_type": "a mapping (key: value)",
+    "list_type": "a list",
+}
+
+
+def describe(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int | float):
+        return f"a number ({value!r})"
+    if isinstance(value, str):
+        return f"a string ({value[:40]!r})"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def translate(exc: ValidationError, doc: Doc, root: type[Any] = Document) -> list[Problem]:
+    """Pydantic's errors as located problems that say what would be valid."""
+    problems: list[Problem] = []
+    errors = exc.errors(include_url=False)
+    suggested: set[Path_] = set()  # a typo's intended field is not also reported missing
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            loc = tuple(p for p in err["loc"] if isinstance(p, str | int))
+            model = model_at(root, loc[:-1])
+            allowed = list(model.model_fields) if model else []
+            for match in difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6):
+                suggested.add((*loc[:-1], match))
+    for err in errors:
+        loc = tuple(p for p in err["loc"] if isinstance(p, str | int))
+        kind = err["type"]
+        if kind == "missing" and loc in suggested:
+            continue
+        name = doc.display(loc)
+        if kind == "extra_forbidden":
+            model = model_at(root, loc[:-1])
+            allowed = list(model.model_fields) if model else []
+            field = str(loc[-1])
+            close = difflib.get_close_matches(field, allowed, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else "valid: " + ", ".join(allowed)
+            where = doc.display(loc[:-1]) or "the document"
+            problems.append(
+                Problem(doc.key(loc), f"unknown field {field!r} in {where}; {hint}", name)
+            )
+        elif kind == "missing":
+            parent = doc.display(loc[:-1]) or "the document"
+            problems.append(
+                Problem(doc.key(loc[:-1]), f"{parent}: missing required field {loc[-1]!r}", name)
+            )
+        elif kind in _TYPE_NAMES:
+            got = describe(err.get("input"))
+            hint = ""
+            if kind == "string_type" and isinstance(err.get("input"), int | float | bool):
+                hint = f'; quote it: "{_yaml_text(err.get("input"))}"'
+            msg = f"{name}: expected {_TYPE_NAMES[kind]}, got {got}{hint}"
+            problems.append(Problem(doc.key(loc), msg, name))
+        elif kind == "value_error":
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(Problem(doc.key(loc), f"{name}: {msg}" if name else msg, name))
+        else:
+            problems.append(Problem(doc.key(loc), f"{name}: {err['msg']}", name))
+    return problems
+
+
+def _yaml_text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def build(doc: Doc) -> tuple[SLO | None, list[Problem]]:
+    """Validate ``doc`` (native shape) and build its SLO; either an SLO or the problems."""
+    try:
+        parsed = Document.model_validate(doc.data)
+    except ValidationError as exc:
+        return None, translate(exc, doc)
+    spec = parsed.spec
+    problems: list[Problem] = []
+    period = parse_duration(spec.window)
+    tiers = _tiers(spec, period, doc, problems)
+    indicator = _indicator(spec, doc, problems)
+    if spec.min_events and isinstance(indicator, RawIndicator):
+        problems.append(
+            Problem(
+                doc.key(("spec", "min_events")),
+                "min_events needs event counts, which a raw indicator does not have; "
+                "use a ratio or latency indicator, or drop min_events",
+                doc.display(("spec", "min_events")),
+            )
+        )
+    if problems or indicator is None:
+        return None, problems
+    slo = SLO(
+        name=parsed.metadata.name,
+        service=spec.service,
+        objective_percent=float(spec.objective),
+        period_seconds=period,
+        indicator=indicator,
+        tiers=tiers,
+        description=spec.description,
+        labels=dict(parsed.metadata.labels),
+        owner=dict(spec.owner),
+        runbook_url=spec.runbook_url,
+        dashboard_url=spec.dashboard_url,
+        min_events=float(spec.min_events),
+        group_by=tuple(spec.group_by),
+        source=doc.start,
+    )
+    return slo, []
+
+
+def _tiers(spec: SloSpec, period: int, doc: Doc, problems: list[Problem]) -> tuple[Tier, ...]:
+    budget = (100.0 - spec.objective) / 100.0
+    if spec.alerting is None:
+        tiers: list[tuple[Tier, Path_]] = [(t, ("spec", "objective")) for t in DEFAULT_TIERS]
+    else:
+        tiers = []
+        for i, ts in enumerate(spec.alerting.tiers):
+            path: Path_ = ("spec", "alerting", "tiers", i)
+            long_s, short_s = parse_duration(ts.long), parse_duration(ts.short)
+            tier = Tier(Severity.parse(ts.severity), long_s, short_s, float(ts.budget_percent))
+            if short_s >= long_s:
+                problems.append(
+                    Problem(
+                        doc.key((*path, "short")),
+                        f"tier {i + 1}: short window {ts.short} must be shorter than the long "
+                        f"window {ts.long} (usually 1/12 of it, e.g. 1h/5m)",
+                        doc.display((*path, "short")),
+                    )
+                )
+            if long_s > period:
+                problems.append(
+                    Problem(
+                        doc.key((*path, "long")),
+                        f"tier {i + 1}: long window {ts.long} is longer than the SLO window "
+                        f"{spec.window}",
+                        doc.display((*path, "long")),
+                    )
+                )
+            tiers.append((tier, path))
+    for tier, path in tiers:
+        if tier.short_seconds >= tier.long_seconds or tier.long_seconds > period:
+            continue
+        factor = tier.factor(period)
+        if factor * budget >= 1.0 - 1e-12:
+            default = spec.alerting is None
+            problems.append(
+                Problem(
+                    doc.key(path),
+                    f"{'default ' if default else ''}tier {tier.severity} ({tier.long}/"
+                    f"{tier.short}, {tier.budget_percent:g} % of the budget) can never fire at "
+                    f"objective {spec.objective:g} %: it needs a burn rate of {factor:.4g}, an "
+                    f"error ratio of {factor * budget * 100:.4g} % (above 100 %); "
+                    + (
+                        "set spec.alerting.tiers with a lower budget_percent or longer windows"
+                        if default
+                        else "lower budget_percent or use a longer long window"
+                    ),
+                    doc.display(path),
+                )
+            )
+    return tuple(t for t, _ in tiers)
+
+
+def _indicator(spec: SloSpec, doc: Doc, problems: list[Problem]) -> Indicator | None:
+    ind = spec.indicator
+    base: Path_ = ("spec", "indicator")
+    queries: list[tuple[Path_, str, bool]] = []  # (path, text, needs the placeholder)
+    result: Indicator
+    if ind.ratio is not None:
+        result = RatioIndicator(ind.ratio.errors, ind.ratio.total)
+        queries = [
+            ((*base, "ratio", "errors"), ind.ratio.errors, True),
+            ((*base, "ratio", "total"), ind.ratio.total, True),
+        ]
+    elif ind.latency is not None:
+        lat = ind.latency
+        result = LatencyIndicator(lat.histogram, float(lat.threshold_seconds), lat.selector)
+        queries = [((*base, "latency", "selector"), result.errors, False)]
+    else:
+        assert ind.raw is not None  # the schema guarantees exactly one
+        result = RawIndicator(ind.raw.error_ratio)
+        queries = [((*base, "raw", "error_ratio"), ind.raw.error_ratio, True)]
+    before = len(problems)
+    for path, text, needs in queries:
+        problem = check_query(text, needs, doc, path)
+        if problem is not None:
+            problems.append(problem)
+            continue
+        if spec.group_by and needs and len(problems) == before:
+            problem = _check_group_by(text, spec.group_by, doc, path)
+            if problem is not None:
+                problems.append(problem)  # once: the other query most likely does the same
+    return result if len(problems) == before else None
+
+
+def check_query(text: str, needs_placeholder: bool, doc: Doc, path: Path_) -> Problem | None:
+    """One located problem if ``text`` lacks ``{{.window}}`` or is not valid PromQL."""
+    name = doc.display(path)
+    if needs_placeholder and not _PLACEHOLDER.search(text):
+        return Problem(
+            doc.key(path),
+            f"{name}: no {{{{.window}}}} placeholder; sloguard puts each alert window (5m, 1h, "
+            "...) there, e.g. sum(rate(http_requests_total[{{.window}}]))",
+            name,
+        )
+    rendered = render_window(text, "5m")
+    if "{{" in rendered:
+        return Problem(
+            doc.key(path),
+            f"{name}: unknown template placeholder; only {{{{.window}}}} is supported",
+            name,
+        )
+    try:
+        promql_parser.parse(rendered)
+    except (ValueError, TypeError) as exc:
+        detail = " ".join(str(exc).split())
+        return Problem(doc.key(path), f"{name}: not valid PromQL: {detail}", name)
+    return None
+
+
+def _check_group_by(text: str, labels: list[str], doc: Doc, path: Path_) -> Problem | None:
+    expr = promql_parser.parse(render_window(text, "5m"))
+    dropped = _dropped(expr, labels)
+    if not dropped:
+        return None
+    name = doc.display(path)
+    keep = ", ".join(labels)
+    return Problem(
+        doc.key(path),
+        f"{name}: the aggregation drops group_by label(s) {', '.join(sorted(dropped))}; "
+        f"aggregate with 'sum by ({keep}) (...)' so each group gets its own SLO",
+        name,
+    )
+
+
+def _dropped(expr: Any, labels: list[str]) -> set[str]:
+    """Labels of ``group_by`` that the outermost aggregations of ``expr`` throw away."""
+    if isinstance(expr, promql_parser.ParenExpr | promql_parser.UnaryExpr):
+        return _dropped(expr.expr, labels)
+    if isinstance(expr, promql_parser.BinaryExpr):
+        return _dropped(expr.lhs, labels) | _dropped(expr.rhs, labels)
+    if isinstance(expr, promql_parser.AggregateExpr):
+        mod = expr.modifier
+        if mod is None:
+            return set(labels)
+        kept = set(mod.labels)
+        if "without" in str(mod).split("(")[0].lower():
+            return set(labels) & kept
+        return set(labels) - kept
+    return set()

@@ -1,0 +1,256 @@
+"""The native ``apiVersion: sloguard/v1`` ``kind: SLO`` document: its pydantic schema.
+
+This is the YAML API only. :mod:`sloguard.spec._build` turns a validated document into the
+frozen :class:`sloguard.model.SLO`; the Sloth and OpenSLO adapters produce documents of this
+same shape, so one schema and one set of checks serve every input format.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sloguard.durations import DurationError, parse_duration
+
+API_VERSION = "sloguard/v1"
+KIND = "SLO"
+DEFAULT_WINDOW = "30d"
+
+# Sloth's name rule, so every Sloth and OpenSLO name imports unchanged (DNS-label style plus _ .).
+NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9])?$")
+LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+SEVERITIES = ("SEV1", "SEV2", "SEV3")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def check_name(value: str, what: str = "name") -> str:
+    if not NAME_RE.match(value):
+        raise ValueError(
+            f"{what} {value!r} is not valid: use letters, digits, '-', '_' or '.', "
+            "starting and ending with a letter or digit (e.g. checkout-availability)"
+        )
+    return value
+
+
+def check_labels(value: dict[str, str], what: str = "label") -> dict[str, str]:
+    for key in value:
+        if not LABEL_RE.match(key) or key.startswith("__"):
+            raise ValueError(
+                f"{what} name {key!r} is not a Prometheus label name: use letters, digits and "
+                "'_', not starting with a digit or '__' (e.g. team, routing_key)"
+            )
+    return value
+
+
+def check_window_days(value: str) -> str:
+    try:
+        seconds = parse_duration(value)
+    except DurationError as exc:
+        raise ValueError(f"{exc}; the SLO window is whole days, e.g. 7d, 28d, 30d") from None
+    if seconds % 86400:
+        raise ValueError(f"window {value!r} is not a whole number of days; use e.g. 7d, 28d, 30d")
+    return value
+
+
+def check_url(value: str) -> str:
+    if value and not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError(f"{value!r} is not an http(s) URL, e.g. https://runbooks.example.com/x")
+    return value
+
+
+class Metadata(_Model):
+    name: str
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_name(value)
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_labels(value)
+
+
+class RatioSpec(_Model):
+    errors: str = Field(min_length=1)
+    total: str = Field(min_length=1)
+
+
+class LatencySpec(_Model):
+    histogram: str = Field(min_length=1)
+    threshold_seconds: float = Field(gt=0)
+    selector: str = ""
+
+    @field_validator("histogram")
+    @classmethod
+    def _metric(cls, value: str) -> str:
+        base = value.removesuffix("_bucket").removesuffix("_count")
+        if not re.match(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", base):
+            raise ValueError(f"{value!r} is not a metric name, e.g. http_request_duration_seconds")
+        if base != value:
+            raise ValueError(
+                f"give the histogram's base name {base!r}; sloguard adds _bucket and _count"
+            )
+        return value
+
+    @field_validator("selector")
+    @classmethod
+    def _selector(cls, value: str) -> str:
+        text = value.strip()
+        if text and not (text.startswith("{") and text.endswith("}")):
+            raise ValueError(
+                f'selector {value!r} must be label matchers in braces, e.g. {{job="api"}}'
+            )
+        return value
+
+
+class RawSpec(_Model):
+    error_ratio: str = Field(min_length=1)
+
+
+class IndicatorSpec(_Model):
+    ratio: RatioSpec | None = None
+    latency: LatencySpec | None = None
+    raw: RawSpec | None = None
+
+    KINDS: ClassVar[tuple[str, ...]] = ("ratio", "latency", "raw")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> IndicatorSpec:
+        given = [k for k in self.KINDS if getattr(self, k) is not None]
+        if len(given) != 1:
+            what = "is empty" if not given else "has " + " and ".join(repr(g) for g in given)
+            raise ValueError(f"indicator {what}; give exactly one of ratio, latency, raw")
+        return self
+
+
+class TierSpec(_Model):
+    severity: str
+    long: str
+    short: str
+    budget_percent: float = Field(gt=0, le=100)
+
+    @field_validator("severity")
+    @classmethod
+    def _severity(cls, value: str) -> str:
+        if value.upper() not in SEVERITIES:
+            raise ValueError(f"severity {value!r} is not one of SEV1, SEV2, SEV3")
+        return value.upper()
+
+    @field_validator("long", "short")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        try:
+            parse_duration(value)
+        except DurationError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+
+class AlertingSpec(_Model):
+    tiers: list[TierSpec]
+
+
+class SloSpec(_Model):
+    service: str
+    objective: float
+    indicator: IndicatorSpec
+    window: str = DEFAULT_WINDOW
+    description: str = ""
+    group_by: list[str] = Field(default_factory=list)
+    min_events: float = Field(default=0.0, ge=0)
+    alerting: AlertingSpec | None = None
+    runbook_url: str = ""
+    dashboard_url: str = ""
+    owner: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("service")
+    @classmethod
+    def _service(cls, value: str) -> str:
+        return check_name(value, "service")
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        return check_window_days(value)
+
+    @field_validator("runbook_url", "dashboard_url")
+    @classmethod
+    def _urls(cls, value: str) -> str:
+        return check_url(value)
+
+    @field_validator("owner")
+    @classmethod
+    def _owner(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_labels(value, "owner")
+
+    @field_validator("objective")
+    @classmethod
+    def _objective(cls, value: float) -> float:
+        if not 0 < value < 100:
+            raise ValueError(
+                f"objective {value:g} is out of range: it is a percentage above 0 and below 100 "
+                "(e.g. 99.9); 100 would leave no error budget"
+            )
+        return value
+
+    @field_validator("group_by")
+    @classmethod
+    def _group_by(cls, value: list[str]) -> list[str]:
+        for label in value:
+            if not LABEL_RE.match(label):
+                raise ValueError(f"group_by label {label!r} is not a Prometheus label name")
+        if len(set(value)) != len(value):
+            raise ValueError("group_by lists a label twice")
+        return value
+
+
+class Document(_Model):
+    apiVersion: str
+    kind: str
+    metadata: Metadata
+    spec: SloSpec
+
+    @field_validator("apiVersion")
+    @classmethod
+    def _api(cls, value: str) -> str:
+        if value != API_VERSION:
+            raise ValueError(f"apiVersion {value!r} is not {API_VERSION!r}")
+        return value
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, value: str) -> str:
+        if value != KIND:
+            raise ValueError(f"kind {value!r} is not supported; sloguard/v1 has only kind: SLO")
+        return value
+
+
+def model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model that sits at ``loc`` under ``root`` (for "did you mean" hints)."""
+    current: Any = root
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        info = current.model_fields.get(str(part))
+        if info is None:
+            return None
+        current = _unwrap(info.annotation)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unwrap(annotation: Any) -> Any:
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _unwrap(arg)
+        if isinstance(found, type) and issubclass(found, BaseModel):
+            return found
+    return annotation

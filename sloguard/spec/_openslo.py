@@ -1,0 +1,419 @@
+"""OpenSLO documents (``openslo/v1`` and ``openslo/v1alpha`` as Sloth reads it) converted into
+native documents, one per objective.
+
+What sloguard can represent: an occurrence-based SLO over one rolling window of whole days
+whose indicator is a ratio of Prometheus queries. Everything else gets a precise error (SLO
+semantics sloguard does not have: Timeslices budgets, calendar windows, threshold metrics,
+non-Prometheus sources) or a warning (AlertPolicy, AlertCondition, AlertNotificationTarget,
+DataSource: sloguard alerts with its own tiers and routes in its notifier config).
+
+Names: ``openslo/v1alpha`` follows Sloth (``<service>-<name>-<objective index>``), so the
+same file gets the same SLO names under Sloth and sloguard; ``openslo/v1`` uses
+``metadata.name`` (plus ``-<index>`` when an SLO has several objectives).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sloguard.errors import Location, Problem
+from sloguard.spec._native import API_VERSION, KIND
+from sloguard.spec._reader import Reader
+from sloguard.spec._yaml import Doc, Path_
+
+V1 = "openslo/v1"
+V1ALPHA = "openslo/v1alpha"
+SLOTH_PERIOD_DAYS = 30  # Sloth reads v1alpha with its default SLO period only
+
+Converted = tuple[Doc, str, list[Problem]]
+
+_RFC1123 = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_SHORTHAND = re.compile(r"^(\d+)([mhdwMQY])$")
+_HEADER = ("apiVersion", "kind", "metadata", "spec")
+_METADATA = ("name", "displayName", "labels", "annotations", "namespace")
+_IGNORED_KINDS = {
+    "AlertPolicy": "sloguard alerts with its own tiers (spec.alerting.tiers)",
+    "AlertCondition": "sloguard alerts with its own tiers (spec.alerting.tiers)",
+    "AlertNotificationTarget": "pages and incidents are routed in sloguard's notifier config",
+    "DataSource": "sloguard reads one Prometheus, set in its own configuration",
+    "Service": "sloguard takes the service name from each SLO",
+}
+_V1_SLO = (
+    "description",
+    "service",
+    "indicator",
+    "indicatorRef",
+    "timeWindow",
+    "budgetingMethod",
+    "objectives",
+    "alertPolicies",
+)
+_V1ALPHA_SLO = (
+    "description",
+    "service",
+    "indicator",
+    "timeWindows",
+    "budgetingMethod",
+    "objectives",
+)
+
+
+def convert(docs: list[Doc]) -> tuple[list[Converted], list[Problem], list[Problem]]:
+    """Every OpenSLO document of every file, so that ``indicatorRef`` can reach across files."""
+    slis: dict[str, Doc] = {}
+    for doc in docs:
+        if doc.data.get("apiVersion") == V1 and doc.data.get("kind") == "SLI":
+            name = doc.get(("metadata", "name"))
+            if isinstance(name, str):
+                slis[name] = doc
+    out: list[Converted] = []
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    for doc in docs:
+        reader = Reader(doc)
+        out.extend(_one(reader, slis))
+        problems.extend(reader.problems)
+        warnings.extend(reader.warnings)
+    return out, problems, warnings
+
+
+def _one(reader: Reader, slis: dict[str, Doc]) -> list[Converted]:
+    doc = reader.doc
+    api = doc.data.get("apiVersion")
+    if api not in (V1, V1ALPHA):
+        reader.error(
+            ("apiVersion",),
+            f"OpenSLO apiVersion {api!r} is not supported; sloguard reads {V1} and {V1ALPHA}",
+        )
+        return []
+    reader.fields((), _HEADER)
+    reader.fields(("metadata",), _METADATA)
+    name = doc.get(("metadata", "name"))
+    name_ok = isinstance(name, str) and bool(_RFC1123.match(name))
+    if not name_ok:
+        reader.error(
+            ("metadata", "name") if name is not None else ("metadata",),
+            f"metadata.name {name!r} is not an RFC 1123 name: lowercase letters, digits and "
+            "'-', at most 63, starting and ending with a letter or digit",
+        )
+    kind = doc.data.get("kind")
+    if kind in _IGNORED_KINDS:
+        if kind == "Service":
+            reader.fields(("spec",), ("description",))
+        elif name_ok:
+            reader.warn(("kind",), f"OpenSLO {kind} {name!r} not imported: {_IGNORED_KINDS[kind]}")
+        return []
+    if not isinstance(name, str) or not name_ok:
+        return []
+    if kind == "SLI" and api == V1:
+        return []  # read through indicatorRef
+    if kind != "SLO":
+        reader.error(("kind",), f"OpenSLO kind {kind!r} is not supported here")
+        return []
+    if api == V1ALPHA:
+        return _v1alpha(reader, name)
+    return _v1(reader, name, slis)
+
+
+class _Native:
+    """Builds one native document and the map from its paths to the source's locations."""
+
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+        self.keys: dict[Path_, Location] = {}
+        self.names: dict[Path_, str] = {}
+
+    def link(self, native: Path_, source: Path_, doc: Doc | None = None) -> None:
+        src = doc or self.reader.doc
+        self.keys[native] = src.key(source)
+        self.names[native] = src.display(source)
+
+    def doc(self, data: dict[str, Any], start: Location) -> Doc:
+        return Doc(self.reader.doc.file, data, start, dict(self.keys), {}, dict(self.names))
+
+
+def _common(reader: Reader, native: _Native, name: str) -> dict[str, Any] | None:
+    doc = reader.doc
+    spec: dict[str, Any] = {"service": doc.get(("spec", "service"))}
+    native.link(("spec", "service"), ("spec", "service"))
+    native.link(("metadata", "name"), ("metadata", "name"))
+    labels = doc.get(("metadata", "labels"))
+    if labels is not None:
+        native.link(("metadata", "labels"), ("metadata", "labels"))
+        if isinstance(labels, dict) and any(isinstance(v, list) for v in labels.values()):
+            reader.error(
+                ("metadata", "labels"),
+                "metadata.labels with list values cannot be imported: sloguard labels are "
+                "single strings (e.g. team: payments)",
+            )
+            return None
+    description = doc.get(("spec", "description"))
+    if description is not None:
+        spec["description"] = description
+        native.link(("spec", "description"), ("spec", "description"))
+    method = doc.get(("spec", "budgetingMethod"))
+    if method != "Occurrences":
+        reader.error(
+            ("spec", "budgetingMethod"),
+            f"budgetingMethod {method!r} is not supported: sloguard counts occurrences "
+            "(good/total events over the window); use Occurrences",
+        )
+        return None
+    return {"labels": labels or {}, "spec": spec}
+
+
+def _objective_target(reader: Reader, native: _Native, path: Path_, allow_op: bool) -> float | None:
+    doc = reader.doc
+    if not allow_op and doc.get((*path, "op")) is not None:
+        reader.error(
+            (*path, "op"),
+            "op is only for threshold metrics; a ratio objective has just target",
+        )
+        return None
+    for key, scale in (("target", 100.0), ("targetPercent", 1.0)):
+        value = doc.get((*path, key))
+        if value is None:
+            continue
+        native.link(("spec", "objective"), (*path, key))
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            reader.error((*path, key), f"{key}: expected a number, got {value!r}")
+            return None
+        return round(float(value) * scale, 10)
+    reader.error(path, f"{doc.display(path)}: missing target (e.g. target: 0.999)")
+    return None
+
+
+def _v1alpha(reader: Reader, name: str) -> list[Converted]:
+    doc = reader.doc
+    reader.fields(("spec",), _V1ALPHA_SLO)
+    native = _Native(reader)
+    common = _common(reader, native, name)
+    windows = doc.get(("spec", "timeWindows"))
+    window_ok = False
+    if not isinstance(windows, list) or len(windows) != 1 or not isinstance(windows[0], dict):
+        reader.error(("spec", "timeWindows"), "timeWindows: give exactly one time window")
+    else:
+        unit, count = windows[0].get("unit"), windows[0].get("count")
+        if not isinstance(unit, str) or unit.lower() != "day":
+            reader.error(
+                ("spec", "timeWindows", 0, "unit"), f"unit {unit!r}: only Day is supported"
+            )
+        elif count != SLOTH_PERIOD_DAYS:
+            reader.error(
+                ("spec", "timeWindows", 0, "count"),
+                f"a {count}-day window is not supported in {V1ALPHA}: like Sloth, sloguard reads "
+                f"{V1ALPHA} with the default {SLOTH_PERIOD_DAYS}-day SLO period only; for another "
+                f"window use {V1} or a native sloguard/v1 file",
+            )
+        else:
+            window_ok = True
+    if doc.get(("spec", "indicator")) is not None:
+        reader.error(
+            ("spec", "indicator"),
+            "thresholdMetric indicators are not supported: sloguard needs good and total "
+            "events (objectives[].ratioMetrics)",
+        )
+        return []
+    objectives = doc.get(("spec", "objectives"))
+    if not isinstance(objectives, list) or not objectives:
+        reader.error(("spec",), "spec.objectives: required, a list of at least one objective")
+        return []
+    if common is None or not window_ok:
+        return []
+    service = common["spec"]["service"]
+    out: list[Converted] = []
+    for i in range(len(objectives)):
+        path: Path_ = ("spec", "objectives", i)
+        reader.fields(path, ("displayName", "ratioMetrics", "target", "op", "value"))
+        target = _objective_target(reader, native, path, allow_op=False)
+        ratio = doc.get((*path, "ratioMetrics"))
+        if not isinstance(ratio, dict):
+            reader.error(path, f"{doc.display(path)}: only ratioMetrics objectives are supported")
+            continue
+        queries: dict[str, str] = {}
+        for part in ("good", "total"):
+            qpath: Path_ = (*path, "ratioMetrics", part)
+            reader.fields(qpath, ("source", "queryType", "query"))
+            source = doc.get((*qpath, "source"))
+            if not isinstance(source, str) or source.lower() != "prometheus":
+                reader.error((*qpath, "source"), f"source {source!r}: only prometheus is supported")
+                continue
+            query = doc.get((*qpath, "query"))
+            native.link(
+                ("spec", "indicator", "ratio", "errors" if part == "good" else "total"),
+                (*qpath, "query"),
+            )
+            queries[part] = query if isinstance(query, str) else ""
+        if doc.get((*path, "ratioMetrics", "incremental")):
+            reader.error(
+                (*path, "ratioMetrics", "incremental"), "incremental metrics are not supported"
+            )
+            continue
+        if target is None or len(queries) != 2:
+            continue
+        spec = dict(common["spec"])
+        spec.update(
+            objective=target,
+            window=f"{SLOTH_PERIOD_DAYS}d",
+            indicator={"ratio": _good_total(queries["good"], queries["total"])},
+        )
+        data = {
+            "apiVersion": API_VERSION,
+            "kind": KIND,
+            "metadata": {"name": f"{service}-{name}-{i}", "labels": common["labels"]},
+            "spec": spec,
+        }
+        out.append((native.doc(data, doc.start), V1ALPHA, []))
+    return out
+
+
+def _good_total(good: str, total: str) -> dict[str, str]:
+    """errors = total - good keeps event counts (for min_events) and equals 1 - good/total."""
+    return {"errors": f"({total.strip()}) - ({good.strip()})", "total": total.strip()}
+
+
+def _v1(reader: Reader, name: str, slis: dict[str, Doc]) -> list[Converted]:
+    doc = reader.doc
+    reader.fields(("spec",), _V1_SLO)
+    native = _Native(reader)
+    common = _common(reader, native, name)
+    window = _v1_window(reader, native)
+    indicator = _v1_indicator(reader, native, slis)
+    if doc.get(("spec", "alertPolicies")):
+        reader.warn(
+            ("spec", "alertPolicies"),
+            "alertPolicies not imported: sloguard alerts with its tiers (spec.alerting.tiers; "
+            "the default is the SRE Workbook policy)",
+        )
+    objectives = doc.get(("spec", "objectives"))
+    if not isinstance(objectives, list) or not objectives:
+        reader.error(("spec",), "spec.objectives: required, a list of at least one objective")
+        return []
+    if common is None or window is None or indicator is None:
+        return []
+    out: list[Converted] = []
+    for i in range(len(objectives)):
+        path: Path_ = ("spec", "objectives", i)
+        reader.fields(
+            path,
+            (
+                "displayName",
+                "name",
+                "op",
+                "value",
+                "target",
+                "targetPercent",
+                "timeSliceTarget",
+                "timeSliceWindow",
+                "indicator",
+                "indicatorRef",
+                "compositeWeight",
+            ),
+        )
+        for key in ("timeSliceTarget", "timeSliceWindow", "indicator", "indicatorRef"):
+            if doc.get((*path, key)) is not None:
+                reader.error(
+                    (*path, key),
+                    f"{key} is not supported (Timeslices and composite "
+                    "SLOs have no sloguard equivalent)",
+                )
+        target = _objective_target(reader, native, path, allow_op=False)
+        if target is None:
+            continue
+        spec = dict(common["spec"])
+        spec.update(objective=target, window=window, indicator=indicator)
+        suffix = f"-{i}" if len(objectives) > 1 else ""
+        data = {
+            "apiVersion": API_VERSION,
+            "kind": KIND,
+            "metadata": {"name": f"{name}{suffix}", "labels": common["labels"]},
+            "spec": spec,
+        }
+        out.append((native.doc(data, doc.start), V1, []))
+    return out
+
+
+def _v1_window(reader: Reader, native: _Native) -> str | None:
+    doc = reader.doc
+    windows = doc.get(("spec", "timeWindow"))
+    if not isinstance(windows, list) or len(windows) != 1 or not isinstance(windows[0], dict):
+        reader.error(("spec", "timeWindow"), "timeWindow: give exactly one time window")
+        return None
+    path: Path_ = ("spec", "timeWindow", 0)
+    if windows[0].get("isRolling") is not True or "calendar" in windows[0]:
+        reader.error(
+            (*path, "isRolling"),
+            "calendar windows are not supported: sloguard windows are rolling "
+            "(isRolling: true, no calendar)",
+        )
+        return None
+    duration = windows[0].get("duration")
+    match = _SHORTHAND.match(duration) if isinstance(duration, str) else None
+    if match is None or match.group(2) not in "dw":
+        reader.error(
+            (*path, "duration"),
+            f"duration {duration!r}: sloguard needs whole days or weeks (e.g. 28d, 4w); "
+            "m is minutes, M months (calendar), which sloguard does not support",
+        )
+        return None
+    days = int(match.group(1)) * (7 if match.group(2) == "w" else 1)
+    native.link(("spec", "window"), (*path, "duration"))
+    return f"{days}d"
+
+
+def _v1_indicator(reader: Reader, native: _Native, slis: dict[str, Doc]) -> Any:
+    doc = reader.doc
+    ref = doc.get(("spec", "indicatorRef"))
+    sli_doc = doc
+    base: Path_ = ("spec", "indicator", "spec")
+    if ref is not None:
+        if ref not in slis:
+            reader.error(("spec", "indicatorRef"), f"indicatorRef {ref!r}: no SLI with that name")
+            return None
+        sli_doc, base = slis[ref], ("spec",)
+    elif doc.get(("spec", "indicator")) is None:
+        reader.error(("spec",), "spec: give indicator or indicatorRef")
+        return None
+    src = Reader(sli_doc)
+    if sli_doc.get((*base, "thresholdMetric")) is not None:
+        reader.error(
+            ("spec", "indicatorRef" if ref else "indicator"),
+            "thresholdMetric indicators are not supported: sloguard needs good (or bad) and "
+            "total events (ratioMetric)",
+        )
+        return None
+    ratio = sli_doc.get((*base, "ratioMetric"))
+    if not isinstance(ratio, dict):
+        reader.error(("spec", "indicatorRef" if ref else "indicator"), "a ratioMetric is required")
+        return None
+    queries: dict[str, str] = {}
+    for part in ("good", "bad", "total"):
+        qpath: Path_ = (*base, "ratioMetric", part)
+        if sli_doc.get(qpath) is None:
+            continue
+        kind = sli_doc.get((*qpath, "metricSource", "type"))
+        if not isinstance(kind, str) or kind.lower() != "prometheus":
+            problem = Problem(
+                sli_doc.key((*qpath, "metricSource", "type")),
+                f"metricSource.type {kind!r} is not supported: sloguard reads Prometheus",
+                "metricSource.type",
+            )
+            reader.problems.append(problem)
+            continue
+        query = sli_doc.get((*qpath, "metricSource", "spec", "query"))
+        queries[part] = query if isinstance(query, str) else ""
+        target = "total" if part == "total" else "errors"
+        native.link(
+            ("spec", "indicator", "ratio", target),
+            (*qpath, "metricSource", "spec", "query"),
+            sli_doc,
+        )
+    reader.problems.extend(src.problems)
+    if "total" not in queries or ("good" in queries) == ("bad" in queries):
+        if not reader.problems:
+            reader.error(("spec",), "ratioMetric needs total and exactly one of good, bad")
+        return None
+    if "bad" in queries:
+        return {"ratio": {"errors": queries["bad"], "total": queries["total"]}}
+    return {"ratio": _good_total(queries["good"], queries["total"])}

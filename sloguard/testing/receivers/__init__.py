@@ -1,0 +1,32 @@
+"""Local receivers that enforce the real contracts of PagerDuty, Opsgenie (and JSM), Standard
+Webhooks incident endpoints and Slack, for tests and the demo.
+
+    with PagerDutyReceiver(routing_keys=[KEY]) as pd:
+        ...                       # point a notifier at pd.enqueue_url
+        pd.fail(2, status=503)    # the next two requests get 503
+        pd.incidents              # what PagerDuty would show
+        pd.arrivals               # every request, with timestamps and what it got back
+
+Each runs a loopback HTTP server on its own port in a background thread. Run them all for a
+demo with ``python -m sloguard.testing.receivers``.
+"""
+
+from sloguard.testing.receivers._server import Arrival, Receiver, Reply, one_line
+from sloguard.testing.receivers.opsgenie import Alert, OpsgenieReceiver
+from sloguard.testing.receivers.pagerduty import Incident, PagerDutyReceiver
+from sloguard.testing.receivers.slack import SlackReceiver
+from sloguard.testing.receivers.webhook import WebhookIncident, WebhookReceiver
+
+__all__ = [
+    "Alert",
+    "Arrival",
+    "Incident",
+    "OpsgenieReceiver",
+    "PagerDutyReceiver",
+    "Receiver",
+    "Reply",
+    "SlackReceiver",
+    "WebhookIncident",
+    "WebhookReceiver",
+    "one_line",
+]

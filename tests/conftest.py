@@ -1,0 +1,48 @@
+"""Shared fixtures: real Prometheus servers filled with the standard scenarios (session scope).
+
+Each pytest-xdist worker builds its own servers; each server has a fresh temporary data dir.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from sloguard.testing import scenarios
+from sloguard.testing.promserver import Generated, PrometheusServer, Scenario, serve
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """A scenario, its generated samples (the independent truth) and the server holding them."""
+
+    scenario: Scenario
+    data: Generated
+    server: PrometheusServer
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+def _serve(scenario: Scenario, tmp: pytest.TempPathFactory) -> Iterator[Served]:
+    if shutil.which("prometheus") is None or shutil.which("promtool") is None:
+        pytest.skip("needs the prometheus and promtool binaries (make prometheus)")
+    data = scenario.generate()
+    with serve(data, base_dir=tmp.mktemp("prom")) as server:
+        yield Served(scenario, data, server)
+
+
+@pytest.fixture(scope="session")
+def incidents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """13 h: checkout outage, search 10x burn, idle traffic drop, catalog slowdown."""
+    yield from _serve(scenarios.incidents(), tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def slow_burn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """4 d 6 h: ledger burns at 2x for 2 days."""
+    yield from _serve(scenarios.slow_burn(), tmp_path_factory)

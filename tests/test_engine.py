@@ -1,0 +1,251 @@
+"""The engine with a strict fake Source: planning, sharing, grouping and per-SLO failures."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+import pytest
+
+from sloguard.engine import evaluate_all, group_expr, plan
+from sloguard.errors import QueryError, SourceUnavailable
+from sloguard.model import SLO, LatencyIndicator, RatioIndicator, RawIndicator, Severity
+from sloguard.ports import Sample, Series
+
+DAY = 86400
+AT = 1704067207.0
+
+
+def ratio_slo(name: str, svc: str = "checkout", **kw: object) -> SLO:
+    return SLO(
+        name=name,
+        service=svc,
+        objective_percent=99.9,
+        period_seconds=30 * DAY,
+        indicator=RatioIndicator(
+            errors=f'sum(rate(req{{svc="{svc}",code=~"5.."}}[{{{{.window}}}}]))',
+            total=f'sum(rate(req{{svc="{svc}"}}[{{{{.window}}}}]))',
+        ),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+class FakeSource:
+    """Answers only the expressions it was given; anything else is a test failure."""
+
+    def __init__(self, answers: Mapping[str, list[Sample] | Exception]) -> None:
+        self.answers = answers
+        self.asked: list[tuple[str, float]] = []
+
+    async def query(self, expr: str, at: float) -> list[Sample]:
+        self.asked.append((expr, at))
+        if expr not in self.answers:
+            raise AssertionError(f"unexpected query: {expr}")
+        got = self.answers[expr]
+        if isinstance(got, Exception):
+            raise got
+        return got
+
+    async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
+        raise AssertionError("the engine makes instant queries only")
+
+
+def answers_for(slo: SLO, ratio: float, rate: float = 100.0) -> dict[str, list[Sample]]:
+    """Every query of ``slo`` answered with one series: ``ratio`` and ``rate``."""
+    p = plan([slo]).slos[0]
+    out: dict[str, list[Sample]] = {q: [Sample({}, ratio)] for q in p.ratio.values()}
+    out.update({q: [Sample({}, rate)] for q in p.total.values()})
+    return out
+
+
+def run(slos: list[SLO], source: FakeSource) -> list:  # type: ignore[type-arg]
+    return asyncio.run(evaluate_all(slos, source, AT))
+
+
+def test_one_slo_plans_a_ratio_and_a_total_per_window_and_period() -> None:
+    p = plan([ratio_slo("a")])
+    assert p.query_count == 16  # 7 windows + the 30d period, each ratio + total
+    assert set(p.slos[0].ratio) == {300, 1800, 3600, 7200, 21600, 86400, 259200, 30 * DAY}
+
+
+def test_identical_expressions_are_asked_once() -> None:
+    slos = [ratio_slo("a"), ratio_slo("b"), ratio_slo("c", svc="search")]
+    p = plan(slos)
+    assert p.query_count == 32
+    source = FakeSource({**answers_for(slos[0], 0.0005), **answers_for(slos[2], 0.0005)})
+    evs = run(slos, source)
+    assert [e.slo for e in evs] == ["a", "b", "c"]
+    assert len(source.asked) == 32
+    assert {at for _, at in source.asked} == {AT}  # one pinned instant
+
+
+def test_raw_indicator_has_no_total_queries() -> None:
+    slo = SLO("r", "s", 99.9, 30 * DAY, RawIndicator("slo:ratio:rate{{.window}}"))
+    assert plan([slo]).query_count == 8
+
+
+def test_values_flow_into_the_burn_core() -> None:
+    slo = ratio_slo("a")
+    [ev] = run([slo], FakeSource(answers_for(slo, 0.02, rate=100.0)))
+    assert ev.severity is Severity.SEV1
+    assert ev.burn_rates["5m"] == pytest.approx(20.0)
+    assert ev.error_budget_remaining == pytest.approx(1 - 20.0)
+    assert ev.time_to_exhaustion_seconds == 0.0
+    assert ev.error == ""
+
+
+@pytest.mark.parametrize(
+    ("failure", "text"),
+    [
+        pytest.param(SourceUnavailable("Prometheus x: HTTP 503 (query: q)"), "HTTP 503", id="503"),
+        pytest.param(QueryError("bad_data: parse error"), "parse error", id="promql"),
+        pytest.param(RuntimeError("kaboom"), "unexpected RuntimeError: kaboom", id="bug"),
+    ],
+)
+def test_one_failing_query_fails_only_its_slo(failure: Exception, text: str) -> None:
+    good, bad = ratio_slo("good"), ratio_slo("bad", svc="broken")
+    answers: dict[str, list[Sample] | Exception] = {
+        **answers_for(good, 0.0005),
+        **answers_for(bad, 0.0005),
+    }
+    answers[plan([bad]).slos[0].ratio[3600]] = failure
+    evs = run([good, bad], FakeSource(answers))
+    assert [e.slo for e in evs] == ["good", "bad"]
+    assert evs[0].severity is Severity.OK
+    assert evs[0].error == ""
+    assert evs[1].severity is Severity.NO_DATA
+    assert evs[1].error.startswith("bad: ")
+    assert text in evs[1].error
+
+
+def test_several_series_where_one_was_expected_is_a_per_slo_error() -> None:
+    slo = ratio_slo("a")
+    answers: dict[str, list[Sample] | Exception] = dict(answers_for(slo, 0.0005))
+    q = plan([slo]).slos[0].ratio[300]
+    answers[q] = [Sample({"pod": "p1"}, 0.1), Sample({"pod": "p2"}, 0.0)]
+    [ev] = run([slo], FakeSource(answers))
+    assert ev.severity is Severity.NO_DATA
+    assert "returned 2 series where one was expected" in ev.error
+    assert 'pod="p1"' in ev.error
+
+
+def test_grouped_slo_gives_one_evaluation_per_group() -> None:
+    slo = ratio_slo("api", group_by=("route",))
+    p = plan([slo]).slos[0]
+    assert all("sum by (route) (" in q for q in p.queries)
+    answers: dict[str, list[Sample] | Exception] = {}
+    for q in p.ratio.values():
+        answers[q] = [Sample({"route": "/pay"}, 0.5), Sample({"route": "/home"}, 0.0001)]
+    for q in p.total.values():
+        answers[q] = [Sample({"route": "/pay"}, 10.0), Sample({"route": "/home"}, 10.0)]
+    evs = run([slo], FakeSource(answers))
+    assert [(e.slo, e.severity) for e in evs] == [
+        ('api{route="/home"}', Severity.OK),
+        ('api{route="/pay"}', Severity.SEV1),
+    ]
+    assert evs[1].labels == {"route": "/pay"}
+
+
+def test_grouped_slo_without_series_is_one_no_data() -> None:
+    slo = ratio_slo("api", group_by=("route",))
+    answers: dict[str, list[Sample] | Exception] = {key: [] for key in plan([slo]).queries}
+    [ev] = run([slo], FakeSource(answers))
+    assert (ev.slo, ev.severity, ev.error) == ("api", Severity.NO_DATA, "")
+
+
+def test_zero_traffic_is_no_data() -> None:
+    slo = ratio_slo("a")
+    [ev] = run([slo], FakeSource(answers_for(slo, float("nan"), rate=0.0)))
+    assert ev.severity is Severity.NO_DATA
+    assert ev.error == ""
+
+
+@pytest.mark.parametrize(
+    ("expr", "grouped"),
+    [
+        pytest.param("sum(rate(x[5m]))", "sum by (a, b) (rate(x[5m]))", id="plain"),
+        pytest.param("sum (rate(x[5m]))", "sum by (a, b) (rate(x[5m]))", id="space"),
+        pytest.param("sum by (a) (rate(x[5m]))", "sum by (a) (rate(x[5m]))", id="already-by"),
+        pytest.param("sum(rate(x[5m])) by (a)", "sum(rate(x[5m])) by (a)", id="trailing-by"),
+        pytest.param("sum without (pod) (x)", "sum without (pod) (x)", id="without"),
+        pytest.param("sum_over_time(x[5m])", "sum_over_time(x[5m])", id="not-sum"),
+        pytest.param(
+            'sum(rate(x{path="sum(y)"}[5m]))',
+            'sum by (a, b) (rate(x{path="sum(y)"}[5m]))',
+            id="string-untouched",
+        ),
+        pytest.param(
+            "(sum(rate(a[5m])) - sum(rate(b[5m]))) / sum(rate(c[5m]))",
+            "(sum by (a, b) (rate(a[5m])) - sum by (a, b) (rate(b[5m]))) / "
+            "sum by (a, b) (rate(c[5m]))",
+            id="latency-shape",
+        ),
+    ],
+)
+def test_group_expr(expr: str, grouped: str) -> None:
+    assert group_expr(expr, ("a", "b")) == grouped
+
+
+def latency(threshold: float) -> SLO:
+    return SLO(
+        "lat",
+        "s",
+        99.0,
+        30 * DAY,
+        LatencyIndicator("http_request_duration_seconds", threshold, '{job="api"}'),
+    )
+
+
+@pytest.mark.parametrize(
+    ("buckets", "text"),
+    [
+        pytest.param(["0.1", "0.25", "+Inf"], 'its buckets are le="0.1", le="0.25", le="+Inf"',
+                     id="missing"),
+        pytest.param(["0.1", "0.30", "+Inf"], 'writes the bucket as le="0.30"', id="spelling"),
+    ],
+)  # fmt: skip
+def test_latency_slo_with_a_missing_bucket_is_an_error(buckets: list[str], text: str) -> None:
+    slo = latency(0.3)
+    p = plan([slo]).slos[0]
+    assert p.bucket_check is not None
+    assert 'http_request_duration_seconds_bucket{job="api"}' in p.bucket_check
+    answers: dict[str, list[Sample] | Exception] = {key: [] for key in p.queries}
+    answers[p.bucket_check] = [Sample({"le": le}, 1.0) for le in buckets]
+    [ev] = run([slo], FakeSource(answers))
+    assert ev.severity is Severity.NO_DATA
+    assert text in ev.error
+
+
+def test_latency_slo_with_its_bucket_is_evaluated() -> None:
+    slo = latency(0.25)
+    p = plan([slo]).slos[0]
+    answers: dict[str, list[Sample] | Exception] = {q: [Sample({}, 0.001)] for q in p.queries}
+    answers[p.bucket_check or ""] = [Sample({"le": le}, 1.0) for le in ("0.1", "0.25", "+Inf")]
+    [ev] = run([slo], FakeSource(answers))
+    assert (ev.severity, ev.error) == (Severity.OK, "")
+
+
+@pytest.mark.parametrize(
+    ("ratio", "rate", "severity", "error"),
+    [
+        pytest.param(float("inf"), 100.0, Severity.NO_DATA, "is inf: the errors query", id="inf"),
+        pytest.param(float("-inf"), 100.0, Severity.NO_DATA, "is -inf", id="minus-inf"),
+        pytest.param(float("nan"), 100.0, Severity.NO_DATA, "is NaN although", id="nan-traffic"),
+        pytest.param(float("nan"), 0.0, Severity.NO_DATA, "", id="nan-zero-traffic"),
+        pytest.param(0.5, float("nan"), Severity.NO_DATA, "total event rate", id="nan-total"),
+    ],
+)
+def test_nan_and_inf_never_give_a_severity(
+    ratio: float, rate: float, severity: Severity, error: str
+) -> None:
+    slo = ratio_slo("a")
+    answers: dict[str, list[Sample] | Exception] = dict(answers_for(slo, 0.5, rate=rate))
+    answers[plan([slo]).slos[0].ratio[300]] = [Sample({}, ratio)]
+    [ev] = run([slo], FakeSource(answers))
+    assert ev.severity is severity
+    assert error in ev.error
+    if error:
+        assert ev.error.startswith("a: the ")
+        assert "(query: " in ev.error
+    else:
+        assert ev.error == ""
