@@ -23,6 +23,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from sloguard import rules
 from sloguard.burn import NO_READING, Evaluation, WindowReading, evaluate, failed
 from sloguard.durations import format_duration
 from sloguard.errors import QueryError, SloguardError
@@ -59,10 +60,14 @@ class Plan:
 
     slos: tuple[SloPlan, ...]
     queries: tuple[str, ...] = field(default=())
+    # Per-SLO keys answered from one bulk query of a recorded series: key -> (series, sloth_id)
+    recorded: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def query_count(self) -> int:
-        return len(self.queries)
+        """Queries sent to Prometheus (a recorded series is asked once for all SLOs)."""
+        bulk = {name for name, _ in self.recorded.values()}
+        return len([q for q in self.queries if q not in self.recorded]) + len(bulk)
 
 
 def plan(slos: Sequence[SLO]) -> Plan:
@@ -173,7 +178,10 @@ async def run(
 ) -> list[Evaluation]:
     """Ask every distinct query once at ``at``, then evaluate each SLO (input order; groups of a
     grouped SLO sorted by their label values)."""
-    answers = await ask_all(the_plan.queries, source, at, concurrency=concurrency)
+    direct = [q for q in the_plan.queries if q not in the_plan.recorded]
+    bulk = tuple(dict.fromkeys(name for name, _ in the_plan.recorded.values()))
+    answers = await ask_all([*direct, *bulk], source, at, concurrency=concurrency)
+    answers |= _split_recorded(the_plan.recorded, answers)
     out: list[Evaluation] = []
     for sp in the_plan.slos:
         out.extend(evaluate_planned(sp, answers, at))
@@ -199,9 +207,23 @@ async def ask_all(
 
 
 async def evaluate_all(
-    slos: Sequence[SLO], source: Source, at: float, *, concurrency: int = DEFAULT_CONCURRENCY
+    slos: Sequence[SLO],
+    source: Source,
+    at: float,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    recorded: bool = True,
 ) -> list[Evaluation]:
-    """Evaluate ``slos`` at unix time ``at``: one evaluation per SLO (per group when grouped)."""
+    """Evaluate ``slos`` at unix time ``at``: one evaluation per SLO (per group when grouped).
+
+    With ``recorded`` (the default), SLOs whose ``sloguard generate`` recording rules run in
+    Prometheus are read from the recorded series, one query per window for all of them; the
+    others are queried directly (see :func:`probe_recorded`).
+    """
+    if recorded:
+        found = await probe_recorded(slos, source, at)
+        if found.windows:
+            return await run(plan_recorded(slos, found), source, at, concurrency=concurrency)
     return await run(plan(slos), source, at, concurrency=concurrency)
 
 
@@ -361,8 +383,113 @@ def _check_bucket(slo: SLO, samples: list[Sample]) -> None:
     )
 
 
+# --------------------------------------------------------------------------- recorded series
+
+PROBE = f"group by (sloth_id, {rules.HASH_LABEL}) ({rules.INFO})"
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """Which SLOs (by name) Prometheus records: their windows, and also their period."""
+
+    windows: frozenset[str] = frozenset()
+    periods: frozenset[str] = frozenset()
+
+
+async def probe_recorded(slos: Sequence[SLO], source: Source, at: float) -> Recorded:
+    """Find the SLOs whose recording rules run in Prometheus at ``at``; one query, plus one per
+    distinct SLO period when any are found.
+
+    ``sloth_slo_info`` carries a hash of what the recorded ratios mean (indicator, windows,
+    grouping); an SLO whose definition changed since its rules were loaded is read directly.
+    The period ratio is summed from recorded 5m rates, so it is only trusted when the rules
+    already ran one period ago (``sloth_slo_info offset <period>``); otherwise the period alone
+    is queried directly. Any probe failure means: query everything directly.
+    """
+
+    async def present(offset: str) -> set[tuple[str, str]] | None:
+        expr = (
+            PROBE
+            if not offset
+            else f"group by (sloth_id, {rules.HASH_LABEL}) " + (f"({rules.INFO} offset {offset})")
+        )
+        try:
+            got = await source.query(expr, at)
+        except SloguardError:
+            return None  # without the probe, direct queries are always a safe answer
+        return {(s.labels.get("sloth_id", ""), s.labels.get(rules.HASH_LABEL, "")) for s in got}
+
+    now = await present("")
+    if not now:
+        return Recorded()
+    ready = [s for s in slos if (rules.sloth_id(s), rules.sli_hash(s)) in now]
+    periods: set[str] = set()
+    for period in sorted({s.period_seconds for s in ready}):
+        then = await present(rules.prom_duration(period)) or set()
+        periods |= {
+            s.name
+            for s in ready
+            if s.period_seconds == period and (rules.sloth_id(s), rules.sli_hash(s)) in then
+        }
+    return Recorded(frozenset(s.name for s in ready), frozenset(periods))
+
+
+def plan_recorded(slos: Sequence[SLO], found: Recorded) -> Plan:
+    """Like :func:`plan`, reading the SLOs in ``found`` from recorded series."""
+    planned: list[SloPlan] = []
+    recorded: dict[str, tuple[str, str]] = {}
+    for slo in slos:
+        direct = plan_slo(slo)
+        if slo.name not in found.windows:
+            planned.append(direct)
+            continue
+        sid = rules.sloth_id(slo)
+        ratio: dict[int, str] = {}
+        total: dict[int, str] = {}
+        for w in direct.ratio:
+            if w == slo.period_seconds and slo.name not in found.periods:
+                ratio[w] = direct.ratio[w]
+                if w in direct.total:
+                    total[w] = direct.total[w]
+                continue
+            ratio[w] = _recorded_key(recorded, rules.RATIO, w, sid)
+            if w in direct.total and w != slo.period_seconds:
+                total[w] = _recorded_key(recorded, rules.TOTAL, w, sid)
+        planned.append(SloPlan(slo=slo, ratio=ratio, total=total, bucket_check=direct.bucket_check))
+    distinct = dict.fromkeys(q for p in planned for q in p.queries)
+    return Plan(slos=tuple(planned), queries=tuple(distinct), recorded=recorded)
+
+
+def _recorded_key(recorded: dict[str, tuple[str, str]], prefix: str, window: int, sid: str) -> str:
+    name = f"{prefix}{rules.prom_duration(window)}"
+    key = f'{name}{{sloth_id="{sid}"}}'  # also valid PromQL for the same series
+    recorded[key] = (name, sid)
+    return key
+
+
+def _split_recorded(
+    recorded: Mapping[str, tuple[str, str]], answers: Answers
+) -> dict[str, list[Sample] | SloguardError]:
+    by_name: dict[str, dict[str, list[Sample]]] = {}
+    out: dict[str, list[Sample] | SloguardError] = {}
+    for key, (name, sid) in recorded.items():
+        got = answers[name]
+        if isinstance(got, SloguardError):
+            out[key] = got
+            continue
+        if name not in by_name:
+            split: dict[str, list[Sample]] = {}
+            for sample in got:
+                split.setdefault(sample.labels.get("sloth_id", ""), []).append(sample)
+            by_name[name] = split
+        out[key] = by_name[name].get(sid, [])
+    return out
+
+
 __all__ = [
+    "PROBE",
     "Plan",
+    "Recorded",
     "SloPlan",
     "bucket_selector",
     "evaluate_all",
@@ -370,6 +497,8 @@ __all__ = [
     "group_expr",
     "group_key",
     "plan",
+    "plan_recorded",
     "plan_slo",
+    "probe_recorded",
     "run",
 ]

@@ -59,7 +59,8 @@ def answers_for(slo: SLO, ratio: float, rate: float = 100.0) -> dict[str, list[S
 
 
 def run(slos: list[SLO], source: FakeSource) -> list:  # type: ignore[type-arg]
-    return asyncio.run(evaluate_all(slos, source, AT))
+    # Direct mode: these tests count the planned direct queries (recorded mode has its own).
+    return asyncio.run(evaluate_all(slos, source, AT, recorded=False))
 
 
 def test_one_slo_plans_a_ratio_and_a_total_per_window_and_period() -> None:

@@ -23,12 +23,16 @@ def main() -> None:
 
 def _register() -> None:
     from sloguard.cli.evaluate import evaluate
+    from sloguard.cli.generate import generate
     from sloguard.cli.import_ import import_
+    from sloguard.cli.run import run
     from sloguard.cli.validate import validate
 
     main.add_command(validate)
     main.add_command(import_)
     main.add_command(evaluate)
+    main.add_command(run)
+    main.add_command(generate)
 
 
 _register()

@@ -1,0 +1,326 @@
+"""The composition root: builds the daemon from its config and runs its ticks.
+
+Everything the daemon does over its life is in this file (as kopf keeps its reactor in one):
+
+* :func:`open_daemon` builds the parts from a :class:`~sloguard.config.DaemonConfig` (SLOs,
+  Prometheus client, notifiers, state database, delivery loop) and closes them on exit;
+* :meth:`Daemon.tick` is one evaluation at one pinned instant: evaluate every SLO, step each
+  SLO key's episode, and commit each key's new state with its outbox rows in one transaction;
+* :meth:`Daemon.once` is a tick plus one delivery pass (``sloguard run --once [--at]``);
+* :meth:`Daemon.run` repeats ticks every ``interval_seconds`` and drains the outbox between
+  them until ``stop`` is set. Signals, reload and the HTTP server wrap this loop.
+
+Failures stay per SLO key: one that cannot be processed is logged and counted and the others go
+on. A :class:`~sloguard.errors.StoreError` stops the tick: without a state database nothing
+can be paged safely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import httpx
+
+from sloguard.burn import Evaluation
+from sloguard.clock import SystemClock
+from sloguard.config import DaemonConfig
+from sloguard.delivery import Deliverer, DrainReport, RetryPolicy
+from sloguard.engine import evaluate_all
+from sloguard.errors import SloguardError, StoreError
+from sloguard.lifecycle import EpisodeState, Event, LifecyclePolicy, Phase
+from sloguard.model import SLO, RawIndicator, Severity
+from sloguard.notify import build_notifier
+from sloguard.paging import PagingPolicy, advance, slo_for, slo_index
+from sloguard.ports import Clock, Source
+from sloguard.prometheus.client import PrometheusClient
+from sloguard.routing import Matcher, Route, Silence
+from sloguard.spec import load_slos
+from sloguard.store import OutboxCounts, Store
+
+log = logging.getLogger("sloguard.app")
+
+Evaluate = Callable[[Sequence[SLO], Source, float], Awaitable[list[Evaluation]]]
+
+
+@dataclass(frozen=True, slots=True)
+class SloReport:
+    """One SLO key after a tick, as the CLI summary and the status API show it."""
+
+    key: str
+    severity: Severity
+    phase: Phase
+    episode_id: str
+    events: tuple[Event, ...]
+    queued: int
+    silenced: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TickReport:
+    at: float
+    slos: tuple[SloReport, ...]
+    failures: tuple[str, ...] = ()
+    delivery: DrainReport = field(default_factory=DrainReport)
+    outbox: OutboxCounts = field(default_factory=lambda: OutboxCounts(0, 0, 0))
+
+
+def _gap(key: str, at: float, why: str) -> Evaluation:
+    return Evaluation(
+        slo=key,
+        at=at,
+        severity=Severity.NO_DATA,
+        burn_rates=MappingProxyType({}),
+        error_budget_remaining=None,
+        time_to_exhaustion_seconds=None,
+        error=why,
+    )
+
+
+class Daemon:
+    """One sloguard: SLOs, a source, the paging policy, the store and the delivery loop."""
+
+    def __init__(
+        self,
+        *,
+        slos: Sequence[SLO],
+        source: Source,
+        evaluate: Evaluate,
+        paging: PagingPolicy,
+        store: Store,
+        deliverer: Deliverer,
+        clock: Clock,
+        interval_seconds: float = 30.0,
+    ) -> None:
+        self.slos = list(slos)
+        self.source = source
+        self.evaluate = evaluate
+        self.paging = paging
+        self.store = store
+        self.deliverer = deliverer
+        self.clock = clock
+        self.interval_seconds = interval_seconds
+        self.last_tick: TickReport | None = None
+
+    async def tick(self, at: float) -> TickReport:
+        """Evaluate every SLO at ``at`` and commit what changed. No delivery."""
+        try:
+            evaluations = await self.evaluate(self.slos, self.source, at)
+        except SloguardError as exc:  # the engine fails per SLO; this is a last resort
+            evaluations = [_gap(s.name, at, str(exc)) for s in self.slos]
+        states = self.store.load_states()
+        index = slo_index(self.slos)
+        evaluated = {e.slo for e in evaluations}
+        # An open episode whose key was not evaluated (its group vanished, its SLO was removed)
+        # is fed a gap, so it can go stale instead of hanging silently.
+        for key, state in states.items():
+            if state.open and key not in evaluated:
+                why = (
+                    "not evaluated: no series for this key"
+                    if slo_for(index, key)
+                    else ("not evaluated: the SLO is no longer defined")
+                )
+                evaluations.append(_gap(key, at, why))
+        reports: list[SloReport] = []
+        failures: list[str] = []
+        for evaluation in evaluations:
+            try:
+                reports.append(self._one(evaluation, states.get(evaluation.slo), index, at))
+            except StoreError:
+                raise
+            except Exception as exc:  # the per-SLO boundary: log, count, go on
+                failures.append(f"{evaluation.slo}: {type(exc).__name__}: {exc}")
+                log.exception("processing %s failed", evaluation.slo, extra={"slo": evaluation.slo})
+        report = TickReport(at=at, slos=tuple(reports), failures=tuple(failures))
+        self.last_tick = report
+        return report
+
+    def _one(
+        self,
+        evaluation: Evaluation,
+        state: EpisodeState | None,
+        index: dict[str, SLO],
+        at: float,
+    ) -> SloReport:
+        slo = slo_for(index, evaluation.slo)
+        if slo is None:  # an SLO removed from the config: only its open episode is still kept
+            slo = _retired(evaluation.slo)
+        outcome = advance(slo, evaluation, state, at, self.paging)
+        queued = 0
+        if outcome.events or outcome.state != state:
+            # Rows are due from the wall clock's now, not the evaluated instant: a replay of a
+            # past instant (--at) is still delivered now, and not expired for its age.
+            queued = self.store.commit(
+                outcome.state, outcome.events, outcome.rows, self.clock.now()
+            )
+        for event in outcome.events:
+            log.info(
+                "%s %s %s%s",
+                event.slo,
+                event.kind.value,
+                event.severity.name,
+                " (paged)" if event.notify else "",
+                extra={
+                    "slo": event.slo,
+                    "severity": event.severity.name,
+                    "dedup_key": event.episode_id,
+                    "event": event.kind.value,
+                },
+            )
+        return SloReport(
+            key=evaluation.slo,
+            severity=evaluation.severity,
+            phase=outcome.state.phase,
+            episode_id=outcome.state.episode_id if outcome.state.open else "",
+            events=outcome.events,
+            queued=queued,
+            silenced=outcome.state.silenced,
+            error=evaluation.error,
+        )
+
+    async def deliver(self) -> DrainReport:
+        return await self.deliverer.drain()
+
+    async def once(self, at: float | None = None) -> TickReport:
+        """One tick at ``at`` (default: now) and one delivery pass."""
+        tick = await self.tick(self.clock.now() if at is None else at)
+        delivery = await self.deliver()
+        report = TickReport(
+            at=tick.at,
+            slos=tick.slos,
+            failures=tick.failures,
+            delivery=delivery,
+            outbox=self.store.counts(),
+        )
+        self.last_tick = report
+        return report
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Tick every ``interval_seconds`` (a slow tick delays the next, never overlaps it) and
+        deliver whatever falls due in between, until ``stop`` is set."""
+        next_tick = self.clock.now()
+        while not stop.is_set():
+            now = self.clock.now()
+            if now >= next_tick:
+                await self.tick(now)
+                # Skip missed ticks instead of catching up in a burst.
+                missed = math.floor((self.clock.now() - next_tick) / self.interval_seconds)
+                next_tick += (missed + 1) * self.interval_seconds
+            await self.deliver()
+            due = self.store.next_due_at()
+            wake = next_tick if due is None else min(next_tick, max(due, self.clock.now()))
+            await _sleep_or_stop(self.clock, max(wake - self.clock.now(), 0.0), stop)
+
+
+async def _sleep_or_stop(clock: Clock, seconds: float, stop: asyncio.Event) -> None:
+    sleeper = asyncio.ensure_future(clock.sleep(seconds))
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sleeper, stopper):
+            task.cancel()
+        await asyncio.gather(sleeper, stopper, return_exceptions=True)
+
+
+def _retired(key: str) -> SLO:
+    """A stand-in for an SLO that is no longer defined, so its open episode can still close."""
+    return SLO(
+        name=key,
+        service="",
+        objective_percent=99.9,
+        period_seconds=30 * 86400,
+        indicator=RawIndicator("vector(0)"),
+    )
+
+
+# --- from config to parts ---------------------------------------------------------------------
+
+
+def paging_policy(config: DaemonConfig) -> PagingPolicy:
+    """Routes, silences and lifecycle settings of the config, in the core's types."""
+    return PagingPolicy(
+        lifecycle=LifecyclePolicy(
+            quiet_period_seconds=config.lifecycle.quiet_period_seconds,
+            stale_after_seconds=config.lifecycle.stale_after_seconds,
+        ),
+        routes=tuple(
+            Route(
+                notifiers=tuple(r.notifiers),
+                severities=frozenset(Severity[s] for s in r.match.severity),
+                match=Matcher(frozenset(r.match.slos), MappingProxyType(dict(r.match.labels))),
+            )
+            for r in config.routes
+        ),
+        silences=tuple(
+            Silence(
+                reason=s.reason,
+                start=s.start.timestamp(),
+                end=s.end.timestamp(),
+                match=Matcher(frozenset(s.match.slos), MappingProxyType(dict(s.match.labels))),
+            )
+            for s in config.silences
+        ),
+    )
+
+
+def retry_policy(config: DaemonConfig) -> RetryPolicy:
+    d = config.delivery
+    return RetryPolicy(
+        initial_backoff_seconds=d.initial_backoff_seconds,
+        max_backoff_seconds=d.max_backoff_seconds,
+        attempt_timeout_seconds=d.attempt_timeout_seconds,
+        max_retry_after_seconds=d.max_retry_after_seconds,
+        give_up_after_seconds=d.give_up_after_seconds,
+    )
+
+
+@asynccontextmanager
+async def open_daemon(
+    config: DaemonConfig,
+    *,
+    clock: Clock | None = None,
+    rng: random.Random | None = None,
+) -> AsyncIterator[Daemon]:
+    """Build every part the config describes; close them all on exit.
+
+    Raises ConfigError (bad SLO files are reported as SpecError, unreadable secrets as
+    ConfigError naming the notifier and field) and StoreError before anything is evaluated.
+    """
+    clock = clock or SystemClock()
+    slos = load_slos(config.slo_paths)
+    async with AsyncExitStack() as stack:
+        store = Store.open(config.state_path)
+        stack.callback(store.close)
+        source = PrometheusClient(config.prometheus)
+        stack.push_async_callback(source.aclose)
+        http = httpx.AsyncClient(trust_env=False, follow_redirects=False)
+        stack.push_async_callback(http.aclose)
+        notifiers = {
+            n.name: build_notifier(n, http, where=config.where(n.name)) for n in config.notifiers
+        }
+        deliverer = Deliverer(
+            store,
+            notifiers,
+            clock,
+            policy=retry_policy(config),
+            rng=rng,
+            concurrency=config.delivery.concurrency,
+        )
+        yield Daemon(
+            slos=slos,
+            source=source,
+            evaluate=evaluate_all,
+            paging=paging_policy(config),
+            store=store,
+            deliverer=deliverer,
+            clock=clock,
+            interval_seconds=config.interval_seconds,
+        )

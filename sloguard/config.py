@@ -1,0 +1,305 @@
+"""The daemon configuration file (``sloguard run --config sloguard.yaml``), typed once.
+
+Everything is validated where it enters: pydantic models with ``extra="forbid"``, units in the
+names. Errors are located (``FILE:LINE:COLUMN: error: field: message``) and say what would be
+valid. Secrets are never inline: notifiers and Prometheus take ``*_file`` paths or ``*_env``
+variable names. Relative paths (``slo_paths``, ``state_path``, every ``*_file``) are resolved
+against the directory of the config file, so a config and its files move together.
+
+See ``docs/config.md`` for the full reference and an example.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from sloguard.errors import ConfigError, Location, Problem
+from sloguard.notify import NotifierConfig
+from sloguard.prometheus.config import PrometheusConfig
+
+_FORBID = ConfigDict(extra="forbid", frozen=True)
+
+
+SeverityName = Literal["SEV1", "SEV2", "SEV3"]
+
+
+class RouteMatch(BaseModel):
+    """Which SLOs and severities a route takes. Every given condition must hold."""
+
+    model_config = _FORBID
+
+    severity: list[SeverityName] = Field(default_factory=list, description="empty: all")
+    slos: list[str] = Field(default_factory=list, description="SLO names; empty: all")
+    labels: dict[str, str] = Field(default_factory=dict, description="exact label values")
+
+
+class RouteConfig(BaseModel):
+    model_config = _FORBID
+
+    match: RouteMatch = Field(default_factory=RouteMatch)
+    notifiers: list[str] = Field(min_length=1)
+
+
+class SilenceMatch(BaseModel):
+    model_config = _FORBID
+
+    slos: list[str] = Field(default_factory=list)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class SilenceConfig(BaseModel):
+    """A maintenance window: pages for matching SLOs are held back from ``start`` to ``end``."""
+
+    model_config = _FORBID
+
+    match: SilenceMatch
+    start: AwareDatetime
+    end: AwareDatetime
+    reason: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _sane(self) -> SilenceConfig:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        if not self.match.slos and not self.match.labels:
+            raise ValueError("a silence must match something: set match.slos or match.labels")
+        return self
+
+
+class LifecycleConfig(BaseModel):
+    model_config = _FORBID
+
+    quiet_period_seconds: float = Field(default=300.0, ge=0, le=86400)
+    stale_after_seconds: float = Field(default=600.0, gt=0, le=7 * 86400)
+
+
+class DeliveryConfig(BaseModel):
+    model_config = _FORBID
+
+    attempt_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    initial_backoff_seconds: float = Field(default=5.0, gt=0, le=3600)
+    max_backoff_seconds: float = Field(default=300.0, gt=0, le=86400)
+    max_retry_after_seconds: float = Field(default=3600.0, gt=0, le=86400)
+    give_up_after_seconds: float = Field(default=86400.0, gt=0, le=30 * 86400)
+    concurrency: int = Field(default=8, ge=1, le=256)
+
+
+class HttpConfig(BaseModel):
+    model_config = _FORBID
+
+    listen: str = Field(
+        default="0.0.0.0:9464",
+        pattern=r"^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$",
+        description="host:port of the read-only HTTP server (metrics, health, status)",
+    )
+
+
+class LogConfig(BaseModel):
+    model_config = _FORBID
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["text", "json"] = "text"
+
+
+class DaemonConfig(BaseModel):
+    """The whole file. Only ``prometheus``, ``slo_paths`` and ``state_path`` are required."""
+
+    model_config = _FORBID
+
+    prometheus: PrometheusConfig
+    slo_paths: list[str] = Field(min_length=1)
+    interval_seconds: float = Field(default=30.0, ge=1, le=3600)
+    state_path: str = Field(min_length=1)
+    notifiers: list[NotifierConfig] = Field(default_factory=list)
+    routes: list[RouteConfig] = Field(default_factory=list)
+    silences: list[SilenceConfig] = Field(default_factory=list)
+    lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    log: LogConfig = Field(default_factory=LogConfig)
+
+    _where: dict[str, Location] = PrivateAttr(default_factory=dict)
+
+    def where(self, notifier: str) -> Location:
+        """Where the notifier named ``notifier`` is defined (for errors found when building it)."""
+        return self._where.get(notifier, Location("<config>"))
+
+    @field_validator("slo_paths")
+    @classmethod
+    def _non_empty_paths(cls, value: list[str]) -> list[str]:
+        if any(not p.strip() for p in value):
+            raise ValueError("an entry is empty; give a file or directory of SLO YAML")
+        return value
+
+
+# --- loading --------------------------------------------------------------------------------
+
+Path_ = tuple[str | int, ...]
+
+
+def _positions(node: yaml.Node, path: Path_, out: dict[Path_, tuple[int, int]]) -> None:
+    """Record the 1-based (line, column) of every key and item, by its path in the document."""
+    out.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            sub = (*path, str(key.value))
+            out[sub] = (key.start_mark.line + 1, key.start_mark.column + 1)
+            _positions(value, sub, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _positions(item, (*path, i), out)
+
+
+def _dotted(path: Sequence[str | int]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+class _Located:
+    def __init__(self, file: str, positions: Mapping[Path_, tuple[int, int]]) -> None:
+        self.file = file
+        self.positions = positions
+
+    def at(self, path: Sequence[str | int]) -> Location:
+        """The location of ``path``, or of its nearest ancestor present in the file."""
+        known: list[str | int] = []
+        best = self.positions.get((), (1, 1))
+        for part in path:
+            candidate = (*known, part)
+            if candidate in self.positions:
+                known.append(part)
+                best = self.positions[candidate]
+            # else: a union tag pydantic adds to the path (e.g. "pagerduty"); skip it
+        return Location(self.file, *best)
+
+    def problem(self, path: Sequence[str | int], message: str) -> Problem:
+        # Keep the parts that are in the file, and the last one (a missing field); drop the tags
+        # pydantic adds for unions (e.g. "pagerduty" in notifiers[0].pagerduty.url).
+        real: list[str | int] = []
+        for i, part in enumerate(path):
+            if (*real, part) in self.positions or i == len(path) - 1:
+                real.append(part)
+        return Problem(self.at(path), f"{_dotted(real) or '(top level)'}: {message}", _dotted(real))
+
+
+def _resolve_paths(data: Any, base: Path) -> Any:
+    """Resolve relative ``slo_paths``, ``state_path`` and ``*_file`` values against ``base``."""
+
+    def fix(value: Any) -> Any:
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            return str(base / value)
+        return value
+
+    if isinstance(data, dict):
+        out: dict[Any, Any] = {}
+        for key, value in data.items():
+            if key == "slo_paths" and isinstance(value, list):
+                out[key] = [fix(v) for v in value]
+            elif isinstance(key, str) and (key == "state_path" or key.endswith("_file")):
+                out[key] = fix(value)
+            else:
+                out[key] = _resolve_paths(value, base)
+        return out
+    if isinstance(data, list):
+        return [_resolve_paths(v, base) for v in data]
+    return data
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown field; check its spelling against docs/config.md"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "union_tag_invalid":
+        ctx = error.get("ctx") or {}
+        return f"unknown type {ctx.get('tag')!r}; valid types: {ctx.get('expected_tags')}"
+    if kind == "union_tag_not_found":
+        return "missing 'type' (e.g. pagerduty, opsgenie, webhook, slack)"
+    return re.sub(r"^Value error, ", "", str(error.get("msg", "invalid value")))
+
+
+def parse_config(text: str, file: str = "<config>", *, base: Path | None = None) -> DaemonConfig:
+    """Validate config text; ``base`` is the directory relative paths are resolved against."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(Problem(loc, f"not valid YAML: {problem}")) from None
+    positions: dict[Path_, tuple[int, int]] = {}
+    if root is not None:
+        _positions(root, (), positions)
+    located = _Located(file, positions)
+    if not isinstance(data, dict):
+        raise ConfigError(
+            located.problem((), "the config must be a mapping with prometheus, slo_paths, ...")
+        )
+    if base is not None:
+        data = _resolve_paths(data, base)
+    try:
+        config = DaemonConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            located.problem(tuple(e["loc"]), _message(e)) for e in exc.errors(include_url=False)
+        ]
+        raise ConfigError(problems) from None
+    _check_references(config, located)
+    config._where = {n.name: located.at(("notifiers", i)) for i, n in enumerate(config.notifiers)}
+    return config
+
+
+def _check_references(config: DaemonConfig, located: _Located) -> None:
+    problems: list[Problem] = []
+    names: dict[str, int] = {}
+    for i, notifier in enumerate(config.notifiers):
+        if notifier.name in names:
+            problems.append(
+                located.problem(
+                    ("notifiers", i, "name"),
+                    f"duplicate notifier name {notifier.name!r} "
+                    f"(first defined at notifiers[{names[notifier.name]}])",
+                )
+            )
+        names.setdefault(notifier.name, i)
+    valid = ", ".join(sorted(names)) or "none configured"
+    for i, route in enumerate(config.routes):
+        for j, name in enumerate(route.notifiers):
+            if name not in names:
+                problems.append(
+                    located.problem(
+                        ("routes", i, "notifiers", j),
+                        f"no notifier named {name!r}; configured notifiers: {valid}",
+                    )
+                )
+    if problems:
+        raise ConfigError(problems)
+
+
+def load_config(path: str | Path) -> DaemonConfig:
+    """Read and validate the config file at ``path`` (relative paths resolve against its dir)."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(Problem(Location(str(path)), f"cannot read: {exc.strerror}")) from None
+    return parse_config(text, str(path), base=file.resolve().parent)

@@ -1,0 +1,297 @@
+"""The delivery loop: drains the durable outbox into the notifiers, at least once, in order.
+
+The pipeline of one row, in this order (cf. Alertmanager's notify pipeline):
+
+1. **order** - only the oldest pending row of each (notifier, episode) is due, so a resolve
+   never overtakes its trigger (:meth:`sloguard.store.Store.due`);
+2. **expire / orphan** - rows older than ``give_up_after_seconds``, or for a notifier no longer
+   configured, go to the dead letters;
+3. **rate limit** - deliveries sharing ``Notifier.rate_limit_key`` stay under
+   ``rate_limit_per_minute`` (PagerDuty: 120 events per minute per routing key); a row over
+   the limit is deferred, which does not count as an attempt;
+4. **send** with a per-attempt timeout;
+5. **record** the outcome in the same database: delivered; retry after an exponential backoff
+   with jitter, or after the receiver's ``Retry-After`` when it is longer; dead letter for a
+   permanent refusal (400, 401, 403, 404, 422), with a log line.
+
+A crash between the send and the record sends the row again after restart: the vendor's dedup
+key (PagerDuty ``dedup_key``, Opsgenie ``alias``, the webhook's ``webhook-id``) makes that
+harmless. Nothing is lost: a row leaves ``pending`` only once its outcome is committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import Counter, deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sloguard.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from sloguard.notify.base import Notification, Notifier
+from sloguard.ports import Clock
+from sloguard.store import Pending, Store
+
+log = logging.getLogger("sloguard.delivery")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    initial_backoff_seconds: float = 5.0
+    max_backoff_seconds: float = 300.0
+    multiplier: float = 2.0
+    jitter_ratio: float = 0.2  # each wait is spread over +/- this share, so retries de-synchronise
+    attempt_timeout_seconds: float = 30.0
+    max_retry_after_seconds: float = 3600.0  # a receiver's Retry-After is honoured up to this
+    give_up_after_seconds: float = 86400.0  # then the row is a dead letter
+
+
+def backoff_seconds(attempts: int, policy: RetryPolicy, rng: random.Random) -> float:
+    """Wait after the ``attempts``-th failed attempt (1-based): exponential, capped, jittered."""
+    exponent = max(attempts - 1, 0)
+    base = min(
+        policy.max_backoff_seconds, policy.initial_backoff_seconds * policy.multiplier**exponent
+    )
+    spread = 1.0 + policy.jitter_ratio * (2.0 * rng.random() - 1.0)
+    return base * spread
+
+
+class RateLimiter:
+    """Sliding one-minute windows per key, on the monotonic clock."""
+
+    def __init__(self) -> None:
+        self._sent: dict[str, deque[float]] = {}
+
+    def wait_seconds(self, key: str, per_minute: int, now: float) -> float:
+        """How long until one more send under ``key`` stays within ``per_minute``."""
+        sent = self._sent.setdefault(key, deque())
+        while sent and sent[0] <= now - 60.0:
+            sent.popleft()
+        if len(sent) < per_minute:
+            return 0.0
+        return sent[len(sent) - per_minute] + 60.0 - now
+
+    def record(self, key: str, now: float) -> None:
+        self._sent.setdefault(key, deque()).append(now)
+
+
+@dataclass(slots=True)
+class DeliveryStats:
+    """Counters since start, by integration (a bounded label); metrics read them."""
+
+    sent: Counter[str] = field(default_factory=Counter)
+    failed: Counter[tuple[str, str]] = field(default_factory=Counter)  # (integration, reason)
+    dead_lettered: Counter[str] = field(default_factory=Counter)
+    deferred: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True, slots=True)
+class DrainReport:
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+    deferred: int = 0
+
+    def __add__(self, other: DrainReport) -> DrainReport:
+        return DrainReport(
+            self.delivered + other.delivered,
+            self.retried + other.retried,
+            self.dead + other.dead,
+            self.deferred + other.deferred,
+        )
+
+
+class Deliverer:
+    """Sends due outbox rows through the configured notifiers (by name)."""
+
+    def __init__(
+        self,
+        store: Store,
+        notifiers: Mapping[str, Notifier],
+        clock: Clock,
+        *,
+        policy: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+        concurrency: int = 8,
+        batch: int = 100,
+    ) -> None:
+        self.store = store
+        self.notifiers = dict(notifiers)
+        self.clock = clock
+        self.policy = policy or RetryPolicy()
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self.stats = DeliveryStats()
+        self._limiter = RateLimiter()
+        self._concurrency = concurrency
+        self._batch = batch
+
+    async def drain(self) -> DrainReport:
+        """One delivery pass: send everything due now, following each queue as it frees up.
+
+        Each row is attempted at most once per pass; rows that must wait stay pending.
+        """
+        report = DrainReport()
+        seen: set[int] = set()
+        gate = asyncio.Semaphore(self._concurrency)  # per pass: a semaphore binds to its loop
+        while True:
+            rows = [r for r in self.store.due(self.clock.now(), self._batch) if r.id not in seen]
+            if not rows:
+                return report
+            seen.update(r.id for r in rows)
+            results = await asyncio.gather(*(self._one(r, gate) for r in rows))
+            for result in results:
+                report += result
+
+    async def _one(self, row: Pending, gate: asyncio.Semaphore) -> DrainReport:
+        async with gate:
+            return await self._deliver(row)
+
+    async def _deliver(self, row: Pending) -> DrainReport:
+        now = self.clock.now()
+        notifier = self.notifiers.get(row.notifier)
+        if notifier is None:
+            message = f"notifier {row.notifier!r} is no longer configured"
+            return self._dead(row, "unknown", message, reason="orphaned")
+        integration = notifier.integration
+        if now - row.created_at > self.policy.give_up_after_seconds:
+            message = f"gave up after {now - row.created_at:.0f}s undelivered"
+            return self._dead(row, integration, message, reason="expired")
+        try:
+            notification = Notification.from_json(row.payload)
+        except (KeyError, TypeError, ValueError) as exc:
+            message = f"unreadable outbox row: {type(exc).__name__}"
+            return self._dead(row, integration, message, reason="unreadable")
+        key, limit = notifier.rate_limit_key, notifier.rate_limit_per_minute
+        if key is not None and limit:
+            wait = self._limiter.wait_seconds(key, limit, self.clock.monotonic())
+            if wait > 0:
+                self.store.defer(row.id, now + wait)
+                self.stats.deferred[integration] += 1
+                return DrainReport(deferred=1)
+            self._limiter.record(key, self.clock.monotonic())
+        started = self.clock.monotonic()
+        try:
+            await asyncio.wait_for(
+                notifier.send(notification), timeout=self.policy.attempt_timeout_seconds
+            )
+        except PermanentDeliveryError as exc:
+            return self._dead(
+                row,
+                integration,
+                str(exc),
+                reason="permanent",
+                status=exc.status,
+                duration=self._since(started),
+                attempted=True,
+            )
+        except TransientDeliveryError as exc:
+            return self._retry(
+                row,
+                integration,
+                "transient",
+                str(exc),
+                exc.status,
+                exc.retry_after_seconds,
+                self._since(started),
+            )
+        except TimeoutError:
+            message = f"no answer within {self.policy.attempt_timeout_seconds:g}s"
+            return self._retry(
+                row, integration, "timeout", message, None, None, self._since(started)
+            )
+        except DeliveryError as exc:
+            return self._retry(
+                row, integration, "transient", str(exc), exc.status, None, self._since(started)
+            )
+        except Exception as exc:  # noqa: BLE001 - the per-delivery boundary: log, count, go on
+            # Only the type: a third-party message may carry a URL with a secret in it.
+            message = f"unexpected {type(exc).__name__} in notifier {row.notifier!r}"
+            return self._retry(row, integration, "error", message, None, None, self._since(started))
+        self.store.mark_delivered(row.id, self.clock.now(), duration=self._since(started))
+        self.stats.sent[integration] += 1
+        log.info(
+            "delivered %s of %s to %s",
+            row.kind,
+            row.slo,
+            row.notifier,
+            extra=_fields(row, integration, attempts=row.attempts + 1),
+        )
+        return DrainReport(delivered=1)
+
+    def _since(self, started: float) -> float:
+        return max(self.clock.monotonic() - started, 0.0)
+
+    def _retry(
+        self,
+        row: Pending,
+        integration: str,
+        reason: str,
+        message: str,
+        status: int | None,
+        retry_after: float | None,
+        duration: float,
+    ) -> DrainReport:
+        now = self.clock.now()
+        wait = backoff_seconds(row.attempts + 1, self.policy, self.rng)
+        if retry_after is not None:
+            wait = max(wait, min(retry_after, self.policy.max_retry_after_seconds))
+        self.store.mark_retry(row.id, now, now + wait, message, status=status, duration=duration)
+        self.stats.failed[(integration, reason)] += 1
+        log.warning(
+            "delivery of %s of %s to %s failed (%s), retrying in %.0fs",
+            row.kind,
+            row.slo,
+            row.notifier,
+            message,
+            wait,
+            extra=_fields(row, integration, attempts=row.attempts + 1, status=status),
+        )
+        return DrainReport(retried=1)
+
+    def _dead(
+        self,
+        row: Pending,
+        integration: str,
+        message: str,
+        *,
+        reason: str,
+        status: int | None = None,
+        duration: float = 0.0,
+        attempted: bool = False,
+    ) -> DrainReport:
+        self.store.mark_dead(
+            row.id,
+            self.clock.now(),
+            message,
+            status=status,
+            duration=duration,
+            attempted=attempted,
+        )
+        self.stats.failed[(integration, reason)] += 1
+        self.stats.dead_lettered[integration] += 1
+        log.error(
+            "dead letter: %s of %s to %s: %s",
+            row.kind,
+            row.slo,
+            row.notifier,
+            message,
+            extra=_fields(row, integration, attempts=row.attempts, status=status),
+        )
+        return DrainReport(dead=1)
+
+
+def _fields(
+    row: Pending, integration: str, *, attempts: int, status: int | None = None
+) -> dict[str, object]:
+    """Structured log fields: what burns, how bad, and the dedup key to find it at the vendor."""
+    return {
+        "slo": row.slo,
+        "severity": row.severity,
+        "dedup_key": row.episode_id,
+        "event_id": row.event_id,
+        "notifier": row.notifier,
+        "integration": integration,
+        "attempts": attempts,
+        "status": status,
+    }

@@ -1,0 +1,196 @@
+"""From one evaluation of one SLO to its new episode state and outbox rows.
+
+This is the middle of a tick: silence lookup, the lifecycle step, routing, and the
+:class:`~sloguard.notify.base.Notification` each routed notifier will receive, built once here
+and stored as JSON so a retry after a restart sends the very same thing. No I/O: the caller
+commits the result with :meth:`sloguard.store.Store.commit`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from sloguard.burn import Evaluation, TierDecision, TierState
+from sloguard.durations import format_duration
+from sloguard.lifecycle import EpisodeState, Event, EventKind, LifecyclePolicy, step
+from sloguard.model import SLO, Severity
+from sloguard.notify.base import Kind, Notification
+from sloguard.routing import Route, Silence, active_silence, dispatch, match_labels
+from sloguard.store import OutboxRow
+
+_KINDS: Mapping[EventKind, Kind] = MappingProxyType(
+    {
+        EventKind.DECLARED: Kind.DECLARED,
+        EventKind.ESCALATED: Kind.ESCALATED,
+        EventKind.RESOLVED: Kind.RESOLVED,
+        EventKind.STALE: Kind.STALE,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PagingPolicy:
+    """What the daemon config says about paging, in core types."""
+
+    lifecycle: LifecyclePolicy = field(default_factory=LifecyclePolicy)
+    routes: tuple[Route, ...] = ()
+    silences: tuple[Silence, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of one SLO key at one tick, ready for one store transaction."""
+
+    state: EpisodeState
+    events: tuple[Event, ...]
+    rows: tuple[OutboxRow, ...]
+
+
+def advance(
+    slo: SLO,
+    evaluation: Evaluation,
+    state: EpisodeState | None,
+    now: float,
+    policy: PagingPolicy,
+) -> Outcome:
+    """Apply ``evaluation`` (of ``slo``, at the tick's instant ``now``) to the episode state."""
+    labels = match_labels(slo.labels, evaluation.labels, slo.service)
+    silence = active_silence(policy.silences, slo.name, labels, now)
+    stepped, events = step(state, evaluation, now, policy.lifecycle, silence=silence)
+    routed, dispatches = dispatch(stepped, events, policy.routes, slo.name, labels)
+    rows = []
+    for d in dispatches:
+        note = build_notification(
+            slo, evaluation, d.event, _KINDS[d.kind], routed, labels, policy.lifecycle
+        )
+        rows.append(
+            OutboxRow(
+                notifier=d.notifier,
+                episode_id=note.episode_id,
+                event_id=note.event_id,
+                kind=note.kind.value,
+                slo=note.slo,
+                severity=note.severity,
+                payload=note.to_json(),
+            )
+        )
+    return Outcome(routed, tuple(events), tuple(rows))
+
+
+def build_notification(
+    slo: SLO,
+    evaluation: Evaluation,
+    event: Event,
+    kind: Kind,
+    state: EpisodeState,
+    labels: Mapping[str, str],
+    lifecycle: LifecyclePolicy,
+) -> Notification:
+    """What a receiver needs to act on ``event``, as ``kind`` (see :mod:`sloguard.routing`)."""
+    closing = kind in (Kind.RESOLVED, Kind.STALE)
+    severity = state.peak if closing else event.severity
+    previous = event.previous if kind is Kind.ESCALATED else None
+    return Notification(
+        kind=kind,
+        episode_id=event.episode_id,
+        event_id=event.event_id,
+        slo=event.slo,
+        service=slo.service,
+        severity=severity.name,
+        previous_severity=previous.name
+        if previous is not None and previous >= Severity.SEV3
+        else None,
+        at=event.at,
+        summary=summary(slo, evaluation, event, kind, state, lifecycle),
+        objective_percent=slo.objective_percent,
+        period=slo.period,
+        burn_rates=dict(evaluation.burn_rates),
+        thresholds={_tier_name(d): d.factor for d in evaluation.tiers},
+        error_budget_remaining=evaluation.error_budget_remaining,
+        time_to_exhaustion_seconds=evaluation.time_to_exhaustion_seconds,
+        labels=dict(labels),
+        owner=dict(slo.owner),
+        runbook_url=slo.runbook_url,
+        dashboard_url=slo.dashboard_url,
+        description=slo.description,
+    )
+
+
+def _tier_name(d: TierDecision) -> str:
+    return f"{d.tier.severity.name} {d.tier.long}/{d.tier.short}"
+
+
+def human_duration(seconds: float) -> str:
+    """``7380`` -> ``2h3m``; under a second -> ``0s``; at most two units."""
+    whole = round(seconds)
+    if whole <= 0:
+        return "0s"
+    text = format_duration(whole)
+    parts: list[str] = []
+    number = ""
+    for ch in text:
+        number += ch
+        if ch.isalpha():
+            parts.append(number)
+            number = ""
+    return "".join(parts[:2])
+
+
+def _worst_firing(evaluation: Evaluation, severity: Severity) -> TierDecision | None:
+    firing = [d for d in evaluation.tiers if d.state is TierState.FIRING]
+    at_severity = [d for d in firing if d.tier.severity is severity] or firing
+    return max(at_severity, key=lambda d: d.long_burn_rate or 0.0, default=None)
+
+
+def summary(
+    slo: SLO,
+    evaluation: Evaluation,
+    event: Event,
+    kind: Kind,
+    state: EpisodeState,
+    lifecycle: LifecyclePolicy,
+) -> str:
+    """One line an on-call engineer can act on."""
+    if kind is Kind.RESOLVED:
+        lasted = event.at - (state.declared_at if state.declared_at is not None else event.at)
+        return (
+            f"{event.slo} resolved: no burn-rate alert firing for "
+            f"{human_duration(lifecycle.quiet_period_seconds)}; peak {state.peak.name}, "
+            f"lasted {human_duration(lasted)}"
+        )
+    if kind is Kind.STALE:
+        since = state.no_data_since if state.no_data_since is not None else event.at
+        why = f" ({state.error})" if state.error else ""
+        return (
+            f"{event.slo}: evaluation stale for {human_duration(event.at - since)}{why}; the open "
+            f"{state.peak.name} episode can be neither confirmed nor resolved"
+        )
+    parts = [f"{event.slo} {event.severity.name}"]
+    tier = _worst_firing(evaluation, event.severity)
+    if tier is not None and tier.long_burn_rate is not None:
+        spent = tier.long_burn_rate * tier.tier.long_seconds / slo.period_seconds
+        parts.append(
+            f"burning {tier.long_burn_rate:.1f}x the error budget, "
+            f"{spent:.1%} of the {slo.period} budget gone in {tier.tier.long}"
+        )
+    if evaluation.error_budget_remaining is not None:
+        parts.append(f"{max(evaluation.error_budget_remaining, 0.0):.0%} of the budget left")
+    if evaluation.time_to_exhaustion_seconds is not None:
+        tte = evaluation.time_to_exhaustion_seconds
+        parts.append("budget exhausted" if tte <= 0 else f"exhausted in {human_duration(tte)}")
+    return ": ".join(parts[:2]) + ("" if len(parts) <= 2 else ", " + ", ".join(parts[2:]))
+
+
+def slo_index(slos: Sequence[SLO]) -> dict[str, SLO]:
+    return {s.name: s for s in slos}
+
+
+def slo_for(index: Mapping[str, SLO], key: str) -> SLO | None:
+    """The SLO an evaluation key belongs to: the name itself, or the longest name the key of a
+    grouped SLO starts with."""
+    if key in index:
+        return index[key]
+    matches = [name for name in index if key.startswith(name)]
+    return index[max(matches, key=len)] if matches else None

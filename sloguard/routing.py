@@ -1,0 +1,127 @@
+"""Who hears about an episode: routes and silences. Pure.
+
+* A **route** matches on severities and on the SLO (names, labels) and names notifiers. Every
+  matching route contributes its notifiers (a union, in config order, without repeats), so a
+  SEV1 can page PagerDuty while the same SLO's SEV3 opens a ticket elsewhere.
+* A notifier that has been told about an episode hears the rest of it: escalations routed to
+  it, and the resolve and the stale warning whatever their routes say, so nothing it opened is
+  left open. A notifier routed only at a higher severity first hears a *declaration* at the
+  escalation (its incident starts there).
+* A **silence** (maintenance window) matches SLOs the same way and mutes pages between
+  ``start`` and ``end``; :mod:`sloguard.lifecycle` still tracks the episode.
+
+Labels seen by matchers: the SLO's labels, the group labels of a grouped SLO, and ``service``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+from sloguard.lifecycle import EpisodeState, Event, EventKind
+from sloguard.model import Severity
+
+
+def _frozen(mapping: Mapping[str, str] | None = None) -> Mapping[str, str]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Matcher:
+    """Matches an SLO by name (any of ``slos``; empty = any) and by exact label values (all)."""
+
+    slos: frozenset[str] = frozenset()
+    labels: Mapping[str, str] = field(default_factory=_frozen)
+
+    def matches(self, slo: str, labels: Mapping[str, str]) -> bool:
+        if self.slos and slo not in self.slos:
+            return False
+        return all(labels.get(k) == v for k, v in self.labels.items())
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    notifiers: tuple[str, ...]
+    severities: frozenset[Severity] = frozenset()  # empty = every paging severity
+    match: Matcher = field(default_factory=Matcher)
+
+    def matches(self, severity: Severity, slo: str, labels: Mapping[str, str]) -> bool:
+        if self.severities and severity not in self.severities:
+            return False
+        return self.match.matches(slo, labels)
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """A maintenance window: ``start <= at < end`` (unix seconds)."""
+
+    reason: str
+    start: float
+    end: float
+    match: Matcher = field(default_factory=Matcher)
+
+    def mutes(self, slo: str, labels: Mapping[str, str], at: float) -> bool:
+        return self.start <= at < self.end and self.match.matches(slo, labels)
+
+
+def active_silence(
+    silences: Iterable[Silence], slo: str, labels: Mapping[str, str], at: float
+) -> str:
+    """The reason of the first silence muting ``slo`` at ``at``, or ""."""
+    return next((s.reason for s in silences if s.mutes(slo, labels, at)), "")
+
+
+def match_labels(
+    slo_labels: Mapping[str, str], group_labels: Mapping[str, str], service: str
+) -> dict[str, str]:
+    """The labels routes and silences match on (group labels win over the SLO's)."""
+    return {"service": service, **slo_labels, **group_labels}
+
+
+def recipients(
+    routes: Sequence[Route], severity: Severity, slo: str, labels: Mapping[str, str]
+) -> tuple[str, ...]:
+    """Notifiers of every route matching ``severity`` and the SLO, in config order, once each."""
+    names: dict[str, None] = {}
+    for route in routes:
+        if route.matches(severity, slo, labels):
+            names.update(dict.fromkeys(route.notifiers))
+    return tuple(names)
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatch:
+    """One notification to make: ``kind`` is what *this* notifier hears (see module doc)."""
+
+    notifier: str
+    kind: EventKind
+    event: Event
+
+
+def dispatch(
+    state: EpisodeState,
+    events: Sequence[Event],
+    routes: Sequence[Route],
+    slo: str,
+    labels: Mapping[str, str],
+) -> tuple[EpisodeState, list[Dispatch]]:
+    """Route the paged events of one step; returns the state with ``notified`` brought up to date.
+
+    ``slo`` is the SLO's name (not the group key) and ``labels`` come from :func:`match_labels`.
+    """
+    told = list(state.notified)
+    out: list[Dispatch] = []
+    for event in events:
+        if not event.notify:
+            continue
+        if event.kind in (EventKind.RESOLVED, EventKind.STALE):
+            out.extend(Dispatch(name, event.kind, event) for name in told)
+            continue
+        for name in recipients(routes, event.severity, slo, labels):
+            if name in told:
+                out.append(Dispatch(name, EventKind.ESCALATED, event))
+            else:
+                told.append(name)
+                out.append(Dispatch(name, EventKind.DECLARED, event))
+    return replace(state, notified=tuple(told)), out

@@ -1,0 +1,306 @@
+"""The tick, driven step by step with scripted evaluations, a real store and fake notifiers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+
+from sloguard.app import Daemon
+from sloguard.burn import Evaluation, WindowReading, evaluate, failed
+from sloguard.clock import ManualClock
+from sloguard.delivery import Deliverer
+from sloguard.lifecycle import LifecyclePolicy, Phase
+from sloguard.model import SLO, RatioIndicator, Severity
+from sloguard.paging import PagingPolicy
+from sloguard.ports import Source
+from sloguard.routing import Matcher, Route
+from sloguard.store import Store
+from tests.paging_fakes import FakeNotifier
+
+T0 = 1_704_067_200.0
+REPO = Path(__file__).resolve().parent.parent
+
+CHECKOUT = SLO(
+    name="checkout-availability",
+    service="checkout",
+    objective_percent=99.9,
+    period_seconds=30 * 86400,
+    indicator=RatioIndicator("errors", "total"),
+    labels=MappingProxyType({"team": "payments"}),
+    runbook_url="https://runbooks.example.com/checkout",
+)
+SEARCH = SLO(
+    name="search-latency",
+    service="search",
+    objective_percent=99.0,
+    period_seconds=30 * 86400,
+    indicator=RatioIndicator("e", "t"),
+)
+# Error ratios that put a 99.9 % SLO at a given severity when every window reads the same.
+RATIO = {Severity.OK: 0.0001, Severity.SEV3: 0.004, Severity.SEV2: 0.008, Severity.SEV1: 0.02}
+
+ROUTES = (
+    Route(("pd",), frozenset({Severity.SEV1, Severity.SEV2})),
+    Route(
+        ("og",), frozenset({Severity.SEV3}), Matcher(labels=MappingProxyType({"team": "payments"}))
+    ),
+    Route(("chat",)),
+)
+
+
+def reading(slo: SLO, severity: Severity, at: float, key: str | None = None) -> Evaluation:
+    if severity is Severity.NO_DATA:
+        return failed(slo, at, "prometheus unreachable", key=key)
+    ratio = RATIO[severity] * (slo.budget / 0.001)
+    readings = {w: WindowReading(ratio, 1e6) for w in slo.window_seconds}
+    return evaluate(slo, readings, WindowReading(ratio / 10, 1e9), at, key=key)
+
+
+class Script:
+    """An ``evaluate`` that answers from a table: SLO name -> severity, changed between steps."""
+
+    def __init__(self) -> None:
+        self.severity: dict[str, Severity] = {}
+        self.calls: list[float] = []
+
+    async def __call__(self, slos: Sequence[SLO], source: Source, at: float) -> list[Evaluation]:
+        self.calls.append(at)
+        return [reading(s, self.severity.get(s.name, Severity.OK), at) for s in slos]
+
+
+def daemon(
+    tmp_path: Path,
+    script: Script,
+    notifiers: Mapping[str, FakeNotifier],
+    clock: ManualClock,
+    policy: LifecyclePolicy | None = None,
+) -> Daemon:
+    store = Store.open(tmp_path / "state.db")
+    return Daemon(
+        slos=[CHECKOUT, SEARCH],
+        source=object(),  # type: ignore[arg-type]  # the script never queries it
+        evaluate=script,
+        paging=PagingPolicy(lifecycle=policy or LifecyclePolicy(), routes=ROUTES),
+        store=store,
+        deliverer=Deliverer(store, notifiers, clock, rng=random.Random(1)),
+        clock=clock,
+    )
+
+
+def notifiers() -> dict[str, FakeNotifier]:
+    return {
+        "pd": FakeNotifier("pd", "pagerduty"),
+        "og": FakeNotifier("og", "opsgenie"),
+        "chat": FakeNotifier("chat", "slack"),
+    }
+
+
+def test_a_whole_episode_step_by_step(tmp_path: Path) -> None:
+    clock = ManualClock(T0)
+    script = Script()
+    fakes = notifiers()
+    d = daemon(tmp_path, script, fakes, clock)
+    steps = [
+        (0, Severity.SEV3),
+        (60, Severity.SEV1),
+        (120, Severity.SEV2),  # de-escalation: recorded, not paged
+        (180, Severity.OK),
+        (300, Severity.SEV2),  # re-burn inside the quiet period: same episode
+        (360, Severity.OK),
+        (660, Severity.OK),  # quiet for 5 minutes: resolved
+    ]
+    phases = []
+    for offset, severity in steps:
+        script.severity["checkout-availability"] = severity
+        clock.set(T0 + offset)
+        report = asyncio.run(d.once(T0 + offset))
+        (checkout,) = [s for s in report.slos if s.key == "checkout-availability"]
+        phases.append(checkout.phase)
+    assert phases[-1] is Phase.OK
+    assert fakes["og"].kinds == ["declared", "resolved"]
+    assert fakes["pd"].kinds == ["declared", "resolved"]  # pd's incident starts at SEV1
+    assert fakes["chat"].kinds == ["declared", "escalated", "resolved"]
+    episodes = {n.episode_id for f in fakes.values() for n in f.accepted}
+    assert len(episodes) == 1  # one incident per episode, everywhere
+    assert all(f.violations == [] and f.duplicates == 0 for f in fakes.values())
+    pd_declared = fakes["pd"].accepted[0]
+    assert pd_declared.severity == "SEV1"
+    assert pd_declared.summary.startswith("checkout-availability SEV1: burning 20.0x")
+    assert pd_declared.runbook_url == "https://runbooks.example.com/checkout"
+    assert fakes["pd"].accepted[1].severity == "SEV1"  # the resolve carries the peak
+    (record,) = d.store.episodes("checkout-availability")
+    kinds = [t.kind for t in record.transitions]
+    assert kinds == [
+        "declared",
+        "escalated",
+        "deescalated",
+        "quiet",
+        "refired",
+        "quiet",
+        "resolved",
+    ]
+    assert all(x.status == "delivered" for x in record.deliveries)
+
+
+def test_replaying_the_same_instant_changes_nothing(tmp_path: Path) -> None:
+    clock = ManualClock(T0)
+    script = Script()
+    fakes = notifiers()
+    d = daemon(tmp_path, script, fakes, clock)
+    script.severity["checkout-availability"] = Severity.SEV1
+    asyncio.run(d.once(T0))
+    again = asyncio.run(d.once(T0))
+    earlier = asyncio.run(d.once(T0 - 600))  # a clock stepped backwards
+    assert again.slos[0].events == earlier.slos[0].events == ()
+    assert fakes["pd"].kinds == ["declared"]
+
+
+def test_prometheus_down_never_resolves_and_goes_stale_once(tmp_path: Path) -> None:
+    clock = ManualClock(T0)
+    script = Script()
+    fakes = notifiers()
+    d = daemon(tmp_path, script, fakes, clock)
+    script.severity["checkout-availability"] = Severity.SEV1
+    asyncio.run(d.once(T0))
+    script.severity["checkout-availability"] = Severity.NO_DATA
+    for minute in range(1, 30):
+        asyncio.run(d.once(T0 + 60 * minute))
+    assert fakes["pd"].kinds == ["declared", "stale"]
+    assert "prometheus unreachable" in fakes["pd"].accepted[1].summary
+    assert d.store.load_states()["checkout-availability"].open
+
+
+def test_an_episode_whose_key_disappears_goes_stale(tmp_path: Path) -> None:
+    clock = ManualClock(T0)
+    script = Script()
+    fakes = notifiers()
+    d = daemon(tmp_path, script, fakes, clock)
+    script.severity["checkout-availability"] = Severity.SEV1
+    asyncio.run(d.once(T0))
+    d.slos = [SEARCH]  # the SLO was removed from the definitions
+    asyncio.run(d.once(T0 + 60))
+    asyncio.run(d.once(T0 + 700))
+    assert fakes["pd"].kinds == ["declared", "stale"]
+    assert "no longer defined" in fakes["pd"].accepted[1].summary
+
+
+def test_the_loop_ticks_on_its_interval_until_stopped(tmp_path: Path) -> None:
+    clock = ManualClock(T0)
+    script = Script()
+    d = daemon(tmp_path, script, notifiers(), clock)
+    stop = asyncio.Event()
+    original = script.__call__
+
+    async def stop_after_four(slos: Sequence[SLO], source: Source, at: float) -> list[Evaluation]:
+        if len(script.calls) == 3:
+            stop.set()
+        return await original(slos, source, at)
+
+    d.evaluate = stop_after_four
+    asyncio.run(d.run(stop))
+    assert [c - T0 for c in script.calls] == [0, 30, 60, 90]
+
+
+# --- crash safety -----------------------------------------------------------------------
+
+CRASHING = r"""
+import asyncio, json, os, random, signal, sys
+sys.path.insert(0, sys.argv[1])
+from tests.test_app import daemon_for_subprocess
+mode, db, log = sys.argv[2], sys.argv[3], sys.argv[4]
+asyncio.run(daemon_for_subprocess(mode, db, log))
+"""
+
+
+class FileNotifier:
+    """A receiver in a file, so that what it got survives the process (one JSON line each)."""
+
+    integration = "webhook"
+    rate_limit_key = None
+    rate_limit_per_minute = None
+
+    def __init__(self, name: str, log: str, die_after_send: bool) -> None:
+        self.name = name
+        self.log = log
+        self.die_after_send = die_after_send
+
+    async def send(self, notification: object) -> None:
+        with open(self.log, "a", encoding="utf-8") as f:
+            f.write(json.dumps(notification.to_json()) + "\n")  # type: ignore[attr-defined]
+            f.flush()
+            os.fsync(f.fileno())
+        if self.die_after_send:  # the receiver accepted it; we die before recording that
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+async def daemon_for_subprocess(mode: str, db: str, log: str) -> None:
+    clock = ManualClock(T0)
+    store = Store.open(db)
+    hook = FileNotifier("hook", log, die_after_send=(mode == "die-in-send"))
+    d = Daemon(
+        slos=[CHECKOUT],
+        source=object(),  # type: ignore[arg-type]
+        evaluate=Script(),
+        paging=PagingPolicy(routes=(Route(("hook",)),)),
+        store=store,
+        deliverer=Deliverer(store, {"hook": hook}, clock),  # type: ignore[dict-item]
+        clock=clock,
+    )
+    script = d.evaluate
+    assert isinstance(script, Script)
+    if mode in ("die-before-send", "die-in-send"):
+        script.severity["checkout-availability"] = Severity.SEV1
+        await d.tick(T0)
+        if mode == "die-before-send":
+            os.kill(os.getpid(), signal.SIGKILL)  # state and outbox committed, nothing sent
+        await d.deliver()
+    else:  # restart: deliver what is pending, then the next tick
+        await d.deliver()
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected_lines"),
+    [
+        pytest.param("die-before-send", 1, id="killed-between-state-write-and-send"),
+        pytest.param("die-in-send", 2, id="killed-after-the-receiver-accepted"),
+    ],
+)
+def test_sigkill_loses_nothing_and_opens_nothing_twice(
+    tmp_path: Path, mode: str, expected_lines: int
+) -> None:
+    db, log = str(tmp_path / "state.db"), str(tmp_path / "received.jsonl")
+    first = subprocess.run(
+        [sys.executable, "-c", CRASHING, str(REPO), mode, db, log],
+        cwd=REPO,
+        capture_output=True,
+        timeout=60,
+    )
+    assert first.returncode == -signal.SIGKILL, first.stderr.decode()
+    second = subprocess.run(
+        [sys.executable, "-c", CRASHING, str(REPO), "restart", db, log],
+        cwd=REPO,
+        capture_output=True,
+        timeout=60,
+    )
+    assert second.returncode == 0, second.stderr.decode()
+    received = [json.loads(line) for line in Path(log).read_text().splitlines()]
+    # At least once: a send interrupted by the crash is repeated, with the same ids, which is
+    # what the vendors deduplicate on. Exactly one incident, nothing left pending.
+    assert len(received) == expected_lines
+    assert {(r["kind"], r["episode_id"], r["event_id"]) for r in received} == {
+        (received[0]["kind"], received[0]["episode_id"], received[0]["event_id"])
+    }
+    store = Store.open(db)
+    assert store.counts().pending == 0
+    assert store.counts().delivered == 1
+    store.close()

@@ -1,0 +1,207 @@
+"""Recorded mode against a real Prometheus: the generated recording rules are backfilled with
+``promtool tsdb create-blocks-from rules`` (two passes: event rates and info first, then the
+ratios computed from them), and evaluating from the recorded series must give what the direct
+queries give, with far fewer queries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import shutil
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import pytest
+import yaml
+
+from sloguard.burn import Evaluation
+from sloguard.engine import evaluate_all, plan
+from sloguard.model import SLO, RawIndicator, Severity
+from sloguard.ports import Sample, Series
+from sloguard.prometheus import PrometheusClient, PrometheusConfig
+from sloguard.rules import ERRORS, INFO, RATIO, TOTAL, render_rules, rule_groups
+from sloguard.testing import scenarios as sc
+from sloguard.testing.promserver import (
+    HOUR,
+    availability_slo,
+    backfill,
+    latency_slo,
+    start_prometheus,
+)
+
+pytestmark = pytest.mark.prometheus
+STEP = 60
+
+
+def _split(slos: Sequence[SLO]) -> tuple[str, str]:
+    """Rule files for the two backfill passes (a pass cannot read series it writes itself)."""
+    doc = yaml.safe_load(render_rules(rule_groups(slos), "test"))
+    first: list[dict[str, object]] = []
+    second: list[dict[str, object]] = []
+    for group in doc["groups"]:
+        for rule in group["rules"]:
+            name = rule.get("record", "")
+            if name.startswith((ERRORS, TOTAL)) or name == INFO:
+                first.append(rule)
+            elif name.startswith(RATIO):
+                second.append(rule)
+    return _dump(first), _dump(second)
+
+
+def _dump(rules: list[dict[str, object]]) -> str:
+    return yaml.safe_dump({"groups": [{"name": "g", "rules": rules}]})
+
+
+@dataclass
+class Recorded:
+    url: str
+    slos: list[SLO]
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
+    if shutil.which("prometheus") is None or shutil.which("promtool") is None:
+        pytest.skip("needs prometheus and promtool")
+    scenario = sc.incidents()
+    slos = [
+        availability_slo(scenario, "checkout"),
+        availability_slo(scenario, "search"),
+        latency_slo(scenario, "catalog"),
+        availability_slo(scenario, "idle", name="idle-availability-changed"),
+    ]
+    root = tmp_path_factory.mktemp("recorded")
+    data = root / "data"
+    backfill(scenario.generate(), data)
+    start, end = scenario.at(HOUR), scenario.end
+    for n, text in enumerate(_split(slos[:3])):  # idle's rules are never loaded: direct fallback
+        rules = root / f"pass{n}.yml"
+        rules.write_text(text)
+        work = root / f"work{n}"
+        work.mkdir()
+        server = start_prometheus(data, work, owns_workdir=False)
+        try:
+            out = root / f"blocks{n}"
+            done = subprocess.run(
+                [
+                    "promtool",
+                    "tsdb",
+                    "create-blocks-from",
+                    "rules",
+                    "-q",
+                    f"--start={start}",
+                    f"--end={end}",
+                    f"--eval-interval={STEP}s",
+                    f"--url={server.url}",
+                    f"--output-dir={out}",
+                    str(rules),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert done.returncode == 0, done.stderr + done.stdout
+        finally:
+            server.stop()
+        for block in out.iterdir():
+            shutil.move(str(block), data / block.name)
+    work = root / "final"
+    work.mkdir()
+    server = start_prometheus(data, work, owns_workdir=False)
+    try:
+        yield Recorded(server.url, slos)
+    finally:
+        server.stop()
+
+
+class Counting:
+    """A Source that counts the queries it forwards."""
+
+    def __init__(self, inner: PrometheusClient) -> None:
+        self.inner = inner
+        self.asked: list[str] = []
+
+    async def query(self, expr: str, at: float) -> list[Sample]:
+        self.asked.append(expr)
+        return await self.inner.query(expr, at)
+
+    async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
+        raise AssertionError("instant queries only")
+
+
+def _evaluate(
+    url: str, slos: list[SLO], at: float, mode: bool
+) -> tuple[list[Evaluation], list[str]]:
+    async def go() -> tuple[list[Evaluation], list[str]]:
+        async with PrometheusClient(PrometheusConfig(url=url)) as client:
+            source = Counting(client)
+            evs = await evaluate_all(slos, source, at, recorded=mode)  # type: ignore[arg-type]
+            return evs, source.asked
+
+    return asyncio.run(go())
+
+
+def _close(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a == pytest.approx(b, rel=1e-9, abs=1e-12)
+
+
+def _rule_time(url: str, at: float) -> float:
+    """When the event rates behind the ratio read at ``at`` were computed (each backfill pass
+    has its own sub-second grid, so the ratio pass reads the newest rate sample before it)."""
+    sel = '{sloth_id="checkout-availability"}'
+
+    async def go() -> float:
+        async with PrometheusClient(PrometheusConfig(url=url)) as client:
+            [ratio] = await client.query(f"timestamp({RATIO}5m{sel})", at)
+            [rates] = await client.query(f"timestamp({TOTAL}5m{sel})", ratio.value)
+            return rates.value
+
+    return asyncio.run(go())
+
+
+OFFSETS = [
+    pytest.param(sc.OUTAGE_START + 2 * 60, id="checkout-outage+2m"),
+    pytest.param(sc.OUTAGE_END + 10 * 60, id="after-outage"),
+    pytest.param(sc.SLOW_START + 30 * 60, id="catalog-slowdown"),
+    pytest.param(4 * HOUR, id="search-burn-idle-drop"),
+]
+
+
+@pytest.mark.parametrize("offset", OFFSETS)
+def test_recorded_mode_equals_direct_mode(recorded: Recorded, offset: int) -> None:
+    at = 1704067200 + offset
+    # The recorded series read at `at` were computed by the rules at `evaluated` (the backfill's
+    # grid, as a live Prometheus' rule evaluation lags by up to one interval): direct queries
+    # at that instant must give the same numbers.
+    evaluated = _rule_time(recorded.url, at)
+    assert at - 2 * STEP < evaluated <= at
+    direct, direct_q = _evaluate(recorded.url, recorded.slos, evaluated, False)
+    fast, fast_q = _evaluate(recorded.url, recorded.slos, at, True)
+    # The period is still queried directly (the rules did not run 30 d ago), at `at` itself.
+    direct_at, _ = _evaluate(recorded.url, recorded.slos, at, False)
+    assert [e.slo for e in fast] == [e.slo for e in direct]
+    for d, f, p in zip(direct, fast, direct_at, strict=True):
+        if f.slo == "idle-availability-changed":
+            d = p  # its rules are not loaded: queried directly, at `at`
+        assert f.error == d.error
+        assert f.severity == d.severity, d.slo
+        assert f.burn_rates.keys() == d.burn_rates.keys()
+        for w, rate in d.burn_rates.items():
+            assert _close(f.burn_rates[w], rate), (d.slo, w, f.burn_rates[w], rate)
+        assert _close(f.error_budget_remaining, p.error_budget_remaining), d.slo
+    assert {e.severity for e in fast} != {Severity.OK}, "the instant shows some burn"
+    assert len(direct_q) == plan(recorded.slos).query_count
+    # probe + period probe + one query per recorded series name (7 windows x ratio and total)
+    # + the periods of the 3 recorded SLOs (their rules did not run 30 d ago) + idle's 16
+    # direct queries + catalog's bucket check
+    assert len(fast_q) == 1 + 1 + 14 + 3 * 2 + 16 + 1
+    assert len(fast_q) < len(direct_q)
+
+
+def test_a_changed_definition_falls_back_to_direct_queries(recorded: Recorded) -> None:
+    changed = [dataclasses.replace(recorded.slos[0], indicator=RawIndicator("vector(0)"))]
+    _, asked = _evaluate(recorded.url, changed, 1704067200 + 4 * HOUR, True)
+    assert not any(q.startswith(RATIO) for q in asked)

@@ -1,0 +1,201 @@
+"""Table tests of the pure rule generator: names, windows, labels, order, thresholds."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import yaml
+
+from sloguard.model import DEFAULT_TIERS, SLO, RatioIndicator, RawIndicator, Severity, Tier
+from sloguard.rules import (
+    prom_duration,
+    recorded_windows,
+    render_prometheusrule,
+    render_rules,
+    rule_groups,
+    sli_hash,
+    sloth_id,
+    sloth_slo,
+)
+
+DAY = 86400
+
+
+def slo(name: str = "checkout-availability", service: str = "checkout", **kw: object) -> SLO:
+    base: dict[str, object] = dict(
+        name=name,
+        service=service,
+        objective_percent=99.9,
+        period_seconds=30 * DAY,
+        indicator=RatioIndicator("sum(rate(e[{{.window}}]))", "sum(rate(t[{{.window}}]))"),
+        labels={"team": "payments"},
+    )
+    base.update(kw)
+    return SLO(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        pytest.param(300, "5m", id="5m"),
+        pytest.param(86400, "1d", id="1d"),
+        pytest.param(7 * DAY, "1w", id="7d-is-1w-as-prometheus-writes-it"),
+        pytest.param(28 * DAY, "4w", id="28d-is-4w"),
+        pytest.param(30 * DAY, "30d", id="30d-stays-days"),
+        pytest.param(365 * DAY, "1y", id="1y"),
+        pytest.param(90 * 60, "1h30m", id="1h30m"),
+    ],
+)
+def test_prom_duration_matches_prometheus(seconds: int, text: str) -> None:
+    assert prom_duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("name", "service", "sid", "label"),
+    [
+        pytest.param(
+            "checkout-availability",
+            "checkout",
+            "checkout-availability",
+            "availability",
+            id="name-with-service-prefix",
+        ),
+        pytest.param(
+            "availability", "checkout", "checkout-availability", "availability", id="bare-name"
+        ),
+        pytest.param("checkout-", "checkout", "checkout-", "checkout-", id="prefix-only"),
+    ],
+)
+def test_sloth_id_and_slo_label(name: str, service: str, sid: str, label: str) -> None:
+    s = slo(name, service)
+    assert (sloth_id(s), sloth_slo(s)) == (sid, label)
+
+
+@pytest.mark.parametrize(
+    ("kw", "windows"),
+    [
+        pytest.param({}, [300, 1800, 3600, 7200, 21600, DAY, 3 * DAY, 30 * DAY], id="default-30d"),
+        pytest.param(
+            {"tiers": (Tier(Severity.SEV3, DAY, 7200, 10.0),)},
+            [7200, DAY, 30 * DAY],
+            id="one-tier-base-is-its-short-window",
+        ),
+        pytest.param({"tiers": ()}, [300, 30 * DAY], id="no-tiers-still-5m-and-period"),
+    ],
+)
+def test_recorded_windows(kw: dict[str, object], windows: list[int]) -> None:
+    assert list(recorded_windows(slo(**kw))) == windows
+
+
+def _doc(slos: list[SLO]) -> dict[str, object]:
+    return yaml.safe_load(render_rules(rule_groups(slos), "x"))  # type: ignore[no-any-return]
+
+
+def _rules(doc: dict[str, object]) -> list[dict[str, object]]:
+    return [r for g in doc["groups"] for r in g["rules"]]  # type: ignore[attr-defined]
+
+
+def test_every_window_has_ratio_errors_and_total_and_period_sums_events() -> None:
+    rules = {r.get("record"): r for r in _rules(_doc([slo()])) if "record" in r}
+    for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d"):
+        assert {
+            f"slo:sli_error:ratio_rate{w}",
+            f"slo:sli_errors:rate{w}",
+            f"slo:sli_total:rate{w}",
+        } <= set(rules)
+        assert rules[f"slo:sli_error:ratio_rate{w}"]["labels"]["sloth_window"] == w  # type: ignore[index]
+    period = rules["slo:sli_error:ratio_rate30d"]["expr"]
+    assert "sum_over_time(slo:sli_errors:rate5m" in period  # type: ignore[operator]
+    assert "sum_over_time(slo:sli_total:rate5m" in period  # type: ignore[operator]
+    assert "count_over_time" not in period  # type: ignore[operator]
+    meta = {
+        "slo:objective:ratio",
+        "slo:error_budget:ratio",
+        "slo:time_period:days",
+        "slo:current_burn_rate:ratio",
+        "slo:period_burn_rate:ratio",
+        "slo:period_error_budget_remaining:ratio",
+        "sloth_slo_info",
+    }
+    assert meta <= set(rules)
+    info = rules["sloth_slo_info"]["labels"]
+    assert info["sloth_objective"] == "99.9"
+    assert info["sloguard_sli_hash"] == sli_hash(slo())
+
+
+def test_raw_indicator_period_is_sloth_average_of_ratios() -> None:
+    raw = slo(indicator=RawIndicator("sum(rate(e[{{.window}}])) / sum(rate(t[{{.window}}]))"))
+    rules = {r.get("record"): r for r in _rules(_doc([raw])) if "record" in r}
+    assert "slo:sli_errors:rate5m" not in rules
+    assert (
+        "count_over_time(slo:sli_error:ratio_rate5m" in rules["slo:sli_error:ratio_rate30d"]["expr"]
+    )  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("tiers", "severities"),
+    [
+        pytest.param(DEFAULT_TIERS, ["SEV1", "SEV2", "SEV3"], id="default-sev3-tiers-joined"),
+        pytest.param((Tier(Severity.SEV3, DAY, 7200, 10.0),), ["SEV3"], id="ticket-only"),
+        pytest.param((), [], id="no-tiers-no-alerts"),
+    ],
+)
+def test_one_alert_per_severity(tiers: tuple[Tier, ...], severities: list[str]) -> None:
+    alerts = [r for r in _rules(_doc([slo(tiers=tiers)])) if "alert" in r]
+    assert [a["labels"]["severity"] for a in alerts] == severities  # type: ignore[index]
+    if tiers == DEFAULT_TIERS:
+        sev3 = alerts[2]["expr"]
+        assert sev3.count("\nor\n") == 1  # type: ignore[union-attr]
+        assert "(3 * 0.0009999999999999432)" in sev3
+        assert "(1 * 0.0009999999999999432)" in sev3
+        assert alerts[0]["labels"]["sloth_severity"] == "page"  # type: ignore[index]
+        assert alerts[2]["labels"]["sloth_severity"] == "ticket"  # type: ignore[index]
+
+
+def test_annotations_carry_runbook_and_dashboard() -> None:
+    s = slo(runbook_url="https://rb", dashboard_url="https://db")
+    alert = next(r for r in _rules(_doc([s])) if "alert" in r)
+    assert alert["annotations"]["runbook_url"] == "https://rb"  # type: ignore[index]
+    assert alert["annotations"]["dashboard_url"] == "https://db"  # type: ignore[index]
+
+
+def test_min_events_guards_both_windows() -> None:
+    alert = next(r for r in _rules(_doc([slo(min_events=100)])) if "alert" in r)
+    assert "slo:sli_total:rate5m" in alert["expr"]
+    assert "* 300 >= 100" in alert["expr"]
+    assert "* 3600 >= 100" in alert["expr"]  # type: ignore[operator]
+
+
+def test_output_is_independent_of_input_order() -> None:
+    a, b = slo("a-one", "a"), slo("b-two", "b")
+    assert render_rules(rule_groups([a, b]), "x") == render_rules(rule_groups([b, a]), "x")
+
+
+def test_colliding_sloth_ids_are_refused() -> None:
+    with pytest.raises(ValueError, match="would collide"):
+        rule_groups([slo("checkout-availability"), slo("availability")])
+
+
+def test_hash_changes_with_the_indicator_not_the_objective() -> None:
+    base = slo()
+    assert sli_hash(base) == sli_hash(dataclasses.replace(base, objective_percent=99.0))
+    other = dataclasses.replace(base, indicator=RatioIndicator("x[{{.window}}]", "y[{{.window}}]"))
+    assert sli_hash(base) != sli_hash(other)
+
+
+def test_prometheusrule_wraps_the_same_groups() -> None:
+    groups = rule_groups([slo()])
+    doc = yaml.safe_load(
+        render_prometheusrule(
+            groups, "x", name="Checkout_SLOs", namespace="mon", labels={"release": "prom"}
+        )
+    )
+    assert doc["apiVersion"] == "monitoring.coreos.com/v1"
+    assert doc["kind"] == "PrometheusRule"
+    assert doc["metadata"] == {
+        "name": "checkout-slos",
+        "namespace": "mon",
+        "labels": {"app.kubernetes.io/managed-by": "sloguard", "release": "prom"},
+    }
+    assert doc["spec"]["groups"] == _doc([slo()])["groups"]

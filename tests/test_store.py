@@ -1,0 +1,180 @@
+"""The state database: one transaction per SLO, FIFO per key, clear errors, migrations."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+
+from sloguard import store as store_module
+from sloguard.burn import Evaluation
+from sloguard.errors import StoreError
+from sloguard.lifecycle import EpisodeState, Event, LifecyclePolicy, episode_id, step
+from sloguard.model import Severity
+from sloguard.notify.base import Kind
+from sloguard.store import OutboxRow, Store
+from tests.paging_fakes import notification
+
+EP1 = episode_id("checkout", 1000.0)  # the episode declared_state() opens
+
+
+def row(notifier: str, kind: Kind, episode: str = EP1, at: float = 1000.0) -> OutboxRow:
+    n = notification(kind, episode=episode, at=at)
+    return OutboxRow(notifier, n.episode_id, n.event_id, kind.value, n.slo, n.severity, n.to_json())
+
+
+def declared_state() -> tuple[EpisodeState, list[Event]]:
+    evaluation = Evaluation("checkout", 1000.0, Severity.SEV1, MappingProxyType({}), None, None)
+    return step(None, evaluation, 1000.0, LifecyclePolicy())
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store.open(tmp_path / "state" / "sloguard.db")
+    yield s
+    s.close()
+
+
+def test_commit_writes_state_history_and_outbox_together(store: Store) -> None:
+    state, events = declared_state()
+    queued = store.commit(state, events, [row("pd", Kind.DECLARED)], at=1000.0)
+    assert queued == 1
+    assert store.load_states() == {"checkout": state}
+    assert store.counts().pending == 1
+    (episode,) = store.episodes()
+    assert [t.kind for t in episode.transitions] == ["declared"]
+    assert [d.notifier for d in episode.deliveries] == ["pd"]
+    # Replaying the same tick (e.g. `run --once --at T` twice) queues nothing twice.
+    assert store.commit(state, [], [row("pd", Kind.DECLARED)], at=1000.0) == 0
+    assert store.counts().pending == 1
+
+
+def test_commit_is_all_or_nothing(store: Store) -> None:
+    state, events = declared_state()
+    bad = OutboxRow("pd", "e", "x", "declared", "checkout", "SEV1", {"x": object()})
+    with pytest.raises(TypeError):
+        store.commit(state, events, [row("pd", Kind.DECLARED), bad], at=1000.0)
+    assert store.load_states() == {}
+    assert store.counts().pending == 0
+    assert store.episodes() == []
+
+
+@pytest.mark.parametrize(
+    ("first_outcome", "second_due"),
+    [
+        pytest.param("pending", False, id="resolve-waits-for-its-trigger"),
+        pytest.param("retry", False, id="resolve-waits-while-trigger-backs-off"),
+        pytest.param("delivered", True, id="resolve-due-after-trigger-delivered"),
+        pytest.param("dead", True, id="resolve-due-after-trigger-dead-lettered"),
+    ],
+)
+def test_due_is_fifo_per_notifier_and_episode(
+    store: Store, first_outcome: str, second_due: bool
+) -> None:
+    state, _ = declared_state()
+    rows = [
+        row("pd", Kind.DECLARED),
+        row("pd", Kind.RESOLVED, at=1100.0),
+        row("og", Kind.DECLARED),  # another notifier: its own queue
+        row("pd", Kind.DECLARED, episode="sloguard-ep2"),  # another episode: its own queue
+    ]
+    store.commit(state, [], rows, at=1000.0)
+    first = store.due(2000.0)[0]
+    if first_outcome == "retry":
+        store.mark_retry(first.id, 2000.0, 9999.0, "503")
+    elif first_outcome == "delivered":
+        store.mark_delivered(first.id, 2000.0, status=202)
+    elif first_outcome == "dead":
+        store.mark_dead(first.id, 2000.0, "400 invalid", status=400)
+    due = [(p.notifier, p.episode_id, p.kind) for p in store.due(2000.0)]
+    expected = [("og", EP1, "declared"), ("pd", "sloguard-ep2", "declared")]
+    if first_outcome == "pending":
+        expected.insert(0, ("pd", EP1, "declared"))
+    if second_due:
+        expected.insert(0, ("pd", EP1, "resolved"))
+    assert sorted(due) == sorted(expected)
+
+
+def test_history_keeps_attempts_and_outcomes(store: Store) -> None:
+    state, events = declared_state()
+    store.commit(state, events, [row("pd", Kind.DECLARED)], at=1000.0)
+    (pending,) = store.due(1000.0)
+    store.mark_retry(pending.id, 1001.0, 1010.0, "HTTP 503", status=503, duration=0.2)
+    assert store.due(1005.0) == []
+    assert store.next_due_at() == 1010.0
+    store.mark_delivered(store.due(1010.0)[0].id, 1010.0, status=202)
+    (episode,) = store.episodes("checkout")
+    (delivery,) = episode.deliveries
+    assert (delivery.status, delivery.attempts, delivery.last_status) == ("delivered", 2, 202)
+    assert store.counts().delivered == 1
+
+
+def test_corrupt_file_is_a_clear_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match=r"is corrupt .*move it aside"):
+        Store.open(path)
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    with pytest.raises(StoreError, match="schema version 99, newer"):
+        Store.open(path)
+
+
+def test_read_only_database_is_a_clear_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    Store.open(path).close()
+    ro = Store.open(path, read_only=True)
+    state, events = declared_state()
+    with pytest.raises(StoreError, match="is read-only"):
+        ro.commit(state, events, [], at=1.0)
+    ro.close()
+
+
+def test_full_disk_is_a_clear_store_error(store: Store) -> None:
+    store._db.execute("PRAGMA max_page_count = 20")  # SQLite's own way to simulate a full disk
+    state, _ = declared_state()
+    big = {"summary": "x" * 200_000}
+    with pytest.raises(StoreError, match="disk is full"):
+        store.commit(state, [], [OutboxRow("pd", "e", "i", "declared", "s", "SEV1", big)], 1.0)
+
+
+def test_schema_is_versioned_and_migrated_forward(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "state.db"
+    s = Store.open(path)
+    assert s.schema_version == store_module.SCHEMA_VERSION == 1
+    state, events = declared_state()
+    s.commit(state, events, [row("pd", Kind.DECLARED)], at=1000.0)
+    s.close()
+    migrations = dict(store_module._MIGRATIONS)
+    migrations[2] = "ALTER TABLE outbox ADD COLUMN note TEXT NOT NULL DEFAULT ''"
+    monkeypatch.setattr(store_module, "_MIGRATIONS", migrations)
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
+    s = Store.open(path)
+    assert s.schema_version == 2
+    assert s.counts().pending == 1  # data survived the migration
+    assert s.load_states() == {"checkout": state}
+    s.close()
+
+
+def test_wal_and_full_sync(store: Store) -> None:
+    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_outbox_payload_is_the_notification_json(store: Store) -> None:
+    state, events = declared_state()
+    store.commit(state, events, [row("pd", Kind.DECLARED)], at=1000.0)
+    (pending,) = store.due(1000.0)
+    raw = store._db.execute("SELECT payload FROM outbox").fetchone()[0]
+    assert json.loads(raw) == pending.payload == notification(Kind.DECLARED, episode=EP1).to_json()
