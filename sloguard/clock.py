@@ -41,3 +41,29 @@ class ManualClock:
     async def sleep(self, seconds: float) -> None:
         self.advance(max(seconds, 0.0))
         await asyncio.sleep(0)
+
+
+class ScaledClock:
+    """Wall time that starts at ``origin`` and runs ``speed`` times as fast as real time.
+
+    ``sloguard run --replay-from T --speed N`` uses it to replay recorded data through the real
+    pipeline (state, outbox and notifiers are real): a rehearsal against a staging pager, the
+    demo, and end-to-end tests that must not wait hours for a burn to end. Every interval the
+    daemon sleeps is in this clock's seconds, so the whole schedule scales together.
+    """
+
+    def __init__(self, origin: float, speed: float = 1.0) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be > 0")
+        self.origin = origin
+        self.speed = speed
+        self._start = time.monotonic()
+
+    def now(self) -> float:
+        return self.origin + self.monotonic()
+
+    def monotonic(self) -> float:
+        return (time.monotonic() - self._start) * self.speed
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(seconds, 0.0) / self.speed)

@@ -146,6 +146,7 @@ class Supervisor:
         self._tick_task: asyncio.Task[None] | None = None
         self._delivery_task: asyncio.Task[None] | None = None
         self._swap_lock = asyncio.Lock()
+        self._delivery_lock = asyncio.Lock()
         self._fingerprint: Fingerprint = ()
         self._last_report: TickResult | None = None
         self.ticks_started = 0
@@ -291,9 +292,9 @@ class Supervisor:
         await self._deliver_once()  # send what the last tick queued
 
     async def _deliver_once(self) -> float:
-        runtime = self._current()
         try:
-            result = await runtime.deliver()
+            async with self._delivery_lock:  # a reload never closes a runtime mid-pass
+                result = await self._current().deliver()
         except asyncio.CancelledError:
             raise
         except Exception:  # the delivery boundary: rows stay pending; try again later
@@ -353,7 +354,7 @@ class Supervisor:
             log.error("reload failed: %s", exc)
             self._rejected(seen)
             return False
-        async with self._swap_lock:  # never swap under a running tick
+        async with self._swap_lock, self._delivery_lock:  # never under a tick or a pass
             self._runtime = new
         if new is not current:
             await current.aclose()

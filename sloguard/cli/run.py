@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import signal
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 import click
 
-from sloguard.app import Daemon, TickReport, open_daemon
+from sloguard.app import TickReport, open_daemon, run_daemon
+from sloguard.clock import ScaledClock
 from sloguard.config import DaemonConfig, load_config
 from sloguard.errors import ConfigError, SloguardError, SpecError
 
@@ -96,22 +96,6 @@ async def _once(config: DaemonConfig, at: float | None) -> TickReport:
         return await daemon.once(at)
 
 
-async def _forever(config: DaemonConfig) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    async with open_daemon(config) as daemon:
-        await _loop(daemon, stop)
-
-
-async def _loop(daemon: Daemon, stop: asyncio.Event) -> None:
-    logging.getLogger("sloguard.app").info(
-        "running: %d SLO(s), a tick every %gs", len(daemon.slos), daemon.interval_seconds
-    )
-    await daemon.run(stop)
-
-
 def _fail(exc: SloguardError) -> None:
     if isinstance(exc, ConfigError | SpecError):
         for problem in exc.problems:
@@ -139,7 +123,23 @@ def _fail(exc: SloguardError) -> None:
     help="With --once: evaluate as of TIME (RFC 3339 with a timezone, or unix seconds) instead "
     "of now. State and outbox are real: notifications are queued and sent.",
 )
-def run(config_path: str, once: bool, at: str | None) -> None:
+@click.option(
+    "--replay-from",
+    "replay_from",
+    metavar="TIME",
+    help="Run the daemon as if the clock read TIME at start (RFC 3339 or unix seconds): replay "
+    "recorded data through the real pipeline, e.g. into a staging pager. Not with --once.",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0.001, max=100000, min_open=False),
+    default=1.0,
+    show_default=True,
+    help="With --replay-from: how many times faster than real time the replay runs.",
+)
+def run(
+    config_path: str, once: bool, at: str | None, replay_from: str | None, speed: float
+) -> None:
     """Run sloguard: evaluate every SLO each interval, page and declare incidents on burns.
 
     Each tick evaluates all SLOs at one pinned time, steps each SLO's episode (declare,
@@ -151,18 +151,32 @@ def run(config_path: str, once: bool, at: str | None) -> None:
     replay an incident into a staging pager. Repeating an instant already evaluated changes
     nothing.
 
-    Exit status: 0 ok, 1 when an SLO could not be processed or the state database is
-    unusable, 2 on config, SLO definition or usage errors.
+    The daemon serves /metrics, /healthz, /readyz and /api/v1/slos on http.listen (default
+    0.0.0.0:9464). SIGHUP, or a change of the config or SLO files, reloads them; an invalid
+    new configuration is reported like `sloguard validate` does and the running one stays.
+    SIGTERM or Ctrl-C stops it: deliveries in flight finish, the rest stay queued, exit 0.
+    With --replay-from it runs from a past instant, --speed times faster than real time.
+
+    Exit status: 0 ok (also after SIGTERM), 1 when an SLO could not be processed (--once) or
+    the state database is unusable, 2 on config, SLO definition or usage errors.
 
     \b
     Examples:
       sloguard run --config sloguard.yaml
       sloguard run --config sloguard.yaml --once
       sloguard run --config staging.yaml --once --at 2024-01-01T06:05:00Z
+      sloguard run --config staging.yaml --replay-from 2024-01-01T05:50:00Z --speed 60
     """
     if at is not None and not once:
-        raise click.UsageError("--at needs --once (the daemon always evaluates at the present)")
+        raise click.UsageError(
+            "--at needs --once; to run the daemon from a past instant use --replay-from"
+        )
+    if replay_from is not None and once:
+        raise click.UsageError("--replay-from is for the daemon; with --once use --at")
+    if speed != 1.0 and replay_from is None:
+        raise click.UsageError("--speed needs --replay-from")
     instant = parse_instant(at) if at is not None else None
+    clock = ScaledClock(parse_instant(replay_from), speed) if replay_from is not None else None
     try:
         config = load_config(config_path)
         _setup_logging(config)
@@ -170,6 +184,6 @@ def run(config_path: str, once: bool, at: str | None) -> None:
             report = asyncio.run(_once(config, instant))
             click.echo(render(report))
             sys.exit(1 if report.failures else 0)
-        asyncio.run(_forever(config))
+        asyncio.run(run_daemon(config_path, clock=clock))
     except SloguardError as exc:
         _fail(exc)
