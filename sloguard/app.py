@@ -414,9 +414,12 @@ class AppRuntime:
         states = self.daemon.store.load_states()
         counts = self.daemon.store.counts()
         index = slo_index(self.daemon.slos)
+        # Only defined SLOs are exported: a removed SLO whose episode is still open is fed gaps
+        # until it closes (see Daemon.tick); its series go now, its episode stays listed.
         slos_by_key = {
             ev.slo: slo for ev in report.evaluations if (slo := slo_for(index, ev.slo)) is not None
         }
+        evaluations = tuple(ev for ev in report.evaluations if ev.slo in slos_by_key)
         open_states = [s for s in states.values() if s.open]
         by_severity: dict[Severity, int] = {}
         for state in open_states:
@@ -424,7 +427,7 @@ class AppRuntime:
             by_severity[sev] = by_severity.get(sev, 0) + 1
         return TickResult(
             at=at,
-            evaluations=report.evaluations,
+            evaluations=evaluations,
             slos_by_key=slos_by_key,
             prometheus_up=self._probe.up,
             open_episodes=by_severity,

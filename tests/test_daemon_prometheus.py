@@ -375,3 +375,47 @@ def test_prometheus_gone_mid_episode_then_back(world: World) -> None:
     assert code == 0
     resolved = [e for e in world.hook.events if e["type"] == "incident.resolved"]
     assert resolved == []  # losing Prometheus never resolved anything
+
+
+def _configmap(root: Path, version: str, content: str) -> None:
+    """What the kubelet does on a ConfigMap update: a new ``..<version>`` directory, then an
+    atomic swap of the ``..data`` symlink; the visible file is a symlink through ``..data``."""
+    real = root / f"..{version}"
+    real.mkdir()
+    (real / "slos.yaml").write_text(content)
+    (root / "..data_tmp").symlink_to(real.name)
+    os.replace(root / "..data_tmp", root / "..data")
+    if not (root / "slos.yaml").is_symlink():
+        (root / "slos.yaml").symlink_to("..data/slos.yaml")
+
+
+def test_configmap_swap_reloads_and_drops_the_removed_slos_series(world: World) -> None:
+    scenario = world.served.scenario
+    slos = world.dir / "slos"
+    (slos / "slos.yaml").unlink()
+    both = slo_yaml(scenario.job)
+    _configmap(slos, "2026_11_28_10_00_00.1", both)
+    world.write_config(interval_seconds=30)
+    at = scenario.at(sc.OUTAGE_START - 30 * MIN)
+    daemon = Daemon.start(world, "--replay-from", repr(at), "--speed", "60")
+    search = {"slo": "search-availability", "service": "search"}
+    try:
+        eventually(
+            lambda: daemon.metric("sloguard_slo_severity", **search) == 2.0, 15, "search", daemon
+        )
+        _configmap(slos, "2026_11_28_10_05_00.2", both.split("---\n")[0])  # checkout only
+        eventually(
+            lambda: daemon.metric("sloguard_slo_severity", **search) is None, 15, "drop", daemon
+        )
+        assert daemon.metric("sloguard_config_reloads_total", outcome="success") == 2.0
+        assert not any(("slo", "search-availability") in labels for _, labels in daemon.metrics())
+        state = daemon.get("/api/v1/slos").json()
+        assert [s["slo"] for s in state["slos"]] == ["checkout-availability"]
+        # Its episode stays open (and listed) until it can be closed; nothing was resolved.
+        assert "search-availability" in [e["slo"] for e in state["episodes"]]
+        code, took = daemon.stop(signal.SIGINT)
+    finally:
+        daemon.close()
+    assert code == 0
+    assert took < 10
+    assert "configuration reloaded" in daemon.log
