@@ -164,7 +164,7 @@ class Daemon:
         slo = slo_for(index, evaluation.slo)
         if slo is None:  # an SLO removed from the config: only its open episode is still kept
             slo = _retired(evaluation.slo)
-        outcome = advance(slo, evaluation, state, at, self.paging)
+        outcome = advance(slo, evaluation, state, at, self.paging, history=self.store.episode)
         queued = 0
         if outcome.events or outcome.state != state:
             # Rows are due from the wall clock's now, not the evaluated instant: a replay of a

@@ -24,6 +24,9 @@ The state machine, per SLO key (an SLO, or one group of a grouped SLO)::
   is sent whenever something was paged, silence or not: a silence never leaves a page open.
 * **Time only moves forward.** An evaluation at or before the last one applied (a clock jump
   backwards, or the same ``--at`` run twice) changes nothing and emits nothing.
+* **Impact is measured as it happens** (for the postmortem and the backtest, see
+  :func:`_track_impact`): when the burn started, the peak burn rate and the budget it spent,
+  all from the *shortest* window of the SLO's tiers (the fastest to react).
 
 No I/O, no clock: ``now`` is the pinned instant of the tick that produced the evaluation.
 """
@@ -37,6 +40,7 @@ from enum import StrEnum
 from typing import Any
 
 from sloguard.burn import Evaluation
+from sloguard.durations import DurationError, parse_duration
 from sloguard.model import Severity
 
 EPISODE_ID_PREFIX = "sloguard-"
@@ -112,6 +116,16 @@ class EpisodeState:
     silenced: str = ""  # the reason of the silence muting it, shown by status pages
     notified: tuple[str, ...] = ()  # notifiers told about this episode (see routing)
     error: str = ""  # the last evaluation error, if any
+    # The current run of evaluations whose shortest window burns above 1x, open episode or not:
+    # its start, peak burn rate and burn-seconds (burn rate x seconds, summed).
+    burning_since: float | None = None
+    run_peak_burn_rate: float = 0.0
+    run_burn_seconds: float = 0.0
+    # Impact of the episode named by episode_id (kept after it resolves, like declared_at).
+    burn_started_at: float | None = None  # start of the run that led to the declaration
+    peak_burn_rate: float = 0.0  # highest shortest-window burn rate from burn start on
+    burn_seconds: float = 0.0  # burn-seconds from burn start; / period = budget share spent
+    budget_remaining: float | None = None  # last known error budget remaining (period)
 
     @property
     def open(self) -> bool:
@@ -134,6 +148,13 @@ class EpisodeState:
             "silenced": self.silenced,
             "notified": list(self.notified),
             "error": self.error,
+            "burning_since": self.burning_since,
+            "run_peak_burn_rate": self.run_peak_burn_rate,
+            "run_burn_seconds": self.run_burn_seconds,
+            "burn_started_at": self.burn_started_at,
+            "peak_burn_rate": self.peak_burn_rate,
+            "burn_seconds": self.burn_seconds,
+            "budget_remaining": self.budget_remaining,
         }
 
     @classmethod
@@ -154,6 +175,13 @@ class EpisodeState:
             silenced=str(data.get("silenced", "")),
             notified=tuple(data.get("notified", ())),
             error=str(data.get("error", "")),
+            burning_since=data.get("burning_since"),
+            run_peak_burn_rate=float(data.get("run_peak_burn_rate", 0.0)),
+            run_burn_seconds=float(data.get("run_burn_seconds", 0.0)),
+            burn_started_at=data.get("burn_started_at"),
+            peak_burn_rate=float(data.get("peak_burn_rate", 0.0)),
+            burn_seconds=float(data.get("burn_seconds", 0.0)),
+            budget_remaining=data.get("budget_remaining"),
         )
 
 
@@ -218,7 +246,75 @@ def step(
         _clear(run)
     else:
         _firing(run, severity)
-    return run.state, run.events
+    return _track_impact(current, run.state, evaluation, now), run.events
+
+
+def fastest_burn_rate(evaluation: Evaluation) -> float | None:
+    """The burn rate of the shortest window of the evaluation (None when unknown)."""
+    best: tuple[int, float | None] | None = None
+    for window, rate in evaluation.burn_rates.items():
+        try:
+            seconds = parse_duration(window)
+        except DurationError:
+            continue
+        if best is None or seconds < best[0]:
+            best = (seconds, rate)
+    return None if best is None else best[1]
+
+
+def _track_impact(
+    old: EpisodeState, new: EpisodeState, evaluation: Evaluation, now: float
+) -> EpisodeState:
+    """Measure the burn with the shortest window ("fast" burn rate ``b``, 5m by default).
+
+    * A *run* is a stretch of evaluations with ``b > 1`` (spending the budget faster than the
+      period allows). No data neither starts nor ends a run; ``b <= 1`` ends it.
+    * Burn-seconds add ``b x (now - previous evaluation)`` at every evaluation (a right
+      Riemann sum; the burn is taken as constant since the previous evaluation). Divided by the
+      SLO period they are the share of the error budget spent (exact for steady traffic).
+    * At the declaration the episode takes over the run: ``burn_started_at`` is the run's
+      start (the declaration itself when ``b`` was not above 1), its peak and burn-seconds.
+      From then on, until the resolve included, every evaluation adds to the episode.
+    """
+    burn = fastest_burn_rate(evaluation)
+    dt = now - old.last_at if old.last_at is not None else 0.0
+    spent = (burn or 0.0) * max(dt, 0.0)
+    since: float | None
+    if burn is not None and burn > 1.0:
+        if old.burning_since is None:
+            since, run_peak, run_seconds = now, burn, spent
+        else:
+            since = old.burning_since
+            run_peak = max(old.run_peak_burn_rate, burn)
+            run_seconds = old.run_burn_seconds + spent
+    elif burn is None:
+        since, run_peak, run_seconds = (
+            old.burning_since,
+            old.run_peak_burn_rate,
+            old.run_burn_seconds,
+        )
+    else:
+        since, run_peak, run_seconds = None, 0.0, 0.0
+    out = replace(
+        new, burning_since=since, run_peak_burn_rate=run_peak, run_burn_seconds=run_seconds
+    )
+    remaining = evaluation.error_budget_remaining
+    if new.open and (not old.open or new.episode_id != old.episode_id):  # declared now
+        return replace(
+            out,
+            burn_started_at=since if since is not None else now,
+            peak_burn_rate=run_peak if since is not None else (burn or 0.0),
+            burn_seconds=run_seconds if since is not None else spent,
+            budget_remaining=remaining,
+        )
+    if old.open:  # the episode goes on (or resolves now)
+        return replace(
+            out,
+            peak_burn_rate=max(old.peak_burn_rate, burn or 0.0),
+            burn_seconds=old.burn_seconds + spent,
+            budget_remaining=remaining if remaining is not None else old.budget_remaining,
+        )
+    return out
 
 
 def _firing(run: _Step, severity: Severity) -> None:

@@ -8,8 +8,8 @@ commits the result with :meth:`sloguard.store.Store.commit`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from sloguard.burn import Evaluation, TierDecision, TierState
@@ -17,8 +17,12 @@ from sloguard.durations import format_duration
 from sloguard.lifecycle import EpisodeState, Event, EventKind, LifecyclePolicy, step
 from sloguard.model import SLO, Severity
 from sloguard.notify.base import Kind, Notification
+from sloguard.postmortem import SloFacts
+from sloguard.postmortem import render as render_postmortem
 from sloguard.routing import Route, Silence, active_silence, dispatch, match_labels
-from sloguard.store import OutboxRow
+from sloguard.store import EpisodeRecord, OutboxRow, Transition
+
+History = Callable[[str], EpisodeRecord | None]
 
 _KINDS: Mapping[EventKind, Kind] = MappingProxyType(
     {
@@ -54,17 +58,27 @@ def advance(
     state: EpisodeState | None,
     now: float,
     policy: PagingPolicy,
+    *,
+    history: History | None = None,
 ) -> Outcome:
-    """Apply ``evaluation`` (of ``slo``, at the tick's instant ``now``) to the episode state."""
+    """Apply ``evaluation`` (of ``slo``, at the tick's instant ``now``) to the episode state.
+
+    ``history`` looks up what the store recorded about an episode (``Store.episode``); a
+    resolve notification carries the postmortem draft built from it and this tick's events.
+    """
     labels = match_labels(slo.labels, evaluation.labels, slo.service)
     silence = active_silence(policy.silences, slo.name, labels, now)
     stepped, events = step(state, evaluation, now, policy.lifecycle, silence=silence)
     routed, dispatches = dispatch(stepped, events, policy.routes, slo.name, labels)
     rows = []
+    draft = ""
     for d in dispatches:
         note = build_notification(
             slo, evaluation, d.event, _KINDS[d.kind], routed, labels, policy.lifecycle
         )
+        if note.kind is Kind.RESOLVED:
+            draft = draft or postmortem_draft(slo, routed, events, history)
+            note = replace(note, postmortem_markdown=draft)
         rows.append(
             OutboxRow(
                 notifier=d.notifier,
@@ -77,6 +91,42 @@ def advance(
             )
         )
     return Outcome(routed, tuple(events), tuple(rows))
+
+
+def postmortem_draft(
+    slo: SLO, state: EpisodeState, events: Sequence[Event], history: History | None
+) -> str:
+    """The postmortem of the episode ``state`` names: what the store recorded before this tick,
+    this tick's ``events``, and the impact figures of ``state`` (the freshest)."""
+    recorded = history(state.episode_id) if history is not None else None
+    now = tuple(
+        Transition(
+            at=e.at,
+            kind=e.kind.value,
+            severity=e.severity.name,
+            previous=e.previous.name if e.previous is not None else None,
+            paged=e.notify,
+            reason=e.reason,
+        )
+        for e in events
+        if e.episode_id == state.episode_id
+    )
+    episode = EpisodeRecord(
+        id=state.episode_id,
+        slo=state.slo,
+        declared_at=state.declared_at
+        if state.declared_at is not None
+        else (now[0].at if now else 0.0),
+        resolved_at=None if state.open else state.resolved_at,
+        peak=state.peak.name,
+        transitions=(recorded.transitions if recorded else ()) + now,
+        deliveries=recorded.deliveries if recorded else (),
+        burn_started_at=state.burn_started_at,
+        peak_burn_rate=state.peak_burn_rate,
+        burn_seconds=state.burn_seconds,
+        budget_remaining=state.budget_remaining,
+    )
+    return render_postmortem(episode, SloFacts.of(slo))
 
 
 def build_notification(

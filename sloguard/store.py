@@ -31,7 +31,7 @@ from typing import Any
 from sloguard.errors import StoreError
 from sloguard.lifecycle import EpisodeState, Event
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Migration N brings a database from version N-1 to N. Append, never edit a released one.
 _MIGRATIONS: dict[int, str] = {
@@ -92,6 +92,13 @@ _MIGRATIONS: dict[int, str] = {
         duration_seconds REAL NOT NULL DEFAULT 0
     );
     CREATE INDEX attempts_outbox ON attempts (outbox_id, id);
+    """,
+    # The impact of each episode, for postmortems (see EpisodeState and sloguard.postmortem).
+    2: """
+    ALTER TABLE episodes ADD COLUMN burn_started_at REAL;
+    ALTER TABLE episodes ADD COLUMN peak_burn_rate REAL;
+    ALTER TABLE episodes ADD COLUMN burn_seconds REAL;
+    ALTER TABLE episodes ADD COLUMN budget_remaining REAL;
     """,
 }
 
@@ -165,6 +172,16 @@ class EpisodeRecord:
     peak: str
     transitions: tuple[Transition, ...] = ()
     deliveries: tuple[Delivery, ...] = ()
+    burn_started_at: float | None = None
+    peak_burn_rate: float | None = None
+    burn_seconds: float | None = None  # burn rate x seconds; / SLO period = budget share spent
+    budget_remaining: float | None = None  # last known during the episode
+
+
+_EPISODE_COLUMNS = (
+    "id, slo, declared_at, resolved_at, peak, burn_started_at, peak_burn_rate, burn_seconds, "
+    "budget_remaining"
+)
 
 
 def _classify(exc: sqlite3.Error, path: str) -> str:
@@ -308,15 +325,24 @@ class Store:
             )
             if state.episode_id and state.declared_at is not None:
                 db.execute(
-                    "INSERT INTO episodes (id, slo, declared_at, resolved_at, peak) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                    "resolved_at = excluded.resolved_at, peak = excluded.peak",
+                    "INSERT INTO episodes (id, slo, declared_at, resolved_at, peak, "
+                    "burn_started_at, peak_burn_rate, burn_seconds, budget_remaining) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                    "resolved_at = excluded.resolved_at, peak = excluded.peak, "
+                    "burn_started_at = excluded.burn_started_at, "
+                    "peak_burn_rate = excluded.peak_burn_rate, "
+                    "burn_seconds = excluded.burn_seconds, "
+                    "budget_remaining = excluded.budget_remaining",
                     (
                         state.episode_id,
                         state.slo,
                         state.declared_at,
                         state.resolved_at if not state.open else None,
                         state.peak.name,
+                        state.burn_started_at,
+                        state.peak_burn_rate,
+                        state.burn_seconds,
+                        state.budget_remaining,
                     ),
                 )
             db.executemany(
@@ -503,7 +529,7 @@ class Store:
         with self._errors():
             where, args = ("WHERE slo = ?", (slo,)) if slo else ("", ())
             heads = self._db.execute(
-                f"SELECT id, slo, declared_at, resolved_at, peak FROM episodes {where} "  # noqa: S608
+                f"SELECT {_EPISODE_COLUMNS} FROM episodes {where} "  # noqa: S608
                 "ORDER BY declared_at, id",
                 args,
             ).fetchall()
@@ -512,13 +538,32 @@ class Store:
     def episode(self, episode_id: str) -> EpisodeRecord | None:
         with self._errors():
             head = self._db.execute(
-                "SELECT id, slo, declared_at, resolved_at, peak FROM episodes WHERE id = ?",
+                f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id = ?",  # noqa: S608
                 (episode_id,),
             ).fetchone()
             return None if head is None else self._episode(*head)
 
+    def latest_payload(self, episode_id: str) -> dict[str, Any] | None:
+        """The newest notification queued for the episode (it carries the SLO's facts:
+        service, owner, runbook, objective), or None when nothing was ever queued."""
+        with self._errors():
+            row = self._db.execute(
+                "SELECT payload FROM outbox WHERE episode_id = ? ORDER BY id DESC LIMIT 1",
+                (episode_id,),
+            ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
     def _episode(
-        self, eid: str, slo: str, declared_at: float, resolved_at: float | None, peak: str
+        self,
+        eid: str,
+        slo: str,
+        declared_at: float,
+        resolved_at: float | None,
+        peak: str,
+        burn_started_at: float | None,
+        peak_burn_rate: float | None,
+        burn_seconds: float | None,
+        budget_remaining: float | None,
     ) -> EpisodeRecord:
         transitions = self._db.execute(
             "SELECT at, kind, severity, previous, paged, reason FROM transitions "
@@ -543,4 +588,8 @@ class Store:
                 for r in transitions
             ),
             deliveries=tuple(Delivery(*r) for r in deliveries),
+            burn_started_at=burn_started_at,
+            peak_burn_rate=peak_burn_rate,
+            burn_seconds=burn_seconds,
+            budget_remaining=budget_remaining,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -152,18 +153,42 @@ def test_schema_is_versioned_and_migrated_forward(
 ) -> None:
     path = tmp_path / "state.db"
     s = Store.open(path)
-    assert s.schema_version == store_module.SCHEMA_VERSION == 1
+    current = store_module.SCHEMA_VERSION
+    assert s.schema_version == current == max(store_module._MIGRATIONS)
     state, events = declared_state()
     s.commit(state, events, [row("pd", Kind.DECLARED)], at=1000.0)
     s.close()
     migrations = dict(store_module._MIGRATIONS)
-    migrations[2] = "ALTER TABLE outbox ADD COLUMN note TEXT NOT NULL DEFAULT ''"
+    migrations[current + 1] = "ALTER TABLE outbox ADD COLUMN note TEXT NOT NULL DEFAULT ''"
     monkeypatch.setattr(store_module, "_MIGRATIONS", migrations)
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", current + 1)
     s = Store.open(path)
-    assert s.schema_version == 2
+    assert s.schema_version == current + 1
     assert s.counts().pending == 1  # data survived the migration
     assert s.load_states() == {"checkout": state}
+    s.close()
+
+
+def test_a_version_1_database_gains_episode_impact_columns(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    db = sqlite3.connect(path)
+    db.executescript(store_module._MIGRATIONS[1])
+    db.execute(
+        "INSERT INTO episodes (id, slo, declared_at, resolved_at, peak) "
+        "VALUES ('e1', 'checkout', 10.0, 20.0, 'SEV2')"
+    )
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    s = Store.open(path)
+    (old,) = s.episodes()
+    assert (old.id, old.peak, old.resolved_at, old.peak_burn_rate) == ("e1", "SEV2", 20.0, None)
+    state, events = declared_state()
+    state = replace(state, burn_started_at=990.0, peak_burn_rate=480.0, burn_seconds=9600.0)
+    s.commit(state, events, [], at=1000.0)
+    new = s.episode(state.episode_id)
+    assert new is not None
+    assert (new.burn_started_at, new.peak_burn_rate, new.burn_seconds) == (990.0, 480.0, 9600.0)
     s.close()
 
 

@@ -22,9 +22,11 @@ def main() -> None:
 
 
 def _register() -> None:
+    from sloguard.cli.backtest import backtest
     from sloguard.cli.evaluate import evaluate
     from sloguard.cli.generate import generate
     from sloguard.cli.import_ import import_
+    from sloguard.cli.postmortem import postmortem
     from sloguard.cli.run import run
     from sloguard.cli.validate import validate
 
@@ -33,6 +35,8 @@ def _register() -> None:
     main.add_command(evaluate)
     main.add_command(run)
     main.add_command(generate)
+    main.add_command(backtest)
+    main.add_command(postmortem)
 
 
 _register()
