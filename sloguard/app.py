@@ -43,7 +43,7 @@ from sloguard.daemon import (
 from sloguard.delivery import Deliverer, DeliveryStats, DrainReport, RetryPolicy
 from sloguard.engine import evaluate_all
 from sloguard.errors import SloguardError, SourceUnavailable, StoreError
-from sloguard.lifecycle import EpisodeState, Event, LifecyclePolicy, Phase
+from sloguard.lifecycle import EpisodeState, Event, EventKind, LifecyclePolicy, Phase
 from sloguard.model import SLO, RawIndicator, Severity
 from sloguard.notify import build_notifier
 from sloguard.paging import PagingPolicy, advance, slo_for, slo_index
@@ -56,6 +56,10 @@ from sloguard.store import OutboxCounts, Store
 log = logging.getLogger("sloguard.app")
 
 Evaluate = Callable[[Sequence[SLO], Source, float], Awaitable[list[Evaluation]]]
+
+
+# Events that page: one with no recipient at all is logged as a warning, never silently dropped.
+_PAGES = frozenset({EventKind.DECLARED, EventKind.ESCALATED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +191,22 @@ class Daemon:
                     "evaluated_at": event.at,
                 },
             )
+        routed = {row.event_id for row in outcome.rows}
+        for event in outcome.events:
+            if event.notify and event.kind in _PAGES and event.event_id not in routed:
+                log.warning(
+                    "%s %s at %s: no route sends this to any notifier, nobody was told "
+                    "(add a route for %s, see docs/config.md)",
+                    event.slo,
+                    event.kind.value,
+                    event.severity.name,
+                    event.severity.name,
+                    extra={
+                        "slo": event.slo,
+                        "severity": event.severity.name,
+                        "dedup_key": event.episode_id,
+                    },
+                )
         return SloReport(
             key=evaluation.slo,
             severity=evaluation.severity,
