@@ -125,6 +125,12 @@ class DaemonConfig(BaseModel):
     prometheus: PrometheusConfig
     slo_paths: list[str] = Field(min_length=1)
     interval_seconds: float = Field(default=30.0, ge=1, le=3600)
+    interval_jitter_ratio: float = Field(
+        default=0.1,
+        ge=0,
+        le=0.5,
+        description="each interval is spread over +/- this share, so replicas de-synchronise",
+    )
     state_path: str = Field(min_length=1)
     notifiers: list[NotifierConfig] = Field(default_factory=list)
     routes: list[RouteConfig] = Field(default_factory=list)

@@ -14,6 +14,7 @@ import pytest
 
 from sloguard.burn import Evaluation, TierDecision, TierState
 from sloguard.config import load_config
+from sloguard.daemon import SKIPPED_TICK_MESSAGE
 from sloguard.demo import story
 from sloguard.demo.checks import Outcome, check_story, summary_lines
 from sloguard.demo.view import arrival_lines, daemon_line, table, why
@@ -275,6 +276,12 @@ def test_arrival_lines(service: str, a: Arrival, expected: list[str]) -> None:
             id="warning",
         ),
         pytest.param({"level": "info", "msg": "delivered declared"}, None, id="routine-hidden"),
+        pytest.param(
+            {"level": "warning", "msg": SKIPPED_TICK_MESSAGE},
+            "03:00:00  sloguard skips ticks: at this replay speed an evaluation outlasts the "
+            "replayed interval (expected on a busy machine; a lower --speed avoids it)",
+            id="skipped-tick-is-a-note-not-a-warning",
+        ),
     ],
 )
 def test_daemon_lines(record: dict[str, str], expected: str | None) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import signal
 import sys
 import time
 from datetime import UTC, datetime
@@ -13,7 +12,7 @@ from typing import Any
 
 import click
 
-from sloguard.app import Daemon, TickReport, open_daemon
+from sloguard.app import TickReport, open_daemon, run_daemon
 from sloguard.clock import ScaledClock
 from sloguard.config import DaemonConfig, load_config
 from sloguard.errors import ConfigError, SloguardError, SpecError
@@ -139,23 +138,6 @@ def _replay_clock(start: float, speed: float) -> ScaledClock:
     return clock
 
 
-async def _forever(config: DaemonConfig, replay: tuple[float, float] | None = None) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    clock = _replay_clock(*replay) if replay else None
-    async with open_daemon(config, clock=clock) as daemon:
-        await _loop(daemon, stop)
-
-
-async def _loop(daemon: Daemon, stop: asyncio.Event) -> None:
-    logging.getLogger("sloguard.app").info(
-        "running: %d SLO(s), a tick every %gs", len(daemon.slos), daemon.interval_seconds
-    )
-    await daemon.run(stop)
-
-
 def _fail(exc: SloguardError) -> None:
     if isinstance(exc, ConfigError | SpecError):
         for problem in exc.problems:
@@ -213,13 +195,18 @@ def run(
     replay an incident into a staging pager. Repeating an instant already evaluated changes
     nothing.
 
+    The daemon serves /metrics, /healthz, /readyz and /api/v1/slos on http.listen (default
+    0.0.0.0:9464). SIGHUP, or a change of the config or SLO files, reloads them; an invalid
+    new configuration is reported like `sloguard validate` does and the running one stays.
+    SIGTERM or Ctrl-C stops it: deliveries in flight finish, the rest stay queued, exit 0.
+
     With --replay-from TIME --speed N it runs as the daemon does, but its clock starts at TIME
     and runs N times faster: replay a past incident into a staging pager at N-times speed
     (point the config at staging receivers). Prometheus must hold the data of that stretch;
     once the replay reaches the present there is nothing more to read, so stop it before.
 
-    Exit status: 0 ok, 1 when an SLO could not be processed or the state database is
-    unusable, 2 on config, SLO definition or usage errors.
+    Exit status: 0 ok (also after SIGTERM), 1 when an SLO could not be processed (--once) or
+    the state database is unusable, 2 on config, SLO definition or usage errors.
 
     \b
     Examples:
@@ -249,6 +236,7 @@ def run(
             report = asyncio.run(_once(config, instant))
             click.echo(render(report))
             sys.exit(1 if report.failures else 0)
-        asyncio.run(_forever(config, replay))
+        clock = _replay_clock(*replay) if replay else None
+        asyncio.run(run_daemon(config_path, clock=clock))
     except SloguardError as exc:
         _fail(exc)

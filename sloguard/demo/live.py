@@ -35,6 +35,7 @@ import click
 import sloguard
 from sloguard.clock import ScaledClock
 from sloguard.config import load_config
+from sloguard.daemon import SKIPPED_TICK_MESSAGE
 from sloguard.demo import story
 from sloguard.demo.checks import Outcome, check_story, summary_lines
 from sloguard.demo.view import Places, arrival_lines, daemon_line, intro, still, table, where
@@ -97,6 +98,7 @@ class Daemon:
     speed: float = 1.0
     events: list[tuple[float, dict[str, Any]]] = field(default_factory=list)  # (story time, rec)
     problems: list[str] = field(default_factory=list)  # warnings, errors, non-JSON lines
+    ticks_skipped: int = 0
 
     def story_time(self, wall: float) -> float:
         """The daemon's replayed time at wall-clock instant ``wall``."""
@@ -363,7 +365,11 @@ class Demo:
             at = float(record["evaluated_at"])  # the tick's instant, not when it was logged
         if record.get("event"):
             daemon.events.append((at, record))
-        if record.get("level") in ("warning", "error", "critical"):
+        if record.get("msg") == SKIPPED_TICK_MESSAGE:
+            daemon.ticks_skipped += 1  # replay pressure, not a fault: say so once
+            if daemon.ticks_skipped > 1:
+                return None
+        elif record.get("level") in ("warning", "error", "critical"):
             daemon.problems.append(str(record.get("msg")))
         shown = daemon_line(record, at)
         return (at, shown) if shown else None

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from sloguard.burn import Evaluation, TierState
+from sloguard.daemon import SKIPPED_TICK_MESSAGE
 from sloguard.demo import story
 from sloguard.demo.story import clock
 from sloguard.durations import parse_duration
@@ -200,6 +201,12 @@ def daemon_line(record: Mapping[str, Any], at: float) -> str | None:
         if episode and event == "declared":
             lines += "\n" + INDENT + click.style(f"episode {episode}", dim=True)
         return lines
+    if record.get("msg") == SKIPPED_TICK_MESSAGE:
+        return click.style(
+            f"{clock(at)}  sloguard skips ticks: at this replay speed an evaluation outlasts the "
+            "replayed interval (expected on a busy machine; a lower --speed avoids it)",
+            dim=True,
+        )
     if level in ("warning", "error", "critical"):
         return click.style(f"{clock(at)}  sloguard {level}: {record.get('msg', '')}", fg="red")
     return None
