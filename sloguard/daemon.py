@@ -141,7 +141,7 @@ class Supervisor:
         self._metrics = metrics
         self._readiness = readiness
         self._options = options or SupervisorOptions()
-        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)  # nosec B311
         self._runtime: Runtime | None = None
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()

@@ -69,7 +69,7 @@ def parse_listen(text: str) -> tuple[str, int]:
         host = host[1:-1]
     elif ":" in host:
         raise ValueError(f"{text!r}: write IPv6 addresses in brackets, e.g. [::1]:9464")
-    return host or "0.0.0.0", port  # noqa: S104 - an empty host means all interfaces
+    return host or "0.0.0.0", port  # noqa: S104 (empty host: all interfaces)  # nosec B104
 
 
 class Readiness:
