@@ -24,21 +24,30 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from types import MappingProxyType
 
 import httpx
 
 from sloguard.burn import Evaluation
-from sloguard.clock import SystemClock
-from sloguard.config import DaemonConfig
-from sloguard.delivery import Deliverer, DrainReport, RetryPolicy
+from sloguard.clock import ScaledClock, SystemClock
+from sloguard.config import DaemonConfig, load_config
+from sloguard.daemon import (
+    DeliveryResult,
+    Runtime,
+    Supervisor,
+    SupervisorOptions,
+    TickResult,
+    serve,
+)
+from sloguard.delivery import Deliverer, DeliveryStats, DrainReport, RetryPolicy
 from sloguard.engine import evaluate_all
-from sloguard.errors import SloguardError, StoreError
-from sloguard.lifecycle import EpisodeState, Event, LifecyclePolicy, Phase
+from sloguard.errors import SloguardError, SourceUnavailable, StoreError
+from sloguard.lifecycle import EpisodeState, Event, EventKind, LifecyclePolicy, Phase
 from sloguard.model import SLO, RawIndicator, Severity
 from sloguard.notify import build_notifier
 from sloguard.paging import Outcome, PagingPolicy, advance, slo_for, slo_index
-from sloguard.ports import Clock, Source
+from sloguard.ports import Clock, Sample, Series, Source
 from sloguard.prometheus.client import PrometheusClient
 from sloguard.routing import Matcher, Route, Silence
 from sloguard.spec import load_slos
@@ -47,6 +56,10 @@ from sloguard.store import OutboxCounts, Store
 log = logging.getLogger("sloguard.app")
 
 Evaluate = Callable[[Sequence[SLO], Source, float], Awaitable[list[Evaluation]]]
+
+
+# Events that page: one with no recipient at all is logged as a warning, never silently dropped.
+_PAGES = frozenset({EventKind.DECLARED, EventKind.ESCALATED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +83,7 @@ class TickReport:
     failures: tuple[str, ...] = ()
     delivery: DrainReport = field(default_factory=DrainReport)
     outbox: OutboxCounts = field(default_factory=lambda: OutboxCounts(0, 0, 0))
+    evaluations: tuple[Evaluation, ...] = ()  # what the engine said (metrics, status API)
 
 
 def _gap(key: str, at: float, why: str) -> Evaluation:
@@ -151,9 +165,11 @@ class Daemon:
         counts = {i: n for (i, _), n in zip(changed, queued, strict=True)}
         reports = []
         for i, (one, outcome) in enumerate(stepped):
-            _log_events(outcome.events)
+            _log_events(outcome)
             reports.append(replace(one, queued=counts.get(i, 0)))
-        report = TickReport(at=at, slos=tuple(reports), failures=tuple(failures))
+        report = TickReport(
+            at=at, slos=tuple(reports), failures=tuple(failures), evaluations=tuple(evaluations)
+        )
         self.last_tick = report
         return report
 
@@ -193,6 +209,7 @@ class Daemon:
             failures=tick.failures,
             delivery=delivery,
             outbox=self.store.counts(),
+            evaluations=tick.evaluations,
         )
         self.last_tick = report
         return report
@@ -225,8 +242,9 @@ async def _sleep_or_stop(clock: Clock, seconds: float, stop: asyncio.Event) -> N
         await asyncio.gather(sleeper, stopper, return_exceptions=True)
 
 
-def _log_events(events: Sequence[Event]) -> None:
-    for event in events:
+def _log_events(outcome: Outcome) -> None:
+    """Log one key's committed events; warn about a page that no route sends anywhere."""
+    for event in outcome.events:
         log.info(
             "%s %s %s%s",
             event.slo,
@@ -238,8 +256,25 @@ def _log_events(events: Sequence[Event]) -> None:
                 "severity": event.severity.name,
                 "dedup_key": event.episode_id,
                 "event": event.kind.value,
+                "evaluated_at": event.at,
             },
         )
+    routed = {row.event_id for row in outcome.rows}
+    for event in outcome.events:
+        if event.notify and event.kind in _PAGES and event.event_id not in routed:
+            log.warning(
+                "%s %s at %s: no route sends this to any notifier, nobody was told "
+                "(add a route for %s, see docs/config.md)",
+                event.slo,
+                event.kind.value,
+                event.severity.name,
+                event.severity.name,
+                extra={
+                    "slo": event.slo,
+                    "severity": event.severity.name,
+                    "dedup_key": event.episode_id,
+                },
+            )
 
 
 def _retired(key: str) -> SLO:
@@ -300,8 +335,11 @@ async def open_daemon(
     *,
     clock: Clock | None = None,
     rng: random.Random | None = None,
+    source: Source | None = None,
 ) -> AsyncIterator[Daemon]:
     """Build every part the config describes; close them all on exit.
+
+    ``source`` replaces the Prometheus client built from the config (the caller closes it).
 
     Raises ConfigError (bad SLO files are reported as SpecError, unreadable secrets as
     ConfigError naming the notifier and field) and StoreError before anything is evaluated.
@@ -311,8 +349,10 @@ async def open_daemon(
     async with AsyncExitStack() as stack:
         store = Store.open(config.state_path)
         stack.callback(store.close)
-        source = PrometheusClient(config.prometheus)
-        stack.push_async_callback(source.aclose)
+        if source is None:
+            client = PrometheusClient(config.prometheus)
+            stack.push_async_callback(client.aclose)
+            source = client
         http = httpx.AsyncClient(trust_env=False, follow_redirects=False)
         stack.push_async_callback(http.aclose)
         notifiers = {
@@ -336,3 +376,175 @@ async def open_daemon(
             clock=clock,
             interval_seconds=config.interval_seconds,
         )
+
+
+# --- the long-running daemon (``sloguard run`` without --once) -------------------------------
+
+
+class ProbedSource:
+    """A Source that remembers whether Prometheus answered during the current tick.
+
+    ``up`` is False only when queries were made and every one failed as unreachable
+    (SourceUnavailable: transport error, timeout, 5xx); a rejected query is Prometheus
+    answering."""
+
+    def __init__(self, inner: Source) -> None:
+        self._inner = inner
+        self._answered = 0
+        self._unreachable = 0
+
+    def begin(self) -> None:
+        self._answered = self._unreachable = 0
+
+    @property
+    def up(self) -> bool:
+        return self._answered > 0 or self._unreachable == 0
+
+    async def query(self, expr: str, at: float) -> list[Sample]:
+        try:
+            result = await self._inner.query(expr, at)
+        except SourceUnavailable:
+            self._unreachable += 1
+            raise
+        except SloguardError:
+            self._answered += 1
+            raise
+        self._answered += 1
+        return result
+
+    async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
+        return await self._inner.query_range(expr, start, end, step)
+
+
+# Delivery failure reasons (sloguard.delivery) that leave the row pending for another attempt.
+_RETRY_REASONS = frozenset({"transient", "timeout", "error"})
+
+
+class AppRuntime:
+    """One loaded configuration as the :class:`~sloguard.daemon.Supervisor` drives it."""
+
+    def __init__(
+        self,
+        config_path: Path,
+        config: DaemonConfig,
+        daemon: Daemon,
+        probe: ProbedSource,
+        stack: AsyncExitStack,
+    ) -> None:
+        self.config = config
+        self.daemon = daemon
+        self._probe = probe
+        self._stack = stack
+        self._seen = DeliveryStats()
+        self.interval_seconds = config.interval_seconds
+        self.jitter_ratio = config.interval_jitter_ratio
+        self.http_listen = config.http.listen
+        self.watched_paths = [config_path, *(Path(p) for p in config.slo_paths)]
+        self.integrations = sorted({n.type for n in config.notifiers})
+
+    async def tick(self, at: float) -> TickResult:
+        self._probe.begin()
+        report = await self.daemon.tick(at)
+        states = self.daemon.store.load_states()
+        counts = self.daemon.store.counts()
+        index = slo_index(self.daemon.slos)
+        # Only defined SLOs are exported: a removed SLO whose episode is still open is fed gaps
+        # until it closes (see Daemon.tick); its series go now, its episode stays listed.
+        slos_by_key = {
+            ev.slo: slo for ev in report.evaluations if (slo := slo_for(index, ev.slo)) is not None
+        }
+        evaluations = tuple(ev for ev in report.evaluations if ev.slo in slos_by_key)
+        open_states = [s for s in states.values() if s.open]
+        by_severity: dict[Severity, int] = {}
+        for state in open_states:
+            sev = state.severity if state.severity > Severity.OK else state.peak
+            by_severity[sev] = by_severity.get(sev, 0) + 1
+        return TickResult(
+            at=at,
+            evaluations=evaluations,
+            slos_by_key=slos_by_key,
+            prometheus_up=self._probe.up,
+            open_episodes=by_severity,
+            episodes=[s.to_json() for s in open_states],
+            outbox_pending=counts.pending,
+            dead_letters=counts.dead,
+        )
+
+    async def deliver(self) -> DeliveryResult:
+        await self.daemon.deliver()
+        stats = self.daemon.deliverer.stats
+        delta: dict[tuple[str, str], int] = {}
+        for integration, n in (stats.sent - self._seen.sent).items():
+            delta[(integration, "sent")] = n
+        for (integration, reason), n in (stats.failed - self._seen.failed).items():
+            if reason in _RETRY_REASONS:
+                key = (integration, "retry")
+                delta[key] = delta.get(key, 0) + n
+        for integration, n in (stats.dead_lettered - self._seen.dead_lettered).items():
+            delta[(integration, "dead_letter")] = n
+        self._seen = DeliveryStats(
+            sent=stats.sent.copy(),
+            failed=stats.failed.copy(),
+            dead_lettered=stats.dead_lettered.copy(),
+        )
+        counts = self.daemon.store.counts()
+        due = self.daemon.store.next_due_at()
+        return DeliveryResult(
+            counts=delta,
+            outbox_pending=counts.pending,
+            dead_letters=counts.dead,
+            next_due_in_seconds=None if due is None else due - self.daemon.clock.now(),
+        )
+
+    async def aclose(self) -> None:
+        await self._stack.aclose()
+
+
+async def load_runtime(
+    config_path: str | Path, *, clock: Clock, rng: random.Random | None = None
+) -> AppRuntime:
+    """Read the config and the SLO files and build every part; the located errors of
+    ``sloguard validate`` (ConfigError, SpecError) when they are invalid."""
+    path = Path(config_path)
+    config = load_config(path)
+    async with AsyncExitStack() as stack:
+        client = PrometheusClient(config.prometheus)
+        stack.push_async_callback(client.aclose)
+        probe = ProbedSource(client)
+        daemon = await stack.enter_async_context(
+            open_daemon(config, clock=clock, rng=rng, source=probe)
+        )
+        runtime = AppRuntime(path, config, daemon, probe, stack.pop_all())
+    log.info(
+        "configuration loaded: %d SLO(s), %d notifier(s), a tick every %gs",
+        len(daemon.slos),
+        len(config.notifiers),
+        config.interval_seconds,
+    )
+    return runtime
+
+
+async def run_daemon(
+    config_path: str | Path,
+    *,
+    clock: Clock | None = None,
+    options: SupervisorOptions | None = None,
+    on_started: Callable[[Supervisor, tuple[str, int]], None] | None = None,
+) -> None:
+    """``sloguard run``: serve until SIGTERM/SIGINT, reload on SIGHUP or a file change.
+
+    With a :class:`~sloguard.clock.ScaledClock` the schedule runs faster, but file polling and
+    the shutdown deadline stay in real seconds (5 s and 8 s)."""
+    clock = clock or SystemClock()
+    if options is None:
+        speed = clock.speed if isinstance(clock, ScaledClock) else 1.0
+        options = SupervisorOptions(
+            watch_interval_seconds=5.0 * speed,
+            shutdown_timeout_seconds=8.0 * speed,
+            max_delivery_wait_seconds=30.0 * speed,
+        )
+
+    async def loader(previous: Runtime | None) -> Runtime:
+        return await load_runtime(config_path, clock=clock)
+
+    await serve(loader, clock=clock, options=options, on_started=on_started)

@@ -31,6 +31,7 @@ from pydantic import (
 from sloguard.errors import ConfigError, Location, Problem
 from sloguard.notify import NotifierConfig
 from sloguard.prometheus.config import PrometheusConfig
+from sloguard.spec import DEFAULT_LIMITS, parse_documents, read_text
 
 _FORBID = ConfigDict(extra="forbid", frozen=True)
 
@@ -124,6 +125,12 @@ class DaemonConfig(BaseModel):
     prometheus: PrometheusConfig
     slo_paths: list[str] = Field(min_length=1)
     interval_seconds: float = Field(default=30.0, ge=1, le=3600)
+    interval_jitter_ratio: float = Field(
+        default=0.1,
+        ge=0,
+        le=0.5,
+        description="each interval is spread over +/- this share, so replicas de-synchronise",
+    )
     state_path: str = Field(min_length=1)
     notifiers: list[NotifierConfig] = Field(default_factory=list)
     routes: list[RouteConfig] = Field(default_factory=list)
@@ -239,13 +246,22 @@ def _message(error: Mapping[str, Any]) -> str:
 def parse_config(text: str, file: str = "<config>", *, base: Path | None = None) -> DaemonConfig:
     """Validate config text; ``base`` is the directory relative paths are resolved against."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)  # a node graph: aliases stay shared
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(Problem(loc, f"not valid YAML: {problem}")) from None
+    except RecursionError:
+        raise ConfigError(
+            Problem(Location(file, 1, 1), "YAML nested too deeply; flatten it")
+        ) from None
+    # The hardened reader before anything is built: nesting depth, alias expansion (YAML
+    # bombs), numbers and invisible characters, each a located error.
+    for item in parse_documents(text, file):
+        if isinstance(item, Problem):
+            raise ConfigError(item)
+    data = yaml.safe_load(text)
     positions: dict[Path_, tuple[int, int]] = {}
     if root is not None:
         _positions(root, (), positions)
@@ -298,8 +314,7 @@ def _check_references(config: DaemonConfig, located: _Located) -> None:
 def load_config(path: str | Path) -> DaemonConfig:
     """Read and validate the config file at ``path`` (relative paths resolve against its dir)."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(Problem(Location(str(path)), f"cannot read: {exc.strerror}")) from None
+    text = read_text(file, str(path), DEFAULT_LIMITS)  # size limit, UTF-8, no NUL bytes
+    if isinstance(text, Problem):
+        raise ConfigError(text)
     return parse_config(text, str(path), base=file.resolve().parent)

@@ -120,7 +120,7 @@ class Deliverer:
         self.notifiers = dict(notifiers)
         self.clock = clock
         self.policy = policy or RetryPolicy()
-        self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self.rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)  # nosec B311
         self.stats = DeliveryStats()
         self._limiter = RateLimiter()
         self._concurrency = concurrency

@@ -554,7 +554,7 @@ class Store:
         with self._errors():
             where, args = ("WHERE slo = ?", (slo,)) if slo else ("", ())
             heads = self._db.execute(
-                f"SELECT {_EPISODE_COLUMNS} FROM episodes {where} "  # noqa: S608
+                f"SELECT {_EPISODE_COLUMNS} FROM episodes {where} "  # noqa: S608  # nosec B608
                 "ORDER BY declared_at, id",
                 args,
             ).fetchall()
@@ -563,7 +563,7 @@ class Store:
     def episode(self, episode_id: str) -> EpisodeRecord | None:
         with self._errors():
             head = self._db.execute(
-                f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id = ?",  # noqa: S608
+                f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id = ?",  # noqa: S608  # nosec B608
                 (episode_id,),
             ).fetchone()
             return None if head is None else self._episode(*head)

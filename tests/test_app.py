@@ -304,3 +304,30 @@ def test_sigkill_loses_nothing_and_opens_nothing_twice(
     assert store.counts().pending == 0
     assert store.counts().delivered == 1
     store.close()
+
+
+def test_a_page_no_route_sends_anywhere_is_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Routes that cover SEV1 only: a SEV3 burn is declared and tracked, but nobody hears of
+    it. That must not pass silently: the log says so, with the SLO and the severity."""
+    clock = ManualClock(T0)
+    script = Script()
+    fakes = notifiers()
+    d = daemon(tmp_path, script, fakes, clock)
+    d.paging = PagingPolicy(routes=(Route(("pd",), frozenset({Severity.SEV1})),))
+    script.severity["search-latency"] = Severity.SEV3
+    with caplog.at_level("WARNING", logger="sloguard.app"):
+        asyncio.run(d.once(T0))
+    unrouted = [r for r in caplog.records if "no route" in r.getMessage()]
+    assert len(unrouted) == 1, [r.getMessage() for r in caplog.records]
+    assert "search-latency" in unrouted[0].getMessage()
+    assert "SEV3" in unrouted[0].getMessage()
+    assert all(not f.accepted for f in fakes.values())
+
+    script.severity["search-latency"] = Severity.SEV1  # escalation reaches pd: no warning
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="sloguard.app"):
+        asyncio.run(d.once(T0 + 60))
+    assert not [r for r in caplog.records if "no route" in r.getMessage()]
+    assert fakes["pd"].accepted

@@ -247,3 +247,27 @@ def test_help_explains_exit_codes() -> None:
     assert done.returncode == 0
     assert "Exit status" in done.stdout
     assert "--prometheus URL" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        pytest.param(["--basic-auth-user", "sre"], "needs --basic-auth-password", id="user-alone"),
+        pytest.param(["--basic-auth-password-env", "PW"], "needs --basic-auth-user",
+                     id="password-alone"),
+        pytest.param(["--bearer-token-env", "T", "--basic-auth-user", "sre",
+                      "--basic-auth-password-env", "PW"], "use one of", id="two-methods"),
+    ],
+)  # fmt: skip
+def test_backtest_shares_the_connection_flags(
+    args: list[str], text: str, slo_dir: Path, closed_port: int
+) -> None:
+    """`backtest` takes the same auth/TLS flags as `evaluate`, checked the same way."""
+    done = subprocess.run(
+        [sys.executable, "-m", "sloguard", "backtest", str(slo_dir), "--prometheus",
+         f"http://127.0.0.1:{closed_port}", "--from", "1704067200", "--to", "1704070800", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert_no_traceback(done)
+    assert done.returncode == 2
+    assert text in done.stderr

@@ -28,7 +28,8 @@ from sloguard.backtest import (
 from sloguard.backtest._report import render_text
 from sloguard.backtest.plot import INSTALL_HINT
 from sloguard.backtest.plot import available as plot_available
-from sloguard.cli.evaluate import _config, parse_at
+from sloguard.cli._prometheus import Connection, connection_options, prometheus_config
+from sloguard.cli.evaluate import parse_at
 from sloguard.clock import SystemClock
 from sloguard.durations import DurationError, parse_duration
 from sloguard.errors import ConfigError, SloguardError, SpecError
@@ -160,15 +161,9 @@ async def _run(
               show_default=True, help="Seconds to wait for each range query.")  # fmt: skip
 @click.option("--retries", type=click.IntRange(0, 10), default=2, show_default=True,
               help="Extra attempts on transient errors.")  # fmt: skip
-@click.option("--bearer-token-file", metavar="FILE", help="Send the token in FILE as a bearer.")
-@click.option("--bearer-token-env", metavar="VAR", help="Send the token in env VAR as a bearer.")
-@click.option("--basic-auth-user", metavar="USER", help="Basic auth user name.")
-@click.option("--basic-auth-password-file", metavar="FILE", help="Basic auth password file.")
-@click.option("--basic-auth-password-env", metavar="VAR", help="Basic auth password env var.")
-@click.option("--ca-file", metavar="PEM", help="CA bundle to verify Prometheus's certificate.")
-@click.option("--insecure-skip-verify", is_flag=True, help="Do not verify TLS (testing only).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: when stderr is a terminal).")  # fmt: skip
+@connection_options
 def backtest(
     paths: tuple[Path, ...],
     url: str,
@@ -185,13 +180,7 @@ def backtest(
     concurrency: int,
     timeout: float,
     retries: int,
-    bearer_token_file: str | None,
-    bearer_token_env: str | None,
-    basic_auth_user: str | None,
-    basic_auth_password_file: str | None,
-    basic_auth_password_env: str | None,
-    ca_file: str | None,
-    insecure_skip_verify: bool,
+    connection: Connection,
     progress: bool | None,
 ) -> None:
     """Replay the SLOs in PATH... over a past range and report every episode the daemon would
@@ -225,18 +214,7 @@ def backtest(
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    config = _config(
-        url,
-        timeout,
-        retries,
-        bearer_token_file,
-        bearer_token_env,
-        basic_auth_user,
-        basic_auth_password_file,
-        basic_auth_password_env,
-        ca_file,
-        insecure_skip_verify,
-    )
+    config = prometheus_config(url, timeout, retries, connection)
     from sloguard.spec import load_slos
 
     incidents: list[Incident] = []

@@ -12,15 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import click
-from pydantic import ValidationError
 
 from sloguard.burn import Evaluation
+from sloguard.cli._prometheus import Connection, connection_options, prometheus_config
 from sloguard.clock import SystemClock
 from sloguard.durations import format_duration, parse_duration
 from sloguard.engine import evaluate_all
 from sloguard.errors import SloguardError, SpecError
 from sloguard.model import SLO, Severity
-from sloguard.prometheus import BasicAuth, PrometheusClient, PrometheusConfig
+from sloguard.prometheus import PrometheusClient, PrometheusConfig
 
 EXIT_OK = 0
 EXIT_SLO_ERRORS = 1
@@ -172,50 +172,6 @@ def as_table(evaluations: Sequence[Evaluation], *, colour: bool) -> str:
     return "\n".join(out)
 
 
-def _config(
-    url: str,
-    timeout: float,
-    retries: int,
-    bearer_token_file: str | None,
-    bearer_token_env: str | None,
-    basic_auth_user: str | None,
-    basic_auth_password_file: str | None,
-    basic_auth_password_env: str | None,
-    ca_file: str | None,
-    insecure_skip_verify: bool,
-) -> PrometheusConfig:
-    basic = None
-    if basic_auth_user:
-        if not (basic_auth_password_file or basic_auth_password_env):
-            raise click.UsageError(
-                "--basic-auth-user needs --basic-auth-password-file or --basic-auth-password-env"
-            )
-        basic = BasicAuth(
-            username=basic_auth_user,
-            password_file=basic_auth_password_file,
-            password_env=basic_auth_password_env,
-        )
-    elif basic_auth_password_file or basic_auth_password_env:
-        raise click.UsageError("a basic auth password needs --basic-auth-user")
-    try:
-        return PrometheusConfig(
-            url=url,
-            timeout_seconds=timeout,
-            retries=retries,
-            bearer_token_file=bearer_token_file,
-            bearer_token_env=bearer_token_env,
-            basic_auth=basic,
-            ca_file=ca_file,
-            insecure_skip_verify=insecure_skip_verify,
-        )
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'prometheus'}: {e['msg']}"
-            for e in exc.errors()
-        )
-        raise click.UsageError(f"invalid Prometheus settings: {problems}") from None
-
-
 async def _evaluate(config: PrometheusConfig, slos: list[SLO], at: float) -> list[Evaluation]:
     async with PrometheusClient(config) as client:
         return await evaluate_all(slos, client, at)
@@ -263,15 +219,9 @@ Examples:
               help="Seconds to wait for each query.")  # fmt: skip
 @click.option("--retries", type=click.IntRange(0, 10), default=2, show_default=True,
               help="Extra attempts on transient errors (connect, timeout, 5xx, 429).")  # fmt: skip
-@click.option("--bearer-token-file", metavar="FILE", help="Send the token in FILE as a bearer.")
-@click.option("--bearer-token-env", metavar="VAR", help="Send the token in env VAR as a bearer.")
-@click.option("--basic-auth-user", metavar="USER", help="Basic auth user name.")
-@click.option("--basic-auth-password-file", metavar="FILE", help="Basic auth password file.")
-@click.option("--basic-auth-password-env", metavar="VAR", help="Basic auth password env var.")
-@click.option("--ca-file", metavar="PEM", help="CA bundle to verify Prometheus's certificate.")
-@click.option("--insecure-skip-verify", is_flag=True, help="Do not verify TLS (testing only).")
 @click.option("--color/--no-color", "colour", default=None,
               help="Colour the severities (default: when writing to a terminal).")  # fmt: skip
+@connection_options
 def evaluate(
     paths: tuple[Path, ...],
     url: str,
@@ -279,13 +229,7 @@ def evaluate(
     output: str,
     timeout: float,
     retries: int,
-    bearer_token_file: str | None,
-    bearer_token_env: str | None,
-    basic_auth_user: str | None,
-    basic_auth_password_file: str | None,
-    basic_auth_password_env: str | None,
-    ca_file: str | None,
-    insecure_skip_verify: bool,
+    connection: Connection,
     colour: bool | None,
 ) -> None:
     """Evaluate the SLOs in PATH... (files or directories) once against Prometheus.
@@ -296,18 +240,7 @@ def evaluate(
     runs out at the current burn. All windows are read at one instant (--at, default now).
     """
     at = parse_at(at_text) if at_text else SystemClock().now()
-    config = _config(
-        url,
-        timeout,
-        retries,
-        bearer_token_file,
-        bearer_token_env,
-        basic_auth_user,
-        basic_auth_password_file,
-        basic_auth_password_env,
-        ca_file,
-        insecure_skip_verify,
-    )
+    config = prometheus_config(url, timeout, retries, connection)
     from sloguard.spec import load_slos
 
     try:

@@ -5,18 +5,32 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import signal
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 import click
 
-from sloguard.app import Daemon, TickReport, open_daemon
+from sloguard.app import TickReport, open_daemon, run_daemon
+from sloguard.clock import ScaledClock
 from sloguard.config import DaemonConfig, load_config
 from sloguard.errors import ConfigError, SloguardError, SpecError
 
-_FIELDS = ("slo", "severity", "dedup_key", "event", "notifier", "integration", "status")
+# A replayed tick closer than this to the next in real time would mostly be skipped ticks: the
+# queries of one tick take tens of milliseconds, and the outbox needs a moment between them.
+MIN_REAL_TICK_SECONDS = 0.2
+
+_FIELDS = (
+    "slo",
+    "severity",
+    "dedup_key",
+    "event",
+    "evaluated_at",  # the pinned instant of the tick that caused the event (replays: the past)
+    "notifier",
+    "integration",
+    "status",
+)
 
 
 class _JsonFormatter(logging.Formatter):
@@ -96,20 +110,32 @@ async def _once(config: DaemonConfig, at: float | None) -> TickReport:
         return await daemon.once(at)
 
 
-async def _forever(config: DaemonConfig) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    async with open_daemon(config) as daemon:
-        await _loop(daemon, stop)
+def check_replay(config: DaemonConfig, start: float, speed: float, now: float) -> None:
+    """Refuse a replay that cannot work: from the future, or ticks too close in real time."""
+    if start >= now:
+        raise click.BadParameter(
+            f"{_iso(start)} is not in the past: a replay needs recorded data",
+            param_hint="'--replay-from'",
+        )
+    if not speed > 0:
+        raise click.BadParameter(f"{speed:g} is not a positive factor", param_hint="'--speed'")
+    real = config.interval_seconds / speed
+    if real < MIN_REAL_TICK_SECONDS:
+        fastest = config.interval_seconds / MIN_REAL_TICK_SECONDS
+        raise click.BadParameter(
+            f"at {speed:g}x a tick every {config.interval_seconds:g}s (interval_seconds) comes "
+            f"every {real:.3f}s of real time, faster than ticks can run; use --speed "
+            f"{fastest:g} or less, or a longer interval_seconds",
+            param_hint="'--speed'",
+        )
 
 
-async def _loop(daemon: Daemon, stop: asyncio.Event) -> None:
+def _replay_clock(start: float, speed: float) -> ScaledClock:
+    clock = ScaledClock(start, speed)
     logging.getLogger("sloguard.app").info(
-        "running: %d SLO(s), a tick every %gs", len(daemon.slos), daemon.interval_seconds
+        "replaying from %s (%s) at %gx speed", _iso(start), f"{start:.3f}", speed
     )
-    await daemon.run(stop)
+    return clock
 
 
 def _fail(exc: SloguardError) -> None:
@@ -139,7 +165,25 @@ def _fail(exc: SloguardError) -> None:
     help="With --once: evaluate as of TIME (RFC 3339 with a timezone, or unix seconds) instead "
     "of now. State and outbox are real: notifications are queued and sent.",
 )
-def run(config_path: str, once: bool, at: str | None) -> None:
+@click.option(
+    "--replay-from",
+    "replay_from",
+    metavar="TIME",
+    help="Run the daemon from a past instant TIME (RFC 3339 with a timezone, or unix seconds) "
+    "instead of now, and let that replayed time run at --speed: replay a past incident into a "
+    "staging pager at N-times speed. State and outbox are real. Not with --once.",
+)
+@click.option(
+    "--speed",
+    type=float,
+    metavar="N",
+    help="With --replay-from: replayed seconds per real second (default 1). Ticks, the quiet "
+    f"period and retry backoff all run N times faster; interval_seconds / N must be at least "
+    f"{MIN_REAL_TICK_SECONDS:g} s.",
+)
+def run(
+    config_path: str, once: bool, at: str | None, replay_from: str | None, speed: float | None
+) -> None:
     """Run sloguard: evaluate every SLO each interval, page and declare incidents on burns.
 
     Each tick evaluates all SLOs at one pinned time, steps each SLO's episode (declare,
@@ -151,25 +195,48 @@ def run(config_path: str, once: bool, at: str | None) -> None:
     replay an incident into a staging pager. Repeating an instant already evaluated changes
     nothing.
 
-    Exit status: 0 ok, 1 when an SLO could not be processed or the state database is
-    unusable, 2 on config, SLO definition or usage errors.
+    The daemon serves /metrics, /healthz, /readyz and /api/v1/slos on http.listen (default
+    0.0.0.0:9464). SIGHUP, or a change of the config or SLO files, reloads them; an invalid
+    new configuration is reported like `sloguard validate` does and the running one stays.
+    SIGTERM or Ctrl-C stops it: deliveries in flight finish, the rest stay queued, exit 0.
+
+    With --replay-from TIME --speed N it runs as the daemon does, but its clock starts at TIME
+    and runs N times faster: replay a past incident into a staging pager at N-times speed
+    (point the config at staging receivers). Prometheus must hold the data of that stretch;
+    once the replay reaches the present there is nothing more to read, so stop it before.
+
+    Exit status: 0 ok (also after SIGTERM), 1 when an SLO could not be processed (--once) or
+    the state database is unusable, 2 on config, SLO definition or usage errors.
 
     \b
     Examples:
       sloguard run --config sloguard.yaml
       sloguard run --config sloguard.yaml --once
       sloguard run --config staging.yaml --once --at 2024-01-01T06:05:00Z
+      sloguard run --config staging.yaml --replay-from 2024-01-01T05:50:00Z --speed 30
     """
     if at is not None and not once:
-        raise click.UsageError("--at needs --once (the daemon always evaluates at the present)")
+        raise click.UsageError(
+            "--at needs --once (the daemon evaluates at the present, or use --replay-from)"
+        )
+    if replay_from is not None and once:
+        raise click.UsageError("--replay-from runs the daemon; for one past tick use --once --at")
+    if speed is not None and replay_from is None:
+        raise click.UsageError("--speed needs --replay-from")
     instant = parse_instant(at) if at is not None else None
+    replay_start = parse_instant(replay_from) if replay_from is not None else None
     try:
         config = load_config(config_path)
+        replay = None
+        if replay_start is not None:
+            replay = (replay_start, 1.0 if speed is None else speed)
+            check_replay(config, *replay, now=time.time())
         _setup_logging(config)
         if once:
             report = asyncio.run(_once(config, instant))
             click.echo(render(report))
             sys.exit(1 if report.failures else 0)
-        asyncio.run(_forever(config))
+        clock = _replay_clock(*replay) if replay else None
+        asyncio.run(run_daemon(config_path, clock=clock))
     except SloguardError as exc:
         _fail(exc)

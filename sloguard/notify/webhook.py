@@ -47,7 +47,7 @@ EVENT_TYPES: dict[Kind, str] = {
     Kind.RESOLVED: "incident.resolved",
     Kind.STALE: "slo.evaluation_stale",
 }
-SECRET_PREFIX = "whsec_"  # noqa: S105 (a format prefix, not a secret)
+SECRET_PREFIX = "whsec_"  # noqa: S105 (a format prefix, not a secret)  # nosec B105
 SECRET_BYTES_MIN, SECRET_BYTES_MAX = 24, 64
 FIREHYDRANT_LEVEL = {"SEV1": "FATAL", "SEV2": "ERROR", "SEV3": "WARN"}
 FIREHYDRANT_PRIORITY = {"SEV1": "HIGH", "SEV2": "HIGH", "SEV3": "LOW"}

@@ -255,7 +255,7 @@ class PrometheusClient:
             return float(exc.retry_after_seconds)
         exponent: int = state.attempt_number - 1
         backoff: float = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2.0**exponent)
-        return backoff * (1.0 + random.uniform(0.0, 0.2))  # noqa: S311 (jitter, not crypto)
+        return backoff * (1.0 + random.uniform(0.0, 0.2))  # noqa: S311 (jitter)  # nosec B311
 
     async def _call(self, path: str, form: dict[str, str], expr: str) -> Mapping[str, Any]:
         form = {**form, "timeout": f"{self.config.timeout_seconds:g}s"}

@@ -19,7 +19,7 @@ from sloguard.spec._build import translate
 from sloguard.spec._emit import native_yaml
 from sloguard.spec._load import Draft, LoadResult, discover, load, load_slos
 from sloguard.spec._tiers import TierPolicy, check_tiers, load_tiers, read_document
-from sloguard.spec._yaml import DEFAULT_LIMITS, Doc, Limits
+from sloguard.spec._yaml import DEFAULT_LIMITS, Doc, Limits, parse_documents, read_text
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -37,6 +37,8 @@ __all__ = [
     "load_slos",
     "load_tiers",
     "native_yaml",
+    "parse_documents",
     "read_document",
+    "read_text",
     "translate",
 ]

@@ -165,8 +165,13 @@ def _read_file(path: Path, limits: Limits, result: LoadResult, openslo: list[Doc
 def _route(doc: Doc, result: LoadResult, openslo: list[Doc]) -> None:
     data = doc.data
     if not isinstance(data, dict):
+        # A file that is not YAML mappings at all may be anything (a key, a passwd file that
+        # a path pointed at by mistake): say what it is, never echo its text.
+        got = "a text line" if isinstance(data, str) else describe(data)
         result.problems.append(
-            Problem(doc.start, f"expected an SLO document (a mapping), got {describe(data)}")
+            Problem(
+                doc.start, f"expected an SLO document (a mapping), got {got}; is this an SLO file?"
+            )
         )
         return
     api = data.get("apiVersion")

@@ -28,10 +28,14 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+def _shown(value: str) -> str:
+    return repr(value) if len(value) <= 80 else f"{value[:60]!r}... ({len(value)} characters)"
+
+
 def check_name(value: str, what: str = "name") -> str:
     if not NAME_RE.match(value):
         raise ValueError(
-            f"{what} {value!r} is not valid: use letters, digits, '-', '_' or '.', "
+            f"{what} {_shown(value)} is not valid: use letters, digits, '-', '_' or '.', "
             "starting and ending with a letter or digit (e.g. checkout-availability)"
         )
     return value

@@ -8,6 +8,7 @@ alias expansion (the "billion laughs" YAML bomb). Every failure becomes a locate
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,17 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+
+# Bidi overrides and isolates (the "Trojan Source" characters), zero-width characters and a BOM
+# inside text: each makes what a page or a rule shows differ from what it means.
+_HIDDEN = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def _preview(value: str) -> str:
+    """A short, printable stand-in for a value in a message (hostile input can be huge)."""
+    shown = value if len(value) <= 40 else value[:40] + "..."
+    return ascii(shown)
 
 
 class _LimitExceeded(Exception):
@@ -160,8 +172,18 @@ class _Converter:
         raise _LimitExceeded(node, f"unsupported YAML node {node.tag}")  # pragma: no cover
 
     def scalar(self, node: ScalarNode) -> Any:
+        hidden = _HIDDEN.search(node.value)
+        if hidden is not None:
+            raise _LimitExceeded(
+                node,
+                f"invisible or direction-changing character U+{ord(hidden.group()):04X} in "
+                f"{_preview(node.value)}: a page would not show what it says; remove it",
+            )
         if node.tag in _CONSTRUCTED:
-            return self._constructor.construct_object(node)
+            try:
+                return self._constructor.construct_object(node)
+            except ValueError as exc:  # e.g. an integer of more than 4300 digits
+                raise _LimitExceeded(node, f"not a usable number ({exc})") from None
         return node.value
 
     def _mapping(self, node: MappingNode, path: Path_, depth: int) -> dict[Any, Any]:
@@ -201,14 +223,14 @@ def _decode(raw: bytes, file: str) -> str | Problem:
         column = exc.start - (before.rfind(b"\n") + 1) + 1
         return Problem(
             Location(file, line, column),
-            f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); SLO files must be UTF-8 YAML",
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); the file must be UTF-8 YAML",
         )
     nul = text.find("\0")
     if nul >= 0:
         line = text.count("\n", 0, nul) + 1
         column = nul - (text.rfind("\n", 0, nul) + 1) + 1
         return Problem(
-            Location(file, line, column), "binary data (a NUL byte); SLO files must be YAML text"
+            Location(file, line, column), "binary data (a NUL byte); the file must be YAML text"
         )
     return text
 

@@ -28,7 +28,7 @@ from sloguard.testing.receivers.webhook import SCHEMAS
 DEMO_ROUTING_KEY = "sloguardDemoRoutingKey0000000000"
 DEMO_GENIE_KEY = "sloguard-demo-genie-key"
 # The public key of test-vectors.json, never a real one.
-DEMO_WEBHOOK_SECRET = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # noqa: S105
+DEMO_WEBHOOK_SECRET = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # noqa: S105 (public test vector)  # nosec B105
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,538 @@
+"""The daemon's whole lifecycle in one place: ticks, delivery, reload, signals, probes, stop.
+
+The app builds a :class:`Runtime` from one good configuration (Prometheus source, SLOs, store,
+notifiers); :class:`Supervisor` drives it::
+
+    ticker    every interval (with jitter): one tick at one pinned instant -> evaluate all SLOs,
+              feed the lifecycle, commit state + outbox rows (Runtime.tick). A tick still
+              running when the next is due makes that one *skipped* and counted, never doubled.
+    delivery  drains the outbox after every tick and whenever a retry falls due.
+    watcher   polls the config and SLO files (mtime, size, inode, symlink target; so a
+              Kubernetes ConfigMap update, which swaps the ``..data`` symlink, is seen) and
+              reloads on a change; SIGHUP reloads at once. A configuration that fails to load
+              is logged with the same located errors as ``sloguard validate`` and the last
+              good one keeps running (``sloguard_config_reload_success 0``).
+    stop      SIGTERM/SIGINT: no new tick, the running one is cancelled (its commit is atomic,
+              so nothing half-written), the delivery pass in flight finishes and one last pass
+              sends what the last tick queued, all within ``shutdown_timeout_seconds``; rows not
+              sent stay in the outbox and go out after restart. Exit code 0.
+
+Time is injected (:class:`sloguard.ports.Clock`): tests drive the loop on a virtual clock and
+take no real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import signal
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from sloguard.burn import Evaluation
+from sloguard.errors import ConfigError, Location, Problem, SloguardError, SpecError
+from sloguard.metrics import Metrics, TickOutcome
+from sloguard.model import SLO, Severity
+from sloguard.ports import Clock
+from sloguard.server import HttpServer, Readiness, ServerLimits, parse_listen
+
+log = logging.getLogger("sloguard.daemon")
+# A tick came due while the previous one still ran. Worth a warning in production (the
+# interval is too short for the fleet); the demo counts it instead, since replays compress time.
+SKIPPED_TICK_MESSAGE = "previous evaluation still running; skipping this tick"
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True, slots=True)
+class TickResult:
+    """What one tick did, for metrics, readiness and ``/api/v1/slos``."""
+
+    at: float
+    evaluations: Sequence[Evaluation]
+    slos_by_key: Mapping[str, SLO]
+    prometheus_up: bool
+    open_episodes: Mapping[Severity, int] = field(default_factory=dict)
+    episodes: Sequence[Mapping[str, Any]] = ()  # open episodes as JSON (EpisodeState.to_json)
+    outbox_pending: int = 0
+    dead_letters: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    """What one delivery pass did: counts per (integration, outcome) and the outbox after it."""
+
+    counts: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    outbox_pending: int = 0
+    dead_letters: int = 0
+    next_due_in_seconds: float | None = None  # the earliest retry, if any
+
+
+class Runtime(Protocol):
+    """The working parts built from one good configuration."""
+
+    @property
+    def interval_seconds(self) -> float: ...
+
+    @property
+    def jitter_ratio(self) -> float:
+        """Each interval is spread over +/- this share (0..0.5), so replicas de-synchronise."""
+        ...
+
+    @property
+    def watched_paths(self) -> Sequence[Path]:
+        """The config file and the SLO files/directories whose change triggers a reload."""
+        ...
+
+    @property
+    def http_listen(self) -> str:
+        """``HOST:PORT`` of the HTTP endpoint; read at start only (a change needs a restart)."""
+        ...
+
+    @property
+    def integrations(self) -> Sequence[str]:
+        """The notifier types in use (for zero-valued metric series)."""
+        ...
+
+    async def tick(self, at: float) -> TickResult:
+        """Evaluate every SLO at ``at``, feed the lifecycle, commit state + outbox rows."""
+        ...
+
+    async def deliver(self) -> DeliveryResult:
+        """One delivery pass over the outbox."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+Loader = Callable[["Runtime | None"], Awaitable[Runtime]]
+"""Builds a Runtime from the configuration on disk; gets the running one (or None at start) so
+it can keep what did not change (the store). Raises ConfigError/SpecError with located
+problems."""
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorOptions:
+    watch_interval_seconds: float = 5.0
+    shutdown_timeout_seconds: float = 8.0  # of the 10 s a supervisor usually grants
+    max_delivery_wait_seconds: float = 30.0  # poll the outbox at least this often
+    readiness_grace_intervals: int = 3
+
+
+class Supervisor:
+    """Runs a Runtime until told to stop. See the module docstring for the tasks."""
+
+    def __init__(
+        self,
+        loader: Loader,
+        *,
+        clock: Clock,
+        metrics: Metrics,
+        readiness: Readiness,
+        options: SupervisorOptions | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._loader = loader
+        self._clock = clock
+        self._metrics = metrics
+        self._readiness = readiness
+        self._options = options or SupervisorOptions()
+        self._rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)  # nosec B311
+        self._runtime: Runtime | None = None
+        self._stop = asyncio.Event()
+        self._reload = asyncio.Event()
+        self._delivery_kick = asyncio.Event()
+        self._tick_task: asyncio.Task[None] | None = None
+        self._delivery_task: asyncio.Task[None] | None = None
+        self._swap_lock = asyncio.Lock()
+        self._delivery_lock = asyncio.Lock()
+        self._fingerprint: Fingerprint = ()
+        self._last_report: TickResult | None = None
+        self.ticks_started = 0
+        self.ticks_skipped = 0
+
+    # -- control ------------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def request_reload(self) -> None:
+        self._reload.set()
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM/SIGINT stop, SIGHUP reloads (on the running loop; Unix only)."""
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self._on_signal, "SIGTERM")
+        loop.add_signal_handler(signal.SIGINT, self._on_signal, "SIGINT")
+        loop.add_signal_handler(signal.SIGHUP, self._on_signal, "SIGHUP")
+
+    def remove_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
+
+    def _on_signal(self, name: str) -> None:
+        log.info("received %s", name)
+        if name == "SIGHUP":
+            self.request_reload()
+        else:
+            self.request_stop()
+
+    async def load_initial(self) -> None:
+        """Load the first configuration. Errors propagate: there is no last good one to keep."""
+        self._runtime = await self._loader(None)
+        self._fingerprint = fingerprint(self._runtime.watched_paths)
+        self._configured(self._runtime)
+
+    # -- the main loop ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run until :meth:`request_stop`; returns once stopped cleanly."""
+        if self._runtime is None:
+            await self.load_initial()
+        ticker = asyncio.create_task(self._ticker(), name="sloguard-ticker")
+        watcher = asyncio.create_task(self._watcher(), name="sloguard-watcher")
+        delivery = asyncio.create_task(self._deliverer(), name="sloguard-delivery")
+        try:
+            await self._stop.wait()
+        finally:
+            log.info("stopping: no new evaluations, finishing deliveries")
+            self._stop.set()
+            self._readiness.stopping()
+            in_flight = [t for t in (ticker, watcher, self._tick_task) if t is not None]
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+            await self._finish_deliveries(delivery)
+            if self._runtime is not None:
+                await self._runtime.aclose()
+            log.info("stopped")
+
+    async def _finish_deliveries(self, delivery: asyncio.Task[None]) -> None:
+        """Let the pass in flight end and run one more, bounded by the shutdown timeout."""
+        budget = self._options.shutdown_timeout_seconds
+        self._delivery_kick.set()
+        if not await self._within(delivery, budget):
+            log.warning(
+                "deliveries still running after %.0fs; they stay in the outbox for the next start",
+                budget,
+            )
+            delivery.cancel()
+            await asyncio.gather(delivery, return_exceptions=True)
+
+    async def _within(self, task: asyncio.Task[None], seconds: float) -> bool:
+        """Wait for ``task`` up to ``seconds`` on the injected clock; True when it finished."""
+        timer = asyncio.ensure_future(self._clock.sleep(seconds))
+        try:
+            await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+        return task.done()
+
+    # -- ticker -------------------------------------------------------------------------------
+
+    async def _ticker(self) -> None:
+        due = self._clock.monotonic()
+        while not self._stop.is_set():
+            await self._clock.sleep(due - self._clock.monotonic())
+            if self._stop.is_set():
+                return
+            if self._tick_task is not None and not self._tick_task.done():
+                self.ticks_skipped += 1
+                self._metrics.observe_tick(0.0, TickOutcome.SKIPPED, at=self._clock.now())
+                log.warning(SKIPPED_TICK_MESSAGE)
+            else:
+                self.ticks_started += 1
+                at = self._clock.now()
+                self._tick_task = asyncio.create_task(self._tick(at), name="sloguard-tick")
+            due = self._next_due(due)
+
+    def _next_due(self, due: float) -> float:
+        runtime = self._current()
+        jitter = min(max(runtime.jitter_ratio, 0.0), 0.5)
+        interval = runtime.interval_seconds * (1.0 + jitter * (2.0 * self._rng.random() - 1.0))
+        now = self._clock.monotonic()
+        due += interval
+        if due < now:  # far behind (the machine was suspended): don't fire a burst
+            due = now
+        return due
+
+    async def _tick(self, at: float) -> None:
+        async with self._swap_lock:
+            runtime = self._current()
+            started = self._clock.monotonic()
+            try:
+                report = await runtime.tick(at)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the tick boundary: log, count, keep the daemon alive
+                log.exception("evaluation tick failed")
+                self._metrics.observe_tick(
+                    self._clock.monotonic() - started, TickOutcome.FAILURE, at=self._clock.now()
+                )
+                return
+        outcome = tick_outcome(report.evaluations)
+        self._metrics.observe_tick(self._clock.monotonic() - started, outcome, at=self._clock.now())
+        self._metrics.observe_evaluations(report.evaluations, report.slos_by_key)
+        self._metrics.set_prometheus_up(report.prometheus_up)
+        self._metrics.set_open_episodes(report.open_episodes)
+        self._metrics.set_outbox(report.outbox_pending, report.dead_letters)
+        self._last_report = report
+        if outcome.successful:
+            self._readiness.tick_succeeded()
+        self._delivery_kick.set()
+
+    # -- delivery -----------------------------------------------------------------------------
+
+    async def _deliverer(self) -> None:
+        while not self._stop.is_set():
+            wait = await self._deliver_once()
+            await self._wait_for_kick(wait)  # a tick, a due retry, or the stop
+        await self._deliver_once()  # send what the last tick queued
+
+    async def _deliver_once(self) -> float:
+        try:
+            async with self._delivery_lock:  # a reload never closes a runtime mid-pass
+                result = await self._current().deliver()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the delivery boundary: rows stay pending; try again later
+            log.exception("delivery pass failed")
+            return self._options.max_delivery_wait_seconds
+        for (integration, outcome), n in result.counts.items():
+            self._metrics.count_notification(integration, outcome, n)
+        self._metrics.set_outbox(result.outbox_pending, result.dead_letters)
+        if result.next_due_in_seconds is None:
+            return self._options.max_delivery_wait_seconds
+        return min(max(result.next_due_in_seconds, 0.0), self._options.max_delivery_wait_seconds)
+
+    async def _wait_for_kick(self, seconds: float) -> None:
+        if self._delivery_kick.is_set():
+            self._delivery_kick.clear()
+            return
+        sleeper = asyncio.ensure_future(self._clock.sleep(seconds))
+        kicked = asyncio.ensure_future(self._delivery_kick.wait())
+        try:
+            await asyncio.wait({sleeper, kicked}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            kicked.cancel()
+        self._delivery_kick.clear()
+
+    # -- reload -------------------------------------------------------------------------------
+
+    async def _watcher(self) -> None:
+        while not self._stop.is_set():
+            sleeper = asyncio.ensure_future(self._clock.sleep(self._options.watch_interval_seconds))
+            reload = asyncio.ensure_future(self._reload.wait())
+            try:
+                await asyncio.wait({sleeper, reload}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                reload.cancel()
+            if self._reload.is_set():
+                await self._do_reload("SIGHUP")
+                continue
+            now = fingerprint(self._current().watched_paths)
+            if now != self._fingerprint:
+                await self._do_reload("a watched file changed", seen=now)
+
+    async def _do_reload(self, why: str, *, seen: Fingerprint | None = None) -> bool:
+        """Load the configuration again; keep the running one when the new one is invalid."""
+        self._reload.clear()
+        current = self._current()
+        log.info("reloading the configuration (%s)", why)
+        try:
+            new = await self._loader(current)
+        except (ConfigError, SpecError) as exc:
+            for problem in exc.problems:
+                log.error("%s", problem)  # FILE:LINE:COLUMN: error: message, as validate says
+            self._rejected(seen)
+            return False
+        except SloguardError as exc:
+            log.error("reload failed: %s", exc)
+            self._rejected(seen)
+            return False
+        async with self._swap_lock, self._delivery_lock:  # never under a tick or a pass
+            self._runtime = new
+        if new is not current:
+            await current.aclose()
+        self._fingerprint = fingerprint(new.watched_paths)
+        self._configured(new)
+        log.info("configuration reloaded")
+        return True
+
+    def _rejected(self, seen: Fingerprint | None) -> None:
+        # Remember the rejected files so a bad edit is reported once, not every poll.
+        self._fingerprint = seen if seen is not None else fingerprint(self._current().watched_paths)
+        self._metrics.config_reloaded(False, self._clock.now())
+        log.error("configuration rejected; the previous configuration keeps running")
+
+    def _configured(self, runtime: Runtime) -> None:
+        self._metrics.config_reloaded(True, self._clock.now())
+        self._metrics.declare_integrations(runtime.integrations)
+        self._readiness.config_loaded(runtime.interval_seconds)
+
+    # -- state for /api/v1/slos ---------------------------------------------------------------
+
+    def snapshot(self) -> Mapping[str, Any]:
+        report = self._last_report
+        if report is None:
+            return {"evaluated_at": None, "slos": [], "episodes": []}
+        return {
+            "evaluated_at": report.at,
+            "prometheus_up": report.prometheus_up,
+            "slos": [
+                _evaluation_json(ev, report.slos_by_key.get(ev.slo)) for ev in report.evaluations
+            ],
+            "episodes": list(report.episodes),
+        }
+
+    @property
+    def runtime(self) -> Runtime:
+        return self._current()
+
+    def _current(self) -> Runtime:
+        if self._runtime is None:
+            raise RuntimeError("no configuration loaded")
+        return self._runtime
+
+
+async def serve(
+    loader: Loader,
+    *,
+    clock: Clock,
+    metrics: Metrics | None = None,
+    options: SupervisorOptions | None = None,
+    limits: ServerLimits | None = None,
+    install_signals: bool = True,
+    on_started: Callable[[Supervisor, tuple[str, int]], None] | None = None,
+) -> None:
+    """Load the configuration, open the HTTP endpoint and run the daemon until stopped.
+
+    The first load's errors propagate (ConfigError/SpecError with located problems): with no
+    good configuration there is nothing to run. ``on_started`` gets the supervisor (to stop or
+    reload it without signals) and the bound address.
+    """
+    metrics = metrics or Metrics()
+    opts = options or SupervisorOptions()
+    readiness = Readiness(
+        clock, interval_seconds=30.0, grace_intervals=opts.readiness_grace_intervals
+    )
+    daemon = Supervisor(loader, clock=clock, metrics=metrics, readiness=readiness, options=opts)
+    await daemon.load_initial()
+    listen = daemon.runtime.http_listen
+    try:
+        host, port = parse_listen(listen)
+    except ValueError as exc:
+        await daemon.runtime.aclose()
+        raise ConfigError(Problem(Location("<config>"), f"http.listen: {exc}")) from None
+    server = HttpServer(
+        metrics=metrics.render, readiness=readiness, snapshot=daemon.snapshot, limits=limits
+    )
+    try:
+        await server.start(host, port)
+    except OSError as exc:
+        await daemon.runtime.aclose()
+        raise ConfigError(
+            Problem(Location("<config>"), f"http.listen {listen!r}: cannot listen: {exc.strerror}")
+        ) from exc
+    bound = server.address
+    log.info("listening on http://%s:%d (/metrics, /healthz, /readyz, /api/v1/slos)", *bound)
+    if on_started is not None:
+        on_started(daemon, bound)
+    if install_signals:
+        daemon.install_signal_handlers()
+    try:
+        await daemon.run()
+    finally:
+        if install_signals:
+            daemon.remove_signal_handlers()
+        await server.stop()
+
+
+def tick_outcome(evaluations: Sequence[Evaluation]) -> TickOutcome:
+    """SUCCESS when every SLO was evaluated (no data is an answer), PARTIAL when some failed,
+    FAILURE when all failed. No SLOs at all is a success: there was nothing to do."""
+    failed = sum(1 for ev in evaluations if ev.error)
+    if failed == 0:
+        return TickOutcome.SUCCESS
+    if failed < len(evaluations):
+        return TickOutcome.PARTIAL
+    return TickOutcome.FAILURE
+
+
+def _evaluation_json(ev: Evaluation, slo: SLO | None) -> dict[str, Any]:
+    return {
+        "slo": ev.slo,
+        "service": slo.service if slo else "",
+        "objective_percent": slo.objective_percent if slo else None,
+        "period": slo.period if slo else None,
+        "severity": ev.severity.name,
+        "burn_rates": dict(ev.burn_rates),
+        "error_budget_remaining": ev.error_budget_remaining,
+        "time_to_exhaustion_seconds": ev.time_to_exhaustion_seconds,
+        "firing": [
+            {"severity": d.tier.severity.name, "long": d.tier.long, "short": d.tier.short}
+            for d in ev.firing
+        ],
+        "labels": dict(ev.labels),
+        "error": ev.error,
+        "runbook_url": slo.runbook_url if slo else "",
+        "dashboard_url": slo.dashboard_url if slo else "",
+    }
+
+
+# -- file watching ----------------------------------------------------------------------------
+
+Fingerprint = tuple[tuple[str, str, int, int, int], ...]
+
+
+def fingerprint(paths: Iterable[Path]) -> Fingerprint:
+    """What identifies the content of ``paths`` without reading it: per YAML file (directories
+    walked, dot-entries such as a ConfigMap's ``..data`` skipped) its path, resolved target,
+    inode, mtime and size. Following symlinks is what catches a ConfigMap's atomic swap: the
+    visible names stay, their targets change. A missing path is part of the fingerprint too."""
+    entries: list[tuple[str, str, int, int, int]] = []
+    for path in paths:
+        for file in _files(path):
+            try:
+                st = file.stat()
+                target = os.path.realpath(file)
+            except OSError:
+                entries.append((str(file), "", -1, -1, -1))
+                continue
+            entries.append((str(file), target, st.st_ino, st.st_mtime_ns, st.st_size))
+    return tuple(sorted(entries))
+
+
+def _files(path: Path) -> list[Path]:
+    if not path.is_dir():
+        return [path]
+    found: list[Path] = []
+    for root, dirs, files in os.walk(path, followlinks=True):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(
+            Path(root) / f
+            for f in sorted(files)
+            if f.lower().endswith(YAML_SUFFIXES) and not f.startswith(".")
+        )
+    found.append(path)  # a file added or removed changes the directory's own mtime
+    return found
+
+
+__all__ = [
+    "DeliveryResult",
+    "Loader",
+    "Runtime",
+    "Supervisor",
+    "SupervisorOptions",
+    "TickResult",
+    "fingerprint",
+    "serve",
+    "tick_outcome",
+]
