@@ -87,9 +87,9 @@ $(BENCH_VENV)/bin/slo-generator:  # the peer, in its own venv: never a sloguard 
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install -q "slo-generator[prometheus]" "setuptools<81"
 
-bench: deps $(BENCH_VENV)/bin/slo-generator  ## benchmarks, one after the other (about 40 min): docs/benchmarks.md
+bench: deps $(BENCH_VENV)/bin/slo-generator  ## benchmarks, one after the other (about an hour): docs/benchmarks.md
 	$(PY) -m bench.page --runs $(BENCH_PAGE_RUNS)
-	$(PY) -m bench.cost
+	$(PY) -m bench.cost --lookback 10m
 	$(PY) -m bench.peer --slo-generator $(BENCH_VENV)/bin/slo-generator
 	$(PY) -m bench.bench_validate --runs 3
 	$(PY) -m bench.outbox

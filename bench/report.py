@@ -18,7 +18,7 @@ from typing import Any
 from bench import common
 
 COMMANDS = {
-    "cost": "python -m bench.cost",
+    "cost": "python -m bench.cost --lookback 10m",
     "peer": "python -m bench.peer",
     "validate": "python -m bench.bench_validate --runs 3",
     "outbox": "python -m bench.outbox",
