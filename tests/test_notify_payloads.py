@@ -52,9 +52,9 @@ def wh(preset: str) -> WebhookConfig:
         ),
         pytest.param(
             notification(severity="SEV2"),
-            "SEV2 checkout-availability burning 3.2x, 2.7% budget gone in 6h, "
-            "budget exhausted in 2h, 71% left",
-            id="declared-sev2-uses-its-own-tier",
+            "SEV2 checkout-availability burning 3.2x over 6h (15.1x over 5m), 2.7% budget gone "
+            "in 6h, budget exhausted in 2h at the 5m rate, 71% left",
+            id="declared-sev2-uses-its-own-tier-and-says-which-rate-exhausts",
         ),
         pytest.param(
             notification(Kind.ESCALATED, previous_severity="SEV2"),
@@ -92,9 +92,9 @@ def wh(preset: str) -> WebhookConfig:
         ),
         pytest.param(
             notification(burn_rates={"5m": 1000.0, "1h": 333.7}, time_to_exhaustion_seconds=30),
-            "SEV1 checkout-availability burning 334x, 46% budget gone in 1h, "
-            "budget exhausted in under 1m, 71% left",
-            id="full-outage",
+            "SEV1 checkout-availability burning 334x over 1h (1000x over 5m), 46% budget gone "
+            "in 1h, budget exhausted in under 1m at the 5m rate, 71% left",
+            id="full-outage-exhaustion-follows-the-current-5m-rate",
         ),
     ],
 )

@@ -138,12 +138,40 @@ def headline(n: Notification) -> str:
     burn = tier_burn(n)
     if burn is None:
         return f"{prefix} {n.slo}: {n.summary}" if n.summary else f"{prefix} {n.slo} burning"
-    parts = [f"{prefix} {n.slo} burning {_fmt_burn(burn.rate)}"]
+    now = current_burn(n)
+    first = f"{prefix} {n.slo} burning {_fmt_burn(burn.rate)}"
+    # The time to exhaustion runs at the current (shortest-window) rate. When that differs
+    # much from the tier's long-window rate quoted first, say both, or the line contradicts
+    # itself ("burning 21x ... exhausted in 1h" with 47 % of a 30-day budget left).
+    differs = (
+        now is not None
+        and now[0] != burn.window
+        and not (burn.rate / 1.5 <= now[1] <= burn.rate * 1.5)
+    )
+    if now is not None and differs:
+        first += f" over {burn.window} ({_fmt_burn(now[1])} over {now[0]})"
+    parts = [first]
     if burn.budget_spent_percent is not None:
         parts.append(f"{_fmt_percent(burn.budget_spent_percent)} budget gone in {burn.window}")
+    if budget and now is not None and differs and budget.startswith("budget exhausted in"):
+        head, sep, tail = budget.partition(", ")
+        budget = f"{head} at the {now[0]} rate{sep}{tail}"
     if budget:
         parts.append(budget)
     return ", ".join(parts)
+
+
+def current_burn(n: Notification) -> tuple[str, float] | None:
+    """The shortest window with a known burn rate: the rate the time to exhaustion uses."""
+    known = [
+        (seconds, window, rate)
+        for window, rate in n.burn_rates.items()
+        if rate is not None and math.isfinite(rate) and (seconds := _seconds(window)) is not None
+    ]
+    if not known:
+        return None
+    _, window, rate = min(known)
+    return window, rate
 
 
 def facts(n: Notification) -> dict[str, str]:
