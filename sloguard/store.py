@@ -284,6 +284,15 @@ class Store:
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = FULL")
             self._db.execute("PRAGMA foreign_keys = ON")
+            # SQLite opens a file it cannot write read-only without a word, and the first write
+            # fails. Probe now: a daemon running on it would send what it cannot record as sent,
+            # and send it again after every failure. The rolled-back write leaves the file as is.
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(f"PRAGMA user_version = {version}")
+            finally:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
         for target in range(version + 1, SCHEMA_VERSION + 1):
             self._migrate(target)
 

@@ -36,7 +36,7 @@ import signal
 import subprocess  # nosec B404
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -264,10 +264,18 @@ notifiers:
 
     # --- one tick ---------------------------------------------------------------------------
     def once(
-        self, at: float, *, step: int = -1, kill_after: float | None = None, timeout: float = 120
+        self,
+        at: float,
+        *,
+        step: int = -1,
+        kill_after: float | None = None,
+        timeout: float = 120,
+        prefix: Sequence[str] = (),
     ) -> Run:
+        """One ``run --once --at`` process; ``prefix`` wraps it (e.g. ``setpriv`` dropping
+        capabilities, so that a read-only file is read-only for root too)."""
         started = time.time()
-        argv = [sys.executable, "-m", "sloguard", "run", "--config", str(self.config)]
+        argv = [*prefix, sys.executable, "-m", "sloguard", "run", "--config", str(self.config)]
         proc = subprocess.Popen(  # nosec B603
             [*argv, "--once", "--at", repr(at)],
             cwd=_repo(),
@@ -400,11 +408,23 @@ def _repo() -> Path:
 
 
 @contextmanager
-def harness(workdir: Path, plan: Plan, *, fault: str = "none", seed: int = 0) -> Iterator[Harness]:
-    """Serve the plan's scenario from a real Prometheus and start the receivers."""
+def harness(
+    workdir: Path,
+    plan: Plan,
+    *,
+    fault: str = "none",
+    seed: int = 0,
+    prometheus: FaultProxy | None = None,
+) -> Iterator[Harness]:
+    """Serve the plan's scenario from a real Prometheus and start the receivers.
+
+    ``prometheus``: an already running one (serving ``plan.scenario``) to share between runs.
+    """
     with ExitStack() as stack:
-        server = stack.enter_context(serve(plan.scenario, base_dir=workdir))
-        proxy = stack.enter_context(FaultProxy(server.url, slow_seconds=4.0))
+        proxy = prometheus
+        if proxy is None:
+            server = stack.enter_context(serve(plan.scenario, base_dir=workdir))
+            proxy = stack.enter_context(FaultProxy(server.url, slow_seconds=4.0))
         rx = Receivers(
             pd=PagerDutyReceiver(routing_keys=[ROUTING_KEY]),
             og=OpsgenieReceiver(api_keys=[GENIE_KEY]),
