@@ -13,7 +13,9 @@ on the same data:
   reading a second Prometheus that scrapes the same exporter without the rules (so sloguard
   queries the raw series: direct mode);
 - B10r: ``sloguard run`` every 10 s against the Prometheus *with* the rules, where it reads the
-  recorded series (recorded mode) and so sees them only as often as the rules run (1m).
+  recorded series (recorded mode) and so sees them only as often as the rules run (1m);
+- B10d: as B10r, with ``recorded_series: {direct_windows_max_seconds: 3600}``: the SEV1 tier's
+  5m and 1h windows are queried directly, the longer ones read from the recorded series.
 
 Each pipeline has its own routing key. Each run takes the outage to a fresh service (no reset
 needed) at a random moment, and waits until every pipeline has paged for it. The math allows
@@ -44,6 +46,7 @@ KEYS = {
     "B30": "SloguardThirtySeconds00000000000",
     "B10": "SloguardTenSeconds00000000000000",
     "B10r": "SloguardTenSecondsRecorded000000",
+    "B10d": "SloguardTenSecondsDirectPaging00",
 }
 MATH_SECONDS = 0.0144 * 3600
 _AM_LISTEN = re.compile(r'msg="Listening on" address=127\.0\.0\.1:(\d+)')
@@ -94,7 +97,13 @@ def alertmanager(workdir: Path, pd_url: str) -> Iterator[str]:
 
 @contextmanager
 def sloguard_run(
-    workdir: Path, name: str, url: str, slo_dir: Path, pd_url: str, interval: int
+    workdir: Path,
+    name: str,
+    url: str,
+    slo_dir: Path,
+    pd_url: str,
+    interval: int,
+    settings: str = "",
 ) -> Iterator[None]:
     (workdir / f"{name}.key").write_text(KEYS[name] + "\n", encoding="utf-8")
     config = common.daemon_config(
@@ -108,7 +117,7 @@ def sloguard_run(
 routes:
   - {{match: {{severity: [SEV1, SEV2]}}, notifiers: [pd]}}
 http: {{listen: "127.0.0.1:0"}}
-""",
+{settings}""",
     )
     with (workdir / f"{name}.log").open("wb") as log:
         proc = subprocess.Popen(
@@ -186,6 +195,15 @@ def main(argv: list[str] | None = None) -> int:
             sloguard_run(work, "B30", raw.url, slo_dir, pd.enqueue_url, 30),
             sloguard_run(work, "B10", raw.url, slo_dir, pd.enqueue_url, 10),
             sloguard_run(work, "B10r", f.url, slo_dir, pd.enqueue_url, 10),
+            sloguard_run(
+                work,
+                "B10d",
+                f.url,
+                slo_dir,
+                pd.enqueue_url,
+                10,
+                "recorded_series: {direct_windows_max_seconds: 3600}\n",
+            ),
         ):
             time.sleep(90)  # scrapes, a rule evaluation and a few ticks: all OK, no page
             quiet = [a for a in pd.arrivals if a.accepted]

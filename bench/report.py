@@ -236,6 +236,7 @@ def page_section(data: dict[str, Any] | None) -> list[str]:
         "B30": "B: sloguard run, 30 s interval -> PagerDuty",
         "B10": "B: sloguard run, 10 s interval -> PagerDuty",
         "B10r": "B: sloguard run, 10 s, recorded mode (rules loaded) -> PagerDuty",
+        "B10d": "B: sloguard run, 10 s, recorded, windows <= 1h direct -> PagerDuty",
     }
     out += [
         f"Outage start to the first page at the receiver, {len(data['runs'])} runs "
@@ -259,17 +260,17 @@ def page_section(data: dict[str, Any] | None) -> list[str]:
         "",
         "Every run (seconds):",
         "",
-        "| run | A | B30 | B10 | B10r |",
-        "|---:|---:|---:|---:|---:|",
+        "| run | A | B30 | B10 | B10r | B10d |",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
     for k, r in enumerate(data["runs"]):
         out.append(
             f"| {k} | {_s(r['A'], 1)} | {_s(r['B30'], 1)} | {_s(r['B10'], 1)} "
-            f"| {_s(r.get('B10r'), 1)} |"
+            f"| {_s(r.get('B10r'), 1)} | {_s(r.get('B10d'), 1)} |"
         )
     math_s = data["math_seconds"]
     verdicts = []
-    for key in ("B10", "B30", "B10r"):
+    for key in ("B10", "B30", "B10r", "B10d"):
         if key not in s or not a or not s[key]["median_seconds"]:
             continue
         med, worst = s[key]["median_seconds"], s[key]["worst_seconds"]

@@ -31,7 +31,7 @@ import httpx
 
 from sloguard.burn import Evaluation
 from sloguard.clock import ScaledClock, SystemClock
-from sloguard.config import DaemonConfig, load_config
+from sloguard.config import DaemonConfig, RecordedSeriesConfig, load_config
 from sloguard.daemon import (
     DeliveryResult,
     Runtime,
@@ -329,6 +329,19 @@ def retry_policy(config: DaemonConfig) -> RetryPolicy:
     )
 
 
+def evaluator(settings: RecordedSeriesConfig) -> Evaluate:
+    """The engine with the config's ``recorded_series`` settings (see docs/config.md)."""
+    recorded = settings.mode == "auto"
+    direct_max = settings.direct_windows_max_seconds
+
+    async def evaluate(slos: Sequence[SLO], source: Source, at: float) -> list[Evaluation]:
+        return await evaluate_all(
+            slos, source, at, recorded=recorded, direct_windows_max_seconds=direct_max
+        )
+
+    return evaluate
+
+
 @asynccontextmanager
 async def open_daemon(
     config: DaemonConfig,
@@ -369,7 +382,7 @@ async def open_daemon(
         yield Daemon(
             slos=slos,
             source=source,
-            evaluate=evaluate_all,
+            evaluate=evaluator(config.recorded_series),
             paging=paging_policy(config),
             store=store,
             deliverer=deliverer,

@@ -117,6 +117,28 @@ class LogConfig(BaseModel):
     format: Literal["text", "json"] = "text"
 
 
+class RecordedSeriesConfig(BaseModel):
+    """Whether to read the recorded series of ``sloguard generate``'s rules when they run.
+
+    Recorded series are cheap (one query per window for all SLOs) but only change once per
+    rule evaluation, so they add up to that interval to the time to page; direct queries see
+    every scrape. See docs/rules.md, "Recorded mode in the evaluator".
+    """
+
+    model_config = _FORBID
+
+    mode: Literal["auto", "off"] = Field(
+        default="auto",
+        description="auto: recorded series for the SLOs whose rules run; off: always direct",
+    )
+    direct_windows_max_seconds: int = Field(
+        default=0,
+        ge=0,
+        le=366 * 86400,
+        description="in auto mode, windows up to this long are still queried directly",
+    )
+
+
 class DaemonConfig(BaseModel):
     """The whole file. Only ``prometheus``, ``slo_paths`` and ``state_path`` are required."""
 
@@ -138,6 +160,7 @@ class DaemonConfig(BaseModel):
     lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
+    recorded_series: RecordedSeriesConfig = Field(default_factory=RecordedSeriesConfig)
     log: LogConfig = Field(default_factory=LogConfig)
 
     _where: dict[str, Location] = PrivateAttr(default_factory=dict)

@@ -243,18 +243,32 @@ async def evaluate_all(
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     recorded: bool = True,
+    direct_windows_max_seconds: float = 0,
 ) -> list[Evaluation]:
     """Evaluate ``slos`` at unix time ``at``: one evaluation per SLO (per group when grouped).
 
     With ``recorded`` (the default), SLOs whose ``sloguard generate`` recording rules run in
     Prometheus are read from the recorded series, one query per window for all of them; the
-    others are queried directly (see :func:`probe_recorded`).
+    others are queried directly (see :func:`probe_recorded`). Windows of at most
+    ``direct_windows_max_seconds`` are always queried directly, even when recorded: recorded
+    series only change once per rule evaluation, which delays a page by up to that interval,
+    while the short windows are the ones that decide a fast page (``3600`` reads the SEV1
+    tier's 5m and 1h directly). Without ``recorded`` every window is queried directly.
     """
-    if recorded:
+    if direct_windows_max_seconds < 0 or math.isnan(direct_windows_max_seconds):
+        raise ValueError(f"direct_windows_max_seconds must be >= 0: {direct_windows_max_seconds}")
+    if recorded and any(_longest(s) > direct_windows_max_seconds for s in slos):
         found = await probe_recorded(slos, source, at)
         if found.windows:
-            return await run(plan_recorded(slos, found), source, at, concurrency=concurrency)
+            the_plan = plan_recorded(
+                slos, found, direct_windows_max_seconds=direct_windows_max_seconds
+            )
+            return await run(the_plan, source, at, concurrency=concurrency)
     return await run(plan(slos), source, at, concurrency=concurrency)
+
+
+def _longest(slo: SLO) -> int:
+    return max(slo.period_seconds, *slo.window_seconds)
 
 
 class _SloFailure(Exception):
@@ -461,31 +475,40 @@ async def probe_recorded(slos: Sequence[SLO], source: Source, at: float) -> Reco
     return Recorded(frozenset(s.name for s in ready), frozenset(periods))
 
 
-def plan_recorded(slos: Sequence[SLO], found: Recorded) -> Plan:
-    """Like :func:`plan`, reading the SLOs in ``found`` from recorded series."""
+def plan_recorded(
+    slos: Sequence[SLO], found: Recorded, *, direct_windows_max_seconds: float = 0
+) -> Plan:
+    """Like :func:`plan`, reading the SLOs in ``found`` from recorded series, except their
+    windows of at most ``direct_windows_max_seconds`` (queried directly, shared as in
+    :func:`plan`)."""
     planned: list[SloPlan] = []
     recorded: dict[str, tuple[str, str]] = {}
+    with_period = _from_rules(direct_windows_max_seconds, period=True)
+    but_period = _from_rules(direct_windows_max_seconds, period=False)
     for slo in slos:
         if slo.name not in found.windows:
             planned.append(_planned(slo))
             continue
-        one, keys = (_from_rules if slo.name in found.periods else _from_rules_but_period)(slo)
+        one, keys = (with_period if slo.name in found.periods else but_period)(slo)
         planned.append(one)
         recorded.update(keys)
     distinct = dict.fromkeys(q for p in planned for q in p.queries)
     return Plan(slos=tuple(planned), queries=tuple(distinct), recorded=recorded)
 
 
-def _plan_from_rules(slo: SLO, *, period: bool) -> tuple[SloPlan, dict[str, tuple[str, str]]]:
+RecordedPlan = tuple[SloPlan, dict[str, tuple[str, str]]]
+
+
+def _plan_from_rules(slo: SLO, *, period: bool, direct_max: float = 0) -> RecordedPlan:
     """The plan of one SLO read from recorded series (the period too, with ``period``), and
-    its recorded keys."""
+    its recorded keys; windows of at most ``direct_max`` seconds stay direct queries."""
     direct = plan_slo(slo)  # not memoized: in recorded mode only what is kept below is needed
     recorded: dict[str, tuple[str, str]] = {}
     sid = rules.sloth_id(slo)
     ratio: dict[int, str] = {}
     total: dict[int, str] = {}
     for w in direct.ratio:
-        if w == slo.period_seconds and not period:
+        if w <= direct_max or (w == slo.period_seconds and not period):
             ratio[w] = direct.ratio[w]
             if w in direct.total:
                 total[w] = direct.total[w]
@@ -496,8 +519,20 @@ def _plan_from_rules(slo: SLO, *, period: bool) -> tuple[SloPlan, dict[str, tupl
     return SloPlan(slo=slo, ratio=ratio, total=total, bucket_check=direct.bucket_check), recorded
 
 
-_from_rules = _PerSlo(lambda slo: _plan_from_rules(slo, period=True))
-_from_rules_but_period = _PerSlo(lambda slo: _plan_from_rules(slo, period=False))
+_RECORDED_PLANNERS: dict[tuple[float, bool], _PerSlo[RecordedPlan]] = {}
+
+
+def _from_rules(direct_max: float, *, period: bool) -> _PerSlo[RecordedPlan]:
+    """The memoized recorded planner for one setting (a daemon keeps one for its lifetime)."""
+    planner = _RECORDED_PLANNERS.get((direct_max, period))
+    if planner is None:
+        if len(_RECORDED_PLANNERS) >= 16:  # settings changed by many reloads: start afresh
+            _RECORDED_PLANNERS.clear()
+        planner = _PerSlo(lambda slo: _plan_from_rules(slo, period=period, direct_max=direct_max))
+        _RECORDED_PLANNERS[(direct_max, period)] = planner
+    return planner
+
+
 _fingerprint = _PerSlo(lambda slo: (rules.sloth_id(slo), rules.sli_hash(slo)))
 
 

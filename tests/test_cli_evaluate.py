@@ -94,6 +94,28 @@ def test_json_output_during_an_outage(incidents: Served, slo_dir: Path) -> None:
 
 
 @pytest.mark.prometheus
+@pytest.mark.parametrize(
+    "flags",
+    [
+        pytest.param(["--no-recorded"], id="no-recorded"),
+        pytest.param(["--recorded", "--direct-windows-max", "1h"], id="direct-windows-max-1h"),
+        pytest.param(["--direct-windows-max", "0"], id="direct-windows-max-0"),
+    ],
+)
+def test_recorded_flags_without_rules_change_nothing(
+    incidents: Served, slo_dir: Path, flags: list[str]
+) -> None:
+    # No recording rules in this Prometheus: every mode queries directly, with the same result.
+    # (With rules loaded, tests/test_recorded_prometheus.py compares the modes.)
+    at = str(incidents.scenario.at(sc.OUTAGE_START + 10 * 60) + 7)
+    base = sloguard(str(slo_dir), "--prometheus", incidents.url, "--at", at, "-o", "json")
+    done = sloguard(str(slo_dir), "--prometheus", incidents.url, "--at", at, "-o", "json", *flags)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == json.loads(base.stdout)
+    assert json.loads(done.stdout)[0]["severity"] == "SEV1"
+
+
+@pytest.mark.prometheus
 def test_rfc3339_at_and_table_output(incidents: Served, slo_dir: Path) -> None:
     done = sloguard(str(slo_dir), "--prometheus", incidents.url, "--at", "2024-01-01T06:10:07Z")
     assert done.returncode == 0, done.stderr
@@ -223,6 +245,9 @@ def test_hanging_prometheus_times_out(hanging_url: str, slo_dir: Path) -> None:
                      id="token-file"),
         pytest.param(["--basic-auth-user", "sre"], "needs --basic-auth-password", id="basic"),
         pytest.param(["-o", "yaml"], "'yaml' is not one of", id="bad-output"),
+        pytest.param(["--direct-windows-max", "1 hour"],
+                     "Invalid value for '--direct-windows-max': '1 hour' is not a duration",
+                     id="bad-direct-windows-max"),
     ],
 )  # fmt: skip
 def test_usage_errors_exit_2(args: list[str], text: str, slo_dir: Path, closed_port: int) -> None:

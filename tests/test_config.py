@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
 import pytest
 
-from sloguard.app import paging_policy, retry_policy
+from sloguard.app import evaluator, paging_policy, retry_policy
 from sloguard.config import load_config, parse_config
+from sloguard.engine import PROBE
 from sloguard.errors import ConfigError
 from sloguard.model import Severity
+from tests.test_engine import AT, RATIOS, RulesLoaded, ratio_slo
 
 EXAMPLE = """\
 prometheus: {url: "http://127.0.0.1:9090"}
@@ -129,6 +132,27 @@ MINIMAL = 'prometheus: {url: "http://p:9090"}\nslo_paths: [s]\nstate_path: s.db\
             id="negative-quiet-period",
         ),
         pytest.param(
+            MINIMAL + "recorded_series: {mode: always}\n",
+            r"sloguard.yaml:4:19: error: recorded_series.mode: Input should be 'auto' or 'off'",
+            id="recorded-series-bad-mode",
+        ),
+        pytest.param(
+            MINIMAL + "recorded_series:\n  direct_windows_max_seconds: -60\n",
+            r"sloguard.yaml:5:3: error: recorded_series.direct_windows_max_seconds: "
+            r".*greater than or equal to 0",
+            id="recorded-series-negative-window",
+        ),
+        pytest.param(
+            MINIMAL + "recorded_series:\n  direct_windows_max_seconds: 1h\n",
+            r"sloguard.yaml:5:3: error: recorded_series.direct_windows_max_seconds: .*integer",
+            id="recorded-series-window-is-seconds",
+        ),
+        pytest.param(
+            MINIMAL + "recorded_series:\n  mode: auto\n  direct_windows_max: 3600\n",
+            r"sloguard.yaml:6:3: error: recorded_series.direct_windows_max: unknown field",
+            id="recorded-series-typo",
+        ),
+        pytest.param(
             MINIMAL + "prometheus: [\n",
             r"sloguard.yaml:5:1: error: not valid YAML",
             id="yaml-syntax",
@@ -159,3 +183,30 @@ def test_duplicate_notifier_names_are_located() -> None:
 def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"nope.yaml: error: cannot read"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_recorded_series_defaults_keep_recorded_mode() -> None:
+    settings = parse_config(MINIMAL, "sloguard.yaml").recorded_series
+    assert (settings.mode, settings.direct_windows_max_seconds) == ("auto", 0)
+
+
+@pytest.mark.parametrize(
+    ("section", "recorded_windows"),
+    [
+        pytest.param("", set(RATIOS), id="default-auto"),
+        pytest.param("recorded_series: {direct_windows_max_seconds: 3600}\n",
+                     set(RATIOS) - {300, 1800, 3600}, id="auto-paging-windows-direct"),
+        pytest.param("recorded_series: {mode: 'off'}\n", set(), id="off"),
+    ],
+)  # fmt: skip
+def test_the_daemon_evaluates_with_the_recorded_series_setting(
+    section: str, recorded_windows: set[int]
+) -> None:
+    config = parse_config(MINIMAL + section, "sloguard.yaml")
+    slos = [ratio_slo("a"), ratio_slo("b", svc="search")]
+    source = RulesLoaded(slos)
+    evs = asyncio.run(evaluator(config.recorded_series)(slos, source, AT))
+    assert [e.severity for e in evs] == [Severity.SEV1, Severity.SEV1]
+    assert source.recorded_windows() == recorded_windows
+    probed = any(q == PROBE for q, _ in source.asked)
+    assert probed is (config.recorded_series.mode == "auto")

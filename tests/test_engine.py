@@ -7,7 +7,8 @@ from collections.abc import Mapping
 
 import pytest
 
-from sloguard.engine import evaluate_all, group_expr, plan
+from sloguard import rules
+from sloguard.engine import PROBE, evaluate_all, group_expr, plan
 from sloguard.errors import QueryError, SourceUnavailable
 from sloguard.model import SLO, LatencyIndicator, RatioIndicator, RawIndicator, Severity
 from sloguard.ports import Sample, Series
@@ -250,3 +251,109 @@ def test_nan_and_inf_never_give_a_severity(
         assert "(query: " in ev.error
     else:
         assert ev.error == ""
+
+
+# --------------------------------------------------------------------------- recorded series
+
+RATIOS = {
+    300: 0.02,
+    1800: 0.018,
+    3600: 0.016,
+    7200: 0.004,
+    21600: 0.003,
+    86400: 0.0012,
+    259200: 0.0008,
+    30 * DAY: 0.0005,
+}  # distinct per window, so a swapped window shows
+
+
+class RulesLoaded(FakeSource):
+    """Prometheus with the rules of ``slos`` loaded for longer than their period: the probes,
+    the recorded series (every SLO in one answer, by ``sloth_id``) and the direct queries
+    answer the same number per window (``RATIOS``), so both paths must evaluate alike."""
+
+    def __init__(self, slos: list[SLO], rate: float = 100.0) -> None:
+        info = [
+            Sample({"sloth_id": rules.sloth_id(s), rules.HASH_LABEL: rules.sli_hash(s)}, 1)
+            for s in slos
+        ]
+        answers: dict[str, list[Sample] | Exception] = {
+            PROBE: info,
+            f"group by (sloth_id, {rules.HASH_LABEL}) ({rules.INFO} offset 30d)": info,
+        }
+        for s in slos:
+            p = plan([s]).slos[0]
+            answers |= {q: [Sample({}, RATIOS[w])] for w, q in p.ratio.items()}
+            answers |= {q: [Sample({}, rate)] for q in p.total.values()}
+        for w, ratio in RATIOS.items():
+            ids = [{"sloth_id": rules.sloth_id(s)} for s in slos]
+            answers[rules.RATIO + rules.prom_duration(w)] = [Sample(i, ratio) for i in ids]
+            answers[rules.TOTAL + rules.prom_duration(w)] = [Sample(i, rate) for i in ids]
+        super().__init__(answers)
+
+    def recorded_windows(self) -> set[int]:
+        """The windows asked from recorded series (ratio or total)."""
+        by_name = {rules.RATIO + rules.prom_duration(w): w for w in RATIOS}
+        by_name |= {rules.TOTAL + rules.prom_duration(w): w for w in RATIOS}
+        return {by_name[q] for q, _ in self.asked if q in by_name}
+
+    def direct(self) -> list[str]:
+        return [q for q, _ in self.asked if not q.startswith(("slo:", "group by"))]
+
+
+def direct_queries(slos: list[SLO], windows: set[int]) -> set[str]:
+    out: set[str] = set()
+    for p in plan(slos).slos:
+        out |= {q for w, q in p.ratio.items() if w in windows}
+        out |= {q for w, q in p.total.items() if w in windows}
+    return out
+
+
+SHORT = {300, 1800, 3600}
+
+
+@pytest.mark.parametrize(
+    ("direct_max", "direct_windows", "probes"),
+    [
+        pytest.param(0, set(), 2, id="default-all-recorded"),
+        pytest.param(3600, SHORT, 2, id="1h-sev1-windows-direct"),
+        pytest.param(5400, SHORT, 2, id="90m-between-windows"),
+        pytest.param(7200, SHORT | {7200}, 2, id="2h"),
+        pytest.param(30 * DAY, set(RATIOS), 0, id="everything-direct-no-probe"),
+    ],
+)
+def test_direct_windows_max_reads_short_windows_directly(
+    direct_max: int, direct_windows: set[int], probes: int
+) -> None:
+    slos = [ratio_slo("a"), ratio_slo("b"), ratio_slo("c", svc="search")]
+    source = RulesLoaded(slos)
+    got = asyncio.run(
+        evaluate_all(slos, source, AT, recorded=True, direct_windows_max_seconds=direct_max)
+    )
+    assert source.recorded_windows() == set(RATIOS) - direct_windows
+    asked = source.direct()
+    assert len(asked) == len(set(asked)), "a shared direct query is asked once"
+    assert set(asked) == direct_queries(slos, direct_windows)  # a and b share theirs
+    assert sum(q.startswith("group by") for q, _ in source.asked) == probes
+    # The same numbers either way: identical evaluations to direct mode.
+    direct = asyncio.run(evaluate_all(slos, RulesLoaded(slos), AT, recorded=False))
+    assert [(e.slo, e.severity, dict(e.burn_rates), e.error_budget_remaining) for e in got] == [
+        (e.slo, e.severity, dict(e.burn_rates), e.error_budget_remaining) for e in direct
+    ]
+    assert {e.severity for e in got} == {Severity.SEV1}
+
+
+def test_recorded_off_sends_no_recorded_or_probe_query() -> None:
+    slos = [ratio_slo("a"), ratio_slo("c", svc="search")]
+    source = RulesLoaded(slos)
+    asyncio.run(evaluate_all(slos, source, AT, recorded=False, direct_windows_max_seconds=3600))
+    assert source.asked, "it queried"
+    assert [q for q, _ in source.asked if q.startswith(("slo:", "group by"))] == []
+    assert set(source.direct()) == direct_queries(slos, set(RATIOS))
+
+
+def test_negative_direct_windows_max_is_refused() -> None:
+    with pytest.raises(ValueError, match="direct_windows_max_seconds must be >= 0"):
+        asyncio.run(
+            evaluate_all([ratio_slo("a")], FakeSource({}), AT, direct_windows_max_seconds=-1)
+        )

@@ -17,11 +17,12 @@ import pytest
 import yaml
 
 from sloguard.burn import Evaluation
+from sloguard.durations import parse_duration
 from sloguard.engine import evaluate_all, plan
 from sloguard.model import SLO, RawIndicator, Severity
 from sloguard.ports import Sample, Series
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
-from sloguard.rules import ERRORS, INFO, RATIO, TOTAL, render_rules, rule_groups
+from sloguard.rules import ERRORS, INFO, RATIO, TOTAL, prom_duration, render_rules, rule_groups
 from sloguard.testing import scenarios as sc
 from sloguard.testing.promserver import (
     HOUR,
@@ -131,12 +132,18 @@ class Counting:
 
 
 def _evaluate(
-    url: str, slos: list[SLO], at: float, mode: bool
+    url: str, slos: list[SLO], at: float, mode: bool, direct_max: int = 0
 ) -> tuple[list[Evaluation], list[str]]:
     async def go() -> tuple[list[Evaluation], list[str]]:
         async with PrometheusClient(PrometheusConfig(url=url)) as client:
             source = Counting(client)
-            evs = await evaluate_all(slos, source, at, recorded=mode)  # type: ignore[arg-type]
+            evs = await evaluate_all(
+                slos,
+                source,  # type: ignore[arg-type]
+                at,
+                recorded=mode,
+                direct_windows_max_seconds=direct_max,
+            )
             return evs, source.asked
 
     return asyncio.run(go())
@@ -205,3 +212,38 @@ def test_a_changed_definition_falls_back_to_direct_queries(recorded: Recorded) -
     changed = [dataclasses.replace(recorded.slos[0], indicator=RawIndicator("vector(0)"))]
     _, asked = _evaluate(recorded.url, changed, 1704067200 + 4 * HOUR, True)
     assert not any(q.startswith(RATIO) for q in asked)
+
+
+@pytest.mark.parametrize("offset", OFFSETS)
+def test_direct_paging_windows_over_recorded_series(recorded: Recorded, offset: int) -> None:
+    """``direct_windows_max_seconds=3600``: 5m, 30m and 1h are read at ``at`` itself (as
+    fresh as the last scrape), 2h..3d from the recorded series (as of the last rule run)."""
+    at = 1704067200 + offset
+    evaluated = _rule_time(recorded.url, at)
+    then, _ = _evaluate(recorded.url, recorded.slos, evaluated, False)
+    now, _ = _evaluate(recorded.url, recorded.slos, at, False)
+    mixed, asked = _evaluate(recorded.url, recorded.slos, at, True, direct_max=3600)
+    fully_recorded, _ = _evaluate(recorded.url, recorded.slos, at, True)
+    assert [e.slo for e in mixed] == [e.slo for e in now]
+    for t, n, m, r in zip(then, now, mixed, fully_recorded, strict=True):
+        if m.slo == "idle-availability-changed":
+            t = n  # its rules are not loaded: every window queried directly, at `at`
+        assert m.error == n.error
+        assert m.burn_rates.keys() == n.burn_rates.keys()
+        for w in n.burn_rates:
+            source = n if parse_duration(w) <= 3600 else t
+            assert _close(m.burn_rates[w], source.burn_rates[w]), (m.slo, w)
+        assert _close(m.error_budget_remaining, n.error_budget_remaining), m.slo
+        if offset == sc.OUTAGE_START + 2 * 60 and m.slo == "checkout-availability":
+            assert at - evaluated >= 10, "the instant is between two rule runs"
+            fresh, lagging = m.burn_rates["5m"], r.burn_rates["5m"]
+            assert fresh is not None
+            assert lagging is not None
+            assert fresh > lagging, f"the direct 5m sees the outage sooner: {fresh}, {lagging}"
+    names = {q for q in asked if q.startswith((RATIO, TOTAL))}
+    longer = ("2h", "6h", "1d", "3d")
+    assert names == {f"{p}{w}" for p in (RATIO, TOTAL) for w in longer}
+    assert not any(q.startswith(f"{RATIO}{prom_duration(300)}") for q in asked)
+    # probe + period probe + 8 recorded names + per recorded SLO 3 windows x 2 direct and its
+    # period (2) + idle's 16 direct queries + catalog's bucket check
+    assert len(asked) == 1 + 1 + 8 + 3 * 8 + 16 + 1

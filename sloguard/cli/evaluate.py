@@ -16,7 +16,7 @@ import click
 from sloguard.burn import Evaluation
 from sloguard.cli._prometheus import Connection, connection_options, prometheus_config
 from sloguard.clock import SystemClock
-from sloguard.durations import format_duration, parse_duration
+from sloguard.durations import DurationError, format_duration, parse_duration
 from sloguard.engine import evaluate_all
 from sloguard.errors import SloguardError, SpecError
 from sloguard.model import SLO, Severity
@@ -172,9 +172,23 @@ def as_table(evaluations: Sequence[Evaluation], *, colour: bool) -> str:
     return "\n".join(out)
 
 
-async def _evaluate(config: PrometheusConfig, slos: list[SLO], at: float) -> list[Evaluation]:
+async def _evaluate(
+    config: PrometheusConfig, slos: list[SLO], at: float, recorded: bool, direct_max: int
+) -> list[Evaluation]:
     async with PrometheusClient(config) as client:
-        return await evaluate_all(slos, client, at)
+        return await evaluate_all(
+            slos, client, at, recorded=recorded, direct_windows_max_seconds=direct_max
+        )
+
+
+def parse_window(ctx: click.Context | None, param: click.Parameter | None, text: str) -> int:
+    """``--direct-windows-max`` (a click callback): a duration (``1h``, ``90m``) or ``0``."""
+    if text.strip() in ("0", "0s"):
+        return 0
+    try:
+        return parse_duration(text.strip())
+    except DurationError as exc:
+        raise click.BadParameter(f"{exc}; or 0 to read every recorded window") from None
 
 
 EPILOG = """\b
@@ -219,6 +233,14 @@ Examples:
               help="Seconds to wait for each query.")  # fmt: skip
 @click.option("--retries", type=click.IntRange(0, 10), default=2, show_default=True,
               help="Extra attempts on transient errors (connect, timeout, 5xx, 429).")  # fmt: skip
+@click.option("--recorded/--no-recorded", default=True, show_default=True,
+              help="Read SLOs whose `sloguard generate` rules run in Prometheus from the "
+                   "recorded series (few queries, but only as fresh as the last rule "
+                   "evaluation); --no-recorded queries every window directly.")  # fmt: skip
+@click.option("--direct-windows-max", "direct_max", metavar="DURATION", default="0",
+              show_default=True, callback=parse_window,
+              help="With --recorded, still query windows up to this long directly, e.g. 1h for "
+                   "the SEV1 tier's 5m and 1h (fresher, a few more queries per SLO).")  # fmt: skip
 @click.option("--color/--no-color", "colour", default=None,
               help="Colour the severities (default: when writing to a terminal).")  # fmt: skip
 @connection_options
@@ -230,6 +252,8 @@ def evaluate(
     timeout: float,
     retries: int,
     connection: Connection,
+    recorded: bool,
+    direct_max: int,
     colour: bool | None,
 ) -> None:
     """Evaluate the SLOs in PATH... (files or directories) once against Prometheus.
@@ -238,6 +262,9 @@ def evaluate(
     NO_DATA), the burn rate of every window its tiers use (1.0 = spending the error budget
     exactly over the SLO period), the error budget left over the period and the time until it
     runs out at the current burn. All windows are read at one instant (--at, default now).
+
+    When the recording rules of `sloguard generate` run in Prometheus, the SLOs they cover are
+    read from the recorded series (see --recorded and --direct-windows-max).
     """
     at = parse_at(at_text) if at_text else SystemClock().now()
     config = prometheus_config(url, timeout, retries, connection)
@@ -253,7 +280,7 @@ def evaluate(
         click.echo(f"sloguard: no SLOs found in {', '.join(map(str, paths))}", err=True)
         sys.exit(EXIT_USAGE)
     try:
-        evaluations = asyncio.run(_evaluate(config, slos, at))
+        evaluations = asyncio.run(_evaluate(config, slos, at, recorded, direct_max))
     except SloguardError as exc:  # e.g. an unreadable token or CA file
         click.echo(f"sloguard: error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
