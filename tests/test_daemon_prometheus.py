@@ -201,7 +201,14 @@ def test_a_whole_day_of_incidents_replayed_through_the_daemon(world: World) -> N
     log = daemon.log[-6000:]
     assert [(i.status, i.severities) for i in checkout] == [("resolved", ["critical"])], log
     assert [(i.status, i.severities) for i in search] == [("triggered", ["error"])], log
-    assert [(a.priority, a.status) for a in world.og.alerts] == [("P3", "open")], log
+    # Opsgenie (SEV3): search's ticket stays open. Where the jittered ticks land decides whether
+    # checkout reads SEV3 (its 3d/6h tier) for one tick before SEV1: if it did, its ticket must
+    # have been closed with the episode; either way, one alert per episode.
+    og = {"search": [], "checkout": []}
+    for a in world.og.alerts:
+        og["search" if "search" in a.message else "checkout"].append((a.priority, a.status))
+    assert og["search"] == [("P3", "open")], log
+    assert og["checkout"] in ([], [("P3", "closed")]), log
     kinds = [(e["data"]["slo"], e["type"]) for e in world.hook.events]
     assert kinds == [
         ("search-availability", "incident.declared"),
