@@ -7,8 +7,9 @@ Everything the daemon does over its life is in this file (as kopf keeps its reac
 * :meth:`Daemon.tick` is one evaluation at one pinned instant: evaluate every SLO, step each
   SLO key's episode, and commit each key's new state with its outbox rows in one transaction;
 * :meth:`Daemon.once` is a tick plus one delivery pass (``sloguard run --once [--at]``);
-* :meth:`Daemon.run` repeats ticks every ``interval_seconds`` and drains the outbox between
-  them until ``stop`` is set. Signals, reload and the HTTP server wrap this loop.
+* :class:`AppRuntime` adapts the Daemon to :mod:`sloguard.daemon`'s supervisor, which owns
+  the schedule (ticks without overlap, delivery between them), signals, reload and the HTTP
+  server.
 
 Failures stay per SLO key: one that cannot be processed is logged and counted and the others go
 on. A :class:`~sloguard.errors.StoreError` stops the tick: without a state database nothing
@@ -17,9 +18,7 @@ can be paged safely.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import math
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -29,7 +28,7 @@ from types import MappingProxyType
 
 import httpx
 
-from sloguard.burn import Evaluation
+from sloguard.burn import Evaluation, gap
 from sloguard.clock import ScaledClock, SystemClock
 from sloguard.config import DaemonConfig, RecordedSeriesConfig, load_config
 from sloguard.daemon import (
@@ -86,18 +85,6 @@ class TickReport:
     evaluations: tuple[Evaluation, ...] = ()  # what the engine said (metrics, status API)
 
 
-def _gap(key: str, at: float, why: str) -> Evaluation:
-    return Evaluation(
-        slo=key,
-        at=at,
-        severity=Severity.NO_DATA,
-        burn_rates=MappingProxyType({}),
-        error_budget_remaining=None,
-        time_to_exhaustion_seconds=None,
-        error=why,
-    )
-
-
 class Daemon:
     """One sloguard: SLOs, a source, the paging policy, the store and the delivery loop."""
 
@@ -128,7 +115,7 @@ class Daemon:
         try:
             evaluations = await self.evaluate(self.slos, self.source, at)
         except SloguardError as exc:  # the engine fails per SLO; this is a last resort
-            evaluations = [_gap(s.name, at, str(exc)) for s in self.slos]
+            evaluations = [gap(s.name, at, str(exc)) for s in self.slos]
         states = self.store.load_states()
         index = slo_index(self.slos)
         evaluated = {e.slo for e in evaluations}
@@ -141,7 +128,7 @@ class Daemon:
                     if slo_for(index, key)
                     else ("not evaluated: the SLO is no longer defined")
                 )
-                evaluations.append(_gap(key, at, why))
+                evaluations.append(gap(key, at, why))
         stepped: list[tuple[SloReport, Outcome]] = []
         failures: list[str] = []
         for evaluation in evaluations:
@@ -213,33 +200,6 @@ class Daemon:
         )
         self.last_tick = report
         return report
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Tick every ``interval_seconds`` (a slow tick delays the next, never overlaps it) and
-        deliver whatever falls due in between, until ``stop`` is set."""
-        next_tick = self.clock.now()
-        while not stop.is_set():
-            now = self.clock.now()
-            if now >= next_tick:
-                await self.tick(now)
-                # Skip missed ticks instead of catching up in a burst.
-                missed = math.floor((self.clock.now() - next_tick) / self.interval_seconds)
-                next_tick += (missed + 1) * self.interval_seconds
-            await self.deliver()
-            due = self.store.next_due_at()
-            wake = next_tick if due is None else min(next_tick, max(due, self.clock.now()))
-            await _sleep_or_stop(self.clock, max(wake - self.clock.now(), 0.0), stop)
-
-
-async def _sleep_or_stop(clock: Clock, seconds: float, stop: asyncio.Event) -> None:
-    sleeper = asyncio.ensure_future(clock.sleep(seconds))
-    stopper = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (sleeper, stopper):
-            task.cancel()
-        await asyncio.gather(sleeper, stopper, return_exceptions=True)
 
 
 def _log_events(outcome: Outcome) -> None:

@@ -192,3 +192,17 @@ def failed(slo: SLO, at: float, error: str, *, key: str | None = None) -> Evalua
         time_to_exhaustion_seconds=None,
         error=error,
     )
+
+
+def gap(key: str, at: float, error: str) -> Evaluation:
+    """NO_DATA for a key that has no SLO to evaluate it with at ``at`` (its SLO was removed,
+    or nothing answered for it): no burn rates at all, and why."""
+    return Evaluation(
+        slo=key,
+        at=at,
+        severity=Severity.NO_DATA,
+        burn_rates=MappingProxyType({}),
+        error_budget_remaining=None,
+        time_to_exhaustion_seconds=None,
+        error=error,
+    )

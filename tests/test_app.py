@@ -194,25 +194,6 @@ def test_an_episode_whose_key_disappears_goes_stale(tmp_path: Path) -> None:
     assert "no longer defined" in fakes["pd"].accepted[1].summary
 
 
-def test_the_loop_ticks_on_its_interval_until_stopped(tmp_path: Path) -> None:
-    clock = ManualClock(T0)
-    script = Script()
-    d = daemon(tmp_path, script, notifiers(), clock)
-    stop = asyncio.Event()
-    original = script.__call__
-
-    async def stop_after_four(slos: Sequence[SLO], source: Source, at: float) -> list[Evaluation]:
-        if len(script.calls) == 3:
-            stop.set()
-        return await original(slos, source, at)
-
-    d.evaluate = stop_after_four
-    asyncio.run(d.run(stop))
-    assert [c - T0 for c in script.calls] == [0, 30, 60, 90]
-
-
-# --- crash safety -----------------------------------------------------------------------
-
 CRASHING = r"""
 import asyncio, json, os, random, signal, sys
 sys.path.insert(0, sys.argv[1])

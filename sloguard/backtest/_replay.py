@@ -22,9 +22,8 @@ import math
 from array import array
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from types import MappingProxyType
 
-from sloguard.burn import Evaluation
+from sloguard.burn import Evaluation, gap
 from sloguard.durations import format_duration
 from sloguard.engine import SloPlan, evaluate_planned, plan
 from sloguard.errors import SloguardError
@@ -324,7 +323,7 @@ class _Replayer:
             if state.open and key not in seen:
                 slo = self._slo_of(key)
                 if slo is not None:
-                    evaluations.append((slo, _gap(key, at)))
+                    evaluations.append((slo, gap(key, at, GAP_ERROR)))
         first_policy = policy is self.policies[0]
         for slo, evaluation in evaluations:
             if evaluation.error and evaluation.error != GAP_ERROR and first_policy:
@@ -406,18 +405,6 @@ class _Replayer:
         self.open.clear()
         order = {p.name: i for i, p in enumerate(self.policies)}
         self.episodes.sort(key=lambda e: (order[e.policy], e.declared_at, e.slo))
-
-
-def _gap(key: str, at: float) -> Evaluation:
-    return Evaluation(
-        slo=key,
-        at=at,
-        severity=Severity.NO_DATA,
-        burn_rates=MappingProxyType({}),
-        error_budget_remaining=None,
-        time_to_exhaustion_seconds=None,
-        error=GAP_ERROR,
-    )
 
 
 async def replay(
