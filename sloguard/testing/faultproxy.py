@@ -15,13 +15,14 @@ answered a plausible "0 % errors" would be lying, not failing, and no client can
 from __future__ import annotations
 
 import itertools
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
+
+from sloguard.testing._http import LoopbackServer
 
 Mode = Literal["pass", "down", "slow", "garbage"]
 
@@ -39,18 +40,6 @@ GARBAGE: tuple[tuple[str, bytes], ...] = (
 )
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gave up (slow mode) leaves a broken pipe; that is the point of it.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
-
 class FaultProxy:
     """Use as a context manager; :attr:`url` is what sloguard's config points at."""
 
@@ -63,7 +52,7 @@ class FaultProxy:
         self.faulted = 0
         self._garbage = itertools.cycle(GARBAGE)
         self._lock = threading.Lock()
-        self._server: _Server | None = None
+        self._server: LoopbackServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -91,7 +80,7 @@ class FaultProxy:
         deadline = time.monotonic() + 10
         while True:
             try:
-                server = _Server(("127.0.0.1", self.port), self._handler())
+                server = LoopbackServer(("127.0.0.1", self.port), self._handler())
                 break
             except OSError:  # the old socket may linger a moment after close
                 if time.monotonic() > deadline:

@@ -10,16 +10,17 @@ from __future__ import annotations
 import json
 import socket
 import struct
-import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
+
+from sloguard.testing._http import LoopbackServer
 
 Clock = Callable[[], float]
 FaultKind = Literal["status", "drop", "reset"]
@@ -75,18 +76,6 @@ class _Fault:
     body: bytes = b""
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gave up (timeout test) leaves a broken pipe; that is the test's point.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
-
 class Receiver:
     """Base class. Use as a context manager (``with PagerDutyReceiver() as pd: ...``)."""
 
@@ -103,14 +92,14 @@ class Receiver:
         self._faults: deque[_Fault] = deque()
         self._delay_seconds = 0.0
         self._delay_times: int | None = None
-        self._server: _Server | None = None
+        self._server: LoopbackServer | None = None
         self._thread: threading.Thread | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> Receiver:
         if self._server is not None:
             return self
-        server = _Server((self.host, self.port), self._handler_class())
+        server = LoopbackServer((self.host, self.port), self._handler_class())
         self.port = server.server_address[1]
         self._server = server
         self._thread = threading.Thread(
