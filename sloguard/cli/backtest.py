@@ -244,10 +244,7 @@ def backtest(
 
             drawn = plot(result, plot_file)
             click.echo(f"sloguard: plotted {drawn} SLO key(s) to {plot_file}", err=True)
-    except SloguardError as exc:  # e.g. an unreadable token or CA file, an unwritable plot
-        click.echo(f"sloguard: error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    except OSError as exc:
+    except (SloguardError, OSError) as exc:  # e.g. an unreadable token or CA file, unwritable plot
         click.echo(f"sloguard: error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     except Exception as exc:  # noqa: BLE001 - never a traceback for the person at the terminal

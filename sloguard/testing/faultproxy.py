@@ -22,7 +22,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 
-from sloguard.testing._http import LoopbackServer
+from sloguard.testing._http import LoopbackServer, serve_in_thread, stop_serving
 
 Mode = Literal["pass", "down", "slow", "garbage"]
 
@@ -88,19 +88,12 @@ class FaultProxy:
                 time.sleep(0.05)
         self.port = server.server_address[1]
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(server, "fault-proxy")
 
     def _close(self) -> None:
         server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        thread, self._thread = self._thread, None
+        stop_serving(server, thread)
 
     def _next_garbage(self) -> tuple[str, bytes]:
         with self._lock:

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
-from sloguard.testing._http import LoopbackServer
+from sloguard.testing._http import LoopbackServer, serve_in_thread, stop_serving
 
 Clock = Callable[[], float]
 FaultKind = Literal["status", "drop", "reset"]
@@ -102,23 +102,13 @@ class Receiver:
         server = LoopbackServer((self.host, self.port), self._handler_class())
         self.port = server.server_address[1]
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"{self.service}-receiver",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(server, f"{self.service}-receiver")
         return self
 
     def stop(self) -> None:
         server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        thread, self._thread = self._thread, None
+        stop_serving(server, thread)
 
     def __enter__(self) -> Receiver:
         return self.start()
