@@ -9,13 +9,14 @@ on the same data:
 - A: the rules ``sloguard generate`` writes, evaluated by Prometheus every 1m (its default),
   firing to a real Alertmanager (default ``group_wait`` 30s) whose ``pagerduty_configs`` posts
   Events v2 to the receiver;
-- B30 / B10: ``sloguard run`` with ``interval_seconds`` 30 and 10, paging the same receiver,
+- B30 / B10: ``sloguard run`` with ``interval_seconds`` 30 and 10 and the default fast path
+  (SLOs about to page re-evaluated every 5 s, see sloguard.watch), paging the same receiver,
   reading a second Prometheus that scrapes the same exporter without the rules (so sloguard
   queries the raw series: direct mode);
-- B10r: ``sloguard run`` every 10 s against the Prometheus *with* the rules, where it reads the
-  recorded series (recorded mode) and so sees them only as often as the rules run (1m);
-- B10d: as B10r, with ``recorded_series: {direct_windows_max_seconds: 3600}``: the SEV1 tier's
-  5m and 1h windows are queried directly, the longer ones read from the recorded series.
+- B30r: the default configuration (30 s, fast path) against the Prometheus *with* the rules:
+  recorded mode for the fleet, the fast path's SLOs read from the raw counters;
+- B30x: as B30 with the fast path off (``fast_path: {interval_seconds: 0}``): what the tick
+  interval alone gives.
 
 Each pipeline has its own routing key. Each run takes the outage to a fresh service (no reset
 needed) at a random moment, and waits until every pipeline has paged for it. The math allows
@@ -45,8 +46,15 @@ KEYS = {
     "A": "AlertmanagerPipeline000000000000",
     "B30": "SloguardThirtySeconds00000000000",
     "B10": "SloguardTenSeconds00000000000000",
-    "B10r": "SloguardTenSecondsRecorded000000",
-    "B10d": "SloguardTenSecondsDirectPaging00",
+    "B30r": "SloguardThirtySecondsRecorded000",
+    "B30x": "SloguardThirtySecondsNoFastPath0",
+}
+LABELS = {
+    "A": "A: rules (1m) -> Alertmanager (group_wait 30s) -> PagerDuty",
+    "B30": "B: sloguard run, 30 s interval (defaults) -> PagerDuty",
+    "B10": "B: sloguard run, 10 s interval -> PagerDuty",
+    "B30r": "B: sloguard run, 30 s, rules loaded (recorded mode) -> PagerDuty",
+    "B30x": "B: sloguard run, 30 s, fast path off -> PagerDuty",
 }
 MATH_SECONDS = 0.0144 * 3600
 _AM_LISTEN = re.compile(r'msg="Listening on" address=127\.0\.0\.1:(\d+)')
@@ -194,15 +202,15 @@ def main(argv: list[str] | None = None) -> int:
             fleet.running_fleet(services, history_seconds=7 * 3600) as raw,
             sloguard_run(work, "B30", raw.url, slo_dir, pd.enqueue_url, 30),
             sloguard_run(work, "B10", raw.url, slo_dir, pd.enqueue_url, 10),
-            sloguard_run(work, "B10r", f.url, slo_dir, pd.enqueue_url, 10),
+            sloguard_run(work, "B30r", f.url, slo_dir, pd.enqueue_url, 30),
             sloguard_run(
                 work,
-                "B10d",
-                f.url,
+                "B30x",
+                raw.url,
                 slo_dir,
                 pd.enqueue_url,
-                10,
-                "recorded_series: {direct_windows_max_seconds: 3600}\n",
+                30,
+                "fast_path: {interval_seconds: 0}\n",
             ),
         ):
             time.sleep(90)  # scrapes, a rule evaluation and a few ticks: all OK, no page

@@ -15,7 +15,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from bench import common
+from bench import common, page
 
 COMMANDS = {
     "cost": "python -m bench.cost --lookback 10m",
@@ -231,13 +231,7 @@ def page_section(data: dict[str, Any] | None) -> list[str]:
         return out + _missing("page")
     out += _header(data)
     s = data["summary"]
-    names = {
-        "A": "A: rules (1m) -> Alertmanager (group_wait 30s) -> PagerDuty",
-        "B30": "B: sloguard run, 30 s interval -> PagerDuty",
-        "B10": "B: sloguard run, 10 s interval -> PagerDuty",
-        "B10r": "B: sloguard run, 10 s, recorded mode (rules loaded) -> PagerDuty",
-        "B10d": "B: sloguard run, 10 s, recorded, windows <= 1h direct -> PagerDuty",
-    }
+    names = {k: v for k, v in page.LABELS.items() if k in s}
     out += [
         f"Outage start to the first page at the receiver, {len(data['runs'])} runs "
         f"(the math allows {data['math_seconds']:.1f} s).",
@@ -260,17 +254,14 @@ def page_section(data: dict[str, Any] | None) -> list[str]:
         "",
         "Every run (seconds):",
         "",
-        "| run | A | B30 | B10 | B10r | B10d |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "| run | " + " | ".join(names) + " |",
+        "|---:|" + "---:|" * len(names),
     ]
     for k, r in enumerate(data["runs"]):
-        out.append(
-            f"| {k} | {_s(r['A'], 1)} | {_s(r['B30'], 1)} | {_s(r['B10'], 1)} "
-            f"| {_s(r.get('B10r'), 1)} | {_s(r.get('B10d'), 1)} |"
-        )
+        out.append(f"| {k} | " + " | ".join(_s(r.get(key), 1) for key in names) + " |")
     math_s = data["math_seconds"]
     verdicts = []
-    for key in ("B10", "B30", "B10r", "B10d"):
+    for key in [k for k in names if k != "A"]:
         if key not in s or not a or not s[key]["median_seconds"]:
             continue
         med, worst = s[key]["median_seconds"], s[key]["worst_seconds"]

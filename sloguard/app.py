@@ -18,9 +18,10 @@ can be paged safely.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -51,6 +52,7 @@ from sloguard.prometheus.client import PrometheusClient
 from sloguard.routing import Matcher, Route, Silence
 from sloguard.spec import load_slos
 from sloguard.store import OutboxCounts, Store
+from sloguard.watch import Heat, Watch, approach, choose, heat
 
 log = logging.getLogger("sloguard.app")
 
@@ -83,6 +85,7 @@ class TickReport:
     delivery: DrainReport = field(default_factory=DrainReport)
     outbox: OutboxCounts = field(default_factory=lambda: OutboxCounts(0, 0, 0))
     evaluations: tuple[Evaluation, ...] = ()  # what the engine said (metrics, status API)
+    fast: bool = False  # a fast-path tick: only the SLOs of Daemon.watch.fast were evaluated
 
 
 class Daemon:
@@ -99,10 +102,17 @@ class Daemon:
         deliverer: Deliverer,
         clock: Clock,
         interval_seconds: float = 30.0,
+        evaluate_direct: Evaluate | None = None,
+        fast_path_max_slos: int = 0,
     ) -> None:
         self.slos = list(slos)
         self.source = source
         self.evaluate = evaluate
+        # Reads every window from the raw counters: the fast path's SLOs (see sloguard.watch).
+        self.evaluate_direct = evaluate_direct or evaluate
+        self.fast_path_max_slos = fast_path_max_slos
+        self.watch = Watch()
+        self._heat: dict[str, Heat] = {}
         self.paging = paging
         self.store = store
         self.deliverer = deliverer
@@ -110,25 +120,39 @@ class Daemon:
         self.interval_seconds = interval_seconds
         self.last_tick: TickReport | None = None
 
-    async def tick(self, at: float) -> TickReport:
-        """Evaluate every SLO at ``at`` and commit what changed. No delivery."""
-        try:
-            evaluations = await self.evaluate(self.slos, self.source, at)
-        except SloguardError as exc:  # the engine fails per SLO; this is a last resort
-            evaluations = [gap(s.name, at, str(exc)) for s in self.slos]
-        states = self.store.load_states()
+    async def tick(self, at: float, *, fast: bool = False) -> TickReport:
+        """Evaluate every SLO at ``at`` and commit what changed. No delivery.
+
+        With ``fast``, only the SLOs of the fast path (``self.watch.fast``, chosen after the
+        previous tick) are evaluated, directly from the raw counters; the others keep their
+        state until the next regular tick."""
         index = slo_index(self.slos)
+        if fast:
+            slos = [s for s in self.slos if s.name in self.watch.fast]
+            evaluations = await self._evaluate([], slos, at)
+        else:
+            slos = self.slos
+            direct = [s for s in slos if s.name in self.watch.direct]
+            rest = [s for s in slos if s.name not in self.watch.direct] if direct else slos
+            evaluations = await self._evaluate(rest, direct, at)
+        states = self.store.load_states()
         evaluated = {e.slo for e in evaluations}
+        names = {s.name for s in slos}
         # An open episode whose key was not evaluated (its group vanished, its SLO was removed)
-        # is fed a gap, so it can go stale instead of hanging silently.
+        # is fed a gap, so it can go stale instead of hanging silently. A fast tick only
+        # answers for its own SLOs.
         for key, state in states.items():
-            if state.open and key not in evaluated:
-                why = (
-                    "not evaluated: no series for this key"
-                    if slo_for(index, key)
-                    else ("not evaluated: the SLO is no longer defined")
-                )
-                evaluations.append(gap(key, at, why))
+            if not state.open or key in evaluated:
+                continue
+            owner = slo_for(index, key)
+            if fast and (owner is None or owner.name not in names):
+                continue
+            why = (
+                "not evaluated: no series for this key"
+                if owner is not None
+                else "not evaluated: the SLO is no longer defined"
+            )
+            evaluations.append(gap(key, at, why))
         stepped: list[tuple[SloReport, Outcome]] = []
         failures: list[str] = []
         for evaluation in evaluations:
@@ -154,11 +178,88 @@ class Daemon:
         for i, (one, outcome) in enumerate(stepped):
             _log_events(outcome)
             reports.append(replace(one, queued=counts.get(i, 0)))
+        self._rewatch(
+            evaluations,
+            {**states, **{o.state.slo: o.state for _, o in stepped}},
+            index,
+            names if fast else None,
+        )
         report = TickReport(
-            at=at, slos=tuple(reports), failures=tuple(failures), evaluations=tuple(evaluations)
+            at=at,
+            slos=tuple(reports),
+            failures=tuple(failures),
+            evaluations=tuple(evaluations),
+            fast=fast,
         )
         self.last_tick = report
         return report
+
+    async def _evaluate(self, rest: list[SLO], direct: list[SLO], at: float) -> list[Evaluation]:
+        """Evaluations of ``rest`` (recorded series where they run) and of ``direct`` (raw
+        counters), in the order of ``self.slos``."""
+
+        async def one(evaluate: Evaluate, slos: list[SLO]) -> list[Evaluation]:
+            if not slos:
+                return []
+            try:
+                return await evaluate(slos, self.source, at)
+            except SloguardError as exc:  # the engine fails per SLO; this is a last resort
+                return [gap(s.name, at, str(exc)) for s in slos]
+
+        if not direct:
+            return await one(self.evaluate, rest)
+        if not rest:
+            return await one(self.evaluate_direct, direct)
+        first, second = await asyncio.gather(
+            one(self.evaluate, rest), one(self.evaluate_direct, direct)
+        )
+        order = {s.name: i for i, s in enumerate(self.slos)}
+        index = slo_index(self.slos)
+
+        def position(ev: Evaluation) -> int:
+            slo = slo_for(index, ev.slo)
+            return order.get(slo.name, len(order)) if slo is not None else len(order)
+
+        return sorted([*first, *second], key=position)
+
+    def _rewatch(
+        self,
+        evaluations: Sequence[Evaluation],
+        states: Mapping[str, EpisodeState],
+        index: Mapping[str, SLO],
+        only: set[str] | None,
+    ) -> None:
+        """Choose the fast path's SLOs for the next ticks (sloguard.watch) from this tick's
+        evaluations and the episodes open after it. A fast tick (``only``) updates only its
+        own SLOs' heat; a regular tick starts afresh."""
+        if self.fast_path_max_slos <= 0:
+            return
+        hot = [ev for ev in evaluations if approach(ev) > 0.0]
+        open_severity = {
+            k: (s.severity if s.severity > Severity.OK else s.peak)
+            for k, s in states.items()
+            if s.open
+        }
+        slo_of = {}
+        for key in {*(ev.slo for ev in hot), *open_severity}:
+            slo = slo_for(index, key)
+            if slo is not None and (only is None or slo.name in only):
+                slo_of[key] = slo.name
+        fresh = heat(hot, open_severity, slo_of)
+        if only is None:
+            self._heat = fresh
+        else:
+            kept = {n: h for n, h in self._heat.items() if n not in only and n in index}
+            self._heat = kept | fresh
+        before = self.watch
+        self.watch = choose(self._heat, self.fast_path_max_slos)
+        if self.watch.left_out and not before.left_out:
+            log.warning(
+                "%d burning SLO(s) are over fast_path.max_slos (%d): they wait for the "
+                "regular tick",
+                self.watch.left_out,
+                self.fast_path_max_slos,
+            )
 
     def _step(
         self,
@@ -348,6 +449,10 @@ async def open_daemon(
             deliverer=deliverer,
             clock=clock,
             interval_seconds=config.interval_seconds,
+            evaluate_direct=evaluator(RecordedSeriesConfig(mode="off")),
+            fast_path_max_slos=(
+                config.fast_path.max_slos if config.fast_path_interval_seconds > 0 else 0
+            ),
         )
 
 
@@ -410,14 +515,15 @@ class AppRuntime:
         self._stack = stack
         self._seen = DeliveryStats()
         self.interval_seconds = config.interval_seconds
+        self.fast_interval_seconds = config.fast_path_interval_seconds
         self.jitter_ratio = config.interval_jitter_ratio
         self.http_listen = config.http.listen
         self.watched_paths = [config_path, *(Path(p) for p in config.slo_paths)]
         self.integrations = sorted({n.type for n in config.notifiers})
 
-    async def tick(self, at: float) -> TickResult:
+    async def tick(self, at: float, *, fast: bool = False) -> TickResult:
         self._probe.begin()
-        report = await self.daemon.tick(at)
+        report = await self.daemon.tick(at, fast=fast)
         states = self.daemon.store.load_states()
         counts = self.daemon.store.counts()
         index = slo_index(self.daemon.slos)
@@ -441,6 +547,8 @@ class AppRuntime:
             episodes=[s.to_json() for s in open_states],
             outbox_pending=counts.pending,
             dead_letters=counts.dead,
+            fast=fast,
+            fast_path_slos=len(self.daemon.watch.fast),
         )
 
     async def deliver(self) -> DeliveryResult:

@@ -139,6 +139,30 @@ class RecordedSeriesConfig(BaseModel):
     )
 
 
+class FastPathConfig(BaseModel):
+    """Re-evaluate SLOs about to page between the regular ticks (see sloguard.watch).
+
+    An SLO whose short window of a paging tier already burns over the tier's factor is read
+    directly every ``interval_seconds`` until it pages or calms down, so the page follows the
+    long window's crossing within seconds rather than within a whole tick interval.
+    """
+
+    model_config = _FORBID
+
+    interval_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=3600,
+        description="seconds between fast re-evaluations of approaching SLOs; 0 turns it off",
+    )
+    max_slos: int = Field(
+        default=25,
+        ge=1,
+        le=10_000,
+        description="at most this many SLOs on the fast path (the hottest first)",
+    )
+
+
 class DaemonConfig(BaseModel):
     """The whole file. Only ``prometheus``, ``slo_paths`` and ``state_path`` are required."""
 
@@ -161,9 +185,17 @@ class DaemonConfig(BaseModel):
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
     recorded_series: RecordedSeriesConfig = Field(default_factory=RecordedSeriesConfig)
+    fast_path: FastPathConfig = Field(default_factory=FastPathConfig)
     log: LogConfig = Field(default_factory=LogConfig)
 
     _where: dict[str, Location] = PrivateAttr(default_factory=dict)
+
+    @property
+    def fast_path_interval_seconds(self) -> float:
+        """The fast path's interval in effect: 0 (off) when it is not shorter than the tick
+        interval (a short ``interval_seconds`` with the default fast path needs none)."""
+        fast = self.fast_path.interval_seconds
+        return fast if 0 < fast < self.interval_seconds else 0.0
 
     def where(self, notifier: str) -> Location:
         """Where the notifier named ``notifier`` is defined (for errors found when building it)."""
@@ -330,6 +362,26 @@ def _check_references(config: DaemonConfig, located: _Located) -> None:
                         f"no notifier named {name!r}; configured notifiers: {valid}",
                     )
                 )
+    fast = config.fast_path.interval_seconds
+    explicit = "interval_seconds" in config.fast_path.model_fields_set
+    if explicit and fast > 0 and fast >= config.interval_seconds:
+        problems.append(
+            located.problem(
+                ("fast_path", "interval_seconds"),
+                f"{fast:g} is not shorter than interval_seconds ({config.interval_seconds:g}): "
+                "the fast path would never run between ticks; make it shorter, or 0 to turn "
+                "it off",
+            )
+        )
+    recorded = config.recorded_series
+    if recorded.mode == "off" and recorded.direct_windows_max_seconds > 0:
+        problems.append(
+            located.problem(
+                ("recorded_series", "direct_windows_max_seconds"),
+                "has no effect with recorded_series.mode: off (every window is already queried "
+                "directly); remove it, or set mode: auto",
+            )
+        )
     if problems:
         raise ConfigError(problems)
 

@@ -6,6 +6,9 @@ notifiers); :class:`Supervisor` drives it::
     ticker    every interval (with jitter): one tick at one pinned instant -> evaluate all SLOs,
               feed the lifecycle, commit state + outbox rows (Runtime.tick). A tick still
               running when the next is due makes that one *skipped* and counted, never doubled.
+              While a tick reports SLOs on the fast path (about to page, sloguard.watch),
+              fast ticks re-evaluate only those every ``fast_interval_seconds`` in between;
+              they never overlap a tick, and a regular tick due during one waits for it.
     delivery  drains the outbox after every tick and whenever a retry falls due.
     watcher   polls the config and SLO files (mtime, size, inode, symlink target; so a
               Kubernetes ConfigMap update, which swaps the ``..data`` symlink, is seen) and
@@ -60,6 +63,8 @@ class TickResult:
     episodes: Sequence[Mapping[str, Any]] = ()  # open episodes as JSON (EpisodeState.to_json)
     outbox_pending: int = 0
     dead_letters: int = 0
+    fast: bool = False  # a fast-path tick: ``evaluations`` covers only the fast path's SLOs
+    fast_path_slos: int = 0  # SLOs on the fast path after this tick (0: no fast tick due)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +82,11 @@ class Runtime(Protocol):
 
     @property
     def interval_seconds(self) -> float: ...
+
+    @property
+    def fast_interval_seconds(self) -> float:
+        """Seconds between fast-path ticks while some SLO approaches a page (0: never)."""
+        ...
 
     @property
     def jitter_ratio(self) -> float:
@@ -98,8 +108,9 @@ class Runtime(Protocol):
         """The notifier types in use (for zero-valued metric series)."""
         ...
 
-    async def tick(self, at: float) -> TickResult:
-        """Evaluate every SLO at ``at``, feed the lifecycle, commit state + outbox rows."""
+    async def tick(self, at: float, *, fast: bool = False) -> TickResult:
+        """Evaluate every SLO at ``at`` (with ``fast``, only those on the fast path), feed the
+        lifecycle, commit state + outbox rows."""
         ...
 
     async def deliver(self) -> DeliveryResult:
@@ -147,6 +158,9 @@ class Supervisor:
         self._reload = asyncio.Event()
         self._delivery_kick = asyncio.Event()
         self._tick_task: asyncio.Task[None] | None = None
+        self._tick_is_fast = False
+        self._fast_due: float | None = None  # monotonic time of the next fast tick, if any
+        self._reschedule = asyncio.Event()  # a tick ended: the fast schedule may have changed
         self._delivery_task: asyncio.Task[None] | None = None
         self._swap_lock = asyncio.Lock()
         self._delivery_lock = asyncio.Lock()
@@ -154,6 +168,7 @@ class Supervisor:
         self._last_report: TickResult | None = None
         self.ticks_started = 0
         self.ticks_skipped = 0
+        self.fast_ticks_started = 0
 
     # -- control ------------------------------------------------------------------------------
 
@@ -238,18 +253,50 @@ class Supervisor:
     async def _ticker(self) -> None:
         due = self._clock.monotonic()
         while not self._stop.is_set():
-            await self._clock.sleep(due - self._clock.monotonic())
+            fast_due = self._fast_due
+            await self._sleep_until(due if fast_due is None else min(due, fast_due))
             if self._stop.is_set():
                 return
-            if self._tick_task is not None and not self._tick_task.done():
-                self.ticks_skipped += 1
-                self._metrics.observe_tick(0.0, TickOutcome.SKIPPED, at=self._clock.now())
-                log.warning(SKIPPED_TICK_MESSAGE)
-            else:
-                self.ticks_started += 1
-                at = self._clock.now()
-                self._tick_task = asyncio.create_task(self._tick(at), name="sloguard-tick")
-            due = self._next_due(due)
+            now = self._clock.monotonic()
+            running = self._tick_task is not None and not self._tick_task.done()
+            if now >= due:
+                if running and self._tick_is_fast and self._tick_task is not None:
+                    # A fast tick is short: the regular one waits for it rather than skip.
+                    await asyncio.wait({self._tick_task})
+                    running = False
+                if running:
+                    self.ticks_skipped += 1
+                    self._metrics.observe_tick(0.0, TickOutcome.SKIPPED, at=self._clock.now())
+                    log.warning(SKIPPED_TICK_MESSAGE)
+                else:
+                    self._start_tick(fast=False)
+                due = self._next_due(due)
+            elif self._fast_due is not None and now >= self._fast_due:
+                self._fast_due = None  # the tick's end sets the next one
+                if not running:
+                    self._start_tick(fast=True)
+
+    def _start_tick(self, *, fast: bool) -> None:
+        if fast:
+            self.fast_ticks_started += 1
+        else:
+            self.ticks_started += 1
+        self._tick_is_fast = fast
+        self._fast_due = None
+        at = self._clock.now()
+        self._tick_task = asyncio.create_task(self._tick(at, fast=fast), name="sloguard-tick")
+
+    async def _sleep_until(self, when: float) -> None:
+        """Sleep until ``when`` (monotonic), or until a tick ends and may have changed the
+        fast schedule."""
+        self._reschedule.clear()
+        sleeper = asyncio.ensure_future(self._clock.sleep(when - self._clock.monotonic()))
+        woken = asyncio.ensure_future(self._reschedule.wait())
+        try:
+            await asyncio.wait({sleeper, woken}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            woken.cancel()
 
     def _next_due(self, due: float) -> float:
         runtime = self._current()
@@ -261,28 +308,49 @@ class Supervisor:
             due = now
         return due
 
-    async def _tick(self, at: float) -> None:
+    async def _tick(self, at: float, *, fast: bool = False) -> None:
+        try:
+            await self._run_tick(at, fast=fast)
+        finally:
+            self._reschedule.set()
+
+    async def _run_tick(self, at: float, *, fast: bool) -> None:
         async with self._swap_lock:
             runtime = self._current()
             started = self._clock.monotonic()
             try:
-                report = await runtime.tick(at)
+                report = await runtime.tick(at, fast=fast)
             except asyncio.CancelledError:
                 raise
             except Exception:  # the tick boundary: log, count, keep the daemon alive
-                log.exception("evaluation tick failed")
-                self._metrics.observe_tick(
-                    self._clock.monotonic() - started, TickOutcome.FAILURE, at=self._clock.now()
-                )
+                log.exception("%s tick failed", "fast-path" if fast else "evaluation")
+                if fast:
+                    self._metrics.observe_fast_path(TickOutcome.FAILURE, 0)
+                else:
+                    self._metrics.observe_tick(
+                        self._clock.monotonic() - started,
+                        TickOutcome.FAILURE,
+                        at=self._clock.now(),
+                    )
                 return
+        interval = runtime.fast_interval_seconds
+        if interval > 0 and report.fast_path_slos > 0:
+            self._fast_due = started + interval
         outcome = tick_outcome(report.evaluations)
-        self._metrics.observe_tick(self._clock.monotonic() - started, outcome, at=self._clock.now())
+        if fast:
+            self._metrics.observe_fast_path(outcome, report.fast_path_slos)
+            report = _merge_fast(self._last_report, report)
+        else:
+            self._metrics.observe_fast_path(None, report.fast_path_slos)
+            self._metrics.observe_tick(
+                self._clock.monotonic() - started, outcome, at=self._clock.now()
+            )
         self._metrics.observe_evaluations(report.evaluations, report.slos_by_key)
         self._metrics.set_prometheus_up(report.prometheus_up)
         self._metrics.set_open_episodes(report.open_episodes)
         self._metrics.set_outbox(report.outbox_pending, report.dead_letters)
         self._last_report = report
-        if outcome.successful:
+        if outcome.successful and not fast:
             self._readiness.tick_succeeded()
         self._delivery_kick.set()
 
@@ -453,6 +521,27 @@ async def serve(
         if install_signals:
             daemon.remove_signal_handlers()
         await server.stop()
+
+
+def _merge_fast(last: TickResult | None, fast: TickResult) -> TickResult:
+    """The regular tick's results with a fast tick's fresher evaluations laid over them, so
+    metrics and the status API keep every SLO (a fast tick evaluates only a few)."""
+    if last is None:
+        return fast
+    fresh = {ev.slo: ev for ev in fast.evaluations}
+    kept = [fresh.pop(ev.slo, ev) for ev in last.evaluations]
+    return TickResult(
+        at=last.at,
+        evaluations=[*kept, *fresh.values()],
+        slos_by_key={**last.slos_by_key, **fast.slos_by_key},
+        prometheus_up=fast.prometheus_up,
+        open_episodes=fast.open_episodes,
+        episodes=fast.episodes,
+        outbox_pending=fast.outbox_pending,
+        dead_letters=fast.dead_letters,
+        fast=False,
+        fast_path_slos=fast.fast_path_slos,
+    )
 
 
 def tick_outcome(evaluations: Sequence[Evaluation]) -> TickOutcome:

@@ -174,6 +174,18 @@ class Metrics:
             ("outcome",),
             registry=r,
         )
+        self._fast_evaluations = Counter(
+            "sloguard_fast_path_evaluations",
+            "Fast-path re-evaluations of SLOs approaching a page, between the regular ticks, "
+            "by outcome: success, partial, failure.",
+            ("outcome",),
+            registry=r,
+        )
+        self._fast_slos = Gauge(
+            "sloguard_fast_path_slos",
+            "SLOs on the fast path now: a paging tier's short window burns over its factor.",
+            registry=r,
+        )
         self._last_success = Gauge(
             "sloguard_last_successful_evaluation_timestamp_seconds",
             "Unix time at which the last successful (or partial) tick finished.",
@@ -234,6 +246,8 @@ class Metrics:
         # Pre-create the bounded label values, so rate() sees the first increment.
         for outcome in TickOutcome:
             self._evaluations.labels(outcome.value)
+            if outcome is not TickOutcome.SKIPPED:
+                self._fast_evaluations.labels(outcome.value)
         for reload_outcome in ("success", "failure"):
             self._reloads.labels(reload_outcome)
         self.set_open_episodes({})
@@ -290,6 +304,13 @@ class Metrics:
             self._duration.observe(max(duration_seconds, 0.0))
         if outcome.successful:
             self._last_success.set(at)
+
+    def observe_fast_path(self, outcome: TickOutcome | None, slos: int) -> None:
+        """Count one fast-path re-evaluation (``outcome`` None: only the set changed) and set
+        the number of SLOs on the fast path after it."""
+        if outcome is not None:
+            self._fast_evaluations.labels(TickOutcome(outcome).value).inc()
+        self._fast_slos.set(slos)
 
     def set_prometheus_up(self, up: bool) -> None:
         self._prometheus_up.set(1 if up else 0)

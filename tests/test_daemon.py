@@ -62,6 +62,9 @@ class World:
     deliver_seconds: float = 0.0
     pending: int = 0
     next_due: float | None = None
+    fast_path_slos: int = 0  # what each tick reports: SLOs on the fast path after it
+    fast_ticks: list[float] = field(default_factory=list)  # monotonic starts of fast ticks
+    fast_tick_seconds: float = 0.0
 
 
 class FakeRuntime:
@@ -69,16 +72,17 @@ class FakeRuntime:
         self.world = world
         self.generation = generation
         self.interval_seconds = float(cfg["interval"])
+        self.fast_interval_seconds = float(cfg.get("fast", 0.0))
         self.jitter_ratio = float(cfg.get("jitter", 0.0))
         self.watched_paths = [path]
         self.http_listen = "127.0.0.1:0"
         self.integrations = ["pagerduty"]
 
-    async def tick(self, at: float) -> TickResult:
+    async def tick(self, at: float, *, fast: bool = False) -> TickResult:
         w = self.world
-        w.tick_started.append(w.clock.monotonic())
+        (w.fast_ticks if fast else w.tick_started).append(w.clock.monotonic())
         try:
-            await w.clock.sleep(w.tick_seconds)
+            await w.clock.sleep(w.fast_tick_seconds if fast else w.tick_seconds)
         except asyncio.CancelledError:
             w.cancelled_ticks += 1
             raise
@@ -104,6 +108,8 @@ class FakeRuntime:
             open_episodes={Severity.SEV1: 1},
             episodes=[{"slo": SLO_A.name, "phase": "firing"}],
             outbox_pending=w.pending,
+            fast=fast,
+            fast_path_slos=w.fast_path_slos,
         )
 
     async def deliver(self) -> DeliveryResult:
@@ -164,11 +170,12 @@ def run(
     *,
     interval: float = 30,
     jitter: float = 0.0,
+    fast: float = 0.0,
     options: SupervisorOptions | None = None,
     seed: int = 1,
 ) -> Harness:
     config = tmp_path / "sloguard.json"
-    config.write_text(json.dumps({"interval": interval, "jitter": jitter}))
+    config.write_text(json.dumps({"interval": interval, "jitter": jitter, "fast": fast}))
     holder: list[Harness] = []
 
     async def main() -> None:
@@ -225,6 +232,55 @@ def test_a_slow_tick_is_never_overlapped_and_the_skip_is_counted(tmp_path: Path)
         assert h.sample("sloguard_evaluation_duration_seconds_sum") == pytest.approx(90.0)
 
     run(tmp_path, scenario)
+
+
+def test_fast_ticks_run_between_regular_ticks_only_while_slos_approach(tmp_path: Path) -> None:
+    async def scenario(h: Harness) -> None:
+        await h.clock.advance(31)  # regular ticks at 0 and 30, nothing approaching
+        assert h.world.fast_ticks == []
+        h.world.fast_path_slos = 1  # the next tick finds an SLO about to page
+        await h.clock.advance(60 - 31 + 11)  # to 71: regular at 60, fast at 65 and 70
+        assert h.world.tick_started == [0.0, 30.0, 60.0]
+        assert h.world.fast_ticks == [65.0, 70.0]
+        await h.clock.advance(20)  # to 91: fast at 75, 80, 85; regular at 90
+        assert h.world.fast_ticks == [65.0, 70.0, 75.0, 80.0, 85.0]
+        assert h.world.tick_started[-1] == 90.0
+        h.world.fast_path_slos = 0  # it paged or calmed down: back to the regular schedule
+        await h.clock.advance(5)  # the fast tick at 95 reports nothing left
+        await h.clock.advance(40)
+        assert h.world.fast_ticks == [65.0, 70.0, 75.0, 80.0, 85.0, 95.0]
+        assert h.world.tick_started == [0.0, 30.0, 60.0, 90.0, 120.0]
+        assert h.daemon.ticks_skipped == 0
+        assert h.sample("sloguard_fast_path_evaluations_total", outcome="success") == 6.0
+        assert h.sample("sloguard_fast_path_slos") == 0.0
+        # Fast ticks are not regular ticks: those counters only see the regular ones.
+        assert h.sample("sloguard_evaluations_total", outcome="success") == 5.0
+
+    run(tmp_path, scenario, fast=5)
+
+
+def test_a_regular_tick_due_during_a_fast_tick_waits_for_it(tmp_path: Path) -> None:
+    async def scenario(h: Harness) -> None:
+        h.world.fast_path_slos = 1
+        h.world.fast_tick_seconds = 4  # fast ticks start every 7 s: at 28 one runs until 32
+        await h.clock.advance(33)
+        assert h.world.fast_ticks == [7.0, 14.0, 21.0, 28.0]
+        assert h.world.tick_started == [0.0, 32.0]  # due at 30, waited, not skipped
+        assert h.daemon.ticks_skipped == 0
+
+    run(tmp_path, scenario, fast=7)
+
+
+def test_the_status_api_keeps_every_slo_after_a_fast_tick(tmp_path: Path) -> None:
+    async def scenario(h: Harness) -> None:
+        h.world.fast_path_slos = 1
+        await h.clock.advance(6)  # the regular tick at 0, a fast one at 5
+        assert h.world.fast_ticks == [5.0]
+        snap = h.daemon.snapshot()
+        assert snap["evaluated_at"] == h.world.ticks[0][0]  # the regular tick's instant
+        assert [s["slo"] for s in snap["slos"]] == [SLO_A.name]
+
+    run(tmp_path, scenario, fast=5)
 
 
 def test_jitter_spreads_ticks_within_bounds(tmp_path: Path) -> None:
