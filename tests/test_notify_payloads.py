@@ -96,6 +96,16 @@ def wh(preset: str) -> WebhookConfig:
             "in 1h, budget exhausted in under 1m at the 5m rate, 71% left",
             id="full-outage-exhaustion-follows-the-current-5m-rate",
         ),
+        pytest.param(
+            notification(
+                severity="SEV3",
+                thresholds={"SEV3 1d/2h": 3.0, "SEV3 3d/6h": 1.0},
+                burn_rates={"2h": 1.5, "1d": 1.2, "6h": 1.4, "3d": 1.1},
+            ),
+            "SEV3 checkout-availability burning 1.1x, 11% budget gone in 3d, "
+            "budget exhausted in 2h, 71% left",
+            id="two-tiers-of-one-severity-quotes-the-one-that-fires",
+        ),
     ],
 )
 def test_headline(n, expected):

@@ -80,17 +80,26 @@ def _seconds(text: str) -> int | None:
 
 
 def tier_burn(n: Notification) -> Burn | None:
-    """The long-window burn of the tier matching the notification's severity, else the worst
+    """The long-window burn of the tier that made the notification's severity (of several
+    tiers of that severity, one whose both windows burn over its factor), else the worst
     known burn rate. None when no burn rate is known (e.g. a stale evaluation)."""
     period = _seconds(n.period)
+    candidates: list[tuple[bool, Burn]] = []
     for key, factor in n.thresholds.items():
         match = _THRESHOLD_KEY.match(key)
         if not match or match.group(1) != n.severity:
             continue
-        long_window = match.group(2)
+        long_window, short_window = match.group(2), match.group(3)
         rate = n.burn_rates.get(long_window)
-        if rate is not None and math.isfinite(rate):
-            return Burn(long_window, rate, factor, _spent(rate, long_window, period))
+        if rate is None or not math.isfinite(rate):
+            continue
+        short = n.burn_rates.get(short_window)
+        fires = rate > factor and short is not None and short > factor
+        candidates.append(
+            (fires, Burn(long_window, rate, factor, _spent(rate, long_window, period)))
+        )
+    if candidates:
+        return next((b for fires, b in candidates if fires), candidates[0][1])
     known = [(w, r) for w, r in n.burn_rates.items() if r is not None and math.isfinite(r)]
     if not known:
         return None
