@@ -10,11 +10,14 @@ on the same data:
   firing to a real Alertmanager (default ``group_wait`` 30s) whose ``pagerduty_configs`` posts
   Events v2 to the receiver;
 - B30 / B10: ``sloguard run`` with ``interval_seconds`` 30 and 10 and the default fast path
-  (SLOs about to page re-evaluated every 5 s, see sloguard.watch), paging the same receiver,
+  (SLOs about to page re-evaluated every 2 s, see sloguard.watch), paging the same receiver,
   reading a second Prometheus that scrapes the same exporter without the rules (so sloguard
   queries the raw series: direct mode);
 - B30r: the default configuration (30 s, fast path) against the Prometheus *with* the rules:
-  recorded mode for the fleet, the fast path's SLOs read from the raw counters;
+  recorded mode for the fleet, the fast path's SLOs read from the raw counters; an SLO joins
+  the fast path only once the recorded 5m series shows the burn (up to one rule interval);
+- B30rd: as B30r with ``recorded_series: {direct_windows_max_seconds: 300}``: the 5m window
+  read directly at every tick (2 queries per SLO), so the fast path starts at once;
 - B30x: as B30 with the fast path off (``fast_path: {interval_seconds: 0}``): what the tick
   interval alone gives.
 
@@ -47,6 +50,7 @@ KEYS = {
     "B30": "SloguardThirtySeconds00000000000",
     "B10": "SloguardTenSeconds00000000000000",
     "B30r": "SloguardThirtySecondsRecorded000",
+    "B30rd": "SloguardThirtyRecorded5mDirect00",
     "B30x": "SloguardThirtySecondsNoFastPath0",
 }
 LABELS = {
@@ -54,6 +58,7 @@ LABELS = {
     "B30": "B: sloguard run, 30 s interval (defaults) -> PagerDuty",
     "B10": "B: sloguard run, 10 s interval -> PagerDuty",
     "B30r": "B: sloguard run, 30 s, rules loaded (recorded mode) -> PagerDuty",
+    "B30rd": "B: sloguard run, 30 s, recorded mode, 5m window direct -> PagerDuty",
     "B30x": "B: sloguard run, 30 s, fast path off -> PagerDuty",
 }
 MATH_SECONDS = 0.0144 * 3600
@@ -203,6 +208,15 @@ def main(argv: list[str] | None = None) -> int:
             sloguard_run(work, "B30", raw.url, slo_dir, pd.enqueue_url, 30),
             sloguard_run(work, "B10", raw.url, slo_dir, pd.enqueue_url, 10),
             sloguard_run(work, "B30r", f.url, slo_dir, pd.enqueue_url, 30),
+            sloguard_run(
+                work,
+                "B30rd",
+                f.url,
+                slo_dir,
+                pd.enqueue_url,
+                30,
+                "recorded_series: {direct_windows_max_seconds: 300}\n",
+            ),
             sloguard_run(
                 work,
                 "B30x",

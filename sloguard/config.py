@@ -150,13 +150,13 @@ class FastPathConfig(BaseModel):
     model_config = _FORBID
 
     interval_seconds: float = Field(
-        default=5.0,
+        default=2.0,
         ge=0,
         le=3600,
         description="seconds between fast re-evaluations of approaching SLOs; 0 turns it off",
     )
     max_slos: int = Field(
-        default=25,
+        default=10,
         ge=1,
         le=10_000,
         description="at most this many SLOs on the fast path (the hottest first)",

@@ -6,7 +6,7 @@ one that takes time: 51.8 s of a 100 % outage for a 99.9 % SLO. An SLO whose sho
 *paging* tier above its current severity already burns over that tier's factor is therefore
 **approaching** a page, and the only question left is when its long window crosses. Waiting
 for the next regular tick adds up to a whole interval (30 s by default) to the page; the
-daemon instead re-evaluates approaching SLOs every ``fast_path.interval_seconds`` (5 s by
+daemon instead re-evaluates approaching SLOs every ``fast_path.interval_seconds`` (2 s by
 default) until they page or calm down. Everything else waits for the regular tick.
 
 Two sets come out of one choice (:func:`choose`):

@@ -251,7 +251,7 @@ BASE = 'prometheus: {url: "http://127.0.0.1:9090"}\nslo_paths: [slos/]\nstate_pa
 
 def test_fast_path_defaults() -> None:
     config = parse_config(BASE)
-    assert (config.fast_path.interval_seconds, config.fast_path.max_slos) == (5.0, 25)
+    assert (config.fast_path.interval_seconds, config.fast_path.max_slos) == (2.0, 10)
 
 
 @pytest.mark.parametrize(
@@ -286,10 +286,10 @@ def test_fast_path_config_errors_are_located(extra: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("extra", "effective"),
     [
-        pytest.param("", 5.0, id="default"),
+        pytest.param("", 2.0, id="default"),
         pytest.param("fast_path: {interval_seconds: 0}\n", 0.0, id="zero-turns-it-off"),
-        pytest.param("interval_seconds: 5\n", 0.0, id="default-not-shorter-than-ticks: off"),
-        pytest.param("interval_seconds: 10\nfast_path: {interval_seconds: 2}\n", 2.0, id="2s"),
+        pytest.param("interval_seconds: 2\n", 0.0, id="default-not-shorter-than-ticks: off"),
+        pytest.param("interval_seconds: 10\nfast_path: {interval_seconds: 5}\n", 5.0, id="5s"),
     ],
 )
 def test_the_fast_path_interval_in_effect(extra: str, effective: float) -> None:
