@@ -10,7 +10,7 @@ on the same data:
   firing to a real Alertmanager (default ``group_wait`` 30s) whose ``pagerduty_configs`` posts
   Events v2 to the receiver;
 - B30 / B10: ``sloguard run`` with ``interval_seconds`` 30 and 10 and the default fast path
-  (SLOs about to page re-evaluated every 2 s, see sloguard.watch), paging the same receiver,
+  (SLOs about to page probed every second, see sloguard.watch), paging the same receiver,
   reading a second Prometheus that scrapes the same exporter without the rules (so sloguard
   queries the raw series: direct mode);
 - B30r: the default configuration (30 s, fast path) against the Prometheus *with* the rules:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -41,6 +41,7 @@ from sloguard.daemon import (
     serve,
 )
 from sloguard.delivery import Deliverer, DeliveryStats, DrainReport, RetryPolicy
+from sloguard.engine import crossed as _crossed
 from sloguard.engine import evaluate_all
 from sloguard.errors import SloguardError, SourceUnavailable, StoreError
 from sloguard.lifecycle import EpisodeState, Event, EventKind, LifecyclePolicy, Phase
@@ -57,6 +58,10 @@ from sloguard.watch import Heat, Watch, approach, choose, heat
 log = logging.getLogger("sloguard.app")
 
 Evaluate = Callable[[Sequence[SLO], Source, float], Awaitable[list[Evaluation]]]
+# Which of the fast path's SLOs have a probed long window over its factor (engine.crossed).
+Probe = Callable[
+    [Sequence[tuple[SLO, Iterable[tuple[int, float]]]], Source, float], Awaitable[set[str]]
+]
 
 
 # Events that page: one with no recipient at all is logged as a warning, never silently dropped.
@@ -104,6 +109,7 @@ class Daemon:
         interval_seconds: float = 30.0,
         evaluate_direct: Evaluate | None = None,
         fast_path_max_slos: int = 0,
+        probe: Probe | None = None,
     ) -> None:
         self.slos = list(slos)
         self.source = source
@@ -111,6 +117,7 @@ class Daemon:
         # Reads every window from the raw counters: the fast path's SLOs (see sloguard.watch).
         self.evaluate_direct = evaluate_direct or evaluate
         self.fast_path_max_slos = fast_path_max_slos
+        self.probe: Probe = probe or _crossed
         self.watch = Watch()
         self._heat: dict[str, Heat] = {}
         self.paging = paging
@@ -123,12 +130,23 @@ class Daemon:
     async def tick(self, at: float, *, fast: bool = False) -> TickReport:
         """Evaluate every SLO at ``at`` and commit what changed. No delivery.
 
-        With ``fast``, only the SLOs of the fast path (``self.watch.fast``, chosen after the
-        previous tick) are evaluated, directly from the raw counters; the others keep their
-        state until the next regular tick."""
+        With ``fast``, the SLOs of the fast path (``self.watch``, chosen after the previous
+        tick) are probed: one query per approaching tier's long window. Only those whose long
+        window is over its factor are evaluated, in full and from the raw counters, and fed to
+        the lifecycle; everything else keeps its state until the next regular tick. A probe
+        that finds nothing commits nothing and returns an empty report."""
         index = slo_index(self.slos)
         if fast:
-            slos = [s for s in self.slos if s.name in self.watch.fast]
+            watched = [s for s in self.slos if s.name in self.watch.fast]
+            probes = [(s, self.watch.probes.get(s.name, frozenset())) for s in watched]
+            try:
+                hit = await self.probe(probes, self.source, at) if probes else set()
+            except SloguardError as exc:
+                log.debug("fast-path probe failed: %s", exc)
+                hit = set()
+            if not hit:
+                return TickReport(at=at, slos=(), fast=True)
+            slos = [s for s in watched if s.name in hit]
             evaluations = await self._evaluate([], slos, at)
         else:
             slos = self.slos
@@ -524,6 +542,15 @@ class AppRuntime:
     async def tick(self, at: float, *, fast: bool = False) -> TickResult:
         self._probe.begin()
         report = await self.daemon.tick(at, fast=fast)
+        if fast and not report.slos:  # a probe that found nothing: nothing changed either
+            return TickResult(
+                at=at,
+                evaluations=(),
+                slos_by_key={},
+                prometheus_up=self._probe.up,
+                fast=True,
+                fast_path_slos=len(self.daemon.watch.fast),
+            )
         states = self.daemon.store.load_states()
         counts = self.daemon.store.counts()
         index = slo_index(self.daemon.slos)

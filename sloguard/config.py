@@ -140,20 +140,21 @@ class RecordedSeriesConfig(BaseModel):
 
 
 class FastPathConfig(BaseModel):
-    """Re-evaluate SLOs about to page between the regular ticks (see sloguard.watch).
+    """Probe the SLOs about to page between the regular ticks (see sloguard.watch).
 
-    An SLO whose short window of a paging tier already burns over the tier's factor is read
-    directly every ``interval_seconds`` until it pages or calms down, so the page follows the
-    long window's crossing within seconds rather than within a whole tick interval.
+    An SLO whose short window of a paging tier already burns over the tier's factor has that
+    tier's long window probed (one direct query) every ``interval_seconds``; once it is over
+    the factor the SLO is evaluated in full at once, so the page follows the long window's
+    crossing within about a second rather than within a whole tick interval.
     """
 
     model_config = _FORBID
 
     interval_seconds: float = Field(
-        default=2.0,
+        default=1.0,
         ge=0,
         le=3600,
-        description="seconds between fast re-evaluations of approaching SLOs; 0 turns it off",
+        description="seconds between probes of the SLOs approaching a page; 0 turns it off",
     )
     max_slos: int = Field(
         default=10,

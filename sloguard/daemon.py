@@ -7,8 +7,9 @@ notifiers); :class:`Supervisor` drives it::
               feed the lifecycle, commit state + outbox rows (Runtime.tick). A tick still
               running when the next is due makes that one *skipped* and counted, never doubled.
               While a tick reports SLOs on the fast path (about to page, sloguard.watch),
-              fast ticks re-evaluate only those every ``fast_interval_seconds`` in between;
-              they never overlap a tick, and a regular tick due during one waits for it.
+              fast ticks probe only those every ``fast_interval_seconds`` in between (and
+              evaluate in full the ones whose long window crossed); they never overlap a
+              tick, and a regular tick due during one waits for it.
     delivery  drains the outbox after every tick and whenever a retry falls due.
     watcher   polls the config and SLO files (mtime, size, inode, symlink target; so a
               Kubernetes ConfigMap update, which swaps the ``..data`` symlink, is seen) and
@@ -38,7 +39,7 @@ from typing import Any, Protocol
 
 from sloguard.burn import Evaluation
 from sloguard.errors import ConfigError, Location, Problem, SloguardError, SpecError
-from sloguard.metrics import Metrics, TickOutcome
+from sloguard.metrics import FastOutcome, Metrics, TickOutcome
 from sloguard.model import SLO, Severity
 from sloguard.ports import Clock
 from sloguard.server import HttpServer, Readiness, ServerLimits, parse_listen
@@ -325,7 +326,7 @@ class Supervisor:
             except Exception:  # the tick boundary: log, count, keep the daemon alive
                 log.exception("%s tick failed", "fast-path" if fast else "evaluation")
                 if fast:
-                    self._metrics.observe_fast_path(TickOutcome.FAILURE, 0)
+                    self._metrics.observe_fast_path(FastOutcome.FAILURE, 0)
                 else:
                     self._metrics.observe_tick(
                         self._clock.monotonic() - started,
@@ -338,7 +339,12 @@ class Supervisor:
             self._fast_due = started + interval
         outcome = tick_outcome(report.evaluations)
         if fast:
-            self._metrics.observe_fast_path(outcome, report.fast_path_slos)
+            if not report.evaluations:  # nothing crossed: nothing evaluated, nothing changed
+                below = FastOutcome.BELOW if report.prometheus_up else FastOutcome.FAILURE
+                self._metrics.observe_fast_path(below, report.fast_path_slos)
+                return
+            crossed = FastOutcome.CROSSED if outcome.successful else FastOutcome.FAILURE
+            self._metrics.observe_fast_path(crossed, report.fast_path_slos)
             report = _merge_fast(self._last_report, report)
         else:
             self._metrics.observe_fast_path(None, report.fast_path_slos)

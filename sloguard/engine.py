@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -265,6 +265,53 @@ async def evaluate_all(
             )
             return await run(the_plan, source, at, concurrency=concurrency)
     return await run(plan(slos), source, at, concurrency=concurrency)
+
+
+async def crossed(
+    probes: Sequence[tuple[SLO, Iterable[tuple[int, float]]]],
+    source: Source,
+    at: float,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> set[str]:
+    """The SLOs among ``probes`` whose error ratio over one of the given long windows burns
+    over its factor at ``at`` (any group, for a grouped SLO): one direct query per window.
+
+    A cheap trigger for the fast path (sloguard.watch), not a verdict: an SLO found here is
+    then evaluated in full, and the lifecycle decides. A failed query crosses nothing; the
+    regular tick reports the failure.
+    """
+    asks: list[tuple[SLO, int, float]] = []
+    exprs: list[str] = []
+    for slo, windows in probes:
+        planned = _planned(slo)
+        for window, factor in windows:
+            if window not in planned.ratio:
+                continue
+            asks.append((slo, window, factor))
+            exprs.append(planned.ratio[window])
+            if slo.min_events > 0 and window in planned.total:
+                exprs.append(planned.total[window])  # the verdict would not count a thin window
+    answers = await ask_all(list(dict.fromkeys(exprs)), source, at, concurrency=concurrency)
+    out: set[str] = set()
+    for slo, window, factor in asks:
+        planned = _planned(slo)
+        try:
+            ratios = _by_group(slo, planned.ratio[window], _get(answers, planned.ratio[window]))
+            totals = (
+                _by_group(slo, planned.total[window], _get(answers, planned.total[window]))
+                if slo.min_events > 0 and window in planned.total
+                else None
+            )
+        except SloguardError:
+            continue
+        for group, ratio in ratios.items():
+            if totals is not None and totals.get(group, 0.0) * window < slo.min_events:
+                continue
+            if math.isfinite(ratio) and ratio / slo.budget > factor:
+                out.add(slo.name)
+                break
+    return out
 
 
 def _longest(slo: SLO) -> int:
@@ -574,6 +621,7 @@ __all__ = [
     "Recorded",
     "SloPlan",
     "bucket_selector",
+    "crossed",
     "evaluate_all",
     "evaluate_planned",
     "group_expr",

@@ -70,6 +70,14 @@ class TickOutcome(StrEnum):
         return self in (TickOutcome.SUCCESS, TickOutcome.PARTIAL)
 
 
+class FastOutcome(StrEnum):
+    """How one fast-path probe ended: the ``outcome`` of ``sloguard_fast_path_probes_total``."""
+
+    BELOW = "below"  # no probed long window over its factor: nothing evaluated
+    CROSSED = "crossed"  # some crossed: those SLOs were evaluated in full and stepped
+    FAILURE = "failure"  # the probe or the evaluation failed (Prometheus down, engine error)
+
+
 class NotificationOutcome(StrEnum):
     """What one delivery attempt came to: the ``outcome`` of ``sloguard_notifications_total``."""
 
@@ -174,10 +182,11 @@ class Metrics:
             ("outcome",),
             registry=r,
         )
-        self._fast_evaluations = Counter(
-            "sloguard_fast_path_evaluations",
-            "Fast-path re-evaluations of SLOs approaching a page, between the regular ticks, "
-            "by outcome: success, partial, failure.",
+        self._fast_probes = Counter(
+            "sloguard_fast_path_probes",
+            "Fast-path probes of the SLOs approaching a page, between the regular ticks, by "
+            "outcome: below (no long window over its factor yet), crossed (the SLOs that "
+            "crossed were evaluated and stepped), failure.",
             ("outcome",),
             registry=r,
         )
@@ -246,8 +255,8 @@ class Metrics:
         # Pre-create the bounded label values, so rate() sees the first increment.
         for outcome in TickOutcome:
             self._evaluations.labels(outcome.value)
-            if outcome is not TickOutcome.SKIPPED:
-                self._fast_evaluations.labels(outcome.value)
+        for fast_outcome in FastOutcome:
+            self._fast_probes.labels(fast_outcome.value)
         for reload_outcome in ("success", "failure"):
             self._reloads.labels(reload_outcome)
         self.set_open_episodes({})
@@ -305,11 +314,11 @@ class Metrics:
         if outcome.successful:
             self._last_success.set(at)
 
-    def observe_fast_path(self, outcome: TickOutcome | None, slos: int) -> None:
-        """Count one fast-path re-evaluation (``outcome`` None: only the set changed) and set
-        the number of SLOs on the fast path after it."""
+    def observe_fast_path(self, outcome: FastOutcome | None, slos: int) -> None:
+        """Count one fast-path probe (``outcome`` None: a regular tick changed the set) and
+        set the number of SLOs on the fast path after it."""
         if outcome is not None:
-            self._fast_evaluations.labels(TickOutcome(outcome).value).inc()
+            self._fast_probes.labels(FastOutcome(outcome).value).inc()
         self._fast_slos.set(slos)
 
     def set_prometheus_up(self, up: bool) -> None:

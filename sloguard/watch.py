@@ -6,14 +6,17 @@ one that takes time: 51.8 s of a 100 % outage for a 99.9 % SLO. An SLO whose sho
 *paging* tier above its current severity already burns over that tier's factor is therefore
 **approaching** a page, and the only question left is when its long window crosses. Waiting
 for the next regular tick adds up to a whole interval (30 s by default) to the page; the
-daemon instead re-evaluates approaching SLOs every ``fast_path.interval_seconds`` (2 s by
-default) until they page or calm down. Everything else waits for the regular tick.
+daemon instead **probes** the long window of each approaching tier (one query: its error
+ratio, from the raw counters) every ``fast_path.interval_seconds`` (1 s by default), and the
+moment one is over its factor it evaluates that SLO in full and feeds the lifecycle, which
+makes the decision as at any tick. Everything else waits for the regular tick.
 
 Two sets come out of one choice (:func:`choose`):
 
 * ``fast``: approaching SLOs, hottest first (the highest short-window burn over its factor),
-  at most ``limit``. Re-evaluated on the fast schedule, always from the raw counters (direct
-  queries): recorded series only change once per rule evaluation, which would defeat the point.
+  at most ``limit``, with the (long window, factor) of each approaching tier to probe
+  (``probes``). Always read from the raw counters (direct queries): recorded series only
+  change once per rule evaluation, which would defeat the point.
 * ``direct``: ``fast`` plus the SLOs with an open episode (highest severity first), at most
   ``limit`` in all. In recorded mode the regular tick reads these directly too, so one episode
   is never judged alternately from the raw counters and from a recorded series that lags
@@ -26,10 +29,13 @@ evaluated by the regular tick as before, never dropped.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sloguard.burn import Evaluation, TierState
 from sloguard.model import Severity
+
+Probe = tuple[int, float]
+"""A long window (seconds) and the burn-rate factor it must exceed for its tier to fire."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +45,7 @@ class Heat:
 
     approach: float = 0.0
     open_severity: Severity | None = None
+    probes: frozenset[Probe] = frozenset()  # the approaching tiers' (long window, factor)
 
     def merge(self, other: Heat) -> Heat:
         if other.open_severity is None:
@@ -47,19 +54,20 @@ class Heat:
             worst = other.open_severity
         else:
             worst = max(self.open_severity, other.open_severity)
-        return Heat(max(self.approach, other.approach), worst)
+        return Heat(max(self.approach, other.approach), worst, self.probes | other.probes)
 
     @property
     def cold(self) -> bool:
         return self.approach <= 0.0 and self.open_severity is None
 
 
-def approach(evaluation: Evaluation) -> float:
+def approaching(evaluation: Evaluation) -> tuple[float, frozenset[Probe]]:
     """How far the short window of a paging tier above the current severity burns over its
-    factor (short burn / factor, > 1), while its long window has not crossed yet; 0 when no
-    such tier exists."""
+    factor (short burn / factor, > 1) while its long window has not crossed yet, at most, and
+    the (long window, factor) of every such tier; ``(0.0, frozenset())`` when none."""
     current = max(evaluation.severity, Severity.OK)
     best = 0.0
+    probes: set[Probe] = set()
     for d in evaluation.tiers:
         sev = d.tier.severity
         if sev <= current or not sev.pages or d.state is TierState.FIRING:
@@ -68,7 +76,13 @@ def approach(evaluation: Evaluation) -> float:
         if short is None or d.factor <= 0 or short <= d.factor:
             continue
         best = max(best, short / d.factor)
-    return best
+        probes.add((d.tier.long_seconds, d.factor))
+    return best, frozenset(probes)
+
+
+def approach(evaluation: Evaluation) -> float:
+    """The first half of :func:`approaching`: 0 when the evaluation approaches no page."""
+    return approaching(evaluation)[0]
 
 
 def heat(
@@ -84,10 +98,10 @@ def heat(
     out: dict[str, Heat] = {}
     for ev in evaluations:
         name = slo_of.get(ev.slo)
-        a = approach(ev)
+        a, probes = approaching(ev)
         if name is None or a <= 0.0:
             continue
-        out[name] = out.get(name, Heat()).merge(Heat(approach=a))
+        out[name] = out.get(name, Heat()).merge(Heat(approach=a, probes=probes))
     for key, severity in open_severity.items():
         name = slo_of.get(key)
         if name is None:
@@ -103,6 +117,7 @@ class Watch:
     fast: frozenset[str] = frozenset()
     direct: frozenset[str] = frozenset()
     left_out: int = 0  # SLOs that wanted the fast path or direct reads but are over the limit
+    probes: Mapping[str, frozenset[Probe]] = field(default_factory=dict)  # of the fast SLOs
 
 
 def choose(heats: Mapping[str, Heat], limit: int) -> Watch:
@@ -110,18 +125,23 @@ def choose(heats: Mapping[str, Heat], limit: int) -> Watch:
     choice is stable from one tick to the next."""
     if limit <= 0:
         return Watch(left_out=sum(1 for h in heats.values() if not h.cold))
-    approaching = sorted(
+    ranked = sorted(
         (n for n, h in heats.items() if h.approach > 0.0), key=lambda n: (-heats[n].approach, n)
     )
-    fast = approaching[:limit]
+    fast = ranked[:limit]
     chosen = set(fast)
     opened = sorted(
         (n for n, h in heats.items() if h.open_severity is not None and n not in chosen),
         key=lambda n: (-int(heats[n].open_severity or Severity.OK), n),
     )
     direct = [*fast, *opened[: limit - len(fast)]]
-    wanted = len(set(approaching) | {n for n, h in heats.items() if h.open_severity is not None})
-    return Watch(frozenset(fast), frozenset(direct), left_out=wanted - len(direct))
+    wanted = len(set(ranked) | {n for n, h in heats.items() if h.open_severity is not None})
+    return Watch(
+        frozenset(fast),
+        frozenset(direct),
+        left_out=wanted - len(direct),
+        probes={n: heats[n].probes for n in fast},
+    )
 
 
-__all__ = ["Heat", "Watch", "approach", "choose", "heat"]
+__all__ = ["Heat", "Probe", "Watch", "approach", "approaching", "choose", "heat"]

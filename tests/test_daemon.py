@@ -65,6 +65,7 @@ class World:
     fast_path_slos: int = 0  # what each tick reports: SLOs on the fast path after it
     fast_ticks: list[float] = field(default_factory=list)  # monotonic starts of fast ticks
     fast_tick_seconds: float = 0.0
+    fast_crosses: bool = True  # False: fast probes find no long window over its factor
 
 
 class FakeRuntime:
@@ -88,6 +89,15 @@ class FakeRuntime:
             raise
         if w.tick_raises:
             raise RuntimeError("engine bug")
+        if fast and not w.fast_crosses:
+            return TickResult(
+                at=at,
+                evaluations=[],
+                slos_by_key={},
+                prometheus_up=not w.prometheus_down,
+                fast=True,
+                fast_path_slos=w.fast_path_slos,
+            )
         w.ticks.append((at, self.generation))
         if w.prometheus_down:
             ev = failed(SLO_A, at, "Prometheus unreachable")
@@ -251,7 +261,7 @@ def test_fast_ticks_run_between_regular_ticks_only_while_slos_approach(tmp_path:
         assert h.world.fast_ticks == [65.0, 70.0, 75.0, 80.0, 85.0, 95.0]
         assert h.world.tick_started == [0.0, 30.0, 60.0, 90.0, 120.0]
         assert h.daemon.ticks_skipped == 0
-        assert h.sample("sloguard_fast_path_evaluations_total", outcome="success") == 6.0
+        assert h.sample("sloguard_fast_path_probes_total", outcome="crossed") == 6.0
         assert h.sample("sloguard_fast_path_slos") == 0.0
         # Fast ticks are not regular ticks: those counters only see the regular ones.
         assert h.sample("sloguard_evaluations_total", outcome="success") == 5.0
@@ -269,6 +279,27 @@ def test_a_regular_tick_due_during_a_fast_tick_waits_for_it(tmp_path: Path) -> N
         assert h.daemon.ticks_skipped == 0
 
     run(tmp_path, scenario, fast=7)
+
+
+def test_a_probe_that_finds_nothing_changes_nothing_but_its_counter(tmp_path: Path) -> None:
+    async def scenario(h: Harness) -> None:
+        h.world.fast_path_slos = 1
+        h.world.fast_crosses = False
+        await h.clock.advance(1)  # the regular tick at 0
+        before = h.daemon.snapshot()
+        pending = h.sample("sloguard_outbox_pending")
+        await h.clock.advance(10)  # probes at 5 and 10
+        assert h.world.fast_ticks == [5.0, 10.0]
+        assert h.sample("sloguard_fast_path_probes_total", outcome="below") == 2.0
+        assert h.sample("sloguard_fast_path_probes_total", outcome="crossed") == 0.0
+        assert h.sample("sloguard_fast_path_slos") == 1.0
+        assert h.daemon.snapshot() == before
+        assert h.sample("sloguard_outbox_pending") == pending
+        h.world.prometheus_down = True
+        await h.clock.advance(5)
+        assert h.sample("sloguard_fast_path_probes_total", outcome="failure") == 1.0
+
+    run(tmp_path, scenario, fast=5)
 
 
 def test_the_status_api_keeps_every_slo_after_a_fast_tick(tmp_path: Path) -> None:

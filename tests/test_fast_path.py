@@ -9,8 +9,9 @@ crosses, not at the next regular tick.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,8 @@ from sloguard.burn import Evaluation, WindowReading, evaluate
 from sloguard.clock import ManualClock
 from sloguard.config import load_config, parse_config
 from sloguard.delivery import Deliverer
-from sloguard.errors import ConfigError
+from sloguard.engine import crossed, plan_slo
+from sloguard.errors import ConfigError, QueryError
 from sloguard.model import SLO, RatioIndicator, Severity
 from sloguard.paging import PagingPolicy
 from sloguard.ports import Sample, Series, Source
@@ -88,7 +90,7 @@ def test_heat_names_the_slo_of_a_grouped_key_and_its_open_episode() -> None:
         {'checkout{region="eu"}': "checkout", "search": "search"},
     )
     assert got == {
-        "checkout": Heat(approach=2.0),
+        "checkout": Heat(approach=2.0, probes=frozenset({(3600, 14.4)})),
         "search": Heat(open_severity=Severity.SEV2),
     }
 
@@ -156,6 +158,19 @@ def make_daemon(
     store = Store.open(tmp_path / "state.db")
     regular: list[tuple[str, ...]] = []
     direct: list[tuple[str, ...]] = []
+
+    async def probe(
+        probes: Sequence[tuple[SLO, Iterable[tuple[int, float]]]], source: Source, at: float
+    ) -> set[str]:
+        probed.append(tuple(s.name for s, _ in probes))
+        return {
+            s.name
+            for s, windows in probes
+            for w, factor in windows
+            if (QUIET | {int(k[1:]): v for k, v in table.get(s.name, {}).items()})[w] > factor
+        }
+
+    probed: list[tuple[str, ...]] = []
     d = Daemon(
         slos=[CHECKOUT, SEARCH, LEDGER],
         source=object(),  # type: ignore[arg-type]  # the table never queries it
@@ -166,7 +181,9 @@ def make_daemon(
         deliverer=Deliverer(store, {"pd": pd}, clock, rng=random.Random(1)),
         clock=clock,
         fast_path_max_slos=25,
+        probe=probe,
     )
+    d.probed = probed  # type: ignore[attr-defined]  # what the fake probe was asked
     return d, regular, direct, clock
 
 
@@ -191,18 +208,22 @@ def test_a_fast_tick_reads_only_the_approaching_slo_directly_and_pages_it(
         assert regular == [("checkout", "search", "ledger")]
         assert direct == []
 
-        # A fast tick: checkout only, from the raw counters; the 1h has not crossed yet.
+        assert d.watch.probes == {"checkout": {(3600, 14.4)}}  # SEV1's 1h against 14.4x
+
+        # A fast tick probes checkout's 1h only: not crossed yet, so nothing is evaluated.
         clock.set(T0 + 5)
         report = await d.tick(T0 + 5, fast=True)
-        assert [s.key for s in report.slos] == ["checkout"]
+        assert report.slos == ()
         assert report.fast
-        assert direct == [("checkout",)]
+        assert d.probed == [("checkout",)]  # type: ignore[attr-defined]
+        assert direct == []
         assert len(regular) == 1
         # The 1h window crosses: the next fast tick declares, before any regular tick.
         table["checkout"]["w3600"] = 15.0
         clock.set(T0 + 10)
         report = await d.tick(T0 + 10, fast=True)
         assert [(s.key, s.severity) for s in report.slos] == [("checkout", Severity.SEV1)]
+        assert direct == [("checkout",)]  # crossed: evaluated in full, from the raw counters
         await d.deliver()
         assert pd.kinds == ["declared", "declared"]  # ledger's SEV2 at T0, checkout's SEV1 now
         assert d.watch.fast == frozenset()  # SEV1 fires: nothing above it to approach
@@ -226,6 +247,7 @@ def test_a_fast_tick_never_feeds_gaps_to_other_open_episodes(tmp_path: Path) -> 
     async def drive() -> None:
         await d.once(T0)
         ledger_before = d.store.load_states()["ledger"]
+        table["checkout"]["w3600"] = 15.0  # crosses: the fast tick evaluates checkout
         clock.set(T0 + 5)
         report = await d.tick(T0 + 5, fast=True)
         assert [s.key for s in report.slos] == ["checkout"]
@@ -251,7 +273,7 @@ BASE = 'prometheus: {url: "http://127.0.0.1:9090"}\nslo_paths: [slos/]\nstate_pa
 
 def test_fast_path_defaults() -> None:
     config = parse_config(BASE)
-    assert (config.fast_path.interval_seconds, config.fast_path.max_slos) == (2.0, 10)
+    assert (config.fast_path.interval_seconds, config.fast_path.max_slos) == (1.0, 10)
 
 
 @pytest.mark.parametrize(
@@ -286,9 +308,9 @@ def test_fast_path_config_errors_are_located(extra: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("extra", "effective"),
     [
-        pytest.param("", 2.0, id="default"),
+        pytest.param("", 1.0, id="default"),
         pytest.param("fast_path: {interval_seconds: 0}\n", 0.0, id="zero-turns-it-off"),
-        pytest.param("interval_seconds: 2\n", 0.0, id="default-not-shorter-than-ticks: off"),
+        pytest.param("interval_seconds: 1\n", 0.0, id="default-not-shorter-than-ticks: off"),
         pytest.param("interval_seconds: 10\nfast_path: {interval_seconds: 5}\n", 5.0, id="5s"),
     ],
 )
@@ -372,3 +394,49 @@ def test_the_outage_pages_at_the_first_scrape_that_crosses_not_at_the_next_tick(
         ]
         assert [c["payload"]["severity"] for c in checkout] == ["warning", "critical"]
         assert len({c["dedup_key"] for c in checkout}) == 1  # one incident, escalated
+
+
+# --- the probe (engine.crossed) -----------------------------------------------------------
+
+
+class Canned:
+    """A Source answering each expression from a table; an unknown one is a query error."""
+
+    def __init__(self, answers: dict[str, list[Sample]]) -> None:
+        self.answers = answers
+        self.asked: list[str] = []
+
+    async def query(self, expr: str, at: float) -> list[Sample]:
+        self.asked.append(expr)
+        if expr not in self.answers:
+            raise QueryError("bad_data: parse error", query=expr)
+        return self.answers[expr]
+
+    async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
+        raise AssertionError("not used")
+
+
+def test_the_probe_asks_one_query_per_long_window_and_finds_the_group_over_it() -> None:
+    grouped = dataclasses.replace(
+        CHECKOUT,
+        name="by-region",
+        group_by=("region",),
+        indicator=RatioIndicator("sum(g_errors)", "sum(g_total)"),
+    )
+    thin = dataclasses.replace(SEARCH, min_events=1000, indicator=RatioIndicator("th_e", "th_t"))
+    ratio_1h = plan_slo(grouped).ratio[3600]
+    thin_ratio, thin_total = plan_slo(thin).ratio[3600], plan_slo(thin).total[3600]
+    source = Canned(
+        {
+            ratio_1h: [Sample({"region": "eu"}, 0.001), Sample({"region": "us"}, 0.02)],
+            thin_ratio: [Sample({}, 0.5)],  # 500x, but over 0.1 events/s x 1h = 360 events
+            thin_total: [Sample({}, 0.1)],
+        }
+    )
+    broken = dataclasses.replace(LEDGER, indicator=RatioIndicator("broken", "t"))
+    probes = [(grouped, {(3600, 14.4)}), (thin, {(3600, 14.4)}), (broken, {(3600, 14.4)})]
+    got = asyncio.run(crossed(probes, source, T0))
+    assert got == {"by-region"}  # us burns 20x; the thin window and the failed query do not
+    assert sorted(source.asked) == sorted(
+        [ratio_1h, thin_ratio, thin_total, plan_slo(broken).ratio[3600]]
+    )
