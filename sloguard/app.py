@@ -135,24 +135,17 @@ class Daemon:
         window is over its factor are evaluated, in full and from the raw counters, and fed to
         the lifecycle; everything else keeps its state until the next regular tick. A probe
         that finds nothing commits nothing and returns an empty report."""
-        index = slo_index(self.slos)
         if fast:
-            watched = [s for s in self.slos if s.name in self.watch.fast]
-            probes = [(s, self.watch.probes.get(s.name, frozenset())) for s in watched]
-            try:
-                hit = await self.probe(probes, self.source, at) if probes else set()
-            except SloguardError as exc:
-                log.debug("fast-path probe failed: %s", exc)
-                hit = set()
-            if not hit:
+            slos = await self._crossing(at)
+            if not slos:
                 return TickReport(at=at, slos=(), fast=True)
-            slos = [s for s in watched if s.name in hit]
             evaluations = await self._evaluate([], slos, at)
         else:
             slos = self.slos
             direct = [s for s in slos if s.name in self.watch.direct]
             rest = [s for s in slos if s.name not in self.watch.direct] if direct else slos
             evaluations = await self._evaluate(rest, direct, at)
+        index = slo_index(self.slos)
         states = self.store.load_states()
         evaluated = {e.slo for e in evaluations}
         names = {s.name for s in slos}
@@ -211,6 +204,19 @@ class Daemon:
         )
         self.last_tick = report
         return report
+
+    async def _crossing(self, at: float) -> list[SLO]:
+        """The fast path's SLOs whose probed long window is over its factor at ``at``."""
+        watched = [s for s in self.slos if s.name in self.watch.fast]
+        if not watched:
+            return []
+        probes = [(s, self.watch.probes.get(s.name, frozenset())) for s in watched]
+        try:
+            hit = await self.probe(probes, self.source, at)
+        except SloguardError as exc:  # the regular tick will report what is wrong
+            log.debug("fast-path probe failed: %s", exc)
+            return []
+        return [s for s in watched if s.name in hit]
 
     async def _evaluate(self, rest: list[SLO], direct: list[SLO], at: float) -> list[Evaluation]:
         """Evaluations of ``rest`` (recorded series where they run) and of ``direct`` (raw
