@@ -66,10 +66,16 @@ _AM_LISTEN = re.compile(r'msg="Listening on" address=127\.0\.0\.1:(\d+)')
 
 
 def alertmanager_config(pd_url: str) -> str:
+    # Pages only, as sloguard's route (SEV1, SEV2 -> pd): the SEV3 ticket alerts go nowhere,
+    # or pipeline A would be timed by a ticket that fires before any page.
     return f"""route:
-  receiver: "pd"
+  receiver: "tickets"
   group_by: [alertname, sloth_id, severity]
+  routes:
+    - matchers: ['sloth_severity="page"']
+      receiver: "pd"
 receivers:
+  - name: "tickets"
   - name: "pd"
     pagerduty_configs:
       - routing_key: "{KEYS["A"]}"
