@@ -9,17 +9,19 @@ on the same data:
 - A: the rules ``sloguard generate`` writes, evaluated by Prometheus every 1m (its default),
   firing to a real Alertmanager (default ``group_wait`` 30s) whose ``pagerduty_configs`` posts
   Events v2 to the receiver;
-- B30 / B10: ``sloguard run`` with ``interval_seconds`` 30 and 10 and the default fast path
-  (SLOs about to page probed every second, see sloguard.watch), paging the same receiver,
-  reading a second Prometheus that scrapes the same exporter without the rules (so sloguard
-  queries the raw series: direct mode);
-- B30r: the default configuration (30 s, fast path) against the Prometheus *with* the rules:
-  recorded mode for the fleet, the fast path's SLOs read from the raw counters; an SLO joins
-  the fast path only once the recorded 5m series shows the burn (up to one rule interval);
-- B30rd: as B30r with ``recorded_series: {direct_windows_max_seconds: 300}``: the 5m window
-  read directly at every tick (2 queries per SLO), so the fast path starts at once;
-- B30x: as B30 with the fast path off (``fast_path: {interval_seconds: 0}``): what the tick
+- B30: ``sloguard run`` with its defaults (``interval_seconds`` 30, recorded mode, since the
+  rules run in that Prometheus, and the fast path: SLOs about to page probed every second, see
+  sloguard.watch), paging the same receiver;
+- B10: the same with ``interval_seconds: 10``;
+- B30d: B30 with ``recorded_series: {mode: off}``: every window queried directly;
+- B30rd: B30 with ``recorded_series: {direct_windows_max_seconds: 300}``: the 5m window read
+  directly at every tick (2 queries per SLO), so an SLO joins the fast path at once rather
+  than when the recorded 5m series shows the burn;
+- B30x: B30 with the fast path off (``fast_path: {interval_seconds: 0}``): what the tick
   interval alone gives.
+
+Every pipeline reads the same Prometheus, so the scrape that first shows the crossing is the
+same for all of them.
 
 Each pipeline has its own routing key. Each run takes the outage to a fresh service (no reset
 needed) at a random moment, and waits until every pipeline has paged for it. The math allows
@@ -49,15 +51,15 @@ KEYS = {
     "A": "AlertmanagerPipeline000000000000",
     "B30": "SloguardThirtySeconds00000000000",
     "B10": "SloguardTenSeconds00000000000000",
-    "B30r": "SloguardThirtySecondsRecorded000",
+    "B30d": "SloguardThirtySecondsDirectMode0",
     "B30rd": "SloguardThirtyRecorded5mDirect00",
     "B30x": "SloguardThirtySecondsNoFastPath0",
 }
 LABELS = {
     "A": "A: rules (1m) -> Alertmanager (group_wait 30s) -> PagerDuty",
-    "B30": "B: sloguard run, 30 s interval (defaults) -> PagerDuty",
+    "B30": "B: sloguard run, defaults (30 s, recorded mode, fast path) -> PagerDuty",
     "B10": "B: sloguard run, 10 s interval -> PagerDuty",
-    "B30r": "B: sloguard run, 30 s, rules loaded (recorded mode) -> PagerDuty",
+    "B30d": "B: sloguard run, 30 s, direct mode (recorded_series off) -> PagerDuty",
     "B30rd": "B: sloguard run, 30 s, recorded mode, 5m window direct -> PagerDuty",
     "B30x": "B: sloguard run, 30 s, fast path off -> PagerDuty",
 }
@@ -209,11 +211,11 @@ def main(argv: list[str] | None = None) -> int:
                 rule_files=sorted(rules_dir.rglob("*.yml")),
                 alertmanager=am,
             ) as f,
-            # The same services (shared objects: an outage shows on both exporters), no rules.
-            fleet.running_fleet(services, history_seconds=7 * 3600) as raw,
-            sloguard_run(work, "B30", raw.url, slo_dir, pd.enqueue_url, 30),
-            sloguard_run(work, "B10", raw.url, slo_dir, pd.enqueue_url, 10),
-            sloguard_run(work, "B30r", f.url, slo_dir, pd.enqueue_url, 30),
+            sloguard_run(work, "B30", f.url, slo_dir, pd.enqueue_url, 30),
+            sloguard_run(work, "B10", f.url, slo_dir, pd.enqueue_url, 10),
+            sloguard_run(
+                work, "B30d", f.url, slo_dir, pd.enqueue_url, 30, "recorded_series: {mode: 'off'}\n"
+            ),
             sloguard_run(
                 work,
                 "B30rd",
@@ -226,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             sloguard_run(
                 work,
                 "B30x",
-                raw.url,
+                f.url,
                 slo_dir,
                 pd.enqueue_url,
                 30,
