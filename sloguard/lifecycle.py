@@ -235,6 +235,49 @@ def step(
     ``silence`` is the reason of the silence that matches this SLO at ``now`` ("" for none; see
     :func:`sloguard.routing.active_silence`). Returns the new state and what happened, in order.
     """
+    if is_idle(state, evaluation, now, silence):
+        assert state is not None
+        return replace(state, last_at=now), []
+    return full_step(state, evaluation, now, policy, silence=silence)
+
+
+def is_idle(
+    state: EpisodeState | None, evaluation: Evaluation, now: float, silence: str = ""
+) -> bool:
+    """Whether applying ``evaluation`` at ``now`` only moves ``last_at`` (the common key of a
+    large fleet, every tick): no episode, OK before and now, no run of a burn above 1x starting
+    or going on, the same silence. :func:`step` then skips the state machine, whose answer
+    would be the same (see :func:`full_step`)."""
+    if state is None or state.phase is not Phase.OK:
+        return False
+    if state.last_at is not None and now <= state.last_at:
+        return False
+    if evaluation.severity is not Severity.OK or evaluation.error:
+        return False
+    if (
+        state.severity is not Severity.OK
+        or state.no_data_since is not None
+        or state.stale_sent
+        or state.error
+        or state.silenced != silence
+        or state.burning_since is not None
+        or state.run_peak_burn_rate != 0.0
+        or state.run_burn_seconds != 0.0
+    ):
+        return False
+    burn = fastest_burn_rate(evaluation)
+    return burn is None or burn <= 1.0
+
+
+def full_step(
+    state: EpisodeState | None,
+    evaluation: Evaluation,
+    now: float,
+    policy: LifecyclePolicy,
+    *,
+    silence: str = "",
+) -> tuple[EpisodeState, list[Event]]:
+    """:func:`step` through the whole state machine, even for an idle key."""
     current = state or EpisodeState(slo=evaluation.slo)
     if current.last_at is not None and now <= current.last_at:
         return current, []  # time went backwards or this instant was already applied

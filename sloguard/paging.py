@@ -67,8 +67,10 @@ def advance(
     resolve notification carries the postmortem draft built from it and this tick's events.
     """
     labels = match_labels(slo.labels, evaluation.labels, slo.service)
-    silence = active_silence(policy.silences, slo.name, labels, now)
+    silence = active_silence(policy.silences, slo.name, labels, now) if policy.silences else ""
     stepped, events = step(state, evaluation, now, policy.lifecycle, silence=silence)
+    if not events:  # nothing to route (every idle key, every tick)
+        return Outcome(stepped, (), ())
     routed, dispatches = dispatch(stepped, events, policy.routes, slo.name, labels)
     rows = []
     draft = ""
