@@ -110,6 +110,15 @@ class Daemon:
         self.clock = clock
         self.interval_seconds = interval_seconds
         self.last_tick: TickReport | None = None
+        self._states: dict[str, EpisodeState] | None = None
+
+    def states(self) -> dict[str, EpisodeState]:
+        """Every key's committed episode state: read from the store once, then kept as each
+        tick commits it (the daemon is its store's one writer; at 10,000 SLOs reading them
+        back every tick cost a tenth of the tick)."""
+        if self._states is None:
+            self._states = self.store.load_states()
+        return self._states
 
     async def tick(self, at: float) -> TickReport:
         """Evaluate every SLO at ``at`` and commit what changed. No delivery."""
@@ -121,7 +130,7 @@ class Daemon:
             evaluations = await self.evaluate(self.slos, self.source, at)
         except SloguardError as exc:  # the engine fails per SLO; this is a last resort
             evaluations = [gap(s.name, at, str(exc)) for s in self.slos]
-        states = self.store.load_states()
+        states = self.states()
         index = slo_index(self.slos)
         evaluated = {e.slo for e in evaluations}
         # An open episode whose key was not evaluated (its group vanished, its SLO was removed)
@@ -151,14 +160,21 @@ class Daemon:
         ]
         # Rows are due from the wall clock's now, not the evaluated instant: a replay of a past
         # instant (--at) is still delivered now, and not expired for its age.
-        queued = self.store.commit_many(
-            [(o.state, o.events, o.rows) for _, o in changed], self.clock.now()
-        )
+        try:
+            queued = self.store.commit_many(
+                [(o.state, o.events, o.rows) for _, o in changed], self.clock.now()
+            )
+        except BaseException:
+            self._states = None  # rolled back: the next tick reads the database again
+            raise
+        for _, o in changed:
+            states[o.state.slo] = o.state
         counts = {i: n for (i, _), n in zip(changed, queued, strict=True)}
         reports = []
         for i, (one, outcome) in enumerate(stepped):
             _log_events(outcome)
-            reports.append(replace(one, queued=counts.get(i, 0)))
+            n = counts.get(i, 0)
+            reports.append(replace(one, queued=n) if n else one)
         report = TickReport(
             at=at, slos=tuple(reports), failures=tuple(failures), evaluations=tuple(evaluations)
         )
@@ -452,7 +468,7 @@ class AppRuntime:
     async def tick(self, at: float) -> TickResult:
         self._probe.begin()
         report = await self.daemon.tick(at)
-        states = self.daemon.store.load_states()
+        states = self.daemon.states()
         counts = self.daemon.store.counts()
         index = slo_index(self.daemon.slos)
         # Only defined SLOs are exported: a removed SLO whose episode is still open is fed gaps

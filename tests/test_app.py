@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import random
@@ -12,6 +13,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import pytest
 
@@ -19,7 +21,8 @@ from sloguard.app import Daemon
 from sloguard.burn import Evaluation, WindowReading, evaluate, failed
 from sloguard.clock import ManualClock
 from sloguard.delivery import Deliverer
-from sloguard.lifecycle import LifecyclePolicy, Phase
+from sloguard.errors import StoreError
+from sloguard.lifecycle import EpisodeState, LifecyclePolicy, Phase
 from sloguard.model import SLO, RatioIndicator, Severity
 from sloguard.paging import PagingPolicy
 from sloguard.ports import Source
@@ -312,3 +315,70 @@ def test_a_page_no_route_sends_anywhere_is_a_warning(
         asyncio.run(d.once(T0 + 60))
     assert not [r for r in caplog.records if "no route" in r.getMessage()]
     assert fakes["pd"].accepted
+
+
+class CountingStore(Store):
+    """The real store, counting full reads of the episode states; can fail one commit."""
+
+    loads = 0
+    fail_next_commit = False
+
+    def load_states(self) -> dict[str, EpisodeState]:
+        self.loads += 1
+        return super().load_states()
+
+    def commit_many(self, changes: Any, at: float) -> list[int]:
+        if self.fail_next_commit:
+            self.fail_next_commit = False
+            raise StoreError("disk full (test)")
+        return super().commit_many(changes, at)
+
+
+def test_the_states_are_read_once_then_kept_as_committed(tmp_path: Path) -> None:
+    clock = ManualClock(T0)
+    script = Script()
+    d = daemon(tmp_path, script, notifiers(), clock)
+    store = CountingStore.open(tmp_path / "state.db")
+    d.store = store
+    for n, severity in enumerate([Severity.OK, Severity.SEV1, Severity.SEV1, Severity.OK]):
+        script.severity["checkout-availability"] = severity
+        asyncio.run(d.tick(T0 + 30 * n))
+        assert store.loads == 1, "read at the first tick only"
+        assert d.states() == store.load_states(), "what the daemon holds is what is committed"
+        store.loads = 1
+    # A commit that fails leaves the database as it was: the next tick reads it again.
+    store.fail_next_commit = True
+    script.severity["checkout-availability"] = Severity.SEV2
+    with pytest.raises(StoreError):
+        asyncio.run(d.tick(T0 + 120))
+    asyncio.run(d.tick(T0 + 150))
+    assert store.loads == 2
+    assert d.states() == store.load_states()
+    assert d.states()["checkout-availability"].last_at == T0 + 150
+
+
+@pytest.mark.parametrize("host_disabled", [False, True])
+def test_a_tick_pauses_the_garbage_collector_and_restores_it(
+    tmp_path: Path, host_disabled: bool
+) -> None:
+    seen: list[bool] = []
+
+    async def evaluate(slos: Sequence[SLO], source: Source, at: float) -> list[Evaluation]:
+        seen.append(gc.isenabled())
+        if at > T0:
+            raise RuntimeError("boom")
+        return [reading(s, Severity.OK, at) for s in slos]
+
+    d = daemon(tmp_path, Script(), notifiers(), ManualClock(T0))
+    d.evaluate = evaluate
+    if host_disabled:
+        gc.disable()
+    try:
+        asyncio.run(d.tick(T0))
+        assert gc.isenabled() is not host_disabled
+        with pytest.raises(RuntimeError):
+            asyncio.run(d.tick(T0 + 30))
+        assert gc.isenabled() is not host_disabled
+    finally:
+        gc.enable()
+    assert seen == [False, False]
