@@ -178,6 +178,9 @@ class EpisodeRecord:
     budget_remaining: float | None = None  # last known during the episode
 
 
+# json.dumps(..., sort_keys=True) builds an encoder per call; a tick writes 10,000 states.
+_SORTED_JSON = json.JSONEncoder(sort_keys=True)
+
 _EPISODE_COLUMNS = (
     "id, slo, declared_at, resolved_at, peak, burn_started_at, peak_burn_rate, burn_seconds, "
     "budget_remaining"
@@ -355,7 +358,7 @@ class Store:
             "INSERT INTO slo_state (slo, state, updated_at) VALUES (?, ?, ?) "
             "ON CONFLICT (slo) DO UPDATE SET state = excluded.state, "
             "updated_at = excluded.updated_at",
-            (state.slo, json.dumps(state.to_json(), sort_keys=True), at),
+            (state.slo, _SORTED_JSON.encode(state.to_json()), at),
         )
         if state.episode_id and state.declared_at is not None:
             db.execute(
