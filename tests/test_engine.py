@@ -454,3 +454,25 @@ def test_recorded_several_series_for_an_ungrouped_slo_is_an_error_as_in_direct_m
     assert "returned 2 series where one was expected" in recorded[1].error
     assert 'pod="p1"' in recorded[1].error
     assert [(e.slo, e.severity) for e in recorded] == [(e.slo, e.severity) for e in direct]
+
+
+def test_the_recorded_plan_is_kept_only_while_the_slos_and_the_rules_are_the_same() -> None:
+    a, b = ratio_slo("a"), ratio_slo("b", svc="search")
+    slos = [a, b]
+    first = RulesLoaded(slos)
+    asyncio.run(evaluate_all(slos, first, AT))
+    again = RulesLoaded(slos)
+    asyncio.run(evaluate_all(slos, again, AT))
+    assert again.asked == first.asked, "same SLOs, same rules: the same plan"
+    assert again.direct() == []
+    # b's rules are gone: b is queried directly from now on.
+    gone = RulesLoaded(slos)
+    gone.answers[PROBE] = [x for x in gone.answers[PROBE] if x.labels["sloth_id"] != "search-b"]
+    asyncio.run(evaluate_all(slos, gone, AT))
+    assert set(gone.direct()) == direct_queries([b], set(RATIOS))
+    # b redefined (a reload brings new objects): its new definition is what is planned.
+    b2 = ratio_slo("b", svc="shop")
+    now = RulesLoaded([a, b2])
+    now.answers[PROBE] = [x for x in now.answers[PROBE] if x.labels["sloth_id"] != "shop-b"]
+    asyncio.run(evaluate_all([a, b2], now, AT))
+    assert set(now.direct()) == direct_queries([b2], set(RATIOS))
