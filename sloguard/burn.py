@@ -186,8 +186,11 @@ def evaluate(
         error_budget_remaining=remaining,
         time_to_exhaustion_seconds=time_to_exhaustion(slo, remaining, current),
         tiers=decisions,
-        labels=MappingProxyType(dict(labels or {})),
+        labels=MappingProxyType(dict(labels)) if labels else _NO_LABELS,
     )
+
+
+_NO_LABELS: Mapping[str, str] = MappingProxyType({})  # shared by every ungrouped evaluation
 
 
 @functools.lru_cache(maxsize=256)  # SLOs share a few window sets
