@@ -132,11 +132,11 @@ async def measure(
         clock=clock,
     )
     now = time.time()
-    await daemon.tick(now)  # cold: creates every state
+    report = await daemon.tick(now)  # cold: creates every state
     cpu = []
     for n in range(ticks):
         started = time.process_time()
-        await daemon.tick(now + 30 * (n + 1))
+        report = await daemon.tick(now + 30 * (n + 1))
         cpu.append(time.process_time() - started)
     if profile:
         from pyinstrument import Profiler
@@ -149,7 +149,13 @@ async def measure(
     if isinstance(source, PrometheusClient):
         await source.aclose()
     store.close()
-    return {"tick_cpu_seconds": cpu, "median": common.median(cpu), "peak_rss_mb": peak_rss_mb()}
+    return {
+        "tick_cpu_seconds": cpu,
+        "median": common.median(cpu),
+        "peak_rss_mb": peak_rss_mb(),
+        # Keys the last measured tick could not evaluate: 0, or the figures mean nothing.
+        "errors": sum(1 for e in report.evaluations if e.error) + len(report.failures),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -74,9 +74,15 @@ def test_slo_documents_differ_per_slo_and_share_series(tmp_path: Path) -> None:
     assert 'bench_variant!="1"' in texts
 
 
-def test_profile_tick_on_canned_answers(tmp_path: Path) -> None:
-    argv = ["--slos", "10", "--services", "3", "--ticks", "1", "--out", str(tmp_path)]
+@pytest.mark.parametrize(("extra", "name"), [([], "after"), (["--http"], "after-http")])
+def test_profile_tick_on_canned_answers(tmp_path: Path, extra: list[str], name: str) -> None:
+    argv = ["--slos", "10", "--services", "3", "--ticks", "1", "--out", str(tmp_path), *extra]
     assert profile_tick.main(argv) == 0
-    data = json.loads((tmp_path / "profile-after.json").read_text())
+    data = json.loads((tmp_path / f"profile-{name}.json").read_text())
     assert data["slos"] == 10
     assert len(data["tick_cpu_seconds"]) == 1
+    assert data["errors"] == 0
+    out = tmp_path / "benchmarks.md"
+    assert report.main(["--results", str(tmp_path), "--out", str(out)]) == 0
+    answers = "JSON" if extra else "objects"
+    assert f"| after | {answers} | 10 |" in out.read_text()
