@@ -643,8 +643,8 @@ def bulk_query(name: str) -> str:
     Every series of a recorded name has the same ``sloth_window``, so each group of this
     aggregation is exactly one series and its value is that series' value (NaN and Inf
     included); it keeps every label but ``sloth_window`` and ``__name__``, as sloguard's own
-    alert rules do. Those two labels are a third of each series' JSON, and at 10,000 SLOs an
-    answer has 10,000 series.
+    alert rules do. Those two labels are over a quarter of each series' JSON, and at 10,000
+    SLOs an answer has 10,000 series.
     """
     return f"max without (sloth_window) ({name})"
 
