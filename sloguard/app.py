@@ -155,9 +155,7 @@ class Daemon:
                 log.exception("processing %s failed", evaluation.slo, extra={"slo": evaluation.slo})
         # Every changed key in one transaction: one disk sync per tick, not one per key (with
         # 10,000 SLOs, per-key syncs took longer than the tick interval).
-        changed = [
-            (i, o) for i, (r, o) in enumerate(stepped) if o.events or o.state != states.get(r.key)
-        ]
+        changed = [(i, o) for i, (r, o) in enumerate(stepped) if o.events or _moved(o, states)]
         # Rows are due from the wall clock's now, not the evaluated instant: a replay of a past
         # instant (--at) is still delivered now, and not expired for its age.
         try:
@@ -250,6 +248,13 @@ def _collector_paused() -> Iterator[None]:
         if _Pause.depth == 0:
             gc.enable()
             gc.collect(0)
+
+
+def _moved(outcome: Outcome, states: dict[str, EpisodeState]) -> bool:
+    """Whether the key's state changed (``last_at`` first: it moves for nearly every key, and
+    comparing it is cheaper than comparing every field)."""
+    old = states.get(outcome.state.slo)
+    return old is None or outcome.state.last_at != old.last_at or outcome.state != old
 
 
 def _log_events(outcome: Outcome) -> None:

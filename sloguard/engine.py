@@ -350,10 +350,15 @@ def _evaluate_one(sp: SloPlan, answers: Answers, at: float) -> Evaluation:
     except SloguardError as exc:
         return failed(slo, at, f"{slo.name}: {exc}")
     readings: dict[int, WindowReading] = {}
+    isfinite = math.isfinite
     for w, ratio in zip(sp.ratio, ratios, strict=True):
+        total = totals.get(w)
+        if ratio is not None and total is not None and isfinite(ratio) and isfinite(total):
+            readings[w] = WindowReading(ratio, total * w)  # _reading's usual case
+            continue
         counts = w in totals
         try:
-            readings[w] = _reading(ratio, totals[w] if counts else None, w, counts)
+            readings[w] = _reading(ratio, total, w, counts)
         except _SloFailure as exc:
             return failed(slo, at, f"{slo.name}: {exc} (query: {_one_line(sp.ratio[exc.window])})")
     period = readings.pop(slo.period_seconds, NO_READING)
@@ -367,6 +372,8 @@ _NO_LABELS: Mapping[str, str] = MappingProxyType({})
 
 def _single(slo: SLO, expr: str, got: Answer) -> float | None:
     """The one value of an ungrouped SLO's query (None: no series), as :func:`_by_group`."""
+    if type(got) is float:  # the usual case first: the compact answer (see _by_sloth_id)
+        return got
     if isinstance(got, list):
         return got[0].value if len(got) == 1 else _by_group(slo, expr, got).get(())
     if isinstance(got, SloguardError):
