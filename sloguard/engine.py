@@ -71,33 +71,57 @@ class _PerSlo(Generic[T]):
 
 @dataclass(frozen=True, slots=True)
 class SloPlan:
-    """The queries one SLO needs, keyed by window seconds (the period included)."""
+    """The queries one SLO needs, keyed by window seconds (the period included).
+
+    For the windows in ``recorded`` the query is the name of a recorded series, asked once for
+    every SLO (:func:`bulk_query`), whose series of this SLO carries ``sloth_id``.
+    """
 
     slo: SLO
     ratio: Mapping[int, str]
     total: Mapping[int, str]
     bucket_check: str | None = None
+    recorded: frozenset[int] = frozenset()
+    sloth_id: str = ""
 
     @property
     def queries(self) -> tuple[str, ...]:
+        """The direct queries (not the recorded series)."""
         extra = (self.bucket_check,) if self.bucket_check else ()
-        return (*self.ratio.values(), *self.total.values(), *extra)
+        rec = self.recorded
+        if not rec:
+            return (*self.ratio.values(), *self.total.values(), *extra)
+        ratio = (q for w, q in self.ratio.items() if w not in rec)
+        total = (q for w, q in self.total.items() if w not in rec)
+        return (*ratio, *total, *extra)
+
+    @property
+    def series(self) -> tuple[str, ...]:
+        """The recorded series read for this SLO."""
+        rec = self.recorded
+        ratio = (q for w, q in self.ratio.items() if w in rec)
+        return (*ratio, *(q for w, q in self.total.items() if w in rec))
+
+    def query_text(self, window: int, query: str) -> str:
+        """The query as messages show it: a recorded series with this SLO's ``sloth_id``."""
+        if window in self.recorded:
+            return f'{query}{{sloth_id="{self.sloth_id}"}}'
+        return query
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What one evaluation asks Prometheus: distinct queries in a stable order."""
+    """What one evaluation asks Prometheus: distinct queries in a stable order, and the
+    recorded series asked once each for all SLOs."""
 
     slos: tuple[SloPlan, ...]
     queries: tuple[str, ...] = field(default=())
-    # Per-SLO keys answered from one bulk query of a recorded series: key -> (series, sloth_id)
-    recorded: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    recorded: tuple[str, ...] = field(default=())
 
     @property
     def query_count(self) -> int:
         """Queries sent to Prometheus (a recorded series is asked once for all SLOs)."""
-        bulk = {name for name, _ in self.recorded.values()}
-        return len([q for q in self.queries if q not in self.recorded]) + len(bulk)
+        return len(self.queries) + len(self.recorded)
 
 
 def plan(slos: Sequence[SLO]) -> Plan:
@@ -207,6 +231,8 @@ def _matching_paren(expr: str, open_at: int) -> int:
 # only ever reads the value of its one series) that one series' value.
 Answer = list[Sample] | SloguardError | float
 Answers = Mapping[str, Answer]
+# The answer of each recorded series by name: its series (or value) per sloth_id, or an error.
+RecordedAnswers = Mapping[str, "Mapping[str, list[Sample] | float] | SloguardError"]
 
 
 async def run(
@@ -214,11 +240,10 @@ async def run(
 ) -> list[Evaluation]:
     """Ask every distinct query once at ``at``, then evaluate each SLO (input order; groups of a
     grouped SLO sorted by their label values)."""
-    direct = [q for q in the_plan.queries if q not in the_plan.recorded]
-    names = tuple(dict.fromkeys(name for name, _ in the_plan.recorded.values()))
+    direct, names = the_plan.queries, the_plan.recorded
     semaphore = asyncio.Semaphore(concurrency)
-    sids = {sid: sid for _, sid in the_plan.recorded.values()}
-    grouped = {_fingerprint(sp.slo)[0] for sp in the_plan.slos if sp.slo.group_by}
+    sids = {sp.sloth_id: sp.sloth_id for sp in the_plan.slos if sp.recorded}
+    grouped = {sp.sloth_id for sp in the_plan.slos if sp.recorded and sp.slo.group_by}
 
     async def bulk(name: str) -> _Split | SloguardError:
         # Split as soon as it arrives: one answer of 10,000 series is held at a time, not all.
@@ -230,11 +255,11 @@ async def run(
         asyncio.gather(*(bulk(name) for name in names)),
     )
     answers: dict[str, Answer] = dict(zip(direct, answered, strict=True))
-    answers |= _recorded_answers(the_plan.recorded, dict(zip(names, split, strict=True)))
+    recorded = dict(zip(names, split, strict=True))
     del answered, split
     out: list[Evaluation] = []
     for sp in the_plan.slos:
-        out.extend(evaluate_planned(sp, answers, at))
+        out.extend(evaluate_planned(sp, answers, at, recorded=recorded))
     return out
 
 
@@ -299,16 +324,26 @@ class _SloFailure(Exception):
         self.window = window
 
 
-def evaluate_planned(sp: SloPlan, answers: Answers, at: float) -> list[Evaluation]:
-    """The evaluations of one planned SLO from the answers; never raises."""
+def evaluate_planned(
+    sp: SloPlan, answers: Answers, at: float, *, recorded: RecordedAnswers | None = None
+) -> list[Evaluation]:
+    """The evaluations of one planned SLO from the answers to its direct queries and, for its
+    recorded windows, to the recorded series by name (``recorded``); never raises."""
     slo = sp.slo
+    rec = recorded if recorded is not None else _NO_RECORDED
     if not slo.group_by and sp.bucket_check is None:
-        return [_evaluate_one(sp, answers, at)]
+        return [_evaluate_one(sp, answers, rec, at)]
     try:
         if sp.bucket_check is not None:
-            _check_bucket(slo, _get(answers, sp.bucket_check))
-        ratios = {w: _by_group(slo, q, _get(answers, q)) for w, q in sp.ratio.items()}
-        totals = {w: _by_group(slo, q, _get(answers, q)) for w, q in sp.total.items()}
+            _check_bucket(slo, _get(_answer(sp, 0, sp.bucket_check, answers, rec)))
+        ratios = {
+            w: _by_group(slo, sp.query_text(w, q), _get(_answer(sp, w, q, answers, rec)))
+            for w, q in sp.ratio.items()
+        }
+        totals = {
+            w: _by_group(slo, sp.query_text(w, q), _get(_answer(sp, w, q, answers, rec)))
+            for w, q in sp.total.items()
+        }
     except (_SloFailure, SloguardError) as exc:
         return [failed(slo, at, f"{slo.name}: {exc}")]
     if not slo.group_by:
@@ -329,7 +364,7 @@ def evaluate_planned(sp: SloPlan, answers: Answers, at: float) -> list[Evaluatio
         except _SloFailure as exc:
             key = group_key(slo, g)
             out.append(
-                failed(slo, at, f"{key}: {exc} (query: {_one_line(sp.ratio[exc.window])})", key=key)
+                failed(slo, at, f"{key}: {exc} (query: {_query_line(sp, exc.window)})", key=key)
             )
             continue
         period = readings.pop(slo.period_seconds, NO_READING)
@@ -340,13 +375,15 @@ def evaluate_planned(sp: SloPlan, answers: Answers, at: float) -> list[Evaluatio
     return out
 
 
-def _evaluate_one(sp: SloPlan, answers: Answers, at: float) -> Evaluation:
+def _evaluate_one(sp: SloPlan, answers: Answers, rec: RecordedAnswers, at: float) -> Evaluation:
     """:func:`evaluate_planned` of an ungrouped SLO without a bucket check (nearly every SLO):
     the same checks in the same order, one value per query instead of a dict per group."""
     slo = sp.slo
     try:
-        ratios = [_single(slo, q, answers[q]) for q in sp.ratio.values()]
-        totals = {w: _single(slo, q, answers[q]) for w, q in sp.total.items()}
+        ratios = [_single(sp, w, q, _answer(sp, w, q, answers, rec)) for w, q in sp.ratio.items()]
+        totals = {
+            w: _single(sp, w, q, _answer(sp, w, q, answers, rec)) for w, q in sp.total.items()
+        }
     except SloguardError as exc:
         return failed(slo, at, f"{slo.name}: {exc}")
     readings: dict[int, WindowReading] = {}
@@ -360,7 +397,7 @@ def _evaluate_one(sp: SloPlan, answers: Answers, at: float) -> Evaluation:
         try:
             readings[w] = _reading(ratio, total, w, counts)
         except _SloFailure as exc:
-            return failed(slo, at, f"{slo.name}: {exc} (query: {_one_line(sp.ratio[exc.window])})")
+            return failed(slo, at, f"{slo.name}: {exc} (query: {_query_line(sp, exc.window)})")
     period = readings.pop(slo.period_seconds, NO_READING)
     if slo.period_seconds in slo.window_seconds:
         readings[slo.period_seconds] = period
@@ -370,15 +407,38 @@ def _evaluate_one(sp: SloPlan, answers: Answers, at: float) -> Evaluation:
 _NO_LABELS: Mapping[str, str] = MappingProxyType({})
 
 
-def _single(slo: SLO, expr: str, got: Answer) -> float | None:
+def _single(sp: SloPlan, window: int, query: str, got: Answer) -> float | None:
     """The one value of an ungrouped SLO's query (None: no series), as :func:`_by_group`."""
     if type(got) is float:  # the usual case first: the compact answer (see _by_sloth_id)
         return got
     if isinstance(got, list):
-        return got[0].value if len(got) == 1 else _by_group(slo, expr, got).get(())
+        if len(got) == 1:
+            return got[0].value
+        return _by_group(sp.slo, sp.query_text(window, query), got).get(())
     if isinstance(got, SloguardError):
         raise got
     return got
+
+
+def _answer(
+    sp: SloPlan, window: int, query: str, answers: Answers, recorded: RecordedAnswers
+) -> Answer:
+    """What was answered for one query of ``sp``: its own answer, or this SLO's part of a
+    recorded series' answer (no series: an empty list)."""
+    if window not in sp.recorded:
+        return answers[query]
+    by_sid = recorded[query]
+    if isinstance(by_sid, SloguardError):
+        return by_sid
+    return by_sid.get(sp.sloth_id, _NO_SERIES)
+
+
+_NO_SERIES: list[Sample] = []  # shared by every SLO without a series: read, never written
+_NO_RECORDED: RecordedAnswers = MappingProxyType({})
+
+
+def _query_line(sp: SloPlan, window: int) -> str:
+    return _one_line(sp.query_text(window, sp.ratio[window]))
 
 
 def group_key(slo: SLO, group: GroupKey) -> str:
@@ -388,8 +448,7 @@ def group_key(slo: SLO, group: GroupKey) -> str:
     return f"{slo.name}{{{inner}}}"
 
 
-def _get(answers: Answers, expr: str) -> list[Sample]:
-    got = answers[expr]
+def _get(got: Answer) -> list[Sample]:
     if isinstance(got, SloguardError):
         raise got
     if not isinstance(got, list):  # the compact answer of an ungrouped SLO (_by_sloth_id)
@@ -547,24 +606,22 @@ def plan_recorded(
     windows of at most ``direct_windows_max_seconds`` (queried directly, shared as in
     :func:`plan`)."""
     planned: list[SloPlan] = []
-    recorded: dict[str, tuple[str, str]] = {}
     with_period = _from_rules(direct_windows_max_seconds, period=True)
     but_period = _from_rules(direct_windows_max_seconds, period=False)
     for slo in slos:
         if slo.name not in found.windows:
             planned.append(_planned(slo))
             continue
-        one, keys = (with_period if slo.name in found.periods else but_period)(slo)
-        planned.append(one)
-        recorded.update(keys)
+        planned.append((with_period if slo.name in found.periods else but_period)(slo))
     distinct = dict.fromkeys(q for p in planned for q in p.queries)
-    return Plan(slos=tuple(planned), queries=tuple(distinct), recorded=recorded)
+    series = dict.fromkeys(q for p in planned if p.recorded for q in p.series)
+    return Plan(slos=tuple(planned), queries=tuple(distinct), recorded=tuple(series))
 
 
 class _LastPlan:
     """The last recorded plan, for the next call with the same SLOs (the same objects, in the
     same order) and the same probe result: a daemon's ticks, until its rules or SLOs change.
-    At 10,000 SLOs a plan merges 150,000 recorded keys."""
+    At 10,000 SLOs planning goes through 10,000 SLOs and their 150,000 windows."""
 
     def __init__(self) -> None:
         self._key: tuple[tuple[SLO, ...], Recorded, float] | None = None
@@ -590,33 +647,42 @@ class _LastPlan:
 _LAST_RECORDED_PLAN = _LastPlan()
 
 
-RecordedPlan = tuple[SloPlan, dict[str, tuple[str, str]]]
-
-
-def _plan_from_rules(slo: SLO, *, period: bool, direct_max: float = 0) -> RecordedPlan:
-    """The plan of one SLO read from recorded series (the period too, with ``period``), and
-    its recorded keys; windows of at most ``direct_max`` seconds stay direct queries."""
+def _plan_from_rules(slo: SLO, *, period: bool, direct_max: float = 0) -> SloPlan:
+    """The plan of one SLO read from recorded series (the period too, with ``period``);
+    windows of at most ``direct_max`` seconds stay direct queries."""
     direct = plan_slo(slo)  # not memoized: in recorded mode only what is kept below is needed
-    recorded: dict[str, tuple[str, str]] = {}
-    sid = rules.sloth_id(slo)
     ratio: dict[int, str] = {}
     total: dict[int, str] = {}
+    recorded: list[int] = []
     for w in direct.ratio:
         if w <= direct_max or (w == slo.period_seconds and not period):
             ratio[w] = direct.ratio[w]
             if w in direct.total:
                 total[w] = direct.total[w]
             continue
-        ratio[w] = _recorded_key(recorded, rules.RATIO, w, sid)
+        recorded.append(w)
+        ratio[w] = _series_name(rules.RATIO, w)
         if w in direct.total and w != slo.period_seconds:
-            total[w] = _recorded_key(recorded, rules.TOTAL, w, sid)
-    return SloPlan(slo=slo, ratio=ratio, total=total, bucket_check=direct.bucket_check), recorded
+            total[w] = _series_name(rules.TOTAL, w)
+    return SloPlan(
+        slo=slo,
+        ratio=ratio,
+        total=total,
+        bucket_check=direct.bucket_check,
+        recorded=_windows(tuple(recorded)),
+        sloth_id=_fingerprint(slo)[0],
+    )
 
 
-_RECORDED_PLANNERS: dict[tuple[float, bool], _PerSlo[RecordedPlan]] = {}
+@functools.lru_cache(maxsize=256)
+def _windows(windows: tuple[int, ...]) -> frozenset[int]:
+    return frozenset(windows)  # one set per window set, shared by the SLOs' plans
 
 
-def _from_rules(direct_max: float, *, period: bool) -> _PerSlo[RecordedPlan]:
+_RECORDED_PLANNERS: dict[tuple[float, bool], _PerSlo[SloPlan]] = {}
+
+
+def _from_rules(direct_max: float, *, period: bool) -> _PerSlo[SloPlan]:
     """The memoized recorded planner for one setting (a daemon keeps one for its lifetime)."""
     planner = _RECORDED_PLANNERS.get((direct_max, period))
     if planner is None:
@@ -630,17 +696,9 @@ def _from_rules(direct_max: float, *, period: bool) -> _PerSlo[RecordedPlan]:
 _fingerprint = _PerSlo(lambda slo: (rules.sloth_id(slo), rules.sli_hash(slo)))
 
 
-def _recorded_key(recorded: dict[str, tuple[str, str]], prefix: str, window: int, sid: str) -> str:
-    name = _series_name(prefix, window)
-    key = f'{name}{{sloth_id="{sid}"}}'  # also valid PromQL for the same series
-    recorded[key] = (name, sid)
-    return key
-
-
 @functools.lru_cache(maxsize=256)
 def _series_name(prefix: str, window: int) -> str:
-    """One string per recorded name, shared by every SLO's memoized plan (at 10,000 SLOs a
-    string per SLO and window was 11 MB)."""
+    """One string per recorded name, shared by every SLO's plan."""
     return f"{prefix}{rules.prom_duration(window)}"
 
 
@@ -680,17 +738,6 @@ def _by_sloth_id(samples: list[Sample], sids: Mapping[str, str], grouped: set[st
     out: _Split = {}
     for sid, series in split.items():
         out[sid] = series[0].value if len(series) == 1 and sid not in grouped else series
-    return out
-
-
-def _recorded_answers(
-    recorded: Mapping[str, tuple[str, str]], split: Mapping[str, _Split | SloguardError]
-) -> dict[str, Answer]:
-    out: dict[str, Answer] = {}
-    none: list[Sample] = []  # shared by every SLO without a series: read, never written
-    for key, (name, sid) in recorded.items():
-        by_sid = split[name]
-        out[key] = by_sid if isinstance(by_sid, SloguardError) else by_sid.get(sid, none)
     return out
 
 

@@ -453,6 +453,7 @@ def test_recorded_several_series_for_an_ungrouped_slo_is_an_error_as_in_direct_m
     assert [e.severity for e in recorded] == [Severity.SEV1, Severity.NO_DATA]
     assert "returned 2 series where one was expected" in recorded[1].error
     assert 'pod="p1"' in recorded[1].error
+    assert '(query: slo:sli_error:ratio_rate5m{sloth_id="search-b"})' in recorded[1].error
     assert [(e.slo, e.severity) for e in recorded] == [(e.slo, e.severity) for e in direct]
 
 
