@@ -155,18 +155,27 @@ class Daemon:
                 log.exception("processing %s failed", evaluation.slo, extra={"slo": evaluation.slo})
         # Every changed key in one transaction: one disk sync per tick, not one per key (with
         # 10,000 SLOs, per-key syncs took longer than the tick interval).
-        changed = [(i, o) for i, (r, o) in enumerate(stepped) if o.events or _moved(o, states)]
+        changed = [
+            (i, o)
+            for i, (_, o) in enumerate(stepped)
+            if not o.seen_only and (o.events or _moved(o, states))
+        ]
+        # Idle keys changed only in last_at: that alone is written (at 10,000 SLOs rewriting
+        # every idle state was a tenth of the tick).
+        seen = [o.state for _, o in stepped if o.seen_only]
         # Rows are due from the wall clock's now, not the evaluated instant: a replay of a past
         # instant (--at) is still delivered now, and not expired for its age.
         try:
             queued = self.store.commit_many(
-                [(o.state, o.events, o.rows) for _, o in changed], self.clock.now()
+                [(o.state, o.events, o.rows) for _, o in changed], self.clock.now(), seen=seen
             )
         except BaseException:
             self._states = None  # rolled back: the next tick reads the database again
             raise
         for _, o in changed:
             states[o.state.slo] = o.state
+        for state in seen:
+            states[state.slo] = state
         counts = {i: n for (i, _), n in zip(changed, queued, strict=True)}
         reports = []
         for i, (one, outcome) in enumerate(stepped):

@@ -240,13 +240,14 @@ def step(
     """
     if is_idle(state, evaluation, now, silence):
         assert state is not None
-        return _applied_at(state, now), []
+        return seen(state, now), []
     return full_step(state, evaluation, now, policy, silence=silence)
 
 
-def _applied_at(state: EpisodeState, now: float) -> EpisodeState:
-    """``replace(state, last_at=now)`` at half its cost (every idle key, every tick): a copy of
-    the fields; EpisodeState has nothing to check or derive at construction."""
+def seen(state: EpisodeState, now: float) -> EpisodeState:
+    """The state of an idle key (:func:`is_idle`) after an evaluation at ``now``: only its
+    ``last_at`` moves. ``replace(state, last_at=now)`` at half its cost (every idle key,
+    every tick): a copy of the fields; EpisodeState has nothing to check at construction."""
     new = object.__new__(EpisodeState)
     for name in _STATE_FIELDS:
         object.__setattr__(new, name, getattr(state, name))

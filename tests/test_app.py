@@ -8,6 +8,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -327,11 +328,11 @@ class CountingStore(Store):
         self.loads += 1
         return super().load_states()
 
-    def commit_many(self, changes: Any, at: float) -> list[int]:
+    def commit_many(self, changes: Any, at: float, *, seen: Any = ()) -> list[int]:
         if self.fail_next_commit:
             self.fail_next_commit = False
             raise StoreError("disk full (test)")
-        return super().commit_many(changes, at)
+        return super().commit_many(changes, at, seen=seen)
 
 
 def test_the_states_are_read_once_then_kept_as_committed(tmp_path: Path) -> None:
@@ -382,3 +383,44 @@ def test_a_tick_pauses_the_garbage_collector_and_restores_it(
     finally:
         gc.enable()
     assert seen == [False, False]
+
+
+def test_idle_keys_are_not_rewritten_and_a_restart_keeps_their_last_evaluation(
+    tmp_path: Path,
+) -> None:
+    """An idle key (OK, no episode) changes only in last_at each tick: the store records that
+    alone, not the state. A restarted daemon still knows the last evaluation of every key:
+    replaying it changes nothing, and a run of burn above 1x that starts then counts the
+    seconds since that evaluation, not since the state was last written."""
+    clock = ManualClock(T0)
+    script = Script()
+    first = daemon(tmp_path, script, notifiers(), clock)
+    for n in range(3):  # T0 writes both states; T0+30 and T0+60 only move last_at
+        asyncio.run(first.tick(T0 + 30 * n))
+    db = sqlite3.connect(tmp_path / "state.db")
+    states = dict(db.execute("SELECT slo, state FROM slo_state").fetchall())
+    db.close()
+    assert {json.loads(s)["last_at"] for s in states.values()} == {T0}, "not rewritten"
+    first.store.close()
+
+    again = daemon(tmp_path, script, notifiers(), clock)
+    assert {s.last_at for s in again.states().values()} == {T0 + 60}
+    replay = asyncio.run(again.tick(T0 + 60))
+    assert [r.events for r in replay.slos] == [(), ()]
+    assert again.states() == again.store.load_states()
+
+    async def burning(slos: Sequence[SLO], source: Source, at: float) -> list[Evaluation]:
+        # The 5m window burns at 2x (a run), no tier fires: still OK.
+        out = []
+        for slo in slos:
+            readings = {w: WindowReading(0.0001, 1e6) for w in slo.window_seconds}
+            readings[300] = WindowReading(2 * slo.budget, 1e6)
+            out.append(evaluate(slo, readings, WindowReading(0.0001, 1e9), at))
+        return out
+
+    again.evaluate = burning
+    report = asyncio.run(again.tick(T0 + 90))
+    assert {e.severity for e in report.evaluations} == {Severity.OK}
+    state = again.states()["checkout-availability"]
+    assert state.burning_since == T0 + 90
+    assert state.run_burn_seconds == pytest.approx(2 * 30)  # since T0+60, not T0
