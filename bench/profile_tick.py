@@ -1,10 +1,12 @@
 """Profile the daemon's recorded-mode tick on N SLOs, with Prometheus's answers canned in memory.
 
-    python -m bench.profile_tick [--slos 10000] [--ticks 3] [--profile]
+    python -m bench.profile_tick [--slos 10000] [--ticks 3] [--profile] [--http]
 
 Isolates sloguard's own CPU from Prometheus and the network: a stand-in Source answers the
-probe and the bulk recorded-series queries with one sample per SLO (the shape Prometheus
-returns), and a real SQLite state database takes the commits. Prints the CPU seconds of each
+probe and the bulk recorded-series queries with one series per SLO (the labels Prometheus
+returns), and a real SQLite state database takes the commits. With ``--http`` the answers are
+Prometheus's JSON, served to the real Prometheus client through ``httpx.MockTransport``, so
+decoding and parsing count too (no socket, no Prometheus). Prints the CPU seconds of each
 steady-state tick; ``--profile`` adds a pyinstrument tree of one more tick (pyinstrument is a
 profiling aid only: ``pip install pyinstrument``, not a sloguard dependency). The same ticks
 over a real Prometheus are in ``bench.cost``.
@@ -17,7 +19,10 @@ import asyncio
 import json
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
+
+import httpx
 
 from bench import common
 from bench.tick import peak_rss_mb
@@ -28,58 +33,98 @@ from sloguard.config import DaemonConfig
 from sloguard.delivery import Deliverer
 from sloguard.engine import evaluate_all
 from sloguard.model import SLO
-from sloguard.ports import Sample, Series
+from sloguard.ports import Sample, Series, Source
+from sloguard.prometheus.client import PrometheusClient
 from sloguard.spec import load_slos
 from sloguard.store import Store
 
 
 class Canned:
-    """Answers like a Prometheus running the SLOs' rules: one sample per SLO per series."""
+    """Answers like a Prometheus running the SLOs' rules: one series per SLO per recorded
+    series, with the labels the rules give it (``__name__``, the ``sloth_*`` ids and window,
+    the SLO's labels); an aggregation ``max without (labels) (name)`` drops ``__name__`` and
+    those labels, as Prometheus does. Fresh objects every time, as a parsed answer would be."""
 
     def __init__(self, slos: list[SLO]) -> None:
         self.slos = slos
         self.info = [
-            Sample({"sloth_id": rules.sloth_id(s), rules.HASH_LABEL: rules.sli_hash(s)}, 1.0)
-            for s in slos
+            {"sloth_id": rules.sloth_id(s), rules.HASH_LABEL: rules.sli_hash(s)} for s in slos
         ]
-        self.cache: dict[str, list[Sample]] = {}
+        self.cache: dict[str, list[tuple[dict[str, str], float]]] = {}
 
-    def _series(self, name: str) -> list[Sample]:
-        return [
-            Sample(
-                {
-                    "__name__": name,
-                    "sloth_id": rules.sloth_id(s),
-                    "sloth_service": s.service,
-                    "sloth_slo": rules.sloth_slo(s),
-                    **s.labels,
-                },
-                0.0004 if name.startswith(rules.RATIO) else 100.0,
-            )
-            for s in self.slos
-        ]
-
-    async def query(self, expr: str, at: float) -> list[Sample]:
+    def _series(self, expr: str) -> list[tuple[dict[str, str], float]]:
         if expr.startswith("group by"):
-            return self.info
+            return [(labels, 1.0) for labels in self.info]
+        without: list[str] = []
+        name = expr
+        if expr.startswith("max without ("):
+            inner, _, rest = expr[len("max without (") :].partition(")")
+            without = [x.strip() for x in inner.split(",")]
+            name = rest.strip()[1:-1]
+        window = name.rsplit("_rate", 1)[-1] if "_rate" in name else name.rsplit(":rate", 1)[-1]
+        out = []
+        for s in self.slos:
+            labels = {
+                "__name__": name,
+                "sloth_id": rules.sloth_id(s),
+                "sloth_service": s.service,
+                "sloth_slo": rules.sloth_slo(s),
+                "sloth_window": window,
+                **s.labels,
+            }
+            if without:
+                for label in ("__name__", *without):
+                    labels.pop(label, None)
+            out.append((labels, 0.0004 if name.startswith(rules.RATIO) else 100.0))
+        return out
+
+    def answer(self, expr: str) -> list[tuple[dict[str, str], float]]:
         if expr not in self.cache:
             self.cache[expr] = self._series(expr)
-        # Fresh objects each time, as a parsed answer would be.
-        return [Sample(dict(s.labels), s.value) for s in self.cache[expr]]
+        return self.cache[expr]
+
+    async def query(self, expr: str, at: float) -> list[Sample]:
+        return [Sample(dict(labels), value) for labels, value in self.answer(expr)]
 
     async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
         raise NotImplementedError
 
+    def transport(self) -> httpx.MockTransport:
+        """The same answers as Prometheus's JSON, for the real client (``--http``)."""
+        bodies: dict[str, bytes] = {}
 
-async def measure(slos: list[SLO], state: Path, ticks: int, profile: bool) -> dict[str, object]:
+        def handle(request: httpx.Request) -> httpx.Response:
+            form = urllib.parse.parse_qs(request.content.decode())
+            expr, at = form["query"][0], float(form["time"][0])
+            if expr not in bodies:  # only the bytes are kept, as a socket would hold them
+                result = [
+                    {"metric": labels, "value": [at, repr(value)]}
+                    for labels, value in self._series(expr)
+                ]
+                body = {"status": "success", "data": {"resultType": "vector", "result": result}}
+                bodies[expr] = json.dumps(body).encode()
+            return httpx.Response(
+                200, content=bodies[expr], headers={"Content-Type": "application/json"}
+            )
+
+        return httpx.MockTransport(handle)
+
+
+async def measure(
+    slos: list[SLO], state: Path, ticks: int, profile: bool, http: bool = False
+) -> dict[str, object]:
     store = Store.open(state)
     config = DaemonConfig.model_validate(
         {"prometheus": {"url": "http://127.0.0.1:9"}, "slo_paths": ["."], "state_path": "x"}
     )
     clock = SystemClock()
+    canned = Canned(slos)
+    source: Source = canned
+    if http:
+        source = PrometheusClient(config.prometheus, transport=canned.transport())
     daemon = Daemon(
         slos=slos,
-        source=Canned(slos),
+        source=source,
         evaluate=evaluate_all,
         paging=paging_policy(config),
         store=store,
@@ -87,11 +132,11 @@ async def measure(slos: list[SLO], state: Path, ticks: int, profile: bool) -> di
         clock=clock,
     )
     now = time.time()
-    await daemon.tick(now)  # cold: creates every state
+    report = await daemon.tick(now)  # cold: creates every state
     cpu = []
     for n in range(ticks):
         started = time.process_time()
-        await daemon.tick(now + 30 * (n + 1))
+        report = await daemon.tick(now + 30 * (n + 1))
         cpu.append(time.process_time() - started)
     if profile:
         from pyinstrument import Profiler
@@ -101,8 +146,16 @@ async def measure(slos: list[SLO], state: Path, ticks: int, profile: bool) -> di
         await daemon.tick(now + 30 * (ticks + 1))
         profiler.stop()
         print(profiler.output_text(unicode=False, color=False))
+    if isinstance(source, PrometheusClient):
+        await source.aclose()
     store.close()
-    return {"tick_cpu_seconds": cpu, "median": common.median(cpu), "peak_rss_mb": peak_rss_mb()}
+    return {
+        "tick_cpu_seconds": cpu,
+        "median": common.median(cpu),
+        "peak_rss_mb": peak_rss_mb(),
+        # Keys the last measured tick could not evaluate: 0, or the figures mean nothing.
+        "errors": sum(1 for e in report.evaluations if e.error) + len(report.failures),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--services", type=int, default=500)
     parser.add_argument("--ticks", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--http",
+        action="store_true",
+        help="answer as JSON through the real Prometheus client (adds decoding and parsing)",
+    )
     parser.add_argument("--label", default="after", help="saved as profile-<label>.json")
     parser.add_argument("--out", type=Path, default=common.RESULTS)
     args = parser.parse_args(argv)
@@ -118,11 +176,13 @@ def main(argv: list[str] | None = None) -> int:
         names = [f"svc{i:03d}" for i in range(args.services)]
         common.write_slos(Path(tmp) / "slos", args.slos, names, "bench")
         slos = load_slos([Path(tmp) / "slos"])
-        result = asyncio.run(measure(slos, Path(tmp) / "state.db", args.ticks, args.profile))
-    print(json.dumps({"slos": args.slos, **result}))
+        result = asyncio.run(
+            measure(slos, Path(tmp) / "state.db", args.ticks, args.profile, args.http)
+        )
+    print(json.dumps({"slos": args.slos, "http": args.http, **result}))
     common.save(
-        f"profile-{args.label}",
-        {"slos": args.slos, "label": args.label, **result},
+        f"profile-{args.label}" + ("-http" if args.http else ""),
+        {"slos": args.slos, "label": args.label, "http": args.http, **result},
         args.out,
         module="bench.profile_tick",
         argv=argv,

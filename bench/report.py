@@ -147,24 +147,29 @@ def cost_section(data: dict[str, Any] | None) -> list[str]:
     return [*out, ""]
 
 
-def profile_section(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
+def profile_section(*results: dict[str, Any] | None) -> list[str]:
+    """``bench.profile_tick`` results: canned answers (``--http``: as JSON through the real
+    client), before and after."""
     out = ["## The daemon's own CPU per tick, Prometheus's answers canned", ""]
-    if after is None:
+    if not any(results):
         return [*out, "Not measured: run `python -m bench.profile_tick`.", ""]
     out += [
         "`bench.profile_tick`: the recorded-mode tick (evaluate, step every episode, commit) "
         "with the answers of a Prometheus running the rules served from memory, so only "
-        "sloguard's CPU counts. Median CPU seconds per steady-state tick:",
+        "sloguard's CPU counts. 'objects': the stand-in source hands over parsed series; "
+        "'JSON': it serves Prometheus's JSON to the real client (`--http`), so decoding and "
+        "parsing count too. Median CPU seconds per steady-state tick:",
         "",
-        "| code | SLOs | tick CPU s | ticks | peak RSS MB | command |",
-        "|---|---:|---:|---|---:|---|",
+        "| code | answers | SLOs | tick CPU s | ticks | peak RSS MB | command |",
+        "|---|---|---:|---:|---|---:|---|",
     ]
-    for data in (before, after):
+    for data in results:
         if data is None:
             continue
         ticks = ", ".join(_s(x) for x in data["tick_cpu_seconds"])
+        answers = "JSON" if data.get("http") else "objects"
         out.append(
-            f"| {data['label']} | {data['slos']:,} | {_s(data['median'])} | {ticks} "
+            f"| {data['label']} | {answers} | {data['slos']:,} | {_s(data['median'])} | {ticks} "
             f"| {_s(data['peak_rss_mb'], 0)} | `{data['command']}` |"
         )
     return [*out, ""]
@@ -298,7 +303,12 @@ def render(results: Path) -> str:
     ]
     out += page_section(_load(results, "page"))
     out += cost_section(_load(results, "cost"))
-    out += profile_section(_load(results, "profile-before"), _load(results, "profile-after"))
+    out += profile_section(
+        *(
+            _load(results, f"profile-{name}")
+            for name in ("before", "after", "before-http", "after-http")
+        )
+    )
     out += peer_section(_load(results, "peer"))
     out += validate_section(_load(results, "validate"))
     out += outbox_section(_load(results, "outbox"))

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
 
@@ -185,6 +185,9 @@ class EpisodeState:
         )
 
 
+_STATE_FIELDS = tuple(f.name for f in fields(EpisodeState))
+
+
 def episode_id(slo: str, declared_at: float) -> str:
     """Stable id of the episode of ``slo`` declared at ``declared_at`` (41 characters)."""
     digest = hashlib.sha256(f"{slo}\x00{float(declared_at)!r}".encode()).hexdigest()
@@ -235,6 +238,60 @@ def step(
     ``silence`` is the reason of the silence that matches this SLO at ``now`` ("" for none; see
     :func:`sloguard.routing.active_silence`). Returns the new state and what happened, in order.
     """
+    if is_idle(state, evaluation, now, silence):
+        assert state is not None
+        return seen(state, now), []
+    return full_step(state, evaluation, now, policy, silence=silence)
+
+
+def seen(state: EpisodeState, now: float) -> EpisodeState:
+    """The state of an idle key (:func:`is_idle`) after an evaluation at ``now``: only its
+    ``last_at`` moves. ``replace(state, last_at=now)`` at half its cost (every idle key,
+    every tick): a copy of the fields; EpisodeState has nothing to check at construction."""
+    new = object.__new__(EpisodeState)
+    for name in _STATE_FIELDS:
+        object.__setattr__(new, name, getattr(state, name))
+    object.__setattr__(new, "last_at", now)
+    return new
+
+
+def is_idle(
+    state: EpisodeState | None, evaluation: Evaluation, now: float, silence: str = ""
+) -> bool:
+    """Whether applying ``evaluation`` at ``now`` only moves ``last_at`` (the common key of a
+    large fleet, every tick): no episode, OK before and now, no run of a burn above 1x starting
+    or going on, the same silence. :func:`step` then skips the state machine, whose answer
+    would be the same (see :func:`full_step`)."""
+    if state is None or state.phase is not Phase.OK:
+        return False
+    if state.last_at is not None and now <= state.last_at:
+        return False
+    if evaluation.severity is not Severity.OK or evaluation.error:
+        return False
+    if (
+        state.severity is not Severity.OK
+        or state.no_data_since is not None
+        or state.stale_sent
+        or state.error
+        or state.silenced != silence
+        or state.burning_since is not None
+        or state.run_peak_burn_rate != 0.0
+        or state.run_burn_seconds != 0.0
+    ):
+        return False
+    burn = fastest_burn_rate(evaluation)
+    return burn is None or burn <= 1.0
+
+
+def full_step(
+    state: EpisodeState | None,
+    evaluation: Evaluation,
+    now: float,
+    policy: LifecyclePolicy,
+    *,
+    silence: str = "",
+) -> tuple[EpisodeState, list[Event]]:
+    """:func:`step` through the whole state machine, even for an idle key."""
     current = state or EpisodeState(slo=evaluation.slo)
     if current.last_at is not None and now <= current.last_at:
         return current, []  # time went backwards or this instant was already applied

@@ -14,7 +14,15 @@ from types import MappingProxyType
 
 from sloguard.burn import Evaluation, TierDecision, TierState
 from sloguard.durations import format_duration
-from sloguard.lifecycle import EpisodeState, Event, EventKind, LifecyclePolicy, step
+from sloguard.lifecycle import (
+    EpisodeState,
+    Event,
+    EventKind,
+    LifecyclePolicy,
+    is_idle,
+    seen,
+    step,
+)
 from sloguard.model import SLO, Severity
 from sloguard.notify.base import Kind, Notification
 from sloguard.postmortem import SloFacts
@@ -50,6 +58,9 @@ class Outcome:
     state: EpisodeState
     events: tuple[Event, ...]
     rows: tuple[OutboxRow, ...]
+    # An idle key: ``state`` is the one given with only ``last_at`` moved (lifecycle.is_idle),
+    # so the store need not write the whole state again.
+    seen_only: bool = False
 
 
 def advance(
@@ -67,8 +78,13 @@ def advance(
     resolve notification carries the postmortem draft built from it and this tick's events.
     """
     labels = match_labels(slo.labels, evaluation.labels, slo.service)
-    silence = active_silence(policy.silences, slo.name, labels, now)
+    silence = active_silence(policy.silences, slo.name, labels, now) if policy.silences else ""
+    if is_idle(state, evaluation, now, silence):
+        assert state is not None
+        return Outcome(seen(state, now), (), (), seen_only=True)
     stepped, events = step(state, evaluation, now, policy.lifecycle, silence=silence)
+    if not events:  # nothing to route (every idle key, every tick)
+        return Outcome(stepped, (), ())
     routed, dispatches = dispatch(stepped, events, policy.routes, slo.name, labels)
     rows = []
     draft = ""

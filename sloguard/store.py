@@ -24,14 +24,14 @@ import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from sloguard.errors import StoreError
 from sloguard.lifecycle import EpisodeState, Event
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Migration N brings a database from version N-1 to N. Append, never edit a released one.
 _MIGRATIONS: dict[int, str] = {
@@ -99,6 +99,11 @@ _MIGRATIONS: dict[int, str] = {
     ALTER TABLE episodes ADD COLUMN peak_burn_rate REAL;
     ALTER TABLE episodes ADD COLUMN burn_seconds REAL;
     ALTER TABLE episodes ADD COLUMN budget_remaining REAL;
+    """,
+    # The last evaluation applied to a key whose state changed in nothing else (an idle key,
+    # every tick): written alone instead of the whole state (see Store.commit_many's seen).
+    3: """
+    ALTER TABLE slo_state ADD COLUMN last_at REAL;
     """,
 }
 
@@ -177,6 +182,9 @@ class EpisodeRecord:
     burn_seconds: float | None = None  # burn rate x seconds; / SLO period = budget share spent
     budget_remaining: float | None = None  # last known during the episode
 
+
+# json.dumps(..., sort_keys=True) builds an encoder per call; a tick writes 10,000 states.
+_SORTED_JSON = json.JSONEncoder(sort_keys=True)
 
 _EPISODE_COLUMNS = (
     "id, slo, declared_at, resolved_at, peak, burn_started_at, peak_burn_rate, burn_seconds, "
@@ -313,9 +321,14 @@ class Store:
     def load_states(self) -> dict[str, EpisodeState]:
         """The last committed state of every SLO key."""
         with self._errors():
-            rows = self._db.execute("SELECT state FROM slo_state ORDER BY slo").fetchall()
-        states = [EpisodeState.from_json(json.loads(r[0])) for r in rows]
-        return {s.slo: s for s in states}
+            rows = self._db.execute("SELECT state, last_at FROM slo_state ORDER BY slo").fetchall()
+        out: dict[str, EpisodeState] = {}
+        for text, seen in rows:
+            state = EpisodeState.from_json(json.loads(text))
+            if seen is not None and (state.last_at is None or seen > state.last_at):
+                state = replace(state, last_at=seen)
+            out[state.slo] = state
+        return out
 
     def commit(
         self, state: EpisodeState, events: Sequence[Event], rows: Sequence[OutboxRow], at: float
@@ -330,17 +343,25 @@ class Store:
         self,
         changes: Sequence[tuple[EpisodeState, Sequence[Event], Sequence[OutboxRow]]],
         at: float,
+        *,
+        seen: Sequence[EpisodeState] = (),
     ) -> list[int]:
         """Write the new states, transitions and outbox rows of many SLO keys in one
         transaction (one tick: one disk sync, not one per key).
 
-        All or nothing: a crash never keeps a state without its rows, for any key. Returns the
-        rows queued per change, in order.
+        ``seen`` are states whose only change since they were committed is ``last_at`` (idle
+        keys): only that is written, not the whole state again. All or nothing: a crash never
+        keeps a state without its rows, for any key. Returns the rows queued per change, in
+        order.
         """
-        if not changes:
+        if not changes and not seen:
             return []
         with self._transaction() as db:
-            return [self._write(db, state, events, rows, at) for state, events, rows in changes]
+            queued = [self._write(db, state, events, rows, at) for state, events, rows in changes]
+            db.executemany(
+                "UPDATE slo_state SET last_at = ? WHERE slo = ?", [(s.last_at, s.slo) for s in seen]
+            )
+            return queued
 
     def _write(
         self,
@@ -352,10 +373,10 @@ class Store:
     ) -> int:
         queued = 0
         db.execute(
-            "INSERT INTO slo_state (slo, state, updated_at) VALUES (?, ?, ?) "
+            "INSERT INTO slo_state (slo, state, updated_at, last_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (slo) DO UPDATE SET state = excluded.state, "
-            "updated_at = excluded.updated_at",
-            (state.slo, json.dumps(state.to_json(), sort_keys=True), at),
+            "updated_at = excluded.updated_at, last_at = excluded.last_at",
+            (state.slo, _SORTED_JSON.encode(state.to_json()), at, state.last_at),
         )
         if state.episode_id and state.declared_at is not None:
             db.execute(

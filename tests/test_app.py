@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import pytest
 
@@ -19,7 +22,8 @@ from sloguard.app import Daemon
 from sloguard.burn import Evaluation, WindowReading, evaluate, failed
 from sloguard.clock import ManualClock
 from sloguard.delivery import Deliverer
-from sloguard.lifecycle import LifecyclePolicy, Phase
+from sloguard.errors import StoreError
+from sloguard.lifecycle import EpisodeState, LifecyclePolicy, Phase
 from sloguard.model import SLO, RatioIndicator, Severity
 from sloguard.paging import PagingPolicy
 from sloguard.ports import Source
@@ -312,3 +316,111 @@ def test_a_page_no_route_sends_anywhere_is_a_warning(
         asyncio.run(d.once(T0 + 60))
     assert not [r for r in caplog.records if "no route" in r.getMessage()]
     assert fakes["pd"].accepted
+
+
+class CountingStore(Store):
+    """The real store, counting full reads of the episode states; can fail one commit."""
+
+    loads = 0
+    fail_next_commit = False
+
+    def load_states(self) -> dict[str, EpisodeState]:
+        self.loads += 1
+        return super().load_states()
+
+    def commit_many(self, changes: Any, at: float, *, seen: Any = ()) -> list[int]:
+        if self.fail_next_commit:
+            self.fail_next_commit = False
+            raise StoreError("disk full (test)")
+        return super().commit_many(changes, at, seen=seen)
+
+
+def test_the_states_are_read_once_then_kept_as_committed(tmp_path: Path) -> None:
+    clock = ManualClock(T0)
+    script = Script()
+    d = daemon(tmp_path, script, notifiers(), clock)
+    store = CountingStore.open(tmp_path / "state.db")
+    d.store = store
+    for n, severity in enumerate([Severity.OK, Severity.SEV1, Severity.SEV1, Severity.OK]):
+        script.severity["checkout-availability"] = severity
+        asyncio.run(d.tick(T0 + 30 * n))
+        assert store.loads == 1, "read at the first tick only"
+        assert d.states() == store.load_states(), "what the daemon holds is what is committed"
+        store.loads = 1
+    # A commit that fails leaves the database as it was: the next tick reads it again.
+    store.fail_next_commit = True
+    script.severity["checkout-availability"] = Severity.SEV2
+    with pytest.raises(StoreError):
+        asyncio.run(d.tick(T0 + 120))
+    asyncio.run(d.tick(T0 + 150))
+    assert store.loads == 2
+    assert d.states() == store.load_states()
+    assert d.states()["checkout-availability"].last_at == T0 + 150
+
+
+@pytest.mark.parametrize("host_disabled", [False, True])
+def test_a_tick_pauses_the_garbage_collector_and_restores_it(
+    tmp_path: Path, host_disabled: bool
+) -> None:
+    seen: list[bool] = []
+
+    async def evaluate(slos: Sequence[SLO], source: Source, at: float) -> list[Evaluation]:
+        seen.append(gc.isenabled())
+        if at > T0:
+            raise RuntimeError("boom")
+        return [reading(s, Severity.OK, at) for s in slos]
+
+    d = daemon(tmp_path, Script(), notifiers(), ManualClock(T0))
+    d.evaluate = evaluate
+    if host_disabled:
+        gc.disable()
+    try:
+        asyncio.run(d.tick(T0))
+        assert gc.isenabled() is not host_disabled
+        with pytest.raises(RuntimeError):
+            asyncio.run(d.tick(T0 + 30))
+        assert gc.isenabled() is not host_disabled
+    finally:
+        gc.enable()
+    assert seen == [False, False]
+
+
+def test_idle_keys_are_not_rewritten_and_a_restart_keeps_their_last_evaluation(
+    tmp_path: Path,
+) -> None:
+    """An idle key (OK, no episode) changes only in last_at each tick: the store records that
+    alone, not the state. A restarted daemon still knows the last evaluation of every key:
+    replaying it changes nothing, and a run of burn above 1x that starts then counts the
+    seconds since that evaluation, not since the state was last written."""
+    clock = ManualClock(T0)
+    script = Script()
+    first = daemon(tmp_path, script, notifiers(), clock)
+    for n in range(3):  # T0 writes both states; T0+30 and T0+60 only move last_at
+        asyncio.run(first.tick(T0 + 30 * n))
+    db = sqlite3.connect(tmp_path / "state.db")
+    states = dict(db.execute("SELECT slo, state FROM slo_state").fetchall())
+    db.close()
+    assert {json.loads(s)["last_at"] for s in states.values()} == {T0}, "not rewritten"
+    first.store.close()
+
+    again = daemon(tmp_path, script, notifiers(), clock)
+    assert {s.last_at for s in again.states().values()} == {T0 + 60}
+    replay = asyncio.run(again.tick(T0 + 60))
+    assert [r.events for r in replay.slos] == [(), ()]
+    assert again.states() == again.store.load_states()
+
+    async def burning(slos: Sequence[SLO], source: Source, at: float) -> list[Evaluation]:
+        # The 5m window burns at 2x (a run), no tier fires: still OK.
+        out = []
+        for slo in slos:
+            readings = {w: WindowReading(0.0001, 1e6) for w in slo.window_seconds}
+            readings[300] = WindowReading(2 * slo.budget, 1e6)
+            out.append(evaluate(slo, readings, WindowReading(0.0001, 1e9), at))
+        return out
+
+    again.evaluate = burning
+    report = asyncio.run(again.tick(T0 + 90))
+    assert {e.severity for e in report.evaluations} == {Severity.OK}
+    state = again.states()["checkout-availability"]
+    assert state.burning_since == T0 + 90
+    assert state.run_burn_seconds == pytest.approx(2 * 30)  # since T0+60, not T0

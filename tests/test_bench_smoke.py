@@ -61,8 +61,13 @@ def test_the_alertmanager_config_is_valid(tmp_path: Path) -> None:
     path.write_text(page.alertmanager_config("http://127.0.0.1:9/v2/enqueue"))
     done = subprocess.run(["amtool", "check-config", str(path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
-    receiver = yaml.safe_load(path.read_text())["receivers"][0]["pagerduty_configs"][0]
-    assert receiver["routing_key"] == page.KEYS["A"]
+    config = yaml.safe_load(path.read_text())
+    receivers = {r["name"]: r for r in config["receivers"]}
+    assert receivers["pd"]["pagerduty_configs"][0]["routing_key"] == page.KEYS["A"]
+    assert set(receivers["tickets"]) == {"name"}  # tickets go nowhere: pipeline A pages only
+    assert config["route"]["routes"] == [
+        {"matchers": ['sloth_severity="page"'], "receiver": "pd"}
+    ]
 
 
 def test_slo_documents_differ_per_slo_and_share_series(tmp_path: Path) -> None:
@@ -74,9 +79,15 @@ def test_slo_documents_differ_per_slo_and_share_series(tmp_path: Path) -> None:
     assert 'bench_variant!="1"' in texts
 
 
-def test_profile_tick_on_canned_answers(tmp_path: Path) -> None:
-    argv = ["--slos", "10", "--services", "3", "--ticks", "1", "--out", str(tmp_path)]
+@pytest.mark.parametrize(("extra", "name"), [([], "after"), (["--http"], "after-http")])
+def test_profile_tick_on_canned_answers(tmp_path: Path, extra: list[str], name: str) -> None:
+    argv = ["--slos", "10", "--services", "3", "--ticks", "1", "--out", str(tmp_path), *extra]
     assert profile_tick.main(argv) == 0
-    data = json.loads((tmp_path / "profile-after.json").read_text())
+    data = json.loads((tmp_path / f"profile-{name}.json").read_text())
     assert data["slos"] == 10
     assert len(data["tick_cpu_seconds"]) == 1
+    assert data["errors"] == 0
+    out = tmp_path / "benchmarks.md"
+    assert report.main(["--results", str(tmp_path), "--out", str(out)]) == 0
+    answers = "JSON" if extra else "objects"
+    assert f"| after | {answers} | 10 |" in out.read_text()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import pytest
 
 from sloguard import rules
-from sloguard.engine import PROBE, evaluate_all, group_expr, plan
+from sloguard.engine import PROBE, bulk_query, evaluate_all, group_expr, plan
 from sloguard.errors import QueryError, SourceUnavailable
 from sloguard.model import SLO, LatencyIndicator, RatioIndicator, RawIndicator, Severity
 from sloguard.ports import Sample, Series
@@ -287,18 +287,20 @@ class RulesLoaded(FakeSource):
             answers |= {q: [Sample({}, rate)] for q in p.total.values()}
         for w, ratio in RATIOS.items():
             ids = [{"sloth_id": rules.sloth_id(s)} for s in slos]
-            answers[rules.RATIO + rules.prom_duration(w)] = [Sample(i, ratio) for i in ids]
-            answers[rules.TOTAL + rules.prom_duration(w)] = [Sample(i, rate) for i in ids]
+            answers[bulk_query(rules.ratio_series(w))] = [Sample(i, ratio) for i in ids]
+            answers[bulk_query(rules.TOTAL + rules.prom_duration(w))] = [
+                Sample(i, rate) for i in ids
+            ]
         super().__init__(answers)
 
     def recorded_windows(self) -> set[int]:
         """The windows asked from recorded series (ratio or total)."""
-        by_name = {rules.RATIO + rules.prom_duration(w): w for w in RATIOS}
-        by_name |= {rules.TOTAL + rules.prom_duration(w): w for w in RATIOS}
+        by_name = {bulk_query(rules.RATIO + rules.prom_duration(w)): w for w in RATIOS}
+        by_name |= {bulk_query(rules.TOTAL + rules.prom_duration(w)): w for w in RATIOS}
         return {by_name[q] for q, _ in self.asked if q in by_name}
 
     def direct(self) -> list[str]:
-        return [q for q, _ in self.asked if not q.startswith(("slo:", "group by"))]
+        return [q for q, _ in self.asked if not q.startswith(("max without", "group by"))]
 
 
 def direct_queries(slos: list[SLO], windows: set[int]) -> set[str]:
@@ -348,7 +350,7 @@ def test_recorded_off_sends_no_recorded_or_probe_query() -> None:
     source = RulesLoaded(slos)
     asyncio.run(evaluate_all(slos, source, AT, recorded=False, direct_windows_max_seconds=3600))
     assert source.asked, "it queried"
-    assert [q for q, _ in source.asked if q.startswith(("slo:", "group by"))] == []
+    assert [q for q, _ in source.asked if q.startswith(("max without", "group by"))] == []
     assert set(source.direct()) == direct_queries(slos, set(RATIOS))
 
 
@@ -357,3 +359,121 @@ def test_negative_direct_windows_max_is_refused() -> None:
         asyncio.run(
             evaluate_all([ratio_slo("a")], FakeSource({}), AT, direct_windows_max_seconds=-1)
         )
+
+
+class RecordedAsPrometheus(FakeSource):
+    """The rules of ``slos`` loaded: each recorded name answers ``series(slo, window)`` for
+    every SLO, with the labels the rules give it; ``max without (sloth_window)`` drops those
+    two labels, as Prometheus does. The direct queries answer the same numbers."""
+
+    def __init__(self, slos: list[SLO], series: Callable[[SLO, int], list[Sample]]) -> None:
+        info = [
+            Sample({"sloth_id": rules.sloth_id(s), rules.HASH_LABEL: rules.sli_hash(s)}, 1)
+            for s in slos
+        ]
+        answers: dict[str, list[Sample] | Exception] = {
+            PROBE: info,
+            f"group by (sloth_id, {rules.HASH_LABEL}) ({rules.INFO} offset 30d)": info,
+        }
+        for s in slos:
+            p = plan([s]).slos[0]
+            answers |= {q: series(s, w) for w, q in p.ratio.items()}
+            answers |= {
+                q: [Sample(x.labels, 100.0) for x in series(s, w)] for w, q in p.total.items()
+            }
+        for w in RATIOS:
+            for name, total in (
+                (rules.ratio_series(w), False),
+                (rules.TOTAL + rules.prom_duration(w), True),
+            ):
+                out = []
+                for s in slos:
+                    for x in series(s, w):
+                        labels = {"sloth_id": rules.sloth_id(s), **s.labels, **x.labels}
+                        out.append(Sample(labels, 100.0 if total else x.value))
+                answers[bulk_query(name)] = out
+        super().__init__(answers)
+
+
+def _same(a: list, b: list) -> None:  # type: ignore[type-arg]
+    assert [
+        (e.slo, e.severity, dict(e.burn_rates), e.error_budget_remaining, e.error, e.labels)
+        for e in a
+    ] == [
+        (e.slo, e.severity, dict(e.burn_rates), e.error_budget_remaining, e.error, e.labels)
+        for e in b
+    ]
+
+
+def test_recorded_grouped_slos_equal_direct_mode() -> None:
+    """A grouped SLO's recorded series keep their group labels: one evaluation per group, as
+    in direct mode, next to ungrouped SLOs whose answers are reduced to one value."""
+    slos = [
+        ratio_slo("api", group_by=("route",), labels={"team": "pay"}),
+        ratio_slo("a"),
+        ratio_slo("b", svc="search"),
+        ratio_slo("web", svc="web", group_by=("route",)),  # one group: one series
+    ]
+
+    def series(slo: SLO, w: int) -> list[Sample]:
+        if not slo.group_by:
+            return [Sample({}, RATIOS[w])]
+        if slo.name == "web":
+            return [Sample({"route": "/"}, RATIOS[w])]
+        return [Sample({"route": "/pay"}, 0.5), Sample({"route": "/home"}, RATIOS[w] / 40)]
+
+    source = RecordedAsPrometheus(slos, series)
+    recorded = asyncio.run(evaluate_all(slos, source, AT))
+    assert source.asked[0][0] == PROBE
+    assert any(q.startswith("max without") for q, _ in source.asked)
+    assert not [q for q, _ in source.asked if "rate(req" in q], "nothing was queried directly"
+    direct = asyncio.run(evaluate_all(slos, RecordedAsPrometheus(slos, series), AT, recorded=False))
+    _same(recorded, direct)
+    assert [(e.slo, e.severity) for e in recorded] == [
+        ('api{route="/home"}', Severity.OK),
+        ('api{route="/pay"}', Severity.SEV1),
+        ("a", Severity.SEV1),
+        ("b", Severity.SEV1),
+        ('web{route="/"}', Severity.SEV1),
+    ]
+
+
+def test_recorded_several_series_for_an_ungrouped_slo_is_an_error_as_in_direct_mode() -> None:
+    """Recorded series that keep a label the SLO does not group by (its queries sum by it) are
+    several series for one SLO: the same error as the direct queries give."""
+    slos = [ratio_slo("a"), ratio_slo("b", svc="search")]
+
+    def series(slo: SLO, w: int) -> list[Sample]:
+        if slo.name == "b":
+            return [Sample({"pod": "p1"}, RATIOS[w]), Sample({"pod": "p2"}, RATIOS[w])]
+        return [Sample({}, RATIOS[w])]
+
+    recorded = asyncio.run(evaluate_all(slos, RecordedAsPrometheus(slos, series), AT))
+    direct = asyncio.run(evaluate_all(slos, RecordedAsPrometheus(slos, series), AT, recorded=False))
+    assert [e.severity for e in recorded] == [Severity.SEV1, Severity.NO_DATA]
+    assert "returned 2 series where one was expected" in recorded[1].error
+    assert 'pod="p1"' in recorded[1].error
+    assert '(query: slo:sli_error:ratio_rate5m{sloth_id="search-b"})' in recorded[1].error
+    assert [(e.slo, e.severity) for e in recorded] == [(e.slo, e.severity) for e in direct]
+
+
+def test_the_recorded_plan_is_kept_only_while_the_slos_and_the_rules_are_the_same() -> None:
+    a, b = ratio_slo("a"), ratio_slo("b", svc="search")
+    slos = [a, b]
+    first = RulesLoaded(slos)
+    asyncio.run(evaluate_all(slos, first, AT))
+    again = RulesLoaded(slos)
+    asyncio.run(evaluate_all(slos, again, AT))
+    assert again.asked == first.asked, "same SLOs, same rules: the same plan"
+    assert again.direct() == []
+    # b's rules are gone: b is queried directly from now on.
+    gone = RulesLoaded(slos)
+    gone.answers[PROBE] = [x for x in gone.answers[PROBE] if x.labels["sloth_id"] != "search-b"]
+    asyncio.run(evaluate_all(slos, gone, AT))
+    assert set(gone.direct()) == direct_queries([b], set(RATIOS))
+    # b redefined (a reload brings new objects): its new definition is what is planned.
+    b2 = ratio_slo("b", svc="shop")
+    now = RulesLoaded([a, b2])
+    now.answers[PROBE] = [x for x in now.answers[PROBE] if x.labels["sloth_id"] != "shop-b"]
+    asyncio.run(evaluate_all([a, b2], now, AT))
+    assert set(now.direct()) == direct_queries([b2], set(RATIOS))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import MappingProxyType
 
 import pytest
@@ -14,6 +15,8 @@ from sloguard.lifecycle import (
     LifecyclePolicy,
     Phase,
     episode_id,
+    full_step,
+    is_idle,
     step,
 )
 from sloguard.model import Severity
@@ -267,6 +270,78 @@ def test_state_round_trips_through_json() -> None:
     # A restart continues the same episode: the next clear evaluation quiets it, no new page.
     _, events = step(again, ev(T0 + 120, OK), T0 + 120, POLICY)
     assert summary(events) == ["data_restored OK", "quiet OK"]
+
+
+# --- the idle key's shortcut ---------------------------------------------------------------
+
+IDLE = EpisodeState(slo="checkout", last_at=T0, episode_id="", severity=OK)
+RESOLVED = EpisodeState(
+    slo="checkout",
+    last_at=T0,
+    episode_id=episode_id("checkout", T0 - 900),
+    declared_at=T0 - 900,
+    resolved_at=T0 - 300,
+    peak=S1,
+    paged=S1,
+    notified=("pd",),
+    burn_started_at=T0 - 960,
+    peak_burn_rate=20.0,
+    burn_seconds=600.0,
+    budget_remaining=0.8,
+)
+STATES = {
+    "new-key": None,
+    "idle": IDLE,
+    "idle-never-evaluated": EpisodeState(slo="checkout"),
+    "resolved-episode": RESOLVED,
+    "burning-below-a-tier": replace(
+        IDLE, burning_since=T0 - 60, run_peak_burn_rate=2.0, run_burn_seconds=60.0
+    ),
+    "no-data": replace(IDLE, severity=ND, no_data_since=T0 - 60, error="timeout"),
+    "silenced": replace(IDLE, silenced="maint"),
+    "stale-sent": replace(IDLE, stale_sent=True),
+    "firing": run([t(0, S1)])[0],
+    "quiet": run([t(0, S1), t(60, OK)])[0],
+}
+
+
+def burning(at: float, severity: Severity, fast: float | None, error: str = "") -> Evaluation:
+    """An evaluation whose shortest window (5m) burns at ``fast``."""
+    return replace(ev(at, severity, error), burn_rates=MappingProxyType({"5m": fast, "1h": 0.5}))
+
+
+EVALUATIONS = {
+    "ok": burning(T0 + 30, OK, 0.2),
+    "ok-at-1x": burning(T0 + 30, OK, 1.0),
+    "ok-above-1x": burning(T0 + 30, OK, 1.5),
+    "ok-unknown-burn": burning(T0 + 30, OK, None),
+    "ok-no-burn-rates": ev(T0 + 30, OK),
+    "sev1": burning(T0 + 30, S1, 20.0),
+    "no-data": burning(T0 + 30, ND, None),
+    "error": burning(T0 + 30, ND, None, error="timeout"),
+    "in-the-past": burning(T0, OK, 0.2),
+}
+
+
+@pytest.mark.parametrize("silence", ["", "maint"])
+@pytest.mark.parametrize("evaluation", EVALUATIONS)
+@pytest.mark.parametrize("state", STATES)
+def test_the_idle_shortcut_is_the_full_step(state: str, evaluation: str, silence: str) -> None:
+    """An idle key (no episode, nothing burning, OK again) skips the state machine; whatever
+    the state and the evaluation, ``step`` gives what the full state machine gives."""
+    before, evaluated = STATES[state], EVALUATIONS[evaluation]
+    got = step(before, evaluated, evaluated.at, POLICY, silence=silence)
+    assert got == full_step(before, evaluated, evaluated.at, POLICY, silence=silence)
+    ok = ("ok", "ok-at-1x", "ok-unknown-burn", "ok-no-burn-rates")
+    idle = (
+        state in ("idle", "idle-never-evaluated", "resolved-episode", "silenced")
+        and (evaluation in ok or (evaluation == "in-the-past" and state == "idle-never-evaluated"))
+        and silence == ("maint" if state == "silenced" else "")  # the silence did not change
+    )
+    assert is_idle(before, evaluated, evaluated.at, silence) is idle
+    if idle:
+        assert before is not None
+        assert got == (replace(before, last_at=evaluated.at), [])
 
 
 # --- routing ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import yaml
 
 from sloguard.burn import Evaluation
 from sloguard.durations import parse_duration
-from sloguard.engine import evaluate_all, plan
+from sloguard.engine import bulk_query, evaluate_all, plan
 from sloguard.model import SLO, RawIndicator, Severity
 from sloguard.ports import Sample, Series
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
@@ -211,7 +211,7 @@ def test_recorded_mode_equals_direct_mode(recorded: Recorded, offset: int) -> No
 def test_a_changed_definition_falls_back_to_direct_queries(recorded: Recorded) -> None:
     changed = [dataclasses.replace(recorded.slos[0], indicator=RawIndicator("vector(0)"))]
     _, asked = _evaluate(recorded.url, changed, 1704067200 + 4 * HOUR, True)
-    assert not any(q.startswith(RATIO) for q in asked)
+    assert not any(RATIO in q for q in asked)
 
 
 @pytest.mark.parametrize("offset", OFFSETS)
@@ -240,10 +240,10 @@ def test_direct_paging_windows_over_recorded_series(recorded: Recorded, offset: 
             assert fresh is not None
             assert lagging is not None
             assert fresh > lagging, f"the direct 5m sees the outage sooner: {fresh}, {lagging}"
-    names = {q for q in asked if q.startswith((RATIO, TOTAL))}
+    names = {q for q in asked if RATIO in q or TOTAL in q}
     longer = ("2h", "6h", "1d", "3d")
-    assert names == {f"{p}{w}" for p in (RATIO, TOTAL) for w in longer}
-    assert not any(q.startswith(f"{RATIO}{prom_duration(300)}") for q in asked)
+    assert names == {bulk_query(f"{p}{w}") for p in (RATIO, TOTAL) for w in longer}
+    assert not any(f"{RATIO}{prom_duration(300)}" in q for q in asked)
     # probe + period probe + 8 recorded names + per recorded SLO 3 windows x 2 direct and its
     # period (2) + idle's 16 direct queries + catalog's bucket check
     assert len(asked) == 1 + 1 + 8 + 3 * 8 + 16 + 1

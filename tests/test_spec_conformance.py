@@ -254,3 +254,25 @@ def test_raw_indicator_from_sloth() -> None:
     (slo,) = load_slos([SLOTH / "examples" / "raw-home-wifi.yml"])
     assert isinstance(slo.indicator, RawIndicator)
     assert slo.total_query("5m") is None
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        pytest.param([SLOTH / "examples"], id="sloth-examples"),
+        pytest.param([OPENSLO], id="openslo"),
+        pytest.param([VALIDATE], id="sloth-validate-good-and-bad"),
+        pytest.param([DUPES], id="duplicates"),
+        pytest.param([Path(__file__).parent.parent / "slo_definitions", OPENSLO], id="mixed"),
+    ],
+)
+def test_building_file_by_file_gives_the_same_result(paths: list[Path]) -> None:
+    """``load_slos`` builds each file's SLOs as it reads them and drops the parsed YAML
+    (``keep_drafts=False``): the same SLOs, problems and warnings, in the same order."""
+    kept = load(paths)
+    dropped = load(paths, keep_drafts=False)
+    assert dropped.drafts == []
+    assert dropped.slos == kept.slos
+    assert dropped.problems == kept.problems
+    assert dropped.warnings == kept.warnings
+    assert dropped.files == kept.files

@@ -203,3 +203,55 @@ def test_outbox_payload_is_the_notification_json(store: Store) -> None:
     (pending,) = store.due(1000.0)
     raw = store._db.execute("SELECT payload FROM outbox").fetchone()[0]
     assert json.loads(raw) == pending.payload == notification(Kind.DECLARED, episode=EP1).to_json()
+
+
+def _state_text(path: Path) -> dict[str, str]:
+    db = sqlite3.connect(path)
+    try:
+        return dict(db.execute("SELECT slo, state FROM slo_state").fetchall())
+    finally:
+        db.close()
+
+
+def test_a_seen_state_moves_only_its_last_evaluation(tmp_path: Path) -> None:
+    """An idle key's state changes only in last_at: ``seen`` records that alone, in the same
+    transaction, and the state read back (after a reopen too) has the new last_at."""
+    path = tmp_path / "state.db"
+    s = Store.open(path)
+    idle = EpisodeState(slo="search", last_at=1000.0, budget_remaining=0.9)
+    state, events = declared_state()
+    s.commit_many([(idle, [], []), (state, events, [])], at=1000.0)
+    written = _state_text(path)
+    later = replace(idle, last_at=1030.0)
+    assert s.commit_many([], 1030.0, seen=[later]) == []
+    assert _state_text(path) == written, "the state itself is not rewritten"
+    assert s.load_states()["search"] == later
+    s.close()
+    s = Store.open(path)
+    assert s.load_states() == {"search": later, "checkout": state}
+    # A full write afterwards carries its own last_at; an older seen value never wins.
+    resolved = replace(later, last_at=1060.0, severity=Severity.NO_DATA)
+    s.commit_many([(resolved, [], [])], at=1060.0)
+    assert s.load_states()["search"] == resolved
+    s.close()
+
+
+def test_a_version_2_database_gains_the_last_evaluation_column(tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    db = sqlite3.connect(path)
+    db.executescript(store_module._MIGRATIONS[1])
+    db.executescript(store_module._MIGRATIONS[2])
+    old = EpisodeState(slo="search", last_at=1000.0)
+    db.execute(
+        "INSERT INTO slo_state (slo, state, updated_at) VALUES (?, ?, ?)",
+        ("search", json.dumps(old.to_json()), 1000.0),
+    )
+    db.execute("PRAGMA user_version = 2")
+    db.commit()
+    db.close()
+    s = Store.open(path)
+    assert s.schema_version == store_module.SCHEMA_VERSION >= 3
+    assert s.load_states() == {"search": old}
+    s.commit_many([], 1030.0, seen=[replace(old, last_at=1030.0)])
+    assert s.load_states() == {"search": replace(old, last_at=1030.0)}
+    s.close()
