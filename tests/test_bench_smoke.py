@@ -65,9 +65,7 @@ def test_the_alertmanager_config_is_valid(tmp_path: Path) -> None:
     receivers = {r["name"]: r for r in config["receivers"]}
     assert receivers["pd"]["pagerduty_configs"][0]["routing_key"] == page.KEYS["A"]
     assert set(receivers["tickets"]) == {"name"}  # tickets go nowhere: pipeline A pages only
-    assert config["route"]["routes"] == [
-        {"matchers": ['sloth_severity="page"'], "receiver": "pd"}
-    ]
+    assert config["route"]["routes"] == [{"matchers": ['sloth_severity="page"'], "receiver": "pd"}]
 
 
 def test_slo_documents_differ_per_slo_and_share_series(tmp_path: Path) -> None:
