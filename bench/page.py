@@ -9,14 +9,15 @@ on the same data:
 - A: the rules ``sloguard generate`` writes, evaluated by Prometheus every 1m (its default),
   firing to a real Alertmanager (default ``group_wait`` 30s) whose ``pagerduty_configs`` posts
   Events v2 to the receiver;
-- B30: ``sloguard run`` with its defaults (``interval_seconds`` 30, recorded mode, since the
-  rules run in that Prometheus, and the fast path: SLOs about to page probed every second, see
+- B30: ``sloguard run`` with its defaults (``interval_seconds`` 30; recorded mode, since the
+  rules run in that Prometheus, with the SEV1 tier's 5m window read directly as in any fleet
+  of up to 500 SLOs; and the fast path: SLOs about to page probed every second, see
   sloguard.watch), paging the same receiver;
 - B10: the same with ``interval_seconds: 10``;
 - B30d: B30 with ``recorded_series: {mode: off}``: every window queried directly;
-- B30rd: B30 with ``recorded_series: {direct_windows_max_seconds: 300}``: the 5m window read
-  directly at every tick (2 queries per SLO), so an SLO joins the fast path at once rather
-  than when the recorded 5m series shows the burn;
+- B30r0: B30 with ``recorded_series: {direct_windows_max_seconds: 0}``: every window from
+  the recorded series, as the default does for fleets over 500 SLOs; an SLO joins the fast
+  path only when the recorded 5m series shows the burn (up to one rule interval later);
 - B30x: B30 with the fast path off (``fast_path: {interval_seconds: 0}``): what the tick
   interval alone gives.
 
@@ -52,7 +53,7 @@ KEYS = {
     "B30": "SloguardThirtySeconds00000000000",
     "B10": "SloguardTenSeconds00000000000000",
     "B30d": "SloguardThirtySecondsDirectMode0",
-    "B30rd": "SloguardThirtyRecorded5mDirect00",
+    "B30r0": "SloguardThirtyRecordedOnly000000",
     "B30x": "SloguardThirtySecondsNoFastPath0",
 }
 LABELS = {
@@ -60,7 +61,7 @@ LABELS = {
     "B30": "B: sloguard run, defaults (30 s, recorded mode, fast path) -> PagerDuty",
     "B10": "B: sloguard run, 10 s interval -> PagerDuty",
     "B30d": "B: sloguard run, 30 s, direct mode (recorded_series off) -> PagerDuty",
-    "B30rd": "B: sloguard run, 30 s, recorded mode, 5m window direct -> PagerDuty",
+    "B30r0": "B: sloguard run, 30 s, every window recorded (fleets > 500) -> PagerDuty",
     "B30x": "B: sloguard run, 30 s, fast path off -> PagerDuty",
 }
 MATH_SECONDS = 0.0144 * 3600
@@ -218,12 +219,12 @@ def main(argv: list[str] | None = None) -> int:
             ),
             sloguard_run(
                 work,
-                "B30rd",
+                "B30r0",
                 f.url,
                 slo_dir,
                 pd.enqueue_url,
                 30,
-                "recorded_series: {direct_windows_max_seconds: 300}\n",
+                "recorded_series: {direct_windows_max_seconds: 0}\n",
             ),
             sloguard_run(
                 work,

@@ -50,8 +50,8 @@ from sloguard.daemon import (
     serve,
 )
 from sloguard.delivery import Deliverer, DeliveryStats, DrainReport, RetryPolicy
+from sloguard.engine import auto_direct_windows, evaluate_all
 from sloguard.engine import crossed as _crossed
-from sloguard.engine import evaluate_all
 from sloguard.errors import SloguardError, SourceUnavailable, StoreError
 from sloguard.lifecycle import EpisodeState, Event, EventKind, LifecyclePolicy, Phase
 from sloguard.model import SLO, RawIndicator, Severity
@@ -484,11 +484,14 @@ def retry_policy(config: DaemonConfig) -> RetryPolicy:
 
 
 def evaluator(settings: RecordedSeriesConfig) -> Evaluate:
-    """The engine with the config's ``recorded_series`` settings (see docs/config.md)."""
+    """The engine with the config's ``recorded_series`` settings (see docs/config.md); an unset
+    ``direct_windows_max_seconds`` reads the paging tiers' short windows directly in fleets of
+    up to 500 SLOs (engine.auto_direct_windows)."""
     recorded = settings.mode == "auto"
-    direct_max = settings.direct_windows_max_seconds
+    explicit = settings.direct_windows_max_seconds
 
     async def evaluate(slos: Sequence[SLO], source: Source, at: float) -> list[Evaluation]:
+        direct_max = explicit if explicit is not None else auto_direct_windows(slos)
         return await evaluate_all(
             slos, source, at, recorded=recorded, direct_windows_max_seconds=direct_max
         )

@@ -131,11 +131,15 @@ class RecordedSeriesConfig(BaseModel):
         default="auto",
         description="auto: recorded series for the SLOs whose rules run; off: always direct",
     )
-    direct_windows_max_seconds: int = Field(
-        default=0,
+    direct_windows_max_seconds: int | None = Field(
+        default=None,
         ge=0,
         le=366 * 86400,
-        description="in auto mode, windows up to this long are still queried directly",
+        description=(
+            "in auto mode, windows up to this long are still queried directly; unset: the "
+            "shortest short window of the paging tiers (5m), while at most 500 SLOs are read "
+            "from recorded series"
+        ),
     )
 
 
@@ -375,7 +379,7 @@ def _check_references(config: DaemonConfig, located: _Located) -> None:
             )
         )
     recorded = config.recorded_series
-    if recorded.mode == "off" and recorded.direct_windows_max_seconds > 0:
+    if recorded.mode == "off" and recorded.direct_windows_max_seconds:
         problems.append(
             located.problem(
                 ("recorded_series", "direct_windows_max_seconds"),

@@ -359,6 +359,25 @@ async def crossed(
     return out
 
 
+AUTO_DIRECT_MAX_SLOS = 500
+
+
+def auto_direct_windows(slos: Sequence[SLO]) -> int:
+    """The daemon's default ``direct_windows_max_seconds`` in recorded mode.
+
+    The short window of a paging tier (5m for SEV1) decides when an SLO joins the fast path
+    (sloguard.watch); read from a recorded series it shows an outage up to one rule interval
+    late. Up to ``AUTO_DIRECT_MAX_SLOS`` SLOs it is read directly (2 queries per SLO per tick:
+    at most 1,000); beyond that the fleet stays fully recorded, one query per window.
+    """
+    if len(slos) > AUTO_DIRECT_MAX_SLOS:
+        return 0
+    shortest = [
+        min((t.short_seconds for t in s.tiers if t.severity.pages), default=0) for s in slos
+    ]
+    return max(shortest, default=0)
+
+
 def _longest(slo: SLO) -> int:
     return max(slo.period_seconds, *slo.window_seconds)
 
@@ -789,10 +808,12 @@ def _by_sloth_id(samples: list[Sample], sids: Mapping[str, str], grouped: set[st
 
 
 __all__ = [
+    "AUTO_DIRECT_MAX_SLOS",
     "PROBE",
     "Plan",
     "Recorded",
     "SloPlan",
+    "auto_direct_windows",
     "bucket_selector",
     "bulk_query",
     "crossed",

@@ -187,13 +187,15 @@ def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
 
 def test_recorded_series_defaults_keep_recorded_mode() -> None:
     settings = parse_config(MINIMAL, "sloguard.yaml").recorded_series
-    assert (settings.mode, settings.direct_windows_max_seconds) == ("auto", 0)
+    assert (settings.mode, settings.direct_windows_max_seconds) == ("auto", None)
 
 
 @pytest.mark.parametrize(
     ("section", "recorded_windows"),
     [
-        pytest.param("", set(RATIOS), id="default-auto"),
+        pytest.param("", set(RATIOS) - {300}, id="default-auto-sev1-short-window-direct"),
+        pytest.param("recorded_series: {direct_windows_max_seconds: 0}\n", set(RATIOS),
+                     id="auto-all-recorded"),
         pytest.param("recorded_series: {direct_windows_max_seconds: 3600}\n",
                      set(RATIOS) - {300, 1800, 3600}, id="auto-paging-windows-direct"),
         pytest.param("recorded_series: {mode: 'off'}\n", set(), id="off"),

@@ -21,9 +21,9 @@ from sloguard.burn import Evaluation, WindowReading, evaluate
 from sloguard.clock import ManualClock
 from sloguard.config import load_config, parse_config
 from sloguard.delivery import Deliverer
-from sloguard.engine import crossed, plan_slo
+from sloguard.engine import AUTO_DIRECT_MAX_SLOS, auto_direct_windows, crossed, plan_slo
 from sloguard.errors import ConfigError, QueryError
-from sloguard.model import SLO, RatioIndicator, Severity
+from sloguard.model import SLO, RatioIndicator, Severity, Tier
 from sloguard.paging import PagingPolicy
 from sloguard.ports import Sample, Series, Source
 from sloguard.prometheus.client import PrometheusClient
@@ -440,3 +440,34 @@ def test_the_probe_asks_one_query_per_long_window_and_finds_the_group_over_it() 
     assert sorted(source.asked) == sorted(
         [ratio_1h, thin_ratio, thin_total, plan_slo(broken).ratio[3600]]
     )
+
+
+# --- recorded mode: the paging short window read directly in small fleets ---------------
+
+
+@pytest.mark.parametrize(
+    ("slos", "expected"),
+    [
+        pytest.param([CHECKOUT, SEARCH], 300, id="default tiers: the SEV1 tier's 5m"),
+        pytest.param(
+            [dataclasses.replace(CHECKOUT, tiers=(Tier(Severity.SEV2, 21600, 1800, 5.0),))],
+            1800,
+            id="only a SEV2 tier: its 30m",
+        ),
+        pytest.param(
+            [dataclasses.replace(CHECKOUT, tiers=(Tier(Severity.SEV3, 86400, 7200, 10.0),))],
+            0,
+            id="tickets only: nothing to page fast",
+        ),
+        pytest.param([CHECKOUT] * (AUTO_DIRECT_MAX_SLOS + 1), 0, id="a large fleet: all recorded"),
+        pytest.param([], 0, id="no SLOs"),
+    ],
+)
+def test_auto_direct_windows(slos: list[SLO], expected: int) -> None:
+    assert auto_direct_windows(slos) == expected
+
+
+def test_recorded_series_direct_windows_default_is_auto() -> None:
+    assert parse_config(BASE).recorded_series.direct_windows_max_seconds is None
+    explicit = parse_config(BASE + "recorded_series: {direct_windows_max_seconds: 0}\n")
+    assert explicit.recorded_series.direct_windows_max_seconds == 0
