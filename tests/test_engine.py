@@ -267,20 +267,25 @@ RATIOS = {
 }  # distinct per window, so a swapped window shows
 
 
+def rules_info_answers(slos: list[SLO]) -> dict[str, list[Sample] | Exception]:
+    """The probe's answers when the rules of ``slos`` run, and ran a period (30d) ago."""
+    info = [
+        Sample({"sloth_id": rules.sloth_id(s), rules.HASH_LABEL: rules.sli_hash(s)}, 1)
+        for s in slos
+    ]
+    return {
+        PROBE: info,
+        f"group by (sloth_id, {rules.HASH_LABEL}) ({rules.INFO} offset 30d)": info,
+    }
+
+
 class RulesLoaded(FakeSource):
     """Prometheus with the rules of ``slos`` loaded for longer than their period: the probes,
     the recorded series (every SLO in one answer, by ``sloth_id``) and the direct queries
     answer the same number per window (``RATIOS``), so both paths must evaluate alike."""
 
     def __init__(self, slos: list[SLO], rate: float = 100.0) -> None:
-        info = [
-            Sample({"sloth_id": rules.sloth_id(s), rules.HASH_LABEL: rules.sli_hash(s)}, 1)
-            for s in slos
-        ]
-        answers: dict[str, list[Sample] | Exception] = {
-            PROBE: info,
-            f"group by (sloth_id, {rules.HASH_LABEL}) ({rules.INFO} offset 30d)": info,
-        }
+        answers = rules_info_answers(slos)
         for s in slos:
             p = plan([s]).slos[0]
             answers |= {q: [Sample({}, RATIOS[w])] for w, q in p.ratio.items()}
@@ -367,14 +372,7 @@ class RecordedAsPrometheus(FakeSource):
     two labels, as Prometheus does. The direct queries answer the same numbers."""
 
     def __init__(self, slos: list[SLO], series: Callable[[SLO, int], list[Sample]]) -> None:
-        info = [
-            Sample({"sloth_id": rules.sloth_id(s), rules.HASH_LABEL: rules.sli_hash(s)}, 1)
-            for s in slos
-        ]
-        answers: dict[str, list[Sample] | Exception] = {
-            PROBE: info,
-            f"group by (sloth_id, {rules.HASH_LABEL}) ({rules.INFO} offset 30d)": info,
-        }
+        answers = rules_info_answers(slos)
         for s in slos:
             p = plan([s]).slos[0]
             answers |= {q: series(s, w) for w, q in p.ratio.items()}

@@ -34,6 +34,7 @@ from sloguard.testing.receivers import PagerDutyReceiver
 from sloguard.watch import Heat, approach, choose, heat
 from tests.conftest import Served
 from tests.paging_fakes import FakeNotifier
+from tests.test_recorded_prometheus import Counting
 from tests.test_run_prometheus import ROUTING_KEY, slo_yaml
 
 T0 = 1_704_067_200.0
@@ -319,21 +320,6 @@ def test_the_fast_path_interval_in_effect(extra: str, effective: float) -> None:
 
 
 # --- over a real Prometheus ---------------------------------------------------------------
-
-
-class Counting:
-    """A Source that records every expression asked."""
-
-    def __init__(self, inner: Source) -> None:
-        self.inner = inner
-        self.asked: list[str] = []
-
-    async def query(self, expr: str, at: float) -> list[Sample]:
-        self.asked.append(expr)
-        return await self.inner.query(expr, at)
-
-    async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
-        return await self.inner.query_range(expr, start, end, step)
 
 
 @pytest.mark.prometheus
