@@ -28,7 +28,12 @@ from sloguard.store import Store
 from sloguard.testing import scenarios as sc
 from sloguard.testing.receivers import OpsgenieReceiver, PagerDutyReceiver, WebhookReceiver
 from tests.conftest import Served
-from tests.test_run_prometheus import GENIE_KEY, ROUTING_KEY, SECRETS, WEBHOOK_SECRET, slo_yaml
+from tests.test_run_prometheus import (
+    SECRETS,
+    notifiers_and_routes,
+    slo_yaml,
+    slos_secrets_and_receivers,
+)
 
 pytestmark = pytest.mark.prometheus
 REPO = Path(__file__).resolve().parent.parent
@@ -51,14 +56,7 @@ prometheus: {{url: "{self.served.url}"}}
 slo_paths: [slos/]
 state_path: state/sloguard.db
 interval_seconds: {interval_seconds}
-notifiers:
-  - {{name: pd, type: pagerduty, routing_key_file: secrets/pd, url: "{self.pd.enqueue_url}"}}
-  - {{name: og, type: opsgenie, api_key_file: secrets/og, url: "{self.og.url}"}}
-  - {{name: incidents, type: webhook, url: "{self.hook.url}/hook", secret_file: secrets/whsec}}
-routes:
-  - {{match: {{severity: [SEV1, SEV2]}}, notifiers: [pd, incidents]}}
-  - {{match: {{severity: [SEV3], labels: {{team: payments}}}}, notifiers: [og]}}
-delivery: {{attempt_timeout_seconds: 20}}
+{notifiers_and_routes(self.pd, self.og, self.hook)}delivery: {{attempt_timeout_seconds: 20}}
 http: {{listen: "127.0.0.1:0"}}
 {extra}"""
         )
@@ -66,17 +64,7 @@ http: {{listen: "127.0.0.1:0"}}
 
 @pytest.fixture
 def world(incidents: Served, tmp_path: Path) -> Iterator[World]:
-    (tmp_path / "slos").mkdir()
-    (tmp_path / "slos" / "slos.yaml").write_text(slo_yaml(incidents.scenario.job))
-    (tmp_path / "secrets").mkdir()
-    (tmp_path / "secrets" / "pd").write_text(ROUTING_KEY + "\n")
-    (tmp_path / "secrets" / "og").write_text(GENIE_KEY + "\n")
-    (tmp_path / "secrets" / "whsec").write_text(WEBHOOK_SECRET + "\n")
-    with (
-        PagerDutyReceiver(routing_keys=[ROUTING_KEY]) as pd,
-        OpsgenieReceiver(api_keys=[GENIE_KEY]) as og,
-        WebhookReceiver(secret=WEBHOOK_SECRET) as hook,
-    ):
+    with slos_secrets_and_receivers(incidents, tmp_path) as (pd, og, hook):
         yield World(tmp_path, tmp_path / "sloguard.yaml", incidents, pd, og, hook)
 
 

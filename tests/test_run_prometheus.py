@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,25 +69,32 @@ class Setup:
     state: Path
 
 
-@pytest.fixture
-def setup(incidents: Served, tmp_path: Path) -> Iterator[Setup]:
-    (tmp_path / "slos").mkdir()
-    (tmp_path / "slos" / "slos.yaml").write_text(slo_yaml(incidents.scenario.job))
-    (tmp_path / "secrets").mkdir()
-    (tmp_path / "secrets" / "pd").write_text(ROUTING_KEY + "\n")
-    (tmp_path / "secrets" / "og").write_text(GENIE_KEY + "\n")
-    (tmp_path / "secrets" / "whsec").write_text(WEBHOOK_SECRET + "\n")
+Receivers = tuple[PagerDutyReceiver, OpsgenieReceiver, WebhookReceiver]
+
+
+@contextmanager
+def slos_secrets_and_receivers(served: Served, home: Path) -> Iterator[Receivers]:
+    """What both end-to-end suites (``run --once`` here, the long-running daemon in
+    test_daemon_prometheus) start from: the checkout and search SLOs in ``home/slos``, the
+    notifiers' secrets in ``home/secrets``, and the three contract receivers."""
+    (home / "slos").mkdir()
+    (home / "slos" / "slos.yaml").write_text(slo_yaml(served.scenario.job))
+    (home / "secrets").mkdir()
+    (home / "secrets" / "pd").write_text(ROUTING_KEY + "\n")
+    (home / "secrets" / "og").write_text(GENIE_KEY + "\n")
+    (home / "secrets" / "whsec").write_text(WEBHOOK_SECRET + "\n")
     with (
         PagerDutyReceiver(routing_keys=[ROUTING_KEY]) as pd,
         OpsgenieReceiver(api_keys=[GENIE_KEY]) as og,
         WebhookReceiver(secret=WEBHOOK_SECRET) as hook,
     ):
-        config = tmp_path / "sloguard.yaml"
-        config.write_text(
-            f"""\
-prometheus: {{url: "{incidents.url}"}}
-slo_paths: [slos/]
-state_path: state/sloguard.db
+        yield pd, og, hook
+
+
+def notifiers_and_routes(pd: PagerDutyReceiver, og: OpsgenieReceiver, hook: WebhookReceiver) -> str:
+    """Config lines: the three receivers as notifiers; pages to PagerDuty and the incident
+    webhook, the payments team's SEV3 tickets to Opsgenie."""
+    return f"""\
 notifiers:
   - {{name: pd, type: pagerduty, routing_key_file: secrets/pd, url: "{pd.enqueue_url}"}}
   - {{name: og, type: opsgenie, api_key_file: secrets/og, url: "{og.url}"}}
@@ -94,7 +102,19 @@ notifiers:
 routes:
   - {{match: {{severity: [SEV1, SEV2]}}, notifiers: [pd, incidents]}}
   - {{match: {{severity: [SEV3], labels: {{team: payments}}}}, notifiers: [og]}}
-delivery: {{attempt_timeout_seconds: 5}}
+"""
+
+
+@pytest.fixture
+def setup(incidents: Served, tmp_path: Path) -> Iterator[Setup]:
+    with slos_secrets_and_receivers(incidents, tmp_path) as (pd, og, hook):
+        config = tmp_path / "sloguard.yaml"
+        config.write_text(
+            f"""\
+prometheus: {{url: "{incidents.url}"}}
+slo_paths: [slos/]
+state_path: state/sloguard.db
+{notifiers_and_routes(pd, og, hook)}delivery: {{attempt_timeout_seconds: 5}}
 """
         )
         yield Setup(config, pd, og, hook, incidents, tmp_path / "state" / "sloguard.db")
