@@ -254,9 +254,12 @@ def slo_index(slos: Sequence[SLO]) -> dict[str, SLO]:
 
 
 def slo_for(index: Mapping[str, SLO], key: str) -> SLO | None:
-    """The SLO an evaluation key belongs to: the name itself, or the longest name the key of a
-    grouped SLO starts with."""
-    if key in index:
-        return index[key]
-    matches = [name for name in index if key.startswith(name)]
-    return index[max(matches, key=len)] if matches else None
+    """The SLO an evaluation key belongs to: the name itself, or for a group of a grouped SLO
+    (``name{label="value"}``, engine.group_key) the name before the brace. SLO names cannot
+    hold a brace (spec NAME_RE), so one dictionary lookup decides; a key whose name is not in
+    ``index`` (a removed SLO) has no owner, even when another SLO's name is a prefix of it."""
+    found = index.get(key)
+    if found is not None:
+        return found
+    name, brace, _ = key.partition("{")
+    return index.get(name) if brace else None

@@ -24,7 +24,7 @@ from sloguard.delivery import Deliverer
 from sloguard.engine import AUTO_DIRECT_MAX_SLOS, auto_direct_windows, crossed, plan_slo
 from sloguard.errors import ConfigError, QueryError
 from sloguard.model import SLO, RatioIndicator, Severity, Tier
-from sloguard.paging import PagingPolicy
+from sloguard.paging import PagingPolicy, slo_for, slo_index
 from sloguard.ports import Sample, Series, Source
 from sloguard.prometheus.client import PrometheusClient
 from sloguard.routing import Route
@@ -457,3 +457,23 @@ def test_recorded_series_direct_windows_default_is_auto() -> None:
     assert parse_config(BASE).recorded_series.direct_windows_max_seconds is None
     explicit = parse_config(BASE + "recorded_series: {direct_windows_max_seconds: 0}\n")
     assert explicit.recorded_series.direct_windows_max_seconds == 0
+
+
+# --- which SLO an evaluation key belongs to ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "owner"),
+    [
+        pytest.param("checkout", "checkout", id="an ungrouped SLO's own name"),
+        pytest.param('checkout{region="eu"}', "checkout", id="a group of a grouped SLO"),
+        pytest.param('checkout{region="{odd}"}', "checkout", id="braces inside a label value"),
+        pytest.param("checkout-2", None, id="a removed SLO whose name starts like another's"),
+        pytest.param('checkout-2{region="eu"}', None, id="a group of such a removed SLO"),
+        pytest.param("gone", None, id="a removed SLO"),
+    ],
+)
+def test_slo_for_finds_the_owner_by_name_not_by_prefix(key: str, owner: str | None) -> None:
+    index = slo_index([CHECKOUT, SEARCH, LEDGER])
+    found = slo_for(index, key)
+    assert (found.name if found is not None else None) == owner
