@@ -143,3 +143,16 @@ def env(root: Path = ROOT) -> dict[str, str]:
     out = dict(os.environ)
     out["PYTHONPATH"] = str(root) + (os.pathsep + out["PYTHONPATH"] if "PYTHONPATH" in out else "")
     return out
+
+
+def generate_rules(slo_dir: Path, rules_dir: Path) -> list[Path]:
+    """Run ``sloguard generate`` on ``slo_dir`` into ``rules_dir``, as a user would; the rule
+    files it wrote."""
+    subprocess.run(
+        [python(), "-m", "sloguard", "generate", str(slo_dir), "-o", str(rules_dir)],
+        check=True,
+        cwd=ROOT,
+        env=env(),
+        capture_output=True,
+    )
+    return sorted(rules_dir.rglob("*.yml"))

@@ -203,14 +203,7 @@ def recorded_run(
 ) -> list[dict[str, Any]]:
     slo_dir = work / f"slos-{size}"
     rules_dir = work / f"rules-{size}"
-    subprocess.run(
-        [common.python(), "-m", "sloguard", "generate", str(slo_dir), "-o", str(rules_dir)],
-        check=True,
-        cwd=common.ROOT,
-        env=common.env(),
-        capture_output=True,
-    )
-    rule_files = sorted(rules_dir.rglob("*.yml"))
+    rule_files = common.generate_rules(slo_dir, rules_dir)
     prep = time.monotonic()
     with fleet.running_fleet(
         services,

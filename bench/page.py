@@ -194,13 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         encoding="utf-8",
     )
     rules_dir = work / "rules"
-    subprocess.run(
-        [common.python(), "-m", "sloguard", "generate", str(slo_dir), "-o", str(rules_dir)],
-        check=True,
-        cwd=common.ROOT,
-        env=common.env(),
-        capture_output=True,
-    )
+    rule_files = common.generate_rules(slo_dir, rules_dir)
     runs: list[dict[str, Any]] = []
     try:
         with (
@@ -209,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             fleet.running_fleet(
                 services,
                 history_seconds=7 * 3600,
-                rule_files=sorted(rules_dir.rglob("*.yml")),
+                rule_files=rule_files,
                 alertmanager=am,
             ) as f,
             sloguard_run(work, "B30", f.url, slo_dir, pd.enqueue_url, 30),
