@@ -292,11 +292,7 @@ class Daemon:
         if self.fast_path_max_slos <= 0:
             return
         hot = [ev for ev in evaluations if approach(ev) > 0.0]
-        open_severity = {
-            k: (s.severity if s.severity > Severity.OK else s.peak)
-            for k, s in states.items()
-            if s.open
-        }
+        open_severity = {k: s.shown_severity for k, s in states.items() if s.open}
         slo_of = {}
         for key in {*(ev.slo for ev in hot), *open_severity}:
             slo = slo_for(index, key)
@@ -626,7 +622,6 @@ class AppRuntime:
                 evaluations=(),
                 slos_by_key={},
                 prometheus_up=self._probe.up,
-                fast=True,
                 fast_path_slos=len(self.daemon.watch.fast),
             )
         states = self.daemon.states()
@@ -641,7 +636,7 @@ class AppRuntime:
         open_states = [s for s in states.values() if s.open]
         by_severity: dict[Severity, int] = {}
         for state in open_states:
-            sev = state.severity if state.severity > Severity.OK else state.peak
+            sev = state.shown_severity
             by_severity[sev] = by_severity.get(sev, 0) + 1
         return TickResult(
             at=at,
@@ -652,7 +647,6 @@ class AppRuntime:
             episodes=[s.to_json() for s in open_states],
             outbox_pending=counts.pending,
             dead_letters=counts.dead,
-            fast=fast,
             fast_path_slos=len(self.daemon.watch.fast),
         )
 

@@ -64,7 +64,6 @@ class TickResult:
     episodes: Sequence[Mapping[str, Any]] = ()  # open episodes as JSON (EpisodeState.to_json)
     outbox_pending: int = 0
     dead_letters: int = 0
-    fast: bool = False  # a fast-path tick: ``evaluations`` covers only the fast path's SLOs
     fast_path_slos: int = 0  # SLOs on the fast path after this tick (0: no fast tick due)
 
 
@@ -169,7 +168,6 @@ class Supervisor:
         self._last_report: TickResult | None = None
         self.ticks_started = 0
         self.ticks_skipped = 0
-        self.fast_ticks_started = 0
 
     # -- control ------------------------------------------------------------------------------
 
@@ -278,9 +276,7 @@ class Supervisor:
                     self._start_tick(fast=True)
 
     def _start_tick(self, *, fast: bool) -> None:
-        if fast:
-            self.fast_ticks_started += 1
-        else:
+        if not fast:
             self.ticks_started += 1
         self._tick_is_fast = fast
         self._fast_due = None
@@ -545,7 +541,6 @@ def _merge_fast(last: TickResult | None, fast: TickResult) -> TickResult:
         episodes=fast.episodes,
         outbox_pending=fast.outbox_pending,
         dead_letters=fast.dead_letters,
-        fast=False,
         fast_path_slos=fast.fast_path_slos,
     )
 

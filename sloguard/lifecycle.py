@@ -131,6 +131,12 @@ class EpisodeState:
     def open(self) -> bool:
         return self.phase is not Phase.OK
 
+    @property
+    def shown_severity(self) -> Severity:
+        """The severity an open episode counts at: its current one, or its peak while it is
+        quiet or without data (metrics, the fast path's choice)."""
+        return self.severity if self.severity > Severity.OK else self.peak
+
     def to_json(self) -> dict[str, Any]:
         return {
             "slo": self.slo,

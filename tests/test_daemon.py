@@ -95,7 +95,6 @@ class FakeRuntime:
                 evaluations=[],
                 slos_by_key={},
                 prometheus_up=not w.prometheus_down,
-                fast=True,
                 fast_path_slos=w.fast_path_slos,
             )
         w.ticks.append((at, self.generation))
@@ -118,7 +117,6 @@ class FakeRuntime:
             open_episodes={Severity.SEV1: 1},
             episodes=[{"slo": SLO_A.name, "phase": "firing"}],
             outbox_pending=w.pending,
-            fast=fast,
             fast_path_slos=w.fast_path_slos,
         )
 
