@@ -78,7 +78,7 @@ test-fast: $(VENV)/.installed  ## unit tests only, no real Prometheus
 	$(PY) -m pytest -m "not prometheus and not slow" $(PYTEST_ARGS)
 
 demo: $(VENV)/.installed prometheus  ## a real Prometheus, an outage, pages and incidents arriving, then recovery (~2 min)
-	$(PY) -m sloguard.demo
+	$(PY) -m harness.demo
 
 BENCH_VENV ?= .bench-venv
 BENCH_PAGE_RUNS ?= 5

@@ -31,7 +31,7 @@ from prometheus_client import start_http_server
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from sloguard.testing.promserver import BLOCK_SECONDS, PrometheusServer, start_prometheus
+from harness.promserver import BLOCK_SECONDS, PrometheusServer, start_prometheus
 
 JOB = "bench"
 METRIC = "http_requests"  # exposed as http_requests_total

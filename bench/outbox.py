@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from bench import common
+from harness.receivers import PagerDutyReceiver, Receiver, WebhookReceiver
 from sloguard.clock import SystemClock
 from sloguard.delivery import Deliverer
 from sloguard.lifecycle import EpisodeState
@@ -31,7 +32,6 @@ from sloguard.notify.base import Kind, Notification, Notifier
 from sloguard.notify.pagerduty import PagerDutyConfig
 from sloguard.notify.webhook import WebhookConfig
 from sloguard.store import OutboxRow, Store
-from sloguard.testing.receivers import PagerDutyReceiver, Receiver, WebhookReceiver
 
 ROUTING_KEY = "OutboxBenchRoutingKey00000000000"
 SECRET = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # public test vector

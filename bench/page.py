@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import common, fleet
-from sloguard.testing.receivers import PagerDutyReceiver
+from harness.receivers import PagerDutyReceiver
 
 KEYS = {
     "A": "AlertmanagerPipeline000000000000",

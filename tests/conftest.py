@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from sloguard.testing import scenarios
-from sloguard.testing.promserver import Generated, PrometheusServer, Scenario, serve
+from harness import scenarios
+from harness.promserver import Generated, PrometheusServer, Scenario, serve
 
 
 @dataclass(frozen=True, slots=True)

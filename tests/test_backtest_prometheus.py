@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from harness import scenarios as sc
+from harness.promserver import Generated, availability_slo
 from sloguard.app import open_daemon
 from sloguard.backtest import Options, Policy, Result, replay
 from sloguard.clock import ManualClock
@@ -23,8 +25,6 @@ from sloguard.model import DEFAULT_TIERS, SLO, Severity, Tier
 from sloguard.ports import Sample, Series
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
 from sloguard.store import Store
-from sloguard.testing import scenarios as sc
-from sloguard.testing.promserver import Generated, availability_slo
 from tests.conftest import Served
 
 pytestmark = pytest.mark.prometheus

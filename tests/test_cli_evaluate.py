@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sloguard.testing import scenarios as sc
+from harness import scenarios as sc
 from tests.conftest import Served
 
 ROOT = Path(__file__).resolve().parent.parent

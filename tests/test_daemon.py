@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from harness.clock import VirtualClock
 from sloguard.burn import WindowReading, evaluate, failed
 from sloguard.daemon import (
     DeliveryResult,
@@ -34,7 +35,6 @@ from sloguard.errors import ConfigError, Location, Problem
 from sloguard.metrics import Metrics, TickOutcome
 from sloguard.model import SLO, RatioIndicator, Severity
 from sloguard.server import Readiness
-from sloguard.testing.clock import VirtualClock
 
 SLO_A = SLO(
     name="checkout-availability",

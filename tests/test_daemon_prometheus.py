@@ -24,9 +24,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from harness import scenarios as sc
+from harness.receivers import OpsgenieReceiver, PagerDutyReceiver, WebhookReceiver
 from sloguard.store import Store
-from sloguard.testing import scenarios as sc
-from sloguard.testing.receivers import OpsgenieReceiver, PagerDutyReceiver, WebhookReceiver
 from tests.conftest import Served
 from tests.test_run_prometheus import (
     SECRETS,

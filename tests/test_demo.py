@@ -1,4 +1,4 @@
-"""`make demo` end to end: `python -m sloguard.demo --quick` with a real Prometheus, the real
+"""`make demo` end to end: `python -m harness.demo --quick` with a real Prometheus, the real
 daemon as a subprocess and the contract-enforcing receivers, at 120x (about 30 s).
 
 Checks the story it tells (exit 0 only when it happened), that it stops everything it started
@@ -31,7 +31,7 @@ def _binaries() -> None:
 def start(tmp: Path, *args: str) -> subprocess.Popen[str]:
     tmp.mkdir(exist_ok=True)
     return subprocess.Popen(
-        [sys.executable, "-m", "sloguard.demo", "--quick", *args],
+        [sys.executable, "-m", "harness.demo", "--quick", *args],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -12,16 +12,11 @@ from types import MappingProxyType
 import click
 import pytest
 
-from sloguard.burn import Evaluation, TierDecision, TierState
-from sloguard.config import load_config
-from sloguard.daemon import SKIPPED_TICK_MESSAGE
-from sloguard.demo import story
-from sloguard.demo.checks import Outcome, check_story, summary_lines
-from sloguard.demo.view import arrival_lines, daemon_line, table, why
-from sloguard.model import Severity, Tier
-from sloguard.spec import load_slos
-from sloguard.testing.promserver import Generated
-from sloguard.testing.receivers import (
+from harness.demo import story
+from harness.demo.checks import Outcome, check_story, summary_lines
+from harness.demo.view import arrival_lines, daemon_line, table, why
+from harness.promserver import Generated
+from harness.receivers import (
     Alert,
     Arrival,
     Incident,
@@ -31,6 +26,11 @@ from sloguard.testing.receivers import (
     WebhookIncident,
     WebhookReceiver,
 )
+from sloguard.burn import Evaluation, TierDecision, TierState
+from sloguard.config import load_config
+from sloguard.daemon import SKIPPED_TICK_MESSAGE
+from sloguard.model import Severity, Tier
+from sloguard.spec import load_slos
 
 MIN = 60
 HOUR = 3600

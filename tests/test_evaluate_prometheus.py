@@ -1,6 +1,6 @@
 """The engine and PrometheusClient against a real Prometheus filled with known incidents.
 
-Expected values come from the generated samples (sloguard.testing.promserver), not from
+Expected values come from the generated samples (harness.promserver), not from
 Prometheus; expected severities from the SRE Workbook arithmetic in the comments.
 """
 
@@ -13,19 +13,19 @@ from dataclasses import replace
 import pytest
 from prometheus_api_client import PrometheusConnect
 
-from sloguard.burn import Evaluation
-from sloguard.durations import parse_duration
-from sloguard.engine import evaluate_all
-from sloguard.model import SLO, RatioIndicator, Severity
-from sloguard.prometheus import PrometheusClient, PrometheusConfig
-from sloguard.testing import scenarios as sc
-from sloguard.testing.promserver import (
+from harness import scenarios as sc
+from harness.promserver import (
     DAY,
     HOUR,
     availability_slo,
     latency_slo,
     requests_selector,
 )
+from sloguard.burn import Evaluation
+from sloguard.durations import parse_duration
+from sloguard.engine import evaluate_all
+from sloguard.model import SLO, RatioIndicator, Severity
+from sloguard.prometheus import PrometheusClient, PrometheusConfig
 from tests.conftest import Served
 
 pytestmark = pytest.mark.prometheus

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from harness import scenarios as sc
+from harness.receivers import PagerDutyReceiver
 from sloguard.app import Daemon, open_daemon
 from sloguard.burn import Evaluation, WindowReading, evaluate
 from sloguard.clock import ManualClock
@@ -29,8 +31,6 @@ from sloguard.ports import Sample, Series, Source
 from sloguard.prometheus.client import PrometheusClient
 from sloguard.routing import Route
 from sloguard.store import Store
-from sloguard.testing import scenarios as sc
-from sloguard.testing.receivers import PagerDutyReceiver
 from sloguard.watch import Heat, approach, choose, heat
 from tests.conftest import Served
 from tests.paging_fakes import FakeNotifier

@@ -21,17 +21,17 @@ from _notify_support import (
 from pydantic import TypeAdapter
 from standardwebhooks import Webhook
 
-from sloguard.errors import PermanentDeliveryError, TransientDeliveryError
-from sloguard.notify import NotifierConfig, build_notifier
-from sloguard.notify.base import Notification
-from sloguard.notify.webhook import WebhookConfig, WebhookNotifier
-from sloguard.testing.receivers import (
+from harness.receivers import (
     OpsgenieReceiver,
     PagerDutyReceiver,
     Receiver,
     SlackReceiver,
     WebhookReceiver,
 )
+from sloguard.errors import PermanentDeliveryError, TransientDeliveryError
+from sloguard.notify import NotifierConfig, build_notifier
+from sloguard.notify.base import Notification
+from sloguard.notify.webhook import WebhookConfig, WebhookNotifier
 
 ADAPTER: TypeAdapter[Any] = TypeAdapter(NotifierConfig)
 

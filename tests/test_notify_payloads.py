@@ -12,6 +12,8 @@ import pytest
 from _notify_support import notification
 from pydantic import TypeAdapter, ValidationError
 
+from harness.receivers._contracts import load, validator
+from harness.receivers._server import schema_errors
 from sloguard.notify import (
     NotifierConfig,
     OpsgenieConfig,
@@ -25,8 +27,6 @@ from sloguard.notify import (
     webhook,
 )
 from sloguard.notify.base import Kind
-from sloguard.testing.receivers._contracts import load, validator
-from sloguard.testing.receivers._server import schema_errors
 
 PD = PagerDutyConfig(type="pagerduty", name="pd", routing_key_env="PD_KEY")
 OG = OpsgenieConfig(type="opsgenie", name="og", api_key_env="OG_KEY")
@@ -475,7 +475,7 @@ def test_bodies_satisfy_contracts(kind):
     if kind is not Kind.RESOLVED:
         og_body = opsgenie.build_payload(n, OG)
         assert schema_errors(validator("opsgenie/create-alert.limits.schema.json"), og_body) == []
-    from sloguard.testing.receivers.webhook import SCHEMAS
+    from harness.receivers.webhook import SCHEMAS
 
     for preset, schema in SCHEMAS.items():
         assert schema_errors(validator(schema), webhook.build_payload(n, wh(preset))) == [], preset

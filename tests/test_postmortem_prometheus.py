@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from harness import scenarios as sc
+from harness.receivers import PagerDutyReceiver, WebhookReceiver
 from sloguard.app import open_daemon
 from sloguard.backtest import Options, replay
 from sloguard.clock import ManualClock
 from sloguard.config import load_config
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
 from sloguard.spec import load_slos
-from sloguard.testing import scenarios as sc
-from sloguard.testing.receivers import PagerDutyReceiver, WebhookReceiver
 from tests.conftest import Served
 from tests.test_backtest_prometheus import slo_yaml
 

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from prometheus_api_client import PrometheusConnect
 
-from sloguard.durations import format_duration
-from sloguard.testing import scenarios
-from sloguard.testing.promserver import (
+from harness import scenarios
+from harness.promserver import (
     HOUR,
     Latency,
     PrometheusError,
@@ -21,6 +20,7 @@ from sloguard.testing.promserver import (
     outage,
     start_prometheus,
 )
+from sloguard.durations import format_duration
 from tests.conftest import Served
 
 TINY = Scenario(

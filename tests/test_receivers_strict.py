@@ -14,7 +14,7 @@ import httpx
 import pytest
 from _notify_support import GENIE_KEY, ROUTING_KEY, WEBHOOK_SECRET
 
-from sloguard.testing.receivers import (
+from harness.receivers import (
     OpsgenieReceiver,
     PagerDutyReceiver,
     SlackReceiver,
@@ -500,7 +500,7 @@ def test_demo_runner_prints_one_line_per_arrival():
 
     root = Path(__file__).resolve().parent.parent
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sloguard.testing.receivers"],
+        [sys.executable, "-m", "harness.receivers"],
         cwd=root,
         env={**os.environ, "PYTHONPATH": str(root)},
         stdout=subprocess.PIPE,

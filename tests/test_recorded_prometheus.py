@@ -16,6 +16,14 @@ from dataclasses import dataclass
 import pytest
 import yaml
 
+from harness import scenarios as sc
+from harness.promserver import (
+    HOUR,
+    availability_slo,
+    backfill,
+    latency_slo,
+    start_prometheus,
+)
 from sloguard.burn import Evaluation
 from sloguard.durations import parse_duration
 from sloguard.engine import bulk_query, evaluate_all, plan
@@ -23,14 +31,6 @@ from sloguard.model import SLO, RawIndicator, Severity
 from sloguard.ports import Sample, Series
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
 from sloguard.rules import ERRORS, INFO, RATIO, TOTAL, prom_duration, render_rules, rule_groups
-from sloguard.testing import scenarios as sc
-from sloguard.testing.promserver import (
-    HOUR,
-    availability_slo,
-    backfill,
-    latency_slo,
-    start_prometheus,
-)
 
 pytestmark = pytest.mark.prometheus
 STEP = 60

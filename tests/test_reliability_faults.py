@@ -1,7 +1,7 @@
 """Faults against sloguard as a real subprocess, a real Prometheus and the contract receivers.
 
-The short, seeded version of ``make soak`` (``python -m sloguard.testing.soak``): every fault
-kind of :mod:`sloguard.testing.chaos` over one or two rounds of three simultaneous episodes,
+The short, seeded version of ``make soak`` (``python -m harness.soak``): every fault
+kind of :mod:`harness.chaos` over one or two rounds of three simultaneous episodes,
 counted at the receivers. Timing-robust: the counts must hold wherever a kill or fault lands.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sloguard.testing import chaos
+from harness import chaos
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.timeout(600)]
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sloguard.testing import chaos
+from harness import chaos
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.timeout(300)]
 REPO = Path(__file__).resolve().parent.parent

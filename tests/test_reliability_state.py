@@ -2,8 +2,8 @@
 
 Real Prometheus (one per module, serving the chaos plan's one-service outage), the contract
 receivers, and ``sloguard run --once --at T`` / ``run --replay-from T --speed N`` processes
-driven by :class:`sloguard.testing.chaos.Harness`. Counted at the receivers with
-:func:`sloguard.testing.chaos.check`.
+driven by :class:`harness.chaos.Harness`. Counted at the receivers with
+:func:`harness.chaos.check`.
 
 A full disk is not here: SQLite's ``PRAGMA max_page_count`` holds for one connection only, so
 it cannot be set from outside the daemon's process (see docs/reliability.md).
@@ -23,11 +23,11 @@ from pathlib import Path
 
 import pytest
 
+from harness import chaos
+from harness.faultproxy import FaultProxy
+from harness.promserver import serve
 from sloguard import store as store_module
 from sloguard.store import Store
-from sloguard.testing import chaos
-from sloguard.testing.faultproxy import FaultProxy
-from sloguard.testing.promserver import serve
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.timeout(300)]
 

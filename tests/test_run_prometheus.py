@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from harness import scenarios as sc
+from harness.receivers import OpsgenieReceiver, PagerDutyReceiver, WebhookReceiver
 from sloguard.app import open_daemon
 from sloguard.clock import ManualClock
 from sloguard.config import load_config
 from sloguard.lifecycle import episode_id
 from sloguard.store import Store
-from sloguard.testing import scenarios as sc
-from sloguard.testing.receivers import OpsgenieReceiver, PagerDutyReceiver, WebhookReceiver
 from tests.conftest import Served
 
 pytestmark = pytest.mark.prometheus

@@ -1,7 +1,7 @@
 """One HTTP call of a notifier, its failure sorted into retry-later or give-up.
 
 Each integration passes its own ``transient`` rule, taken from the vendor's documentation (see
-``sloguard/testing/contracts/*/contract.json``); everything else here is shared: timeouts,
+``harness/contracts/*/contract.json``); everything else here is shared: timeouts,
 transport errors, ``Retry-After``, and keeping secrets out of messages and logs.
 
 Secrets can sit in a URL (Slack incoming webhooks, incident platforms' ingest URLs). httpx logs

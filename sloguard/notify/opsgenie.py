@@ -1,6 +1,6 @@
 """Opsgenie Alert API v2 (and the same body to Jira Service Management's Ops integration API).
 
-Contract: ``sloguard/testing/contracts/opsgenie/`` (the Alert API swagger, the create-alert
+Contract: ``harness/contracts/opsgenie/`` (the Alert API swagger, the create-alert
 limits schema, contract.json). What sloguard relies on:
 
 - Create (``POST /v2/alerts``) with ``alias`` = the episode id: Opsgenie deduplicates open

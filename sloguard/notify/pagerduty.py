@@ -1,6 +1,6 @@
 """PagerDuty Events API v2 (``POST /v2/enqueue``): trigger, re-trigger on escalation, resolve.
 
-Contract: ``sloguard/testing/contracts/pagerduty/`` (request schema, 202/400 bodies, limits,
+Contract: ``harness/contracts/pagerduty/`` (request schema, 202/400 bodies, limits,
 dedup semantics). What sloguard relies on:
 
 - ``dedup_key`` = the episode id, so a retried or repeated trigger never opens a second

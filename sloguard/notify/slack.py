@@ -1,7 +1,7 @@
 """Slack incoming webhook: a status message per transition (declared, escalated, resolved,
 stale), for the channel where the team watches.
 
-Contract: ``sloguard/testing/contracts/slack/contract.json``. The webhook URL is the credential
+Contract: ``harness/contracts/slack/contract.json``. The webhook URL is the credential
 (``url_file``/``url_env``). Block limits: 50 blocks, header text 150, section text 3000, 10
 fields of 2000 each; text is cut with an ellipsis to fit. Retry: 429 (after ``Retry-After``),
 5xx and network errors; 400/403/404/410 are permanent (``retry_rules``). Slack has no

@@ -1,6 +1,6 @@
 """Incident webhook: one JSON event per transition, signed per Standard Webhooks 1.0.
 
-Contract: ``sloguard/testing/contracts/standard-webhooks/`` (spec, test vectors). Headers:
+Contract: ``harness/contracts/standard-webhooks/`` (spec, test vectors). Headers:
 
 - ``webhook-id``: the notification's ``event_id``, identical on every retry, so the receiver
   can drop repeats (it is the idempotency key);

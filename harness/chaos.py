@@ -3,7 +3,7 @@
 A :class:`Plan` is a recorded scenario with ``rounds`` outages per service (each one episode:
 declared about 3 minutes in, resolved after the quiet period) and the instants to evaluate.
 :class:`Harness` drives ``sloguard run --once --at T`` through those instants, one real process
-per tick against a real Prometheus (behind a :class:`~sloguard.testing.faultproxy.FaultProxy`)
+per tick against a real Prometheus (behind a :class:`~harness.faultproxy.FaultProxy`)
 and the contract receivers, while a fault is injected:
 
 =================  ==============================================================================
@@ -43,16 +43,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from sloguard.store import Store
-from sloguard.testing.faultproxy import FaultProxy, Mode
-from sloguard.testing.promserver import Scenario, Service, outage, serve
-from sloguard.testing.receivers import (
+from harness.faultproxy import FaultProxy, Mode
+from harness.promserver import Scenario, Service, outage, serve
+from harness.receivers import (
     Arrival,
     OpsgenieReceiver,
     PagerDutyReceiver,
     Receiver,
     WebhookReceiver,
 )
+from sloguard.store import Store
 
 MIN = 60
 OUTAGE = 8 * MIN  # 100 % errors: SEV1 within 3 minutes
@@ -404,7 +404,8 @@ notifiers:
 
 
 def _repo() -> Path:
-    return Path(__file__).resolve().parent.parent.parent
+    """The checkout holding ``harness/`` and ``sloguard/``: the daemon under test runs from it."""
+    return Path(__file__).resolve().parent.parent
 
 
 @contextmanager

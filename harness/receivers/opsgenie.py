@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from sloguard.testing.receivers._contracts import load, validator
-from sloguard.testing.receivers._server import Arrival, Clock, Receiver, Reply, schema_errors
+from harness.receivers._contracts import load, validator
+from harness.receivers._server import Arrival, Clock, Receiver, Reply, schema_errors
 
 JSM_PREFIX = "/jsm/ops/integration"
 DETAILS_TOTAL_MAX = 8000

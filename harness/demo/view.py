@@ -11,13 +11,13 @@ from typing import Any
 
 import click
 
+from harness.demo import story
+from harness.demo.story import clock
+from harness.receivers import Arrival
 from sloguard.burn import Evaluation, TierState
 from sloguard.daemon import SKIPPED_TICK_MESSAGE
-from sloguard.demo import story
-from sloguard.demo.story import clock
 from sloguard.durations import parse_duration
 from sloguard.model import Severity
-from sloguard.testing.receivers import Arrival
 
 STYLE: dict[Severity, dict[str, Any]] = {
     Severity.SEV1: {"fg": "red", "bold": True},

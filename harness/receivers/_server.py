@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
-from sloguard.testing._http import LoopbackServer, serve_in_thread, stop_serving
+from harness._http import LoopbackServer, serve_in_thread, stop_serving
 
 Clock = Callable[[], float]
 FaultKind = Literal["status", "drop", "reset"]

@@ -23,8 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sloguard.testing.receivers._contracts import load, validator
-from sloguard.testing.receivers._server import Arrival, Clock, Receiver, Reply, schema_errors
+from harness.receivers._contracts import load, validator
+from harness.receivers._server import Arrival, Clock, Receiver, Reply, schema_errors
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2, "critical": 3}
 _CONTRACT = load("pagerduty/contract.json")

@@ -1,6 +1,6 @@
-"""The soak: every fault of :mod:`sloguard.testing.chaos`, several seeded runs each, one table.
+"""The soak: every fault of :mod:`harness.chaos`, several seeded runs each, one table.
 
-    python -m sloguard.testing.soak [--runs N] [--rounds N] [--seed S] [--out FILE.json]
+    python -m harness.soak [--runs N] [--rounds N] [--seed S] [--out FILE.json]
 
 Prints the markdown table of ``docs/reliability.md`` (fault, runs, episodes, lost, duplicates,
 out of order, false resolves, longest delay) and exits 1 when anything was lost, doubled,
@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sloguard.testing.chaos import FAULTS, Tally, run_fault
+from harness.chaos import FAULTS, Tally, run_fault
 
 
 def _table(results: dict[str, list[Tally]], seconds: dict[str, float]) -> str:
@@ -49,7 +49,7 @@ def _table(results: dict[str, list[Tally]], seconds: dict[str, float]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sloguard.testing.soak", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m harness.soak", description=__doc__)
     parser.add_argument("--runs", type=int, default=2, help="seeded runs per fault")
     parser.add_argument("--rounds", type=int, default=3, help="outages per service per run")
     parser.add_argument("--seed", type=int, default=1, help="first seed; run i uses seed + i")

@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sloguard.testing.receivers._contracts import validator
-from sloguard.testing.receivers._server import Arrival, Clock, Receiver, Reply, schema_errors
+from harness.receivers._contracts import validator
+from harness.receivers._server import Arrival, Clock, Receiver, Reply, schema_errors
 
 DEFAULT_PATH = "/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"
 

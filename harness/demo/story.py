@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sloguard.testing.promserver import (
+from harness.promserver import (
     DAY,
     HOUR,
     Event,
@@ -159,7 +159,7 @@ def _ratio(service: str) -> str:
 
 
 SLO_YAML = f"""\
-# The demo's SLOs (written by python -m sloguard.demo). Four services of a web shop.
+# The demo's SLOs (written by python -m harness.demo). Four services of a web shop.
 apiVersion: sloguard/v1
 kind: SLO
 metadata:
@@ -245,7 +245,7 @@ class Endpoints:
 def config_yaml(endpoints: Endpoints) -> str:
     """The daemon config. Secrets are files beside it (``secrets/``), never inline."""
     return f"""\
-# sloguard's config for the demo (written by python -m sloguard.demo); all on 127.0.0.1.
+# sloguard's config for the demo (written by python -m harness.demo); all on 127.0.0.1.
 prometheus: {{url: "{endpoints.prometheus}"}}
 slo_paths: [slos/]
 interval_seconds: {INTERVAL_SECONDS}

@@ -1,4 +1,4 @@
-"""Read the vendor contracts shipped as package data in ``sloguard/testing/contracts/``."""
+"""Read the vendor contracts shipped as package data in ``harness/contracts/``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from jsonschema import Draft7Validator, Draft202012Validator, FormatChecker
 @cache
 def load(relative: str) -> Any:
     """``load("pagerduty/contract.json")``: parsed JSON of one contract file."""
-    text = files("sloguard.testing").joinpath("contracts", *relative.split("/")).read_text("utf-8")
+    text = files("harness").joinpath("contracts", *relative.split("/")).read_text("utf-8")
     return json.loads(text)
 
 

@@ -33,19 +33,11 @@ from typing import IO, Any
 import click
 
 import sloguard
-from sloguard.clock import ScaledClock
-from sloguard.config import load_config
-from sloguard.daemon import SKIPPED_TICK_MESSAGE
-from sloguard.demo import story
-from sloguard.demo.checks import Outcome, check_story, summary_lines
-from sloguard.demo.view import Places, arrival_lines, daemon_line, intro, still, table, where
-from sloguard.engine import evaluate_all
-from sloguard.errors import SloguardError
-from sloguard.model import Severity
-from sloguard.prometheus import PrometheusClient
-from sloguard.spec import load_slos
-from sloguard.testing.promserver import PrometheusServer, backfill, start_prometheus
-from sloguard.testing.receivers import (
+from harness.demo import story
+from harness.demo.checks import Outcome, check_story, summary_lines
+from harness.demo.view import Places, arrival_lines, daemon_line, intro, still, table, where
+from harness.promserver import PrometheusServer, backfill, start_prometheus
+from harness.receivers import (
     Arrival,
     OpsgenieReceiver,
     PagerDutyReceiver,
@@ -53,11 +45,19 @@ from sloguard.testing.receivers import (
     SlackReceiver,
     WebhookReceiver,
 )
-from sloguard.testing.receivers.__main__ import (
+from harness.receivers.__main__ import (
     DEMO_GENIE_KEY,
     DEMO_ROUTING_KEY,
     DEMO_WEBHOOK_SECRET,
 )
+from sloguard.clock import ScaledClock
+from sloguard.config import load_config
+from sloguard.daemon import SKIPPED_TICK_MESSAGE
+from sloguard.engine import evaluate_all
+from sloguard.errors import SloguardError
+from sloguard.model import Severity
+from sloguard.prometheus import PrometheusClient
+from sloguard.spec import load_slos
 
 DEFAULT_SPEED = 30.0  # ~45 minutes of the night in ~90 seconds: one tick per second
 QUICK_SPEED = 120.0  # for tests: a tick every 0.25 s
@@ -473,7 +473,7 @@ def _story_delivered(r: Receivers) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m sloguard.demo",
+        prog="python -m harness.demo",
         description="sloguard's demo (make demo): a real Prometheus holding a recorded night "
         "with an outage, local PagerDuty, Opsgenie, incident webhook and Slack receivers, and "
         "`sloguard run --replay-from ... --speed N` paging them; about 2 minutes at the "

@@ -25,8 +25,8 @@ from typing import Any
 
 from standardwebhooks import Webhook
 
-from sloguard.testing.receivers._contracts import load, validator
-from sloguard.testing.receivers._server import Arrival, Clock, Receiver, Reply, schema_errors
+from harness.receivers._contracts import load, validator
+from harness.receivers._server import Arrival, Clock, Receiver, Reply, schema_errors
 
 _CONTRACT = load("standard-webhooks/contract.json")
 DEFAULT_TOLERANCE_SECONDS = 300  # "reference libraries: 5 minutes in BOTH directions"

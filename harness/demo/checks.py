@@ -16,8 +16,8 @@ from typing import Any
 
 import click
 
-from sloguard.demo.story import CATALOG, CHECKOUT, LOGIN, SEARCH, clock
-from sloguard.testing.receivers import (
+from harness.demo.story import CATALOG, CHECKOUT, LOGIN, SEARCH, clock
+from harness.receivers import (
     OpsgenieReceiver,
     PagerDutyReceiver,
     Receiver,

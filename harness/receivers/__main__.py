@@ -1,6 +1,6 @@
 """Run all four receivers on loopback for a demo; print one line per arrival.
 
-    python -m sloguard.testing.receivers [--pagerduty-port N] [--opsgenie-port N]
+    python -m harness.receivers [--pagerduty-port N] [--opsgenie-port N]
         [--webhook-port N] [--slack-port N] [--webhook-preset generic|incident_io|...]
 
 The keys below are public demo values, not secrets; sloguard's config points at them.
@@ -14,7 +14,7 @@ import sys
 import threading
 from types import FrameType
 
-from sloguard.testing.receivers import (
+from harness.receivers import (
     Arrival,
     OpsgenieReceiver,
     PagerDutyReceiver,
@@ -23,7 +23,7 @@ from sloguard.testing.receivers import (
     WebhookReceiver,
     one_line,
 )
-from sloguard.testing.receivers.webhook import SCHEMAS
+from harness.receivers.webhook import SCHEMAS
 
 DEMO_ROUTING_KEY = "sloguardDemoRoutingKey0000000000"
 DEMO_GENIE_KEY = "sloguard-demo-genie-key"
@@ -33,7 +33,7 @@ DEMO_WEBHOOK_SECRET = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # no
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m sloguard.testing.receivers",
+        prog="python -m harness.receivers",
         description="Fake PagerDuty, Opsgenie, incident webhook and Slack receivers that "
         "enforce the real contracts, on 127.0.0.1. Ctrl-C stops them.",
     )

@@ -22,7 +22,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 
-from sloguard.testing._http import LoopbackServer, serve_in_thread, stop_serving
+from harness._http import LoopbackServer, serve_in_thread, stop_serving
 
 Mode = Literal["pass", "down", "slow", "garbage"]
 

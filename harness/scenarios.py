@@ -6,7 +6,7 @@ Baselines burn at 0.5x the budget of a 99.9 % SLO (0.05 % errors).
 
 from __future__ import annotations
 
-from sloguard.testing.promserver import (
+from harness.promserver import (
     DAY,
     HOUR,
     Latency,

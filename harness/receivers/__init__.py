@@ -8,14 +8,14 @@ Webhooks incident endpoints and Slack, for tests and the demo.
         pd.arrivals               # every request, with timestamps and what it got back
 
 Each runs a loopback HTTP server on its own port in a background thread. Run them all for a
-demo with ``python -m sloguard.testing.receivers``.
+demo with ``python -m harness.receivers``.
 """
 
-from sloguard.testing.receivers._server import Arrival, Receiver, Reply, one_line
-from sloguard.testing.receivers.opsgenie import Alert, OpsgenieReceiver
-from sloguard.testing.receivers.pagerduty import Incident, PagerDutyReceiver
-from sloguard.testing.receivers.slack import SlackReceiver
-from sloguard.testing.receivers.webhook import WebhookIncident, WebhookReceiver
+from harness.receivers._server import Arrival, Receiver, Reply, one_line
+from harness.receivers.opsgenie import Alert, OpsgenieReceiver
+from harness.receivers.pagerduty import Incident, PagerDutyReceiver
+from harness.receivers.slack import SlackReceiver
+from harness.receivers.webhook import WebhookIncident, WebhookReceiver
 
 __all__ = [
     "Alert",

@@ -1,8 +1,0 @@
-"""``python -m sloguard.demo``: see :mod:`sloguard.demo`."""
-
-import sys
-
-from sloguard.demo.live import main
-
-if __name__ == "__main__":
-    sys.exit(main())
