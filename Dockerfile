@@ -7,8 +7,9 @@
 #
 # The builder turns the project into a wheel plus wheels of its dependencies (all from
 # pyproject.toml: there is no separate requirements list); the final stage installs only those
-# wheels, offline, and has no compiler or build tool. No HEALTHCHECK: Kubernetes probes
-# /healthz and /readyz.
+# wheels, offline, and has no compiler or build tool. Only the product is copied: the test
+# harness and the demo (harness/), tests/ and bench/ stay in the checkout. No HEALTHCHECK:
+# Kubernetes probes /healthz and /readyz.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 

@@ -175,3 +175,18 @@ def test_dockerignore_keeps_what_the_build_copies_and_nothing_else() -> None:
         for src in a.split()[:-1]
     }
     assert copied == included, f"COPY sources {copied} vs .dockerignore re-includes {included}"
+
+
+def test_image_copies_the_product_only() -> None:
+    """The builder copies the package and what builds it: never the harness, tests or benchmarks,
+    and the build context (.dockerignore) does not even hold them."""
+    copied = {
+        src.rstrip("/").removeprefix("./")
+        for k, a in instructions(DOCKERFILE.read_text("utf-8"))
+        if k == "COPY" and "--from" not in a
+        for src in a.split()[:-1]
+    }
+    assert copied == {"pyproject.toml", "README.md", "sloguard"}
+    assert (REPO / "harness").is_dir(), "the harness lives beside the package"
+    assert not (REPO / "sloguard" / "testing").exists()
+    assert not (REPO / "sloguard" / "demo").exists()
