@@ -1,5 +1,6 @@
 """Local receivers that enforce the real contracts of PagerDuty, Opsgenie (and JSM), Standard
-Webhooks incident endpoints and Slack, for tests and the demo.
+Webhooks incident endpoints, Slack (incoming webhooks and the Web API of an incident channel),
+Atlassian Statuspage and Jira Cloud, for tests and the demo.
 
     with PagerDutyReceiver(routing_keys=[KEY]) as pd:
         ...                       # point a notifier at pd.enqueue_url
@@ -15,6 +16,7 @@ from sloguard.testing.receivers._server import Arrival, Receiver, Reply, one_lin
 from sloguard.testing.receivers.opsgenie import Alert, OpsgenieReceiver
 from sloguard.testing.receivers.pagerduty import Incident, PagerDutyReceiver
 from sloguard.testing.receivers.slack import SlackReceiver
+from sloguard.testing.receivers.slack_web import SlackChannel, SlackMessage, SlackWebReceiver
 from sloguard.testing.receivers.webhook import WebhookIncident, WebhookReceiver
 
 __all__ = [
@@ -25,7 +27,10 @@ __all__ = [
     "PagerDutyReceiver",
     "Receiver",
     "Reply",
+    "SlackChannel",
+    "SlackMessage",
     "SlackReceiver",
+    "SlackWebReceiver",
     "WebhookIncident",
     "WebhookReceiver",
     "one_line",
