@@ -17,6 +17,11 @@ from sloguard.testing.receivers.opsgenie import Alert, OpsgenieReceiver
 from sloguard.testing.receivers.pagerduty import Incident, PagerDutyReceiver
 from sloguard.testing.receivers.slack import SlackReceiver
 from sloguard.testing.receivers.slack_web import SlackChannel, SlackMessage, SlackWebReceiver
+from sloguard.testing.receivers.statuspage import (
+    StatuspageComponent,
+    StatuspageIncident,
+    StatuspageReceiver,
+)
 from sloguard.testing.receivers.webhook import WebhookIncident, WebhookReceiver
 
 __all__ = [
@@ -31,6 +36,9 @@ __all__ = [
     "SlackMessage",
     "SlackReceiver",
     "SlackWebReceiver",
+    "StatuspageComponent",
+    "StatuspageIncident",
+    "StatuspageReceiver",
     "WebhookIncident",
     "WebhookReceiver",
     "one_line",
