@@ -13,6 +13,7 @@ demo with ``python -m sloguard.testing.receivers``.
 """
 
 from sloguard.testing.receivers._server import Arrival, Receiver, Reply, one_line
+from sloguard.testing.receivers.jira import JiraIssue, JiraReceiver
 from sloguard.testing.receivers.opsgenie import Alert, OpsgenieReceiver
 from sloguard.testing.receivers.pagerduty import Incident, PagerDutyReceiver
 from sloguard.testing.receivers.slack import SlackReceiver
@@ -28,6 +29,8 @@ __all__ = [
     "Alert",
     "Arrival",
     "Incident",
+    "JiraIssue",
+    "JiraReceiver",
     "OpsgenieReceiver",
     "PagerDutyReceiver",
     "Receiver",
