@@ -88,7 +88,7 @@ def match(jql: str) -> list[tuple[str, str]]:
     """``labels = X AND project = P ORDER BY created`` -> ``[("labels", "X"), ("project",
     "P")]``: clauses joined by AND, each ``field = value``. Anything else is refused with
     400, as Jira refuses JQL it cannot parse; an empty query is unbounded, refused too."""
-    query = re.split(r"\s+order\s+by\s+", jql.strip(), flags=re.I)[0]
+    query = re.split(r"(?:^|\s+)order\s+by\s+", jql.strip(), flags=re.I)[0]
     if not query:
         raise JiraError(
             400,

@@ -80,7 +80,9 @@ class JiraReceiver(Receiver):
     ) -> None:
         super().__init__(host=host, port=port, **({"clock": clock} if clock else {}))
         self.credentials = dict(credentials or {DEMO_EMAIL: DEMO_API_TOKEN})
-        self.projects = set(projects)
+        self.projects = list(projects)
+        # Project ids as Jira numbers them, in the order given: 10000, 10001, ...
+        self.project_ids = {str(10000 + n): key for n, key in enumerate(self.projects)}
         self.burst_per_second = burst_per_second
         self.search_delay_seconds = search_delay_seconds
         self.issues: list[JiraIssue] = []
@@ -199,7 +201,8 @@ class JiraReceiver(Receiver):
     def _create(self, arrival: Arrival) -> dict[str, Any]:
         body = self._json(arrival, "issue.create.request.schema.json")
         fields = body["fields"]
-        project = fields["project"].get("key") or fields["project"].get("id")
+        ref = fields["project"]
+        project = ref.get("key") or self.project_ids.get(ref.get("id"))
         if project not in self.projects:
             raise JiraError(400, errors={"project": "Specify a valid project ID or key"})
         issuetype = fields["issuetype"].get("name") or ISSUE_TYPES.get(fields["issuetype"]["id"])

@@ -193,9 +193,9 @@ class SlackWebReceiver(Receiver):
         try:
             args = json.loads(arrival.body)
         except (ValueError, UnicodeDecodeError):
-            raise SlackError("invalid_json") from None
+            raise _body_error(method, "invalid_json") from None
         if not isinstance(args, dict):
-            raise SlackError("json_not_object")
+            raise _body_error(method, "json_not_object")
         return args, ([] if charset else ["missing_charset"]), True
 
     def _authorize(
@@ -244,6 +244,16 @@ class SlackWebReceiver(Receiver):
         errors = sorted(schema.iter_errors(args), key=lambda e: list(e.absolute_path))
         if errors:
             raise _refusal(method, errors)
+
+
+def _body_error(method: str, code: str) -> SlackError:
+    """``code``, or ``invalid_arguments`` for methods whose documented errors lack it
+    (``chat.postMessage`` and ``bookmarks.add`` list no ``invalid_json``)."""
+    schema = contract_validator("slack-web", f"{method}.responses.schema.json").schema
+    errors: list[str] = schema["$defs"]["Error"]["properties"]["error"]["enum"]
+    if code in errors:
+        return SlackError(code)
+    return SlackError("invalid_arguments", response_metadata={"messages": [f"[ERROR] {code}"]})
 
 
 def _typed_form(method: str, form: dict[str, str]) -> dict[str, Any]:
