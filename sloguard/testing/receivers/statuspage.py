@@ -6,7 +6,8 @@
   accepted, as the spec's introduction says.
 - ``Authorization: OAuth <key>`` (or ``?api_key=``); none or unknown -> 401. Unknown page,
   incident or component -> 404. Errors are ``{"message": ...}`` (ErrorEntity).
-- Bodies are validated against the request schemas: broken JSON or a missing ``incident`` /
+- Bodies are JSON (the API also takes forms; sloguard sends JSON, so a form is refused with
+  400 here) and validated against the request schemas: broken JSON or a missing ``incident`` /
   ``component`` wrapper -> 400; a field the schema forbids (status, impact and component
   status enums, name <= 255, body <= 25,000, metadata values objects, realtime vs scheduled
   statuses, components with ``backfilled``) -> 422; a component id not on the page -> 422.
