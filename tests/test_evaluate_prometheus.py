@@ -15,7 +15,7 @@ from prometheus_api_client import PrometheusConnect
 
 from sloguard.burn import Evaluation
 from sloguard.durations import parse_duration
-from sloguard.engine import evaluate_all
+from sloguard.engine import Engine
 from sloguard.model import SLO, RatioIndicator, Severity
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
 from sloguard.testing import scenarios as sc
@@ -35,7 +35,7 @@ MIN = 60
 def evaluate(served: Served, slos: Sequence[SLO], at: float) -> list[Evaluation]:
     async def go() -> list[Evaluation]:
         async with PrometheusClient(PrometheusConfig(url=served.url)) as client:
-            return await evaluate_all(slos, client, at)
+            return await Engine().evaluate_all(slos, client, at)
 
     return asyncio.run(go())
 
@@ -45,7 +45,7 @@ def sweep(served: Served, slo: SLO, offsets: Sequence[int]) -> list[Severity]:
         async with PrometheusClient(PrometheusConfig(url=served.url)) as client:
             out = []
             for off in offsets:
-                [ev] = await evaluate_all([slo], client, served.scenario.at(off))
+                [ev] = await Engine().evaluate_all([slo], client, served.scenario.at(off))
                 assert ev.error == ""
                 out.append(ev.severity)
             return out

@@ -18,7 +18,7 @@ import yaml
 
 from sloguard.burn import Evaluation
 from sloguard.durations import parse_duration
-from sloguard.engine import bulk_query, evaluate_all, plan
+from sloguard.engine import Engine, bulk_query
 from sloguard.model import SLO, RawIndicator, Severity
 from sloguard.ports import Sample, Series
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
@@ -137,7 +137,7 @@ def _evaluate(
     async def go() -> tuple[list[Evaluation], list[str]]:
         async with PrometheusClient(PrometheusConfig(url=url)) as client:
             source = Counting(client)
-            evs = await evaluate_all(
+            evs = await Engine().evaluate_all(
                 slos,
                 source,  # type: ignore[arg-type]
                 at,
@@ -200,7 +200,7 @@ def test_recorded_mode_equals_direct_mode(recorded: Recorded, offset: int) -> No
             assert _close(f.burn_rates[w], rate), (d.slo, w, f.burn_rates[w], rate)
         assert _close(f.error_budget_remaining, p.error_budget_remaining), d.slo
     assert {e.severity for e in fast} != {Severity.OK}, "the instant shows some burn"
-    assert len(direct_q) == plan(recorded.slos).query_count
+    assert len(direct_q) == Engine().plan(recorded.slos).query_count
     # probe + period probe + one query per recorded series name (7 windows x ratio and total)
     # + the periods of the 3 recorded SLOs (their rules did not run 30 d ago) + idle's 16
     # direct queries + catalog's bucket check

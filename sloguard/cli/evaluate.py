@@ -17,7 +17,7 @@ from sloguard.burn import Evaluation
 from sloguard.cli._prometheus import Connection, connection_options, prometheus_config
 from sloguard.clock import SystemClock
 from sloguard.durations import DurationError, format_duration, parse_duration
-from sloguard.engine import evaluate_all
+from sloguard.engine import Engine
 from sloguard.errors import SloguardError, SpecError
 from sloguard.model import SLO, Severity
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
@@ -176,7 +176,7 @@ async def _evaluate(
     config: PrometheusConfig, slos: list[SLO], at: float, recorded: bool, direct_max: int
 ) -> list[Evaluation]:
     async with PrometheusClient(config) as client:
-        return await evaluate_all(
+        return await Engine().evaluate_all(
             slos, client, at, recorded=recorded, direct_windows_max_seconds=direct_max
         )
 
