@@ -16,7 +16,6 @@ unknown, else OK. A gap in the data is therefore never read as healthy, nor as a
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -65,7 +64,7 @@ class Evaluation:
     slo: str
     at: float
     severity: Severity
-    burn_rates: Mapping[str, float | None]
+    burn_rates: Mapping[int, float | None]  # by window seconds, shortest first
     error_budget_remaining: float | None
     time_to_exhaustion_seconds: float | None
     tiers: tuple[TierDecision, ...] = ()
@@ -75,6 +74,10 @@ class Evaluation:
     @property
     def firing(self) -> tuple[TierDecision, ...]:
         return tuple(d for d in self.tiers if d.state is TierState.FIRING)
+
+    def burn_rates_by_name(self) -> dict[str, float | None]:
+        """The burn rates as people and payloads read them, keyed "5m", "1h", ... (same order)."""
+        return {format_duration(w): rate for w, rate in self.burn_rates.items()}
 
 
 def usable_ratio(value: float | None) -> float | None:
@@ -167,7 +170,7 @@ def evaluate(
         slo=key or slo.name,
         at=at,
         severity=severity_of(decisions),
-        burn_rates=MappingProxyType(dict(zip(_names(windows), burns.values(), strict=True))),
+        burn_rates=MappingProxyType(burns),
         error_budget_remaining=remaining,
         time_to_exhaustion_seconds=time_to_exhaustion(slo, remaining, current),
         tiers=decisions,
@@ -178,18 +181,13 @@ def evaluate(
 _NO_LABELS: Mapping[str, str] = MappingProxyType({})  # shared by every ungrouped evaluation
 
 
-@functools.lru_cache(maxsize=256)  # SLOs share a few window sets
-def _names(windows: tuple[int, ...]) -> tuple[str, ...]:
-    return tuple(format_duration(w) for w in windows)
-
-
 def failed(slo: SLO, at: float, error: str, *, key: str | None = None) -> Evaluation:
     """An evaluation that could not be made (Prometheus down, query error): NO_DATA, with why."""
     return Evaluation(
         slo=key or slo.name,
         at=at,
         severity=Severity.NO_DATA,
-        burn_rates=MappingProxyType({format_duration(w): None for w in slo.window_seconds}),
+        burn_rates=MappingProxyType(dict.fromkeys(slo.window_seconds)),
         error_budget_remaining=None,
         time_to_exhaustion_seconds=None,
         error=error,

@@ -91,7 +91,7 @@ def test_values_flow_into_the_burn_core() -> None:
     slo = ratio_slo("a")
     [ev] = run([slo], FakeSource(answers_for(slo, 0.02, rate=100.0)))
     assert ev.severity is Severity.SEV1
-    assert ev.burn_rates["5m"] == pytest.approx(20.0)
+    assert ev.burn_rates[300] == pytest.approx(20.0)
     assert ev.error_budget_remaining == pytest.approx(1 - 20.0)
     assert ev.time_to_exhaustion_seconds == 0.0
     assert ev.error == ""

@@ -132,7 +132,7 @@ class Episode:
 class KeySeries:
     """Per-step burn rates (per window) and budget remaining of one SLO key; NaN = unknown."""
 
-    burn: dict[str, array[float]]
+    burn: dict[int, array[float]]  # by window seconds
     budget: array[float]
 
 
