@@ -7,9 +7,11 @@ import operator
 from collections.abc import Callable, Mapping
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sloguard import rules
-from sloguard.engine import PROBE, Engine, Recorded, bulk_query, group_expr
+from sloguard.engine import PROBE, Engine, Recorded, bulk_query, evaluate_planned, group_expr
 from sloguard.errors import QueryError, SourceUnavailable
 from sloguard.model import SLO, LatencyIndicator, RatioIndicator, RawIndicator, Severity
 from sloguard.ports import Sample, Series
@@ -517,3 +519,23 @@ def test_a_reloads_new_engine_starts_clean() -> None:
     assert gone.asked[0][0] == PROBE
     assert set(gone.direct()) == direct_queries([slos[1]], set(RATIOS))
     assert not any(map(operator.is_, new.plan(slos).slos, old.plan(slos).slos))
+
+
+_VALUE = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True))
+
+
+@settings(deadline=None)  # a loaded machine is not a failure
+@given(values=st.lists(_VALUE, min_size=16, max_size=16))
+def test_a_compact_recorded_answer_decodes_as_its_series(values: list[float | None]) -> None:
+    """An ungrouped SLO's part of a recorded answer is kept as its one value (no labels); the
+    one decode path reads it exactly as it reads that series, NaN and Inf included."""
+    slo = ratio_slo("a")
+    sp = Engine().plan_recorded([slo], Recorded(frozenset({"a"}), frozenset({"a"}))).slos[0]
+    assert not sp.queries, "every window is read from recorded series"
+    compact: dict[str, dict[str, list[Sample] | float]] = {}
+    listed: dict[str, dict[str, list[Sample] | float]] = {}
+    for name, value in zip(sp.series, values, strict=False):
+        compact[name] = {} if value is None else {sp.sloth_id: value}
+        listed[name] = {} if value is None else {sp.sloth_id: [Sample({"x": "y"}, value)]}
+    got = evaluate_planned(sp, {}, AT, recorded=compact)
+    assert got == evaluate_planned(sp, {}, AT, recorded=listed)
