@@ -31,7 +31,7 @@ from typing import Any
 
 from bench import common, fleet
 from sloguard import rules
-from sloguard.engine import Recorded, plan, plan_recorded
+from sloguard.engine import Engine, Recorded
 from sloguard.spec import load_slos
 
 
@@ -105,10 +105,11 @@ def planned_queries(slo_dir: Path) -> dict[str, int]:
     """Queries per tick as planned (no Prometheus needed) for each mode."""
     slos = load_slos([slo_dir])
     names = frozenset(s.name for s in slos)
+    engine = Engine()
     return {
-        "direct": plan(slos).query_count,
-        "recorded_young": plan_recorded(slos, Recorded(names, frozenset())).query_count + 2,
-        "recorded": plan_recorded(slos, Recorded(names, names)).query_count + 2,
+        "direct": engine.plan(slos).query_count,
+        "recorded_young": engine.plan_recorded(slos, Recorded(names, frozenset())).query_count + 2,
+        "recorded": engine.plan_recorded(slos, Recorded(names, names)).query_count + 2,
     }
 
 

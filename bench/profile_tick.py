@@ -31,7 +31,7 @@ from sloguard.app import Daemon, paging_policy
 from sloguard.clock import SystemClock
 from sloguard.config import DaemonConfig
 from sloguard.delivery import Deliverer
-from sloguard.engine import evaluate_all
+from sloguard.engine import Engine
 from sloguard.model import SLO
 from sloguard.ports import Sample, Series, Source
 from sloguard.prometheus.client import PrometheusClient
@@ -125,7 +125,7 @@ async def measure(
     daemon = Daemon(
         slos=slos,
         source=source,
-        evaluate=evaluate_all,
+        evaluate=Engine().evaluate_all,
         paging=paging_policy(config),
         store=store,
         deliverer=Deliverer(store, {}, clock),

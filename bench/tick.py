@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from sloguard.app import open_daemon
 from sloguard.burn import Evaluation
 from sloguard.config import load_config
-from sloguard.engine import evaluate_all
+from sloguard.engine import Engine
 from sloguard.model import SLO
 from sloguard.ports import Sample, Series, Source
 
@@ -52,8 +52,10 @@ async def measure(
         counting = Counting(daemon.source)
         daemon.source = counting
 
+        engine = Engine()
+
         async def evaluate(slos: Sequence[SLO], source: Source, at: float) -> list[Evaluation]:
-            return await evaluate_all(slos, source, at, recorded=mode == "recorded")
+            return await engine.evaluate_all(slos, source, at, recorded=mode == "recorded")
 
         daemon.evaluate = evaluate
         results = []

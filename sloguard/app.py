@@ -50,8 +50,7 @@ from sloguard.daemon import (
     serve,
 )
 from sloguard.delivery import Deliverer, DeliveryStats, DrainReport, RetryPolicy
-from sloguard.engine import auto_direct_windows, evaluate_all
-from sloguard.engine import crossed as _crossed
+from sloguard.engine import Engine, auto_direct_windows
 from sloguard.errors import SloguardError, SourceUnavailable, StoreError
 from sloguard.lifecycle import EpisodeState, Event, EventKind, LifecyclePolicy, Phase
 from sloguard.model import SLO, RawIndicator, Severity
@@ -67,7 +66,7 @@ from sloguard.watch import Heat, Watch, approach, choose, heat
 log = logging.getLogger("sloguard.app")
 
 Evaluate = Callable[[Sequence[SLO], Source, float], Awaitable[list[Evaluation]]]
-# Which of the fast path's SLOs have a probed long window over its factor (engine.crossed).
+# Which of the fast path's SLOs have a probed long window over its factor (Engine.crossed).
 Probe = Callable[
     [Sequence[tuple[SLO, Iterable[tuple[int, float]]]], Source, float], Awaitable[set[str]]
 ]
@@ -126,7 +125,7 @@ class Daemon:
         # Reads every window from the raw counters: the fast path's SLOs (see sloguard.watch).
         self.evaluate_direct = evaluate_direct or evaluate
         self.fast_path_max_slos = fast_path_max_slos
-        self.probe: Probe = probe or _crossed
+        self.probe: Probe = probe or Engine().crossed
         self.watch = Watch()
         self._heat: dict[str, Heat] = {}
         self.paging = paging
@@ -479,7 +478,7 @@ def retry_policy(config: DaemonConfig) -> RetryPolicy:
     )
 
 
-def evaluator(settings: RecordedSeriesConfig) -> Evaluate:
+def evaluator(settings: RecordedSeriesConfig, engine: Engine) -> Evaluate:
     """The engine with the config's ``recorded_series`` settings (see docs/config.md); an unset
     ``direct_windows_max_seconds`` reads the paging tiers' short windows directly in fleets of
     up to 500 SLOs (engine.auto_direct_windows)."""
@@ -488,7 +487,7 @@ def evaluator(settings: RecordedSeriesConfig) -> Evaluate:
 
     async def evaluate(slos: Sequence[SLO], source: Source, at: float) -> list[Evaluation]:
         direct_max = explicit if explicit is not None else auto_direct_windows(slos)
-        return await evaluate_all(
+        return await engine.evaluate_all(
             slos, source, at, recorded=recorded, direct_windows_max_seconds=direct_max
         )
 
@@ -532,19 +531,21 @@ async def open_daemon(
             rng=rng,
             concurrency=config.delivery.concurrency,
         )
+        engine = Engine()  # this daemon's plan memos; a reload builds a new one
         yield Daemon(
             slos=slos,
             source=source,
-            evaluate=evaluator(config.recorded_series),
+            evaluate=evaluator(config.recorded_series, engine),
             paging=paging_policy(config),
             store=store,
             deliverer=deliverer,
             clock=clock,
             interval_seconds=config.interval_seconds,
-            evaluate_direct=evaluator(RecordedSeriesConfig(mode="off")),
+            evaluate_direct=evaluator(RecordedSeriesConfig(mode="off"), engine),
             fast_path_max_slos=(
                 config.fast_path.max_slos if config.fast_path_interval_seconds > 0 else 0
             ),
+            probe=engine.crossed,
         )
 
 

@@ -563,7 +563,7 @@ def _evaluation_json(ev: Evaluation, slo: SLO | None) -> dict[str, Any]:
         "objective_percent": slo.objective_percent if slo else None,
         "period": slo.period if slo else None,
         "severity": ev.severity.name,
-        "burn_rates": dict(ev.burn_rates),
+        "burn_rates": ev.burn_rates_by_name(),
         "error_budget_remaining": ev.error_budget_remaining,
         "time_to_exhaustion_seconds": ev.time_to_exhaustion_seconds,
         "firing": [

@@ -40,7 +40,6 @@ from enum import StrEnum
 from typing import Any
 
 from sloguard.burn import Evaluation
-from sloguard.durations import DurationError, parse_duration
 from sloguard.model import Severity
 
 EPISODE_ID_PREFIX = "sloguard-"
@@ -314,15 +313,8 @@ def full_step(
 
 def fastest_burn_rate(evaluation: Evaluation) -> float | None:
     """The burn rate of the shortest window of the evaluation (None when unknown)."""
-    best: tuple[int, float | None] | None = None
-    for window, rate in evaluation.burn_rates.items():
-        try:
-            seconds = parse_duration(window)
-        except DurationError:
-            continue
-        if best is None or seconds < best[0]:
-            best = (seconds, rate)
-    return None if best is None else best[1]
+    rates = evaluation.burn_rates
+    return rates[min(rates)] if rates else None
 
 
 def _track_impact(

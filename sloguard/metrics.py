@@ -42,6 +42,7 @@ from prometheus_client import (
 
 from sloguard import __version__
 from sloguard.burn import Evaluation
+from sloguard.durations import format_duration
 from sloguard.model import SLO, Severity
 
 # ``*_created`` series double every counter and histogram and no dashboard uses them.
@@ -287,7 +288,7 @@ class Metrics:
                 objective[key] = slo.objective_ratio
             for window, rate in ev.burn_rates.items():
                 if rate is not None and math.isfinite(rate):
-                    burn[(*key, window)] = rate
+                    burn[(*key, format_duration(window))] = rate
             remaining = ev.error_budget_remaining
             if remaining is not None and math.isfinite(remaining):
                 budget[key] = remaining

@@ -172,7 +172,7 @@ def build_notification(
         summary=summary(slo, evaluation, event, kind, state, lifecycle),
         objective_percent=slo.objective_percent,
         period=slo.period,
-        burn_rates=dict(evaluation.burn_rates),
+        burn_rates=evaluation.burn_rates_by_name(),
         thresholds={_tier_name(d): d.factor for d in evaluation.tiers},
         error_budget_remaining=evaluation.error_budget_remaining,
         time_to_exhaustion_seconds=evaluation.time_to_exhaustion_seconds,

@@ -36,7 +36,7 @@ def ev(at: float, severity: Severity, fast: float | None, budget: float | None =
         slo="checkout",
         at=at,
         severity=severity,
-        burn_rates=MappingProxyType({"1h": None if fast is None else fast / 2, "5m": fast}),
+        burn_rates=MappingProxyType({3600: None if fast is None else fast / 2, 300: fast}),
         error_budget_remaining=budget,
         time_to_exhaustion_seconds=None,
     )

@@ -10,7 +10,7 @@ import pytest
 
 from sloguard.app import evaluator, paging_policy, retry_policy
 from sloguard.config import load_config, parse_config
-from sloguard.engine import PROBE
+from sloguard.engine import PROBE, Engine
 from sloguard.errors import ConfigError
 from sloguard.model import Severity
 from tests.test_engine import AT, RATIOS, RulesLoaded, ratio_slo
@@ -207,7 +207,7 @@ def test_the_daemon_evaluates_with_the_recorded_series_setting(
     config = parse_config(MINIMAL + section, "sloguard.yaml")
     slos = [ratio_slo("a"), ratio_slo("b", svc="search")]
     source = RulesLoaded(slos)
-    evs = asyncio.run(evaluator(config.recorded_series)(slos, source, AT))
+    evs = asyncio.run(evaluator(config.recorded_series, Engine())(slos, source, AT))
     assert [e.severity for e in evs] == [Severity.SEV1, Severity.SEV1]
     assert source.recorded_windows() == recorded_windows
     probed = any(q == PROBE for q, _ in source.asked)

@@ -145,7 +145,7 @@ def test_min_events_makes_low_traffic_windows_not_count() -> None:
     readings = {w: WindowReading(1.0, 5.0 if w == 300 else 1e6) for w in s.window_seconds}
     ev = evaluate(s, readings, None, at=0.0)
     # 5m has 5 events: it does not count, so SEV1 cannot be confirmed; SEV2 (30m/6h) fires.
-    assert ev.burn_rates["5m"] is None
+    assert ev.burn_rates[300] is None
     assert ev.severity is Severity.SEV2
 
 

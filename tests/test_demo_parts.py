@@ -122,7 +122,7 @@ def evaluation(
         slo=slo,
         at=story.REPLAY_FROM,
         severity=severity,
-        burn_rates=MappingProxyType({"5m": short, "1h": long, "30d": 0.5}),
+        burn_rates=MappingProxyType({300: short, 3600: long, 2592000: 0.5}),
         error_budget_remaining=0.476,
         time_to_exhaustion_seconds=None,
         tiers=(TierDecision(SEV1_TIER, 14.4, long, short, state),),

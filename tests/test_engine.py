@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import operator
 from collections.abc import Callable, Mapping
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sloguard import rules
-from sloguard.engine import PROBE, bulk_query, evaluate_all, group_expr, plan
+from sloguard.engine import PROBE, Engine, Recorded, bulk_query, evaluate_planned, group_expr
 from sloguard.errors import QueryError, SourceUnavailable
 from sloguard.model import SLO, LatencyIndicator, RatioIndicator, RawIndicator, Severity
 from sloguard.ports import Sample, Series
@@ -53,7 +56,7 @@ class FakeSource:
 
 def answers_for(slo: SLO, ratio: float, rate: float = 100.0) -> dict[str, list[Sample]]:
     """Every query of ``slo`` answered with one series: ``ratio`` and ``rate``."""
-    p = plan([slo]).slos[0]
+    p = Engine().plan([slo]).slos[0]
     out: dict[str, list[Sample]] = {q: [Sample({}, ratio)] for q in p.ratio.values()}
     out.update({q: [Sample({}, rate)] for q in p.total.values()})
     return out
@@ -61,18 +64,18 @@ def answers_for(slo: SLO, ratio: float, rate: float = 100.0) -> dict[str, list[S
 
 def run(slos: list[SLO], source: FakeSource) -> list:  # type: ignore[type-arg]
     # Direct mode: these tests count the planned direct queries (recorded mode has its own).
-    return asyncio.run(evaluate_all(slos, source, AT, recorded=False))
+    return asyncio.run(Engine().evaluate_all(slos, source, AT, recorded=False))
 
 
 def test_one_slo_plans_a_ratio_and_a_total_per_window_and_period() -> None:
-    p = plan([ratio_slo("a")])
+    p = Engine().plan([ratio_slo("a")])
     assert p.query_count == 16  # 7 windows + the 30d period, each ratio + total
     assert set(p.slos[0].ratio) == {300, 1800, 3600, 7200, 21600, 86400, 259200, 30 * DAY}
 
 
 def test_identical_expressions_are_asked_once() -> None:
     slos = [ratio_slo("a"), ratio_slo("b"), ratio_slo("c", svc="search")]
-    p = plan(slos)
+    p = Engine().plan(slos)
     assert p.query_count == 32
     source = FakeSource({**answers_for(slos[0], 0.0005), **answers_for(slos[2], 0.0005)})
     evs = run(slos, source)
@@ -83,14 +86,14 @@ def test_identical_expressions_are_asked_once() -> None:
 
 def test_raw_indicator_has_no_total_queries() -> None:
     slo = SLO("r", "s", 99.9, 30 * DAY, RawIndicator("slo:ratio:rate{{.window}}"))
-    assert plan([slo]).query_count == 8
+    assert Engine().plan([slo]).query_count == 8
 
 
 def test_values_flow_into_the_burn_core() -> None:
     slo = ratio_slo("a")
     [ev] = run([slo], FakeSource(answers_for(slo, 0.02, rate=100.0)))
     assert ev.severity is Severity.SEV1
-    assert ev.burn_rates["5m"] == pytest.approx(20.0)
+    assert ev.burn_rates[300] == pytest.approx(20.0)
     assert ev.error_budget_remaining == pytest.approx(1 - 20.0)
     assert ev.time_to_exhaustion_seconds == 0.0
     assert ev.error == ""
@@ -110,7 +113,7 @@ def test_one_failing_query_fails_only_its_slo(failure: Exception, text: str) -> 
         **answers_for(good, 0.0005),
         **answers_for(bad, 0.0005),
     }
-    answers[plan([bad]).slos[0].ratio[3600]] = failure
+    answers[Engine().plan([bad]).slos[0].ratio[3600]] = failure
     evs = run([good, bad], FakeSource(answers))
     assert [e.slo for e in evs] == ["good", "bad"]
     assert evs[0].severity is Severity.OK
@@ -123,7 +126,7 @@ def test_one_failing_query_fails_only_its_slo(failure: Exception, text: str) -> 
 def test_several_series_where_one_was_expected_is_a_per_slo_error() -> None:
     slo = ratio_slo("a")
     answers: dict[str, list[Sample] | Exception] = dict(answers_for(slo, 0.0005))
-    q = plan([slo]).slos[0].ratio[300]
+    q = Engine().plan([slo]).slos[0].ratio[300]
     answers[q] = [Sample({"pod": "p1"}, 0.1), Sample({"pod": "p2"}, 0.0)]
     [ev] = run([slo], FakeSource(answers))
     assert ev.severity is Severity.NO_DATA
@@ -133,7 +136,7 @@ def test_several_series_where_one_was_expected_is_a_per_slo_error() -> None:
 
 def test_grouped_slo_gives_one_evaluation_per_group() -> None:
     slo = ratio_slo("api", group_by=("route",))
-    p = plan([slo]).slos[0]
+    p = Engine().plan([slo]).slos[0]
     assert all("sum by (route) (" in q for q in p.queries)
     answers: dict[str, list[Sample] | Exception] = {}
     for q in p.ratio.values():
@@ -150,7 +153,7 @@ def test_grouped_slo_gives_one_evaluation_per_group() -> None:
 
 def test_grouped_slo_without_series_is_one_no_data() -> None:
     slo = ratio_slo("api", group_by=("route",))
-    answers: dict[str, list[Sample] | Exception] = {key: [] for key in plan([slo]).queries}
+    answers: dict[str, list[Sample] | Exception] = {key: [] for key in Engine().plan([slo]).queries}
     [ev] = run([slo], FakeSource(answers))
     assert (ev.slo, ev.severity, ev.error) == ("api", Severity.NO_DATA, "")
 
@@ -208,7 +211,7 @@ def latency(threshold: float) -> SLO:
 )  # fmt: skip
 def test_latency_slo_with_a_missing_bucket_is_an_error(buckets: list[str], text: str) -> None:
     slo = latency(0.3)
-    p = plan([slo]).slos[0]
+    p = Engine().plan([slo]).slos[0]
     assert p.bucket_check is not None
     assert 'http_request_duration_seconds_bucket{job="api"}' in p.bucket_check
     answers: dict[str, list[Sample] | Exception] = {key: [] for key in p.queries}
@@ -220,7 +223,7 @@ def test_latency_slo_with_a_missing_bucket_is_an_error(buckets: list[str], text:
 
 def test_latency_slo_with_its_bucket_is_evaluated() -> None:
     slo = latency(0.25)
-    p = plan([slo]).slos[0]
+    p = Engine().plan([slo]).slos[0]
     answers: dict[str, list[Sample] | Exception] = {q: [Sample({}, 0.001)] for q in p.queries}
     answers[p.bucket_check or ""] = [Sample({"le": le}, 1.0) for le in ("0.1", "0.25", "+Inf")]
     [ev] = run([slo], FakeSource(answers))
@@ -242,7 +245,7 @@ def test_nan_and_inf_never_give_a_severity(
 ) -> None:
     slo = ratio_slo("a")
     answers: dict[str, list[Sample] | Exception] = dict(answers_for(slo, 0.5, rate=rate))
-    answers[plan([slo]).slos[0].ratio[300]] = [Sample({}, ratio)]
+    answers[Engine().plan([slo]).slos[0].ratio[300]] = [Sample({}, ratio)]
     [ev] = run([slo], FakeSource(answers))
     assert ev.severity is severity
     assert error in ev.error
@@ -287,7 +290,7 @@ class RulesLoaded(FakeSource):
     def __init__(self, slos: list[SLO], rate: float = 100.0) -> None:
         answers = rules_info_answers(slos)
         for s in slos:
-            p = plan([s]).slos[0]
+            p = Engine().plan([s]).slos[0]
             answers |= {q: [Sample({}, RATIOS[w])] for w, q in p.ratio.items()}
             answers |= {q: [Sample({}, rate)] for q in p.total.values()}
         for w, ratio in RATIOS.items():
@@ -310,7 +313,7 @@ class RulesLoaded(FakeSource):
 
 def direct_queries(slos: list[SLO], windows: set[int]) -> set[str]:
     out: set[str] = set()
-    for p in plan(slos).slos:
+    for p in Engine().plan(slos).slos:
         out |= {q for w, q in p.ratio.items() if w in windows}
         out |= {q for w, q in p.total.items() if w in windows}
     return out
@@ -335,7 +338,9 @@ def test_direct_windows_max_reads_short_windows_directly(
     slos = [ratio_slo("a"), ratio_slo("b"), ratio_slo("c", svc="search")]
     source = RulesLoaded(slos)
     got = asyncio.run(
-        evaluate_all(slos, source, AT, recorded=True, direct_windows_max_seconds=direct_max)
+        Engine().evaluate_all(
+            slos, source, AT, recorded=True, direct_windows_max_seconds=direct_max
+        )
     )
     assert source.recorded_windows() == set(RATIOS) - direct_windows
     asked = source.direct()
@@ -343,7 +348,7 @@ def test_direct_windows_max_reads_short_windows_directly(
     assert set(asked) == direct_queries(slos, direct_windows)  # a and b share theirs
     assert sum(q.startswith("group by") for q, _ in source.asked) == probes
     # The same numbers either way: identical evaluations to direct mode.
-    direct = asyncio.run(evaluate_all(slos, RulesLoaded(slos), AT, recorded=False))
+    direct = asyncio.run(Engine().evaluate_all(slos, RulesLoaded(slos), AT, recorded=False))
     assert [(e.slo, e.severity, dict(e.burn_rates), e.error_budget_remaining) for e in got] == [
         (e.slo, e.severity, dict(e.burn_rates), e.error_budget_remaining) for e in direct
     ]
@@ -353,7 +358,9 @@ def test_direct_windows_max_reads_short_windows_directly(
 def test_recorded_off_sends_no_recorded_or_probe_query() -> None:
     slos = [ratio_slo("a"), ratio_slo("c", svc="search")]
     source = RulesLoaded(slos)
-    asyncio.run(evaluate_all(slos, source, AT, recorded=False, direct_windows_max_seconds=3600))
+    asyncio.run(
+        Engine().evaluate_all(slos, source, AT, recorded=False, direct_windows_max_seconds=3600)
+    )
     assert source.asked, "it queried"
     assert [q for q, _ in source.asked if q.startswith(("max without", "group by"))] == []
     assert set(source.direct()) == direct_queries(slos, set(RATIOS))
@@ -362,7 +369,9 @@ def test_recorded_off_sends_no_recorded_or_probe_query() -> None:
 def test_negative_direct_windows_max_is_refused() -> None:
     with pytest.raises(ValueError, match="direct_windows_max_seconds must be >= 0"):
         asyncio.run(
-            evaluate_all([ratio_slo("a")], FakeSource({}), AT, direct_windows_max_seconds=-1)
+            Engine().evaluate_all(
+                [ratio_slo("a")], FakeSource({}), AT, direct_windows_max_seconds=-1
+            )
         )
 
 
@@ -374,7 +383,7 @@ class RecordedAsPrometheus(FakeSource):
     def __init__(self, slos: list[SLO], series: Callable[[SLO, int], list[Sample]]) -> None:
         answers = rules_info_answers(slos)
         for s in slos:
-            p = plan([s]).slos[0]
+            p = Engine().plan([s]).slos[0]
             answers |= {q: series(s, w) for w, q in p.ratio.items()}
             answers |= {
                 q: [Sample(x.labels, 100.0) for x in series(s, w)] for w, q in p.total.items()
@@ -421,11 +430,13 @@ def test_recorded_grouped_slos_equal_direct_mode() -> None:
         return [Sample({"route": "/pay"}, 0.5), Sample({"route": "/home"}, RATIOS[w] / 40)]
 
     source = RecordedAsPrometheus(slos, series)
-    recorded = asyncio.run(evaluate_all(slos, source, AT))
+    recorded = asyncio.run(Engine().evaluate_all(slos, source, AT))
     assert source.asked[0][0] == PROBE
     assert any(q.startswith("max without") for q, _ in source.asked)
     assert not [q for q, _ in source.asked if "rate(req" in q], "nothing was queried directly"
-    direct = asyncio.run(evaluate_all(slos, RecordedAsPrometheus(slos, series), AT, recorded=False))
+    direct = asyncio.run(
+        Engine().evaluate_all(slos, RecordedAsPrometheus(slos, series), AT, recorded=False)
+    )
     _same(recorded, direct)
     assert [(e.slo, e.severity) for e in recorded] == [
         ('api{route="/home"}', Severity.OK),
@@ -446,8 +457,10 @@ def test_recorded_several_series_for_an_ungrouped_slo_is_an_error_as_in_direct_m
             return [Sample({"pod": "p1"}, RATIOS[w]), Sample({"pod": "p2"}, RATIOS[w])]
         return [Sample({}, RATIOS[w])]
 
-    recorded = asyncio.run(evaluate_all(slos, RecordedAsPrometheus(slos, series), AT))
-    direct = asyncio.run(evaluate_all(slos, RecordedAsPrometheus(slos, series), AT, recorded=False))
+    recorded = asyncio.run(Engine().evaluate_all(slos, RecordedAsPrometheus(slos, series), AT))
+    direct = asyncio.run(
+        Engine().evaluate_all(slos, RecordedAsPrometheus(slos, series), AT, recorded=False)
+    )
     assert [e.severity for e in recorded] == [Severity.SEV1, Severity.NO_DATA]
     assert "returned 2 series where one was expected" in recorded[1].error
     assert 'pod="p1"' in recorded[1].error
@@ -457,21 +470,72 @@ def test_recorded_several_series_for_an_ungrouped_slo_is_an_error_as_in_direct_m
 
 def test_the_recorded_plan_is_kept_only_while_the_slos_and_the_rules_are_the_same() -> None:
     a, b = ratio_slo("a"), ratio_slo("b", svc="search")
+    engine = Engine()  # one daemon's engine, across its ticks
     slos = [a, b]
     first = RulesLoaded(slos)
-    asyncio.run(evaluate_all(slos, first, AT))
+    asyncio.run(engine.evaluate_all(slos, first, AT))
     again = RulesLoaded(slos)
-    asyncio.run(evaluate_all(slos, again, AT))
+    asyncio.run(engine.evaluate_all(slos, again, AT))
     assert again.asked == first.asked, "same SLOs, same rules: the same plan"
     assert again.direct() == []
     # b's rules are gone: b is queried directly from now on.
     gone = RulesLoaded(slos)
     gone.answers[PROBE] = [x for x in gone.answers[PROBE] if x.labels["sloth_id"] != "search-b"]
-    asyncio.run(evaluate_all(slos, gone, AT))
+    asyncio.run(engine.evaluate_all(slos, gone, AT))
     assert set(gone.direct()) == direct_queries([b], set(RATIOS))
     # b redefined (a reload brings new objects): its new definition is what is planned.
     b2 = ratio_slo("b", svc="shop")
     now = RulesLoaded([a, b2])
     now.answers[PROBE] = [x for x in now.answers[PROBE] if x.labels["sloth_id"] != "shop-b"]
-    asyncio.run(evaluate_all([a, b2], now, AT))
+    asyncio.run(engine.evaluate_all([a, b2], now, AT))
     assert set(now.direct()) == direct_queries([b2], set(RATIOS))
+
+
+def test_two_engines_in_one_process_share_no_plans() -> None:
+    """Each daemon's engine remembers its own plans: the same SLO objects planned by a second
+    engine are planned afresh, directly and from recorded series."""
+    slos = [ratio_slo("a"), ratio_slo("b", svc="search")]
+    found = Recorded(frozenset({"a", "b"}), frozenset({"a"}))
+    one, two = Engine(), Engine()
+    first = one.plan(slos).slos
+    assert all(map(operator.is_, one.plan(slos).slos, first)), "an engine reuses its plans"
+    assert not any(map(operator.is_, two.plan(slos).slos, first))
+    recorded = one.plan_recorded(slos, found).slos
+    assert all(map(operator.is_, one.plan_recorded(slos, found).slos, recorded))
+    assert not any(map(operator.is_, two.plan_recorded(slos, found).slos, recorded))
+    assert two.plan_recorded(slos, found) == one.plan_recorded(slos, found)  # equal, not shared
+
+
+def test_a_reloads_new_engine_starts_clean() -> None:
+    """A reload builds a new engine: what the old one planned from the old rules is gone, and
+    the new one asks Prometheus which rules run now."""
+    slos = [ratio_slo("a"), ratio_slo("b", svc="search")]
+    old = Engine()
+    asyncio.run(old.evaluate_all(slos, RulesLoaded(slos), AT))
+    gone = RulesLoaded(slos)
+    gone.answers[PROBE] = [x for x in gone.answers[PROBE] if x.labels["sloth_id"] != "search-b"]
+    new = Engine()
+    asyncio.run(new.evaluate_all(slos, gone, AT))
+    assert gone.asked[0][0] == PROBE
+    assert set(gone.direct()) == direct_queries([slos[1]], set(RATIOS))
+    assert not any(map(operator.is_, new.plan(slos).slos, old.plan(slos).slos))
+
+
+_VALUE = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True))
+
+
+@settings(deadline=None)  # a loaded machine is not a failure
+@given(values=st.lists(_VALUE, min_size=16, max_size=16))
+def test_a_compact_recorded_answer_decodes_as_its_series(values: list[float | None]) -> None:
+    """An ungrouped SLO's part of a recorded answer is kept as its one value (no labels); the
+    one decode path reads it exactly as it reads that series, NaN and Inf included."""
+    slo = ratio_slo("a")
+    sp = Engine().plan_recorded([slo], Recorded(frozenset({"a"}), frozenset({"a"}))).slos[0]
+    assert not sp.queries, "every window is read from recorded series"
+    compact: dict[str, dict[str, list[Sample] | float]] = {}
+    listed: dict[str, dict[str, list[Sample] | float]] = {}
+    for name, value in zip(sp.series, values, strict=False):
+        compact[name] = {} if value is None else {sp.sloth_id: value}
+        listed[name] = {} if value is None else {sp.sloth_id: [Sample({"x": "y"}, value)]}
+    got = evaluate_planned(sp, {}, AT, recorded=compact)
+    assert got == evaluate_planned(sp, {}, AT, recorded=listed)

@@ -23,7 +23,7 @@ from sloguard.burn import Evaluation, WindowReading, evaluate
 from sloguard.clock import ManualClock
 from sloguard.config import load_config, parse_config
 from sloguard.delivery import Deliverer
-from sloguard.engine import AUTO_DIRECT_MAX_SLOS, auto_direct_windows, crossed, plan_slo
+from sloguard.engine import AUTO_DIRECT_MAX_SLOS, Engine, auto_direct_windows, plan_slo
 from sloguard.errors import ConfigError, QueryError
 from sloguard.model import SLO, RatioIndicator, Severity, Tier
 from sloguard.paging import PagingPolicy, slo_for, slo_index
@@ -382,7 +382,7 @@ def test_the_outage_pages_at_the_first_scrape_that_crosses_not_at_the_next_tick(
         assert len({c["dedup_key"] for c in checkout}) == 1  # one incident, escalated
 
 
-# --- the probe (engine.crossed) -----------------------------------------------------------
+# --- the probe (Engine.crossed) -----------------------------------------------------------
 
 
 class Canned:
@@ -421,7 +421,7 @@ def test_the_probe_asks_one_query_per_long_window_and_finds_the_group_over_it() 
     )
     broken = dataclasses.replace(LEDGER, indicator=RatioIndicator("broken", "t"))
     probes = [(grouped, {(3600, 14.4)}), (thin, {(3600, 14.4)}), (broken, {(3600, 14.4)})]
-    got = asyncio.run(crossed(probes, source, T0))
+    got = asyncio.run(Engine().crossed(probes, source, T0))
     assert got == {"by-region"}  # us burns 20x; the thin window and the failed query do not
     assert sorted(source.asked) == sorted(
         [ratio_1h, thin_ratio, thin_total, plan_slo(broken).ratio[3600]]

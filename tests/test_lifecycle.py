@@ -307,7 +307,7 @@ STATES = {
 
 def burning(at: float, severity: Severity, fast: float | None, error: str = "") -> Evaluation:
     """An evaluation whose shortest window (5m) burns at ``fast``."""
-    return replace(ev(at, severity, error), burn_rates=MappingProxyType({"5m": fast, "1h": 0.5}))
+    return replace(ev(at, severity, error), burn_rates=MappingProxyType({300: fast, 3600: 0.5}))
 
 
 EVALUATIONS = {

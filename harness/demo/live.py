@@ -53,7 +53,7 @@ from harness.receivers.__main__ import (
 from sloguard.clock import ScaledClock
 from sloguard.config import load_config
 from sloguard.daemon import SKIPPED_TICK_MESSAGE
-from sloguard.engine import evaluate_all
+from sloguard.engine import Engine
 from sloguard.errors import SloguardError
 from sloguard.model import Severity
 from sloguard.prometheus import PrometheusClient
@@ -398,6 +398,7 @@ class Demo:
         slos = load_slos(config.slo_paths)
         next_at, last_line, done_at = float(story.REPLAY_FROM), 0.0, None
         shown: dict[str, Severity] = {}
+        engine = Engine()
         async with PrometheusClient(config.prometheus) as source:
             while True:
                 self._drain(daemon)
@@ -410,7 +411,7 @@ class Demo:
                     # Behind (a slow machine)? Skip to the latest tick, as the daemon does.
                     late = (now - next_at) // story.INTERVAL_SECONDS
                     next_at += late * story.INTERVAL_SECONDS
-                    evaluations = await evaluate_all(slos, source, next_at)
+                    evaluations = await engine.evaluate_all(slos, source, next_at)
                     current = {e.slo: e.severity for e in evaluations}
                     changed = [
                         f"{e.slo} {shown[e.slo].name} -> {e.severity.name}"

@@ -16,7 +16,7 @@ from harness.demo.story import clock
 from harness.receivers import Arrival
 from sloguard.burn import Evaluation, TierState
 from sloguard.daemon import SKIPPED_TICK_MESSAGE
-from sloguard.durations import parse_duration
+from sloguard.durations import format_duration
 from sloguard.model import Severity
 
 STYLE: dict[Severity, dict[str, Any]] = {
@@ -52,11 +52,9 @@ def _sev(severity: Severity, width: int = 0) -> str:
 def table(at: float, evaluations: Sequence[Evaluation], title: str) -> list[str]:
     """The evaluation at ``at``: severity, burn rate per window and budget left per SLO, and
     under a row, why it is not OK (or why it is OK although a window burns fast)."""
-    windows = sorted(
-        {w for e in evaluations for w in e.burn_rates if w != "30d"}, key=parse_duration
-    )
+    windows = sorted({w for e in evaluations for w in e.burn_rates if w != 30 * 86400})
     width = max(len(e.slo) for e in evaluations)
-    head = f"{'SLO':<{width}}  {'now':<7}" + "".join(f"{w:>7}" for w in windows)
+    head = f"{'SLO':<{width}}  {'now':<7}" + "".join(f"{format_duration(w):>7}" for w in windows)
     head += f"  {'budget left':>11}"
     lines = [click.style(f"{clock(at)}  {title}", bold=True), TABLE + click.style(head, dim=True)]
     for e in evaluations:

@@ -1,7 +1,7 @@
 """Replay the daemon's alerting over a past range, from Prometheus range queries.
 
-The same code decides as in the daemon: :func:`sloguard.engine.plan` names the queries (one per
-distinct expression, shared by every SLO and every policy that needs it),
+The same code decides as in the daemon: :meth:`sloguard.engine.Engine.plan` names the queries
+(one per distinct expression, shared by every SLO and every policy that needs it),
 :func:`sloguard.engine.evaluate_planned` turns the answers at one instant into evaluations
 (:func:`sloguard.burn.evaluate` inside), and :func:`sloguard.lifecycle.step` moves each SLO
 key's episode with the daemon's lifecycle defaults. Only the source of the answers differs: a
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 
 from sloguard.burn import Evaluation, gap
 from sloguard.durations import format_duration
-from sloguard.engine import SloPlan, evaluate_planned, plan
+from sloguard.engine import Engine, SloPlan, evaluate_planned
 from sloguard.errors import SloguardError
 from sloguard.lifecycle import EpisodeState, Event, EventKind, LifecyclePolicy, step
 from sloguard.model import SLO, Severity, Tier
@@ -132,7 +132,7 @@ class Episode:
 class KeySeries:
     """Per-step burn rates (per window) and budget remaining of one SLO key; NaN = unknown."""
 
-    burn: dict[str, array[float]]
+    burn: dict[int, array[float]]  # by window seconds
     budget: array[float]
 
 
@@ -274,7 +274,7 @@ class _Replayer:
         self.slos = tuple(slos)
         self.policies = tuple(policies)
         variants = [p.apply(s) for p in policies for s in slos]
-        self.plan = plan(variants)
+        self.plan = Engine().plan(variants)  # one plan per run: nothing to remember
         n = len(slos)
         self.plans = {
             p.name: self.plan.slos[i * n : (i + 1) * n] for i, p in enumerate(self.policies)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sloguard.backtest._replay import Episode, Result
-from sloguard.durations import parse_duration
+from sloguard.durations import format_duration
 from sloguard.errors import SloguardError
 from sloguard.model import Severity
 
@@ -83,9 +83,9 @@ def plot(result: Result, path: str | Path) -> int:
         if series is not None:
             times, budget = _downsample(series.budget, o.start, o.step, keep_max=False)
             budget_ax.plot(times, [b * 100 for b in budget], color="#1f77b4", lw=1.2)
-            for window in sorted(series.burn, key=parse_duration):
+            for window in sorted(series.burn):
                 times, burns = _downsample(series.burn[window], o.start, o.step, keep_max=True)
-                burn_ax.plot(times, burns, lw=0.9, label=f"burn {window}")
+                burn_ax.plot(times, burns, lw=0.9, label=f"burn {format_duration(window)}")
         budget_ax.axhline(0, color="black", lw=0.8)
         budget_ax.set_ylabel("budget left (%)")
         budget_ax.set_title(f"{key}: error budget remaining over the SLO period")

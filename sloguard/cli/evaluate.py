@@ -17,7 +17,7 @@ from sloguard.burn import Evaluation
 from sloguard.cli._prometheus import Connection, connection_options, prometheus_config
 from sloguard.clock import SystemClock
 from sloguard.durations import DurationError, format_duration, parse_duration
-from sloguard.engine import evaluate_all
+from sloguard.engine import Engine
 from sloguard.errors import SloguardError, SpecError
 from sloguard.model import SLO, Severity
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
@@ -110,7 +110,7 @@ def as_json(evaluations: Sequence[Evaluation], slos: Sequence[SLO]) -> list[dict
             {
                 "slo": ev.slo,
                 "severity": str(ev.severity),
-                "burn_rates": dict(ev.burn_rates),
+                "burn_rates": ev.burn_rates_by_name(),
                 "error_budget_remaining": ev.error_budget_remaining,
                 "time_to_exhaustion_seconds": ev.time_to_exhaustion_seconds,
                 "labels": dict(ev.labels),
@@ -137,16 +137,14 @@ def as_json(evaluations: Sequence[Evaluation], slos: Sequence[SLO]) -> list[dict
 
 
 def as_table(evaluations: Sequence[Evaluation], *, colour: bool) -> str:
-    windows = sorted(
-        {parse_duration(w) for ev in evaluations for w in ev.burn_rates}, key=lambda s: s
-    )
-    labels = [format_duration(w) for w in windows]
-    head = ["SLO", "SEVERITY", *[f"BURN {w}" for w in labels], "BUDGET LEFT", "EXHAUSTED IN"]
+    windows = sorted({w for ev in evaluations for w in ev.burn_rates})
+    head = ["SLO", "SEVERITY", *[f"BURN {format_duration(w)}" for w in windows]]
+    head += ["BUDGET LEFT", "EXHAUSTED IN"]
     rows = [
         [
             ev.slo,
             str(ev.severity) + (" (error)" if ev.error else ""),
-            *[_burn(ev.burn_rates.get(w)) if w in ev.burn_rates else "" for w in labels],
+            *[_burn(ev.burn_rates.get(w)) if w in ev.burn_rates else "" for w in windows],
             _budget(ev.error_budget_remaining),
             _exhaustion(ev),
         ]
@@ -176,7 +174,7 @@ async def _evaluate(
     config: PrometheusConfig, slos: list[SLO], at: float, recorded: bool, direct_max: int
 ) -> list[Evaluation]:
     async with PrometheusClient(config) as client:
-        return await evaluate_all(
+        return await Engine().evaluate_all(
             slos, client, at, recorded=recorded, direct_windows_max_seconds=direct_max
         )
 

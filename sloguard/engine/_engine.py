@@ -1,0 +1,207 @@
+"""The engine: plan, ask and decode, with the memos of one daemon's lifetime.
+
+An :class:`Engine` is built per daemon (the composition root makes one, a reload makes a new
+one), so its caches live as long as the SLO objects they describe and two daemons in one
+process never share them. Everything it caches is a pure function of frozen inputs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import operator
+from collections.abc import Hashable, Sequence
+from typing import TypeVar, cast
+
+from sloguard.burn import Evaluation
+from sloguard.engine._ask import DEFAULT_CONCURRENCY, Answer, ask
+from sloguard.engine._crossing import Probes, crossed
+from sloguard.engine._decode import evaluate_planned
+from sloguard.engine._memo import PerSlo
+from sloguard.engine._plan import Plan, SloPlan, combine, plan_slo
+from sloguard.engine._recorded import (
+    Fingerprint,
+    Recorded,
+    Split,
+    bulk_query,
+    by_sloth_id,
+    fingerprint,
+    plan_from_rules,
+    probe_recorded,
+)
+from sloguard.errors import SloguardError
+from sloguard.model import SLO
+from sloguard.ports import Source
+
+AUTO_DIRECT_MAX_SLOS = 500
+_MAX_RECORDED_SETTINGS = 16  # recorded planners kept; more settings than this: start afresh
+
+H = TypeVar("H", bound=Hashable)
+
+
+class Engine:
+    """Evaluates many SLOs at one pinned instant, remembering what it planned.
+
+    Memos (all by SLO identity or equal value, all dropped with the engine): each SLO's direct
+    plan and recording-rule fingerprint, its recorded plan per setting, the last recorded plan
+    of the whole fleet, and the shared series names and window sets of recorded plans.
+    """
+
+    def __init__(self) -> None:
+        self._plans = PerSlo(plan_slo)
+        self._fingerprints: PerSlo[Fingerprint] = PerSlo(fingerprint)
+        self._recorded_planners: dict[tuple[float, bool], PerSlo[SloPlan]] = {}
+        self._last: tuple[tuple[SLO, ...], Recorded, float, Plan] | None = None
+        self._interned: dict[Hashable, Hashable] = {}
+
+    def plan(self, slos: Sequence[SLO]) -> Plan:
+        """Plan the queries of ``slos``; an expression shared by several SLOs is asked once."""
+        return combine(map(self._plans, slos))
+
+    def plan_recorded(
+        self, slos: Sequence[SLO], found: Recorded, *, direct_windows_max_seconds: float = 0
+    ) -> Plan:
+        """Like :meth:`plan`, reading the SLOs in ``found`` from recorded series, except their
+        windows of at most ``direct_windows_max_seconds`` (queried directly, shared as in
+        :meth:`plan`)."""
+        with_period = self._from_rules(direct_windows_max_seconds, period=True)
+        but_period = self._from_rules(direct_windows_max_seconds, period=False)
+        planned: list[SloPlan] = []
+        for slo in slos:
+            if slo.name not in found.windows:
+                planned.append(self._plans(slo))
+            else:
+                planned.append((with_period if slo.name in found.periods else but_period)(slo))
+        return combine(planned)
+
+    async def probe_recorded(self, slos: Sequence[SLO], source: Source, at: float) -> Recorded:
+        """The SLOs whose recording rules run in Prometheus at ``at`` (see
+        :func:`sloguard.engine._recorded.probe_recorded`)."""
+        return await probe_recorded(slos, source, at, self._fingerprints)
+
+    async def evaluate_all(
+        self,
+        slos: Sequence[SLO],
+        source: Source,
+        at: float,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        recorded: bool = True,
+        direct_windows_max_seconds: float = 0,
+    ) -> list[Evaluation]:
+        """Evaluate ``slos`` at unix time ``at``: one evaluation per SLO (per group when grouped).
+
+        With ``recorded`` (the default), SLOs whose ``sloguard generate`` recording rules run in
+        Prometheus are read from the recorded series, one query per window for all of them; the
+        others are queried directly (see :meth:`probe_recorded`). Windows of at most
+        ``direct_windows_max_seconds`` are always queried directly, even when recorded: recorded
+        series only change once per rule evaluation, which delays a page by up to that interval,
+        while the short windows are the ones that decide a fast page (``3600`` reads the SEV1
+        tier's 5m and 1h directly). Without ``recorded`` every window is queried directly.
+        """
+        direct_max = direct_windows_max_seconds
+        if direct_max < 0 or math.isnan(direct_max):
+            raise ValueError(f"direct_windows_max_seconds must be >= 0: {direct_max}")
+        if recorded and any(_longest(s) > direct_max for s in slos):
+            found = await self.probe_recorded(slos, source, at)
+            if found.windows:
+                the_plan = self._last_recorded_plan(slos, found, direct_max)
+                return await run(the_plan, source, at, concurrency=concurrency)
+        return await run(self.plan(slos), source, at, concurrency=concurrency)
+
+    async def crossed(
+        self,
+        probes: Probes,
+        source: Source,
+        at: float,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> set[str]:
+        """The SLOs among ``probes`` whose error ratio over one of the given long windows burns
+        over its factor at ``at`` (see :func:`sloguard.engine._crossing.crossed`)."""
+        return await crossed(probes, source, at, self._plans, concurrency=concurrency)
+
+    def _last_recorded_plan(self, slos: Sequence[SLO], found: Recorded, direct_max: float) -> Plan:
+        """The last recorded plan again for the same SLOs (the same objects, in the same order)
+        and the same probe result: a daemon's ticks, until its rules or SLOs change. At 10,000
+        SLOs planning goes through 10,000 SLOs and their 150,000 windows."""
+        last = self._last
+        if (
+            last is not None
+            and last[2] == direct_max
+            and last[1] == found
+            and len(last[0]) == len(slos)
+            and all(map(operator.is_, last[0], slos))
+        ):
+            return last[3]
+        self._last = None  # the old plan goes before the new one is built
+        the_plan = self.plan_recorded(slos, found, direct_windows_max_seconds=direct_max)
+        self._last = (tuple(slos), found, direct_max, the_plan)
+        return the_plan
+
+    def _from_rules(self, direct_max: float, *, period: bool) -> PerSlo[SloPlan]:
+        """The memoized recorded planner for one setting (a daemon keeps one for its lifetime)."""
+        planner = self._recorded_planners.get((direct_max, period))
+        if planner is None:
+            if len(self._recorded_planners) >= _MAX_RECORDED_SETTINGS:
+                self._recorded_planners.clear()
+
+            def plan_one(slo: SLO) -> SloPlan:
+                sid = self._fingerprints(slo)[0]
+                return plan_from_rules(slo, sid, self._intern, period=period, direct_max=direct_max)
+
+            planner = PerSlo(plan_one)
+            self._recorded_planners[(direct_max, period)] = planner
+        return planner
+
+    def _intern(self, value: H) -> H:
+        """One object per equal series name or window set, shared by every SLO's plan."""
+        return cast(H, self._interned.setdefault(value, value))
+
+
+async def run(
+    the_plan: Plan, source: Source, at: float, *, concurrency: int = DEFAULT_CONCURRENCY
+) -> list[Evaluation]:
+    """Ask every distinct query once at ``at``, then evaluate each SLO (input order; groups of a
+    grouped SLO sorted by their label values)."""
+    direct, names = the_plan.queries, the_plan.recorded
+    semaphore = asyncio.Semaphore(concurrency)
+    sids = {sp.sloth_id: sp.sloth_id for sp in the_plan.slos if sp.recorded}
+    grouped = {sp.sloth_id for sp in the_plan.slos if sp.recorded and sp.slo.group_by}
+
+    async def bulk(name: str) -> Split | SloguardError:
+        # Split as soon as it arrives: one answer of 10,000 series is held at a time, not all.
+        got = await ask(source, bulk_query(name), at, semaphore)
+        return got if isinstance(got, SloguardError) else by_sloth_id(got, sids, grouped)
+
+    answered, split = await asyncio.gather(
+        asyncio.gather(*(ask(source, q, at, semaphore) for q in direct)),
+        asyncio.gather(*(bulk(name) for name in names)),
+    )
+    answers: dict[str, Answer] = dict(zip(direct, answered, strict=True))
+    recorded = dict(zip(names, split, strict=True))
+    del answered, split
+    out: list[Evaluation] = []
+    for sp in the_plan.slos:
+        out.extend(evaluate_planned(sp, answers, at, recorded=recorded))
+    return out
+
+
+def auto_direct_windows(slos: Sequence[SLO]) -> int:
+    """The daemon's default ``direct_windows_max_seconds`` in recorded mode.
+
+    The short window of a paging tier (5m for SEV1) decides when an SLO joins the fast path
+    (sloguard.watch); read from a recorded series it shows an outage up to one rule interval
+    late. Up to ``AUTO_DIRECT_MAX_SLOS`` SLOs it is read directly (2 queries per SLO per tick:
+    at most 1,000); beyond that the fleet stays fully recorded, one query per window.
+    """
+    if len(slos) > AUTO_DIRECT_MAX_SLOS:
+        return 0
+    shortest = [
+        min((t.short_seconds for t in s.tiers if t.severity.pages), default=0) for s in slos
+    ]
+    return max(shortest, default=0)
+
+
+def _longest(slo: SLO) -> int:
+    return max(slo.period_seconds, *slo.window_seconds)

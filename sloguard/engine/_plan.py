@@ -1,0 +1,106 @@
+"""What one evaluation asks Prometheus: each SLO's queries per window, and their distinct union.
+
+Every SLO needs, for each window of its tiers and for its period, the error ratio and (unless
+the indicator is a raw ratio) the total event rate; a latency SLO also needs a check that its
+histogram has the exact ``le`` bucket it names. Identical expressions are asked once, however
+many SLOs share them. Pure: no memo here (the :class:`~sloguard.engine.Engine` keeps those).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from sloguard.durations import format_duration
+from sloguard.engine._promql import bucket_selector, group_expr
+from sloguard.model import SLO, LatencyIndicator
+
+BUCKET_CHECK_RANGE = "1h"  # a missing bucket is reported when others exist within this range
+
+
+@dataclass(frozen=True, slots=True)
+class SloPlan:
+    """The queries one SLO needs, keyed by window seconds (the period included).
+
+    For the windows in ``recorded`` the query is the name of a recorded series, asked once for
+    every SLO (:func:`~sloguard.engine.bulk_query`), whose series of this SLO carries
+    ``sloth_id``.
+    """
+
+    slo: SLO
+    ratio: Mapping[int, str]
+    total: Mapping[int, str]
+    bucket_check: str | None = None
+    recorded: frozenset[int] = frozenset()
+    sloth_id: str = ""
+
+    @property
+    def queries(self) -> tuple[str, ...]:
+        """The direct queries (not the recorded series)."""
+        extra = (self.bucket_check,) if self.bucket_check else ()
+        rec = self.recorded
+        if not rec:
+            return (*self.ratio.values(), *self.total.values(), *extra)
+        ratio = (q for w, q in self.ratio.items() if w not in rec)
+        total = (q for w, q in self.total.items() if w not in rec)
+        return (*ratio, *total, *extra)
+
+    @property
+    def series(self) -> tuple[str, ...]:
+        """The recorded series read for this SLO."""
+        rec = self.recorded
+        ratio = (q for w, q in self.ratio.items() if w in rec)
+        return (*ratio, *(q for w, q in self.total.items() if w in rec))
+
+    def query_text(self, window: int, query: str) -> str:
+        """The query as messages show it: a recorded series with this SLO's ``sloth_id``."""
+        if window in self.recorded:
+            return f'{query}{{sloth_id="{self.sloth_id}"}}'
+        return query
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What one evaluation asks Prometheus: distinct queries in a stable order, and the
+    recorded series asked once each for all SLOs."""
+
+    slos: tuple[SloPlan, ...]
+    queries: tuple[str, ...] = field(default=())
+    recorded: tuple[str, ...] = field(default=())
+
+    @property
+    def query_count(self) -> int:
+        """Queries sent to Prometheus (a recorded series is asked once for all SLOs)."""
+        return len(self.queries) + len(self.recorded)
+
+
+def plan_slo(slo: SLO) -> SloPlan:
+    """The direct queries of one SLO: PromQL text, so windows are named here ("5m")."""
+    windows = (*slo.window_seconds, slo.period_seconds)
+    ratio: dict[int, str] = {}
+    total: dict[int, str] = {}
+    for w in windows:
+        label = format_duration(w)
+        ratio[w] = group_expr(slo.error_ratio_query(label), slo.group_by)
+        t = slo.total_query(label)
+        if t is not None:
+            total[w] = group_expr(t, slo.group_by)
+    check = None
+    if isinstance(slo.indicator, LatencyIndicator):
+        check = (
+            f"count by (le) (last_over_time({bucket_selector(slo.indicator)}"
+            f"[{BUCKET_CHECK_RANGE}]))"
+        )
+    return SloPlan(slo=slo, ratio=ratio, total=total, bucket_check=check)
+
+
+def combine(planned: Iterable[SloPlan]) -> Plan:
+    """The plan of many SLOs: an expression shared by several is asked once (first use order),
+    and so is each recorded series."""
+    slos = tuple(planned)
+    distinct = dict.fromkeys(q for p in slos for q in p.queries)
+    series = dict.fromkeys(q for p in slos if p.recorded for q in p.series)
+    return Plan(slos=slos, queries=tuple(distinct), recorded=tuple(series))
+
+
+PlanOf = Callable[[SLO], SloPlan]

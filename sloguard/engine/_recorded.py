@@ -1,0 +1,148 @@
+"""Recorded series: which SLOs Prometheus records (``sloguard generate`` rules), the plan of an
+SLO read from them, and the one query per series name that answers for every SLO."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from sloguard import rules
+from sloguard.engine._plan import SloPlan, plan_slo
+from sloguard.errors import SloguardError
+from sloguard.model import SLO
+from sloguard.ports import Sample, Source
+
+PROBE = f"group by (sloth_id, {rules.HASH_LABEL}) ({rules.INFO})"
+
+H = TypeVar("H", bound=Hashable)
+
+
+class Intern(Protocol):
+    """Gives back the one stored object equal to ``value`` (storing ``value`` if new)."""
+
+    def __call__(self, value: H, /) -> H: ...
+
+
+# What an SLO's recording rules are known by: its sloth_id and the hash of what they mean.
+Fingerprint = tuple[str, str]
+
+
+def fingerprint(slo: SLO) -> Fingerprint:
+    """The recording rules' identity of ``slo`` (what ``sloth_slo_info`` carries)."""
+    return rules.sloth_id(slo), rules.sli_hash(slo)
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """Which SLOs (by name) Prometheus records: their windows, and also their period."""
+
+    windows: frozenset[str] = frozenset()
+    periods: frozenset[str] = frozenset()
+
+
+async def probe_recorded(
+    slos: Sequence[SLO], source: Source, at: float, fingerprint_of: Callable[[SLO], Fingerprint]
+) -> Recorded:
+    """Find the SLOs whose recording rules run in Prometheus at ``at``; one query, plus one per
+    distinct SLO period when any are found.
+
+    ``sloth_slo_info`` carries a hash of what the recorded ratios mean (indicator, windows,
+    grouping); an SLO whose definition changed since its rules were loaded is read directly.
+    The period ratio is summed from recorded 5m rates, so it is only trusted when the rules
+    already ran one period ago (``sloth_slo_info offset <period>``); otherwise the period alone
+    is queried directly. Any probe failure means: query everything directly.
+    """
+
+    async def present(offset: str) -> set[tuple[str, str]] | None:
+        expr = (
+            PROBE
+            if not offset
+            else f"group by (sloth_id, {rules.HASH_LABEL}) " + (f"({rules.INFO} offset {offset})")
+        )
+        try:
+            got = await source.query(expr, at)
+        except SloguardError:
+            return None  # without the probe, direct queries are always a safe answer
+        return {(s.labels.get("sloth_id", ""), s.labels.get(rules.HASH_LABEL, "")) for s in got}
+
+    now = await present("")
+    if not now:
+        return Recorded()
+    ready = [s for s in slos if fingerprint_of(s) in now]
+    periods: set[str] = set()
+    for period in sorted({s.period_seconds for s in ready}):
+        then = await present(rules.prom_duration(period)) or set()
+        periods |= {
+            s.name for s in ready if s.period_seconds == period and fingerprint_of(s) in then
+        }
+    return Recorded(frozenset(s.name for s in ready), frozenset(periods))
+
+
+def plan_from_rules(
+    slo: SLO, sloth_id: str, intern: Intern, *, period: bool, direct_max: float = 0
+) -> SloPlan:
+    """The plan of one SLO read from recorded series (the period too, with ``period``);
+    windows of at most ``direct_max`` seconds stay direct queries. ``intern`` shares equal
+    series names and window sets between the plans of many SLOs."""
+    direct = plan_slo(slo)
+    ratio: dict[int, str] = {}
+    total: dict[int, str] = {}
+    recorded: list[int] = []
+    for w in direct.ratio:
+        if w <= direct_max or (w == slo.period_seconds and not period):
+            ratio[w] = direct.ratio[w]
+            if w in direct.total:
+                total[w] = direct.total[w]
+            continue
+        recorded.append(w)
+        ratio[w] = intern(f"{rules.RATIO}{rules.prom_duration(w)}")
+        if w in direct.total and w != slo.period_seconds:
+            total[w] = intern(f"{rules.TOTAL}{rules.prom_duration(w)}")
+    return SloPlan(
+        slo=slo,
+        ratio=ratio,
+        total=total,
+        bucket_check=direct.bucket_check,
+        recorded=intern(frozenset(recorded)),
+        sloth_id=sloth_id,
+    )
+
+
+def bulk_query(name: str) -> str:
+    """The one query of a recorded series for all SLOs: ``max without (sloth_window)``.
+
+    Every series of a recorded name has the same ``sloth_window``, so each group of this
+    aggregation is exactly one series and its value is that series' value (NaN and Inf
+    included); it keeps every label but ``sloth_window`` and ``__name__``, as sloguard's own
+    alert rules do. Those two labels are over a quarter of each series' JSON, and at 10,000
+    SLOs an answer has 10,000 series.
+    """
+    return f"max without (sloth_window) ({name})"
+
+
+Split = dict[str, "list[Sample] | float"]
+
+
+def by_sloth_id(samples: list[Sample], sids: Mapping[str, str], grouped: set[str]) -> Split:
+    """One answer of a recorded series, by ``sloth_id``: the series of each SLO, or just the
+    value of the one series of an ungrouped SLO (all it reads; the labels are dropped).
+
+    ``sids`` maps each planned ``sloth_id`` to itself, so the keys are the plan's strings and
+    not one more copy per answer; series of other SLOs (no one reads them) are left out.
+    ``grouped`` holds the ids of grouped SLOs.
+    """
+    split: dict[str, list[Sample]] = {}
+    for sample in samples:
+        sid = sids.get(sample.labels.get("sloth_id", ""))
+        if sid is None:
+            continue
+        got = split.get(sid)
+        if got is None:
+            split[sid] = [sample]
+        else:
+            got.append(sample)
+    out: Split = {}
+    for sid, series in split.items():
+        out[sid] = series[0].value if len(series) == 1 and sid not in grouped else series
+    return out
