@@ -1,9 +1,15 @@
-"""Prometheus durations (``5m``, ``1h30m``, ``30d``) to seconds and back. Pure."""
+"""Time as text, in one place: Prometheus durations (``5m``, ``1h30m``, ``30d``) to seconds and
+back, the duration a person reads on a page or a report, ISO 8601 instants and ``Retry-After``.
+Pure: the current time is an argument wherever one is needed.
+"""
 
 from __future__ import annotations
 
 import functools
+import math
 import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 UNITS: dict[str, int] = {
     "y": 365 * 86400,
@@ -69,3 +75,52 @@ def format_duration(seconds: int) -> str:
             out.append(f"{seconds // size}{unit}")
             seconds %= size
     return "".join(out)
+
+
+def human_duration(seconds: float, *, units: int = 2) -> str:
+    """A duration as a person reads it, in the Prometheus spelling windows use on the same page:
+    ``7380`` -> ``2h3m``, ``59`` -> ``59s``, ``0`` or less -> ``0s``.
+
+    Rounded to whole seconds and cut to the ``units`` largest units (two are enough at 3 a.m.;
+    a report that states exact spans passes 4).
+    """
+    whole = round(seconds)
+    if whole <= 0:
+        return "0s"
+    text = format_duration(whole)
+    parts = _UNIT_PART.findall(text)
+    return "".join(parts[:units])
+
+
+_UNIT_PART = re.compile(r"\d+[dhms]")
+
+
+def iso_time(at: float) -> str:
+    """Unix seconds as ISO 8601 / RFC 3339 in UTC, to the second: ``2024-01-01T06:00:52Z``."""
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_retry_after(
+    value: str | None, *, now: float, date_header: str | None = None
+) -> float | None:
+    """``Retry-After`` as seconds to wait: delay-seconds or an HTTP-date (RFC 9110 10.2.3).
+
+    An HTTP-date is measured against the response's own ``Date`` header when there is one, so
+    a skewed local clock does not stretch or shrink the wait, else against ``now`` (unix
+    seconds). None when the header is absent or unreadable.
+    """
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value).timestamp()
+            base = parsedate_to_datetime(date_header).timestamp() if date_header else now
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = when - base
+    if not math.isfinite(seconds):
+        return None
+    return max(seconds, 0.0)

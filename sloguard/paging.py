@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from sloguard.burn import Evaluation, TierDecision, TierState
-from sloguard.durations import format_duration
+from sloguard.durations import human_duration
 from sloguard.lifecycle import (
     EpisodeState,
     Event,
@@ -186,22 +186,6 @@ def build_notification(
 
 def _tier_name(d: TierDecision) -> str:
     return f"{d.tier.severity.name} {d.tier.long}/{d.tier.short}"
-
-
-def human_duration(seconds: float) -> str:
-    """``7380`` -> ``2h3m``; under a second -> ``0s``; at most two units."""
-    whole = round(seconds)
-    if whole <= 0:
-        return "0s"
-    text = format_duration(whole)
-    parts: list[str] = []
-    number = ""
-    for ch in text:
-        number += ch
-        if ch.isalpha():
-            parts.append(number)
-            number = ""
-    return "".join(parts[:2])
 
 
 def _worst_firing(evaluation: Evaluation, severity: Severity) -> TierDecision | None:

@@ -21,11 +21,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from sloguard.durations import DurationError, format_duration, parse_duration
+from sloguard.durations import (
+    DurationError,
+    format_duration,
+    human_duration,
+    iso_time,
+    parse_duration,
+)
 from sloguard.model import SLO
 
 MAX_TIMELINE_ENTRIES = 200  # a flapping data source must not make a megabyte webhook
@@ -166,17 +171,6 @@ def budget_consumed(burn_seconds: float | None, period_seconds: int | None) -> f
     return burn_seconds / period_seconds
 
 
-def iso(at: float) -> str:
-    """RFC 3339 in UTC, to the second: ``2024-01-01T06:00:52Z``."""
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def span(seconds: float) -> str:
-    """``3725`` -> ``1h2m5s``; negative and zero -> ``0s``."""
-    whole = round(seconds)
-    return format_duration(whole) if whole > 0 else "0s"
-
-
 def _percent(value: float | None) -> str:
     return "unknown" if value is None else f"{value * 100:.2f} %"
 
@@ -246,7 +240,7 @@ def render(episode: EpisodeLike, facts: SloFacts | None = None) -> str:
     facts = facts or SloFacts()
     start = episode.burn_started_at if episode.burn_started_at is not None else episode.declared_at
     out = [
-        f"# Postmortem draft: {episode.slo}, {episode.peak}, {iso(episode.declared_at)[:10]}",
+        f"# Postmortem draft: {episode.slo}, {episode.peak}, {iso_time(episode.declared_at)[:10]}",
         "",
         "_Blameless: describe what happened and why the system allowed it, not who did what._",
         "",
@@ -258,7 +252,8 @@ def render(episode: EpisodeLike, facts: SloFacts | None = None) -> str:
         "",
         f"- **SLO**: `{episode.slo}`"
         + (
-            f", objective {facts.objective_percent:g} % over {span(facts.period_seconds)}"
+            f", objective {facts.objective_percent:g} % "
+            f"over {human_duration(facts.period_seconds, units=4)}"
             if facts.objective_percent is not None and facts.period_seconds
             else ""
         ),
@@ -270,21 +265,26 @@ def render(episode: EpisodeLike, facts: SloFacts | None = None) -> str:
         "- **Error budget consumed during the episode**: "
         f"{_percent(budget_consumed(episode.burn_seconds, facts.period_seconds))}",
         f"- **Error budget remaining**: {_percent(episode.budget_remaining)}",
-        f"- **Time from first burn to declaration**: {span(episode.declared_at - start)}",
+        "- **Time from first burn to declaration**: "
+        + human_duration(episode.declared_at - start, units=4),
     ]
     if episode.resolved_at is not None:
-        out.append(f"- **Duration (first burn to resolve)**: {span(episode.resolved_at - start)}")
+        out.append(
+            "- **Duration (first burn to resolve)**: "
+            + human_duration(episode.resolved_at - start, units=4)
+        )
     else:
         out.append("- **Duration**: still open")
     first_page = _first_delivered_page(episode)
     if first_page is not None:
         out.append(
-            f"- **Time from first burn to the first page delivered**: {span(first_page - start)}"
+            "- **Time from first burn to the first page delivered**: "
+            + human_duration(first_page - start, units=4)
         )
     out += ["", "## Timeline (UTC)", ""]
     entries = timeline(episode, facts)
     shown = entries[:MAX_TIMELINE_ENTRIES]
-    out += [f"- {iso(at)} {text}" for at, text in shown]
+    out += [f"- {iso_time(at)} {text}" for at, text in shown]
     if len(entries) > len(shown):
         out.append(f"- … {len(entries) - len(shown)} more entries in the state database")
     out += [
@@ -334,8 +334,6 @@ __all__ = [
     "SloFacts",
     "TransitionLike",
     "budget_consumed",
-    "iso",
     "render",
-    "span",
     "timeline",
 ]

@@ -7,7 +7,7 @@ import json
 import math
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,13 @@ import click
 from sloguard.burn import Evaluation
 from sloguard.cli._prometheus import Connection, connection_options, prometheus_config
 from sloguard.clock import SystemClock
-from sloguard.durations import DurationError, format_duration, parse_duration
+from sloguard.durations import (
+    DurationError,
+    format_duration,
+    human_duration,
+    iso_time,
+    parse_duration,
+)
 from sloguard.engine import evaluate_all
 from sloguard.errors import SloguardError, SpecError
 from sloguard.model import SLO, Severity
@@ -57,24 +63,6 @@ def parse_at(text: str) -> float:
     return when.timestamp()
 
 
-def _iso(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).isoformat().replace("+00:00", "Z")
-
-
-def human_seconds(seconds: float) -> str:
-    """1580 -> ``26m20s``; 972000 -> ``11d6h``; two units are enough at 3 a.m."""
-    whole = round(seconds)
-    if whole <= 0:
-        return "now"
-    text = format_duration(whole)
-    units = [u for u in ("d", "h", "m", "s") if u in text]
-    parts = text
-    if len(units) > 2:  # keep the two largest units
-        cut = parts.index(units[1]) + 1
-        parts = parts[:cut]
-    return parts
-
-
 def _burn(b: float | None) -> str:
     if b is None:
         return "-"
@@ -94,7 +82,7 @@ def _exhaustion(ev: Evaluation) -> str:
         return "-" if ev.error_budget_remaining is None else "never"
     if ev.time_to_exhaustion_seconds <= 0:
         return "exhausted"
-    return human_seconds(ev.time_to_exhaustion_seconds)
+    return human_duration(ev.time_to_exhaustion_seconds)
 
 
 def _slo_of(ev: Evaluation, by_name: dict[str, SLO]) -> SLO | None:
@@ -293,7 +281,7 @@ def evaluate(
         use_colour = sys.stdout.isatty() if colour is None else colour
         burning = sum(1 for ev in evaluations if ev.severity > Severity.OK)
         click.echo(
-            f"{len(evaluations)} SLOs at {_iso(at)} from {PrometheusClient.display(config)}: "
+            f"{len(evaluations)} SLOs at {iso_time(at)} from {PrometheusClient.display(config)}: "
             f"{burning} burning",
         )
         click.echo(as_table(evaluations, colour=use_colour), color=use_colour)

@@ -15,6 +15,7 @@ import click
 from sloguard.app import TickReport, open_daemon, run_daemon
 from sloguard.clock import ScaledClock
 from sloguard.config import DaemonConfig, load_config
+from sloguard.durations import iso_time
 from sloguard.errors import ConfigError, SloguardError, SpecError
 
 # A replayed tick closer than this to the next in real time would mostly be skipped ticks: the
@@ -75,14 +76,10 @@ def parse_instant(text: str) -> float:
     return parsed.timestamp()
 
 
-def _iso(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def render(report: TickReport) -> str:
     """The short summary ``run --once`` prints."""
     unix = f"{report.at:.3f}".rstrip("0").rstrip(".")
-    lines = [f"tick at {_iso(report.at)} ({unix}): {len(report.slos)} SLO key(s)"]
+    lines = [f"tick at {iso_time(report.at)} ({unix}): {len(report.slos)} SLO key(s)"]
     width = max((len(s.key) for s in report.slos), default=0)
     for s in report.slos:
         events = ", ".join(
@@ -114,7 +111,7 @@ def check_replay(config: DaemonConfig, start: float, speed: float, now: float) -
     """Refuse a replay that cannot work: from the future, or ticks too close in real time."""
     if start >= now:
         raise click.BadParameter(
-            f"{_iso(start)} is not in the past: a replay needs recorded data",
+            f"{iso_time(start)} is not in the past: a replay needs recorded data",
             param_hint="'--replay-from'",
         )
     if not speed > 0:
@@ -133,7 +130,7 @@ def check_replay(config: DaemonConfig, start: float, speed: float, now: float) -
 def _replay_clock(start: float, speed: float) -> ScaledClock:
     clock = ScaledClock(start, speed)
     logging.getLogger("sloguard.app").info(
-        "replaying from %s (%s) at %gx speed", _iso(start), f"{start:.3f}", speed
+        "replaying from %s (%s) at %gx speed", iso_time(start), f"{start:.3f}", speed
     )
     return clock
 

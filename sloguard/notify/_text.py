@@ -9,9 +9,8 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from sloguard.durations import DurationError, parse_duration
+from sloguard.durations import DurationError, human_duration, iso_time, parse_duration
 from sloguard.notify.base import Kind, Notification
 
 ELLIPSIS = "…"
@@ -34,24 +33,6 @@ def bounded_key(key: str, limit: int) -> str:
         return key
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return f"{key[: limit - 17]}~{digest}"
-
-
-def iso8601(at: float) -> str:
-    """Unix seconds as ISO 8601 UTC with a ``Z``: what PagerDuty and the webhooks expect."""
-    return datetime.fromtimestamp(at, tz=UTC).isoformat().replace("+00:00", "Z")
-
-
-def human_duration(seconds: float) -> str:
-    """Two significant units for a page: ``2h``, ``1d 4h``, ``45m``, ``under 1m``."""
-    if seconds < 60:
-        return "under 1m"
-    total = int(seconds)
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if total >= size:
-            parts.append(f"{total // size}{unit}")
-            total %= size
-    return " ".join(parts[:2])
 
 
 def _fmt_burn(value: float) -> str:
@@ -211,7 +192,7 @@ def facts(n: Notification) -> dict[str, str]:
     if n.dashboard_url:
         out["dashboard"] = n.dashboard_url
     out["episode"] = n.episode_id
-    out["evaluated_at"] = iso8601(n.at)
+    out["evaluated_at"] = iso_time(n.at)
     return out
 
 

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import email.utils
-import math
 import os
 import random
 import ssl
@@ -30,6 +28,7 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from sloguard import __version__
+from sloguard.durations import parse_retry_after
 from sloguard.errors import ConfigError, Location, Problem, QueryError, SourceUnavailable
 from sloguard.ports import Sample, Series
 from sloguard.prometheus.config import PrometheusConfig
@@ -61,24 +60,6 @@ def _short(expr: str) -> str:
 def _display_url(url: httpx.URL) -> str:
     """The URL without user:password, query or fragment: safe for messages and logs."""
     return str(url.copy_with(userinfo=b"", query=None, fragment=None))
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); None if absent."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = when.timestamp() - now
-    if math.isnan(seconds) or math.isinf(seconds):
-        return None
-    return max(seconds, 0.0)
 
 
 def parse_value(raw: object, expr: str) -> float:
@@ -355,7 +336,7 @@ class PrometheusClient:
         # decoded once, below (at 10,000 SLOs each recorded answer is megabytes of JSON).
         detail = _error_detail(resp) if status >= 400 else ""
         if status == 429:
-            after = parse_retry_after(resp.headers.get("Retry-After"), time.time())
+            after = parse_retry_after(resp.headers.get("Retry-After"), now=time.time())
             if after is not None and after > MAX_RETRY_AFTER_SECONDS:
                 raise QueryError(
                     self._msg(f"HTTP 429, asked to retry after {after:.0f}s; giving up", expr),
@@ -420,4 +401,4 @@ def _is_tls_verification(exc: BaseException) -> bool:
     return False
 
 
-__all__ = ["PrometheusClient", "parse_instant", "parse_range", "parse_retry_after", "parse_value"]
+__all__ = ["PrometheusClient", "parse_instant", "parse_range", "parse_value"]
