@@ -15,11 +15,12 @@ import httpx
 from pydantic import Field
 
 from sloguard.errors import ConfigError, Location, Problem
-from sloguard.notify.base import Kind, Notification, Notifier, NotifierConfigBase, read_secret
+from sloguard.notify.base import Kind, Notification, Notifier, NotifierConfigBase
 from sloguard.notify.opsgenie import OpsgenieConfig, OpsgenieNotifier
 from sloguard.notify.pagerduty import PagerDutyConfig, PagerDutyNotifier
 from sloguard.notify.slack import SlackConfig, SlackNotifier
 from sloguard.notify.webhook import WebhookConfig, WebhookNotifier
+from sloguard.secrets import read_secret
 
 __all__ = [
     "Kind",

@@ -6,16 +6,12 @@ lifecycle event and stored as JSON, so a retry after a restart sends the very sa
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
-
-from sloguard.errors import ConfigError, Location, Problem
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Kind(StrEnum):
@@ -95,31 +91,3 @@ class NotifierConfigBase(BaseModel):
 
     name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9_]*[a-z0-9])?$", max_length=63)
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
-
-
-def read_secret(
-    *, file: str | Path | None, env: str | None, what: str, where: Location | None = None
-) -> SecretStr:
-    """Load a secret from a file (trailing newline stripped) or an environment variable name.
-
-    Errors name the field and the file or variable, never the secret's value.
-    """
-    loc = where or Location("<config>")
-    if file and env:
-        raise ConfigError(Problem(loc, f"{what}: give either a file or an env variable, not both"))
-    if file:
-        try:
-            value = Path(file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(
-                Problem(loc, f"{what}: cannot read secret file {str(file)!r}: {exc.strerror}")
-            ) from None
-        if not value:
-            raise ConfigError(Problem(loc, f"{what}: secret file {str(file)!r} is empty"))
-        return SecretStr(value)
-    if env:
-        value = os.environ.get(env, "").strip()
-        if not value:
-            raise ConfigError(Problem(loc, f"{what}: environment variable {env} is unset or empty"))
-        return SecretStr(value)
-    raise ConfigError(Problem(loc, f"{what}: missing; set the *_file or *_env field"))

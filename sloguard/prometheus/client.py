@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import random
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,6 +30,7 @@ from sloguard.durations import parse_retry_after
 from sloguard.errors import ConfigError, Location, Problem, QueryError, SourceUnavailable
 from sloguard.ports import Sample, Series
 from sloguard.prometheus.config import PrometheusConfig
+from sloguard.secrets import read_secret
 
 BACKOFF_BASE_SECONDS = 0.25
 BACKOFF_MAX_SECONDS = 5.0
@@ -153,27 +152,8 @@ def parse_range(data: Mapping[str, Any], expr: str) -> list[Series]:
     return out
 
 
-def _read_secret(file: str | None, env: str | None, what: str) -> str:
-    """A credential from a file or an environment variable; errors never contain its value."""
-    where = Location("<prometheus>")
-    if file:
-        try:
-            value = Path(file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(
-                Problem(where, f"{what}: cannot read {file!r}: {exc.strerror}", field=what)
-            ) from None
-        if not value:
-            raise ConfigError(Problem(where, f"{what}: {file!r} is empty", field=what))
-        return value
-    if env:
-        value = os.environ.get(env, "").strip()
-        if not value:
-            raise ConfigError(
-                Problem(where, f"{what}: environment variable {env} is unset or empty", field=what)
-            )
-        return value
-    raise ConfigError(Problem(where, f"{what}: give a file or an environment variable name"))
+# Where a credential error points: the Prometheus connection, configured by file or flags.
+_WHERE = Location("<prometheus>")
 
 
 class PrometheusClient:
@@ -201,7 +181,7 @@ class PrometheusClient:
             except (OSError, ssl.SSLError) as exc:
                 raise ConfigError(
                     Problem(
-                        Location("<prometheus>"),
+                        _WHERE,
                         f"ca_file: cannot load {config.ca_file!r} as a PEM bundle: {exc}",
                         field="ca_file",
                     )
@@ -249,13 +229,18 @@ class PrometheusClient:
     def _auth_header(self) -> dict[str, str]:
         c = self.config
         if c.bearer_token_file or c.bearer_token_env:
-            token = _read_secret(c.bearer_token_file, c.bearer_token_env, "bearer_token")
-            return {"Authorization": f"Bearer {token}"}
-        if c.basic_auth is not None:
-            password = _read_secret(
-                c.basic_auth.password_file, c.basic_auth.password_env, "basic_auth.password"
+            token = read_secret(
+                file=c.bearer_token_file, env=c.bearer_token_env, what="bearer_token", where=_WHERE
             )
-            raw = f"{c.basic_auth.username}:{password}".encode()
+            return {"Authorization": f"Bearer {token.get_secret_value()}"}
+        if c.basic_auth is not None:
+            password = read_secret(
+                file=c.basic_auth.password_file,
+                env=c.basic_auth.password_env,
+                what="basic_auth.password",
+                where=_WHERE,
+            )
+            raw = f"{c.basic_auth.username}:{password.get_secret_value()}".encode()
             return {"Authorization": "Basic " + base64.b64encode(raw).decode("ascii")}
         return {}
 
