@@ -1,9 +1,9 @@
 """From one evaluation of one SLO to its new episode state and outbox rows.
 
 This is the middle of a tick: silence lookup, the lifecycle step, routing, and the
-:class:`~sloguard.notify.base.Notification` each routed notifier will receive, built once here
+:class:`~sloguard.records.Notification` each routed notifier will receive, built once here
 and stored as JSON so a retry after a restart sends the very same thing. No I/O: the caller
-commits the result with :meth:`sloguard.store.Store.commit`.
+commits the result with :meth:`sloguard.ports.Store.commit`.
 """
 
 from __future__ import annotations
@@ -24,11 +24,10 @@ from sloguard.lifecycle import (
     step,
 )
 from sloguard.model import SLO, Severity
-from sloguard.notify.base import Kind, Notification
 from sloguard.postmortem import SloFacts
 from sloguard.postmortem import render as render_postmortem
+from sloguard.records import EpisodeRecord, Kind, Notification, OutboxRow, Transition
 from sloguard.routing import Route, Silence, active_silence, dispatch, match_labels
-from sloguard.store import EpisodeRecord, OutboxRow, Transition
 
 History = Callable[[str], EpisodeRecord | None]
 

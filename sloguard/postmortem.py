@@ -13,16 +13,16 @@ SLO's facts (service, owner, objective, links). Output is a draft a team edits, 
 * Empty, blameless sections for the people: summary, contributing factors, what went well,
   where we got lucky, action items.
 
-The record types are Protocols, so :class:`sloguard.store.EpisodeRecord` (a layer above this
-pure core) fits them without this module importing the store.
+It reads the store's history as :mod:`sloguard.records` (pure data), so it never imports the
+store.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any
 
 from sloguard.durations import (
     DurationError,
@@ -32,6 +32,7 @@ from sloguard.durations import (
     parse_duration,
 )
 from sloguard.model import SLO
+from sloguard.records import Delivery, EpisodeRecord, Transition
 
 MAX_TIMELINE_ENTRIES = 200  # a flapping data source must not make a megabyte webhook
 
@@ -47,65 +48,6 @@ _KIND_TEXT = {
     "stale": "Stale: no data for too long",
     "data_restored": "Data restored",
 }
-
-
-class TransitionLike(Protocol):
-    @property
-    def at(self) -> float: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def severity(self) -> str: ...
-    @property
-    def previous(self) -> str | None: ...
-    @property
-    def paged(self) -> bool: ...
-    @property
-    def reason(self) -> str: ...
-
-
-class DeliveryLike(Protocol):
-    @property
-    def notifier(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def attempts(self) -> int: ...
-    @property
-    def created_at(self) -> float: ...
-    @property
-    def finished_at(self) -> float | None: ...
-    @property
-    def last_error(self) -> str: ...
-    @property
-    def last_status(self) -> int | None: ...
-
-
-class EpisodeLike(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def slo(self) -> str: ...
-    @property
-    def declared_at(self) -> float: ...
-    @property
-    def resolved_at(self) -> float | None: ...
-    @property
-    def peak(self) -> str: ...
-    @property
-    def transitions(self) -> Sequence[TransitionLike]: ...
-    @property
-    def deliveries(self) -> Sequence[DeliveryLike]: ...
-    @property
-    def burn_started_at(self) -> float | None: ...
-    @property
-    def peak_burn_rate(self) -> float | None: ...
-    @property
-    def burn_seconds(self) -> float | None: ...
-    @property
-    def budget_remaining(self) -> float | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +130,7 @@ class _Line:
     text: str
 
 
-def _delivery_text(d: DeliveryLike) -> str:
+def _delivery_text(d: Delivery) -> str:
     what = f"notification `{d.kind}` to `{d.notifier}`"
     tries = f"{d.attempts} attempt{'s' if d.attempts != 1 else ''}"
     status = f", HTTP {d.last_status}" if d.last_status is not None else ""
@@ -200,7 +142,7 @@ def _delivery_text(d: DeliveryLike) -> str:
     return f"{what} queued, not delivered yet ({tries}{last})"
 
 
-def _transition_text(t: TransitionLike) -> str:
+def _transition_text(t: Transition) -> str:
     head = _KIND_TEXT.get(t.kind, t.kind)
     if t.kind in ("declared", "escalated", "reescalated", "deescalated", "refired"):
         head += f" **{t.severity}**"
@@ -213,7 +155,7 @@ def _transition_text(t: TransitionLike) -> str:
     return head + paged + reason
 
 
-def timeline(episode: EpisodeLike, facts: SloFacts) -> list[tuple[float, str]]:
+def timeline(episode: EpisodeRecord, facts: SloFacts) -> list[tuple[float, str]]:
     """(time, text) of everything that happened, first burn to resolve, in time order."""
     lines: list[_Line] = []
     window = f" {facts.fast_window}" if facts.fast_window else ""
@@ -235,7 +177,7 @@ def timeline(episode: EpisodeLike, facts: SloFacts) -> list[tuple[float, str]]:
     return [(line.at, line.text) for line in sorted(lines)]
 
 
-def render(episode: EpisodeLike, facts: SloFacts | None = None) -> str:
+def render(episode: EpisodeRecord, facts: SloFacts | None = None) -> str:
     """The Markdown draft of ``episode``."""
     facts = facts or SloFacts()
     start = episode.burn_started_at if episode.burn_started_at is not None else episode.declared_at
@@ -319,7 +261,7 @@ def _owner(owner: Mapping[str, str]) -> str:
     return ", ".join(f"{k}: {v}" for k, v in sorted(owner.items()))
 
 
-def _first_delivered_page(episode: EpisodeLike) -> float | None:
+def _first_delivered_page(episode: EpisodeRecord) -> float | None:
     times = [
         d.finished_at
         for d in episode.deliveries
@@ -329,10 +271,7 @@ def _first_delivered_page(episode: EpisodeLike) -> float | None:
 
 
 __all__ = [
-    "DeliveryLike",
-    "EpisodeLike",
     "SloFacts",
-    "TransitionLike",
     "budget_consumed",
     "render",
     "timeline",

@@ -24,12 +24,13 @@ import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from sloguard.errors import StoreError
 from sloguard.lifecycle import EpisodeState, Event
+from sloguard.records import Delivery, EpisodeRecord, OutboxCounts, OutboxRow, Pending, Transition
 
 SCHEMA_VERSION = 3
 
@@ -106,81 +107,6 @@ _MIGRATIONS: dict[int, str] = {
     ALTER TABLE slo_state ADD COLUMN last_at REAL;
     """,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxRow:
-    """A notification to queue: ``payload`` is ``Notification.to_json()``."""
-
-    notifier: str
-    episode_id: str
-    event_id: str
-    kind: str
-    slo: str
-    severity: str
-    payload: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """A queued notification as the delivery loop sees it."""
-
-    id: int
-    notifier: str
-    episode_id: str
-    event_id: str
-    kind: str
-    slo: str
-    severity: str
-    payload: dict[str, Any]
-    attempts: int
-    created_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxCounts:
-    pending: int
-    delivered: int
-    dead: int
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    at: float
-    kind: str
-    severity: str
-    previous: str | None
-    paged: bool
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    notifier: str
-    kind: str
-    status: str
-    attempts: int
-    created_at: float
-    finished_at: float | None
-    last_error: str
-    last_status: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class EpisodeRecord:
-    """One burn as the postmortem sees it."""
-
-    id: str
-    slo: str
-    declared_at: float
-    resolved_at: float | None
-    peak: str
-    transitions: tuple[Transition, ...] = ()
-    deliveries: tuple[Delivery, ...] = ()
-    burn_started_at: float | None = None
-    peak_burn_rate: float | None = None
-    burn_seconds: float | None = None  # burn rate x seconds; / SLO period = budget share spent
-    budget_remaining: float | None = None  # last known during the episode
 
 
 # json.dumps(..., sort_keys=True) builds an encoder per call; a tick writes 10,000 states.

@@ -23,8 +23,8 @@ from standardwebhooks import Webhook
 
 from sloguard.errors import PermanentDeliveryError, TransientDeliveryError
 from sloguard.notify import NotifierConfig, build_notifier
-from sloguard.notify.base import Notification
 from sloguard.notify.webhook import WebhookConfig, WebhookNotifier
+from sloguard.records import Notification
 from sloguard.testing.receivers import (
     OpsgenieReceiver,
     PagerDutyReceiver,

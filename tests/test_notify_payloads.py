@@ -25,7 +25,7 @@ from sloguard.notify import (
     slack,
     webhook,
 )
-from sloguard.notify.base import Kind
+from sloguard.records import Kind
 from sloguard.testing.receivers._contracts import load, validator
 from sloguard.testing.receivers._server import schema_errors
 

@@ -16,8 +16,8 @@ from sloguard.burn import Evaluation
 from sloguard.errors import StoreError
 from sloguard.lifecycle import EpisodeState, Event, LifecyclePolicy, episode_id, step
 from sloguard.model import Severity
-from sloguard.notify.base import Kind
-from sloguard.store import OutboxRow, Store
+from sloguard.records import Kind, OutboxRow
+from sloguard.store import Store
 from tests.paging_fakes import notification
 
 EP1 = episode_id("checkout", 1000.0)  # the episode declared_state() opens

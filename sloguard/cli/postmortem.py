@@ -13,7 +13,8 @@ from sloguard.durations import iso_time
 from sloguard.errors import ConfigError, SloguardError, SpecError, StoreError
 from sloguard.model import SLO
 from sloguard.postmortem import SloFacts, budget_consumed, render
-from sloguard.store import EpisodeRecord, Store
+from sloguard.records import EpisodeRecord
+from sloguard.store import Store
 
 EXIT_OK = 0
 EXIT_NOT_FOUND = 1

@@ -1,6 +1,6 @@
 """Text every notifier shares: the one-line headline an engineer acts on, facts, truncation.
 
-Pure functions of a :class:`~sloguard.notify.base.Notification`; no I/O, no clock.
+Pure functions of a :class:`~sloguard.records.Notification`; no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from sloguard.durations import DurationError, human_duration, iso_time, parse_duration
-from sloguard.notify.base import Kind, Notification
+from sloguard.records import Kind, Notification
 
 ELLIPSIS = "…"
 _THRESHOLD_KEY = re.compile(r"^(SEV[123])\s+(\S+?)/(\S+)$")

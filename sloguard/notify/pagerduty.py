@@ -26,7 +26,8 @@ from pydantic import Field
 from sloguard.durations import iso_time
 from sloguard.notify import _http
 from sloguard.notify._text import bounded_key, headline, truncate
-from sloguard.notify.base import Kind, Notification, NotifierConfigBase
+from sloguard.notify.base import NotifierConfigBase
+from sloguard.records import Kind, Notification
 
 PdSeverity = Literal["critical", "error", "warning", "info"]
 SevName = Literal["SEV1", "SEV2", "SEV3"]

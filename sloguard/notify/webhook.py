@@ -38,7 +38,8 @@ from sloguard.durations import iso_time
 from sloguard.errors import ConfigError, Location, Problem
 from sloguard.notify import _http
 from sloguard.notify._text import bounded_key, details_markdown, headline, truncate
-from sloguard.notify.base import Kind, Notification, NotifierConfigBase
+from sloguard.notify.base import NotifierConfigBase
+from sloguard.records import Kind, Notification
 
 Preset = Literal["generic", "incident_io", "rootly", "firehydrant"]
 
