@@ -100,6 +100,29 @@ def iso_time(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def parse_time(text: str) -> float:
+    """An instant a person types: unix seconds (``1704067200``, ``1704067200.5``) or RFC 3339
+    with a timezone (``2024-01-01T06:00:00Z``). Raises ValueError saying what would be valid."""
+    try:
+        value = float(text)
+    except ValueError:
+        pass
+    else:
+        if not math.isfinite(value) or value < 0 or value >= 1e11:
+            raise ValueError(f"{text!r} is not unix seconds (milliseconds are not taken)")
+        return value
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a time: neither unix seconds nor RFC 3339 with a timezone "
+            "(e.g. 2024-01-01T06:00:00Z or 1704089100)"
+        ) from None
+    if when.tzinfo is None:
+        raise ValueError(f"{text!r} has no timezone: add Z or an offset like +02:00")
+    return when.timestamp()
+
+
 def parse_retry_after(
     value: str | None, *, now: float, date_header: str | None = None
 ) -> float | None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import sys
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from sloguard.durations import (
     human_duration,
     iso_time,
     parse_duration,
+    parse_time,
 )
 from sloguard.engine import evaluate_all
 from sloguard.errors import SloguardError, SpecError
@@ -43,24 +42,11 @@ COLOURS = {
 
 
 def parse_at(text: str) -> float:
-    """``--at``: unix seconds (``1704067200``, ``1704067200.5``) or RFC 3339 with a timezone."""
+    """A time option (``--at``, ``--replay-from``): unix seconds or RFC 3339 with a timezone."""
     try:
-        value = float(text)
-    except ValueError:
-        pass
-    else:
-        if not math.isfinite(value) or value < 0 or value >= 1e11:
-            raise click.BadParameter(f"{text!r} is not unix seconds (milliseconds are not taken)")
-        return value
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is neither unix seconds nor RFC 3339 (e.g. 2024-01-01T06:00:00Z)"
-        ) from None
-    if when.tzinfo is None:
-        raise click.BadParameter(f"{text!r} has no timezone: add Z or an offset like +02:00")
-    return when.timestamp()
+        return parse_time(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _burn(b: float | None) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from sloguard.app import TickReport, open_daemon, run_daemon
+from sloguard.cli.evaluate import parse_at
 from sloguard.clock import ScaledClock
 from sloguard.config import DaemonConfig, load_config
 from sloguard.durations import iso_time
@@ -56,24 +57,6 @@ def _setup_logging(config: DaemonConfig) -> None:
     root.handlers[:] = [handler]
     root.setLevel(config.log.level.upper())
     root.propagate = False
-
-
-def parse_instant(text: str) -> float:
-    """RFC 3339 with a timezone (``2024-01-01T06:05:00Z``) or unix seconds (``1704089100``)."""
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is not a time: use RFC 3339 with a timezone, e.g. 2024-01-01T06:05:00Z, "
-            "or unix seconds, e.g. 1704089100"
-        ) from None
-    if parsed.tzinfo is None:
-        raise click.BadParameter(f"{text!r} has no timezone: add Z or an offset like +02:00")
-    return parsed.timestamp()
 
 
 def render(report: TickReport) -> str:
@@ -220,8 +203,8 @@ def run(
         raise click.UsageError("--replay-from runs the daemon; for one past tick use --once --at")
     if speed is not None and replay_from is None:
         raise click.UsageError("--speed needs --replay-from")
-    instant = parse_instant(at) if at is not None else None
-    replay_start = parse_instant(replay_from) if replay_from is not None else None
+    instant = parse_at(at) if at is not None else None
+    replay_start = parse_at(replay_from) if replay_from is not None else None
     try:
         config = load_config(config_path)
         replay = None
