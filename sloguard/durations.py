@@ -60,6 +60,15 @@ def parse_duration(text: str) -> int:
     return total_ms // 1000
 
 
+def seconds_or_none(text: str) -> int | None:
+    """:func:`parse_duration`, or None where the text is not a duration (a stored label that a
+    page shows as it is rather than failing on)."""
+    try:
+        return parse_duration(text)
+    except DurationError:
+        return None
+
+
 @functools.lru_cache(maxsize=256)  # a handful of windows, formatted for every SLO every tick
 def format_duration(seconds: int) -> str:
     """Canonical Prometheus form, as Sloth writes window labels: 300 -> ``5m``, 86400 -> ``1d``.

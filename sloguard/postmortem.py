@@ -25,11 +25,10 @@ from types import MappingProxyType
 from typing import Any
 
 from sloguard.durations import (
-    DurationError,
     format_duration,
     human_duration,
     iso_time,
-    parse_duration,
+    seconds_or_none,
 )
 from sloguard.model import SLO
 from sloguard.records import Delivery, EpisodeRecord, Transition
@@ -81,9 +80,9 @@ class SloFacts:
     def from_notification(cls, payload: Mapping[str, Any]) -> SloFacts:
         """From a stored notification (``Notification.to_json()``), when no SLO file is at hand."""
         period = payload.get("period")
-        seconds = _period_seconds(period) if isinstance(period, str) else None
+        seconds = seconds_or_none(period) if isinstance(period, str) else None
         burns = payload.get("burn_rates") or {}
-        fast = min(burns, key=lambda w: _period_seconds(w) or 0) if burns else ""
+        fast = min(burns, key=lambda w: seconds_or_none(w) or 0) if burns else ""
         objective = payload.get("objective_percent")
         return cls(
             service=str(payload.get("service") or ""),
@@ -97,13 +96,6 @@ class SloFacts:
             description=str(payload.get("description") or ""),
             fast_window=str(fast),
         )
-
-
-def _period_seconds(text: str) -> int | None:
-    try:
-        return parse_duration(text)
-    except DurationError:
-        return None
 
 
 def budget_consumed(burn_seconds: float | None, period_seconds: int | None) -> float | None:

@@ -10,7 +10,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from sloguard.durations import DurationError, human_duration, iso_time, parse_duration
+from sloguard.durations import human_duration, iso_time, seconds_or_none
 from sloguard.records import Kind, Notification
 
 ELLIPSIS = "…"
@@ -53,18 +53,11 @@ class Burn:
     budget_spent_percent: float | None  # of the whole period's budget, spent within `window`
 
 
-def _seconds(text: str) -> int | None:
-    try:
-        return parse_duration(text)
-    except DurationError:
-        return None
-
-
 def tier_burn(n: Notification) -> Burn | None:
     """The long-window burn of the tier that made the notification's severity (of several
     tiers of that severity, one whose both windows burn over its factor), else the worst
     known burn rate. None when no burn rate is known (e.g. a stale evaluation)."""
-    period = _seconds(n.period)
+    period = seconds_or_none(n.period)
     candidates: list[tuple[bool, Burn]] = []
     for key, factor in n.thresholds.items():
         match = _THRESHOLD_KEY.match(key)
@@ -89,7 +82,7 @@ def tier_burn(n: Notification) -> Burn | None:
 
 
 def _spent(rate: float, window: str, period: int | None) -> float | None:
-    seconds = _seconds(window)
+    seconds = seconds_or_none(window)
     if seconds is None or not period:
         return None
     return rate * seconds / period * 100.0
@@ -156,7 +149,9 @@ def current_burn(n: Notification) -> tuple[str, float] | None:
     known = [
         (seconds, window, rate)
         for window, rate in n.burn_rates.items()
-        if rate is not None and math.isfinite(rate) and (seconds := _seconds(window)) is not None
+        if rate is not None
+        and math.isfinite(rate)
+        and (seconds := seconds_or_none(window)) is not None
     ]
     if not known:
         return None
