@@ -24,6 +24,7 @@ UNITS: dict[str, int] = {
 _PART = re.compile(r"(\d+)(ms|y|w|d|h|m|s)")
 _WHOLE = re.compile(r"^(?:\d+(?:ms|y|w|d|h|m|s))+$")
 _ORDER = ["y", "w", "d", "h", "m", "s", "ms"]
+_UNIT_PART = re.compile(r"\d+[dhms]")  # one unit of format_duration's output
 
 
 class DurationError(ValueError):
@@ -97,11 +98,7 @@ def human_duration(seconds: float, *, units: int = 2) -> str:
     if whole <= 0:
         return "0s"
     text = format_duration(whole)
-    parts = _UNIT_PART.findall(text)
-    return "".join(parts[:units])
-
-
-_UNIT_PART = re.compile(r"\d+[dhms]")
+    return "".join(_UNIT_PART.findall(text)[:units])
 
 
 def iso_time(at: float) -> str:
@@ -121,7 +118,7 @@ def parse_time(text: str) -> float:
             raise ValueError(f"{text!r} is not unix seconds (milliseconds are not taken)")
         return value
     try:
-        when = datetime.fromisoformat(text)
+        when = datetime.fromisoformat(text.upper())  # RFC 3339 allows a lowercase t and z
     except ValueError:
         raise ValueError(
             f"{text!r} is not a time: neither unix seconds nor RFC 3339 with a timezone "

@@ -41,6 +41,7 @@ def test_iso_time(at: float, text: str) -> None:
         pytest.param("1704067200.5", 1704067200.5, id="unix-fraction"),
         pytest.param("2024-01-01T06:00:00Z", 1704088800.0, id="rfc3339-z"),
         pytest.param("2024-01-01T08:00:00+02:00", 1704088800.0, id="rfc3339-offset"),
+        pytest.param("2024-01-01t06:00:00z", 1704088800.0, id="rfc3339-lowercase"),
     ],
 )
 def test_parse_time(text: str, at: float) -> None:
