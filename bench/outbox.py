@@ -28,10 +28,11 @@ from sloguard.clock import SystemClock
 from sloguard.delivery import Deliverer
 from sloguard.lifecycle import EpisodeState
 from sloguard.notify import build_notifier
-from sloguard.notify.base import Kind, Notification, Notifier
 from sloguard.notify.pagerduty import PagerDutyConfig
 from sloguard.notify.webhook import WebhookConfig
-from sloguard.store import OutboxRow, Store
+from sloguard.ports import Notifier
+from sloguard.records import Kind, Notification, OutboxRow
+from sloguard.store import Store
 
 ROUTING_KEY = "OutboxBenchRoutingKey00000000000"
 SECRET = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # public test vector

@@ -58,9 +58,10 @@ from sloguard.notify import build_notifier
 from sloguard.paging import Outcome, PagingPolicy, advance, slo_for, slo_index
 from sloguard.ports import Clock, Sample, Series, Source
 from sloguard.prometheus.client import PrometheusClient
+from sloguard.records import OutboxCounts
 from sloguard.routing import Matcher, Route, Silence
 from sloguard.spec import load_slos
-from sloguard.store import OutboxCounts, Store
+from sloguard.store import Store
 from sloguard.watch import Heat, Watch, approach, choose, heat
 
 log = logging.getLogger("sloguard.app")

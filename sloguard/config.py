@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -31,7 +30,7 @@ from pydantic import (
 from sloguard.errors import ConfigError, Location, Problem
 from sloguard.notify import NotifierConfig
 from sloguard.prometheus.config import PrometheusConfig
-from sloguard.spec import DEFAULT_LIMITS, parse_documents, read_text
+from sloguard.spec import DEFAULT_LIMITS, Doc, parse_documents, read_text
 
 _FORBID = ConfigDict(extra="forbid", frozen=True)
 
@@ -216,54 +215,34 @@ class DaemonConfig(BaseModel):
 
 # --- loading --------------------------------------------------------------------------------
 
-Path_ = tuple[str | int, ...]
-
-
-def _positions(node: yaml.Node, path: Path_, out: dict[Path_, tuple[int, int]]) -> None:
-    """Record the 1-based (line, column) of every key and item, by its path in the document."""
-    out.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            sub = (*path, str(key.value))
-            out[sub] = (key.start_mark.line + 1, key.start_mark.column + 1)
-            _positions(value, sub, out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _positions(item, (*path, i), out)
-
-
-def _dotted(path: Sequence[str | int]) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
 
 class _Located:
-    def __init__(self, file: str, positions: Mapping[Path_, tuple[int, int]]) -> None:
-        self.file = file
-        self.positions = positions
+    """Where each path of the config document sits, for messages: the spec's located reader
+    (:class:`sloguard.spec.Doc`), told to skip the tags pydantic adds to paths for unions."""
+
+    def __init__(self, doc: Doc) -> None:
+        self.doc = doc
+
+    def _real(self, path: Sequence[str | int]) -> tuple[str | int, ...]:
+        # Keep the parts that are in the file, and the last one (a missing field); drop the
+        # tags pydantic adds for unions (e.g. "pagerduty" in notifiers[0].pagerduty.url).
+        real: tuple[str | int, ...] = ()
+        for i, part in enumerate(path):
+            if self.doc.get((*real, part), _ABSENT) is not _ABSENT or i == len(path) - 1:
+                real = (*real, part)
+        return real
 
     def at(self, path: Sequence[str | int]) -> Location:
         """The location of ``path``, or of its nearest ancestor present in the file."""
-        known: list[str | int] = []
-        best = self.positions.get((), (1, 1))
-        for part in path:
-            candidate = (*known, part)
-            if candidate in self.positions:
-                known.append(part)
-                best = self.positions[candidate]
-            # else: a union tag pydantic adds to the path (e.g. "pagerduty"); skip it
-        return Location(self.file, *best)
+        return self.doc.key(self._real(path))
 
     def problem(self, path: Sequence[str | int], message: str) -> Problem:
-        # Keep the parts that are in the file, and the last one (a missing field); drop the tags
-        # pydantic adds for unions (e.g. "pagerduty" in notifiers[0].pagerduty.url).
-        real: list[str | int] = []
-        for i, part in enumerate(path):
-            if (*real, part) in self.positions or i == len(path) - 1:
-                real.append(part)
-        return Problem(self.at(path), f"{_dotted(real) or '(top level)'}: {message}", _dotted(real))
+        real = self._real(path)
+        name = self.doc.display(real)
+        return Problem(self.doc.key(real), f"{name or '(top level)'}: {message}", name)
+
+
+_ABSENT = object()
 
 
 def _resolve_paths(data: Any, base: Path) -> Any:
@@ -305,27 +284,9 @@ def _message(error: Mapping[str, Any]) -> str:
 
 def parse_config(text: str, file: str = "<config>", *, base: Path | None = None) -> DaemonConfig:
     """Validate config text; ``base`` is the directory relative paths are resolved against."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)  # a node graph: aliases stay shared
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(Problem(loc, f"not valid YAML: {problem}")) from None
-    except RecursionError:
-        raise ConfigError(
-            Problem(Location(file, 1, 1), "YAML nested too deeply; flatten it")
-        ) from None
-    # The hardened reader before anything is built: nesting depth, alias expansion (YAML
-    # bombs), numbers and invisible characters, each a located error.
-    for item in parse_documents(text, file):
-        if isinstance(item, Problem):
-            raise ConfigError(item)
-    data = yaml.safe_load(text)
-    positions: dict[Path_, tuple[int, int]] = {}
-    if root is not None:
-        _positions(root, (), positions)
-    located = _Located(file, positions)
+    doc = _document(text, file)
+    data = doc.data
+    located = _Located(doc)
     if not isinstance(data, dict):
         raise ConfigError(
             located.problem((), "the config must be a mapping with prometheus, slo_paths, ...")
@@ -342,6 +303,29 @@ def parse_config(text: str, file: str = "<config>", *, base: Path | None = None)
     _check_references(config, located)
     config._where = {n.name: located.at(("notifiers", i)) for i, n in enumerate(config.notifiers)}
     return config
+
+
+def _document(text: str, file: str) -> Doc:
+    """The config's one YAML document, read by the spec's hardened, located reader: nesting
+    depth, alias expansion (YAML bombs), numbers and invisible characters are located errors."""
+    docs: list[Doc] = []
+    for item in parse_documents(text, file):
+        if isinstance(item, Problem):
+            raise ConfigError(_config_wording(item))
+        docs.append(item)
+    if len(docs) > 1:
+        raise ConfigError(
+            Problem(docs[1].start, f"expected one YAML document, found {len(docs)}; remove '---'")
+        )
+    return docs[0] if docs else Doc(file, None, Location(file, 1, 1))
+
+
+def _config_wording(problem: Problem) -> Problem:
+    # The config has always said "not valid YAML" where the SLO reader says "invalid YAML".
+    message = problem.message
+    if message.startswith("invalid YAML"):
+        message = "not valid YAML" + message.removeprefix("invalid YAML")
+    return Problem(problem.location, message, problem.field, problem.level)
 
 
 def _check_references(config: DaemonConfig, located: _Located) -> None:

@@ -3,7 +3,7 @@
 The pipeline of one row, in this order (cf. Alertmanager's notify pipeline):
 
 1. **order** - only the oldest pending row of each (notifier, episode) is due, so a resolve
-   never overtakes its trigger (:meth:`sloguard.store.Store.due`);
+   never overtakes its trigger (:meth:`sloguard.ports.Store.due`);
 2. **expire / orphan** - rows older than ``give_up_after_seconds``, or for a notifier no longer
    configured, go to the dead letters;
 3. **rate limit** - deliveries sharing ``Notifier.rate_limit_key`` stay under
@@ -29,9 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sloguard.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
-from sloguard.notify.base import Notification, Notifier
-from sloguard.ports import Clock
-from sloguard.store import Pending, Store
+from sloguard.ports import Clock, Notifier, Store
+from sloguard.records import Notification, Pending
 
 log = logging.getLogger("sloguard.delivery")
 

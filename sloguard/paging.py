@@ -1,9 +1,9 @@
 """From one evaluation of one SLO to its new episode state and outbox rows.
 
 This is the middle of a tick: silence lookup, the lifecycle step, routing, and the
-:class:`~sloguard.notify.base.Notification` each routed notifier will receive, built once here
+:class:`~sloguard.records.Notification` each routed notifier will receive, built once here
 and stored as JSON so a retry after a restart sends the very same thing. No I/O: the caller
-commits the result with :meth:`sloguard.store.Store.commit`.
+commits the result with :meth:`sloguard.ports.Store.commit`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from sloguard.burn import Evaluation, TierDecision, TierState
-from sloguard.durations import format_duration
+from sloguard.durations import human_duration
 from sloguard.lifecycle import (
     EpisodeState,
     Event,
@@ -24,11 +24,10 @@ from sloguard.lifecycle import (
     step,
 )
 from sloguard.model import SLO, Severity
-from sloguard.notify.base import Kind, Notification
 from sloguard.postmortem import SloFacts
 from sloguard.postmortem import render as render_postmortem
+from sloguard.records import EpisodeRecord, Kind, Notification, OutboxRow, Transition
 from sloguard.routing import Route, Silence, active_silence, dispatch, match_labels
-from sloguard.store import EpisodeRecord, OutboxRow, Transition
 
 History = Callable[[str], EpisodeRecord | None]
 
@@ -186,22 +185,6 @@ def build_notification(
 
 def _tier_name(d: TierDecision) -> str:
     return f"{d.tier.severity.name} {d.tier.long}/{d.tier.short}"
-
-
-def human_duration(seconds: float) -> str:
-    """``7380`` -> ``2h3m``; under a second -> ``0s``; at most two units."""
-    whole = round(seconds)
-    if whole <= 0:
-        return "0s"
-    text = format_duration(whole)
-    parts: list[str] = []
-    number = ""
-    for ch in text:
-        number += ch
-        if ch.isalpha():
-            parts.append(number)
-            number = ""
-    return "".join(parts[:2])
 
 
 def _worst_firing(evaluation: Evaluation, severity: Severity) -> TierDecision | None:

@@ -1,14 +1,20 @@
 """The seams between services and edges: small Protocols, so tests plug in fakes or local servers.
 
-Other ports (Notifier, Store) live beside the code that owns their data types and are
-re-exported here as they land.
+- :class:`Source`: where error ratios come from (Prometheus).
+- :class:`Notifier`: one configured destination delivery sends to (PagerDuty, Opsgenie, ...).
+- :class:`Store`: episode state, history and the durable outbox (SQLite today; the types in
+  its signatures are sloguard's own records, so another engine can implement it).
+- :class:`Clock`: injected time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+from sloguard.lifecycle import EpisodeState, Event
+from sloguard.records import EpisodeRecord, Notification, OutboxCounts, OutboxRow, Pending
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +42,103 @@ class Source(Protocol):
 
     async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
         """Range query. Raises :class:`sloguard.errors.SourceError`."""
+        ...
+
+
+class Notifier(Protocol):
+    """One configured destination. ``send`` raises TransientDeliveryError (retry later, maybe
+    with ``retry_after_seconds``) or PermanentDeliveryError (dead letter); returning means the
+    receiver accepted it."""
+
+    name: str  # the config's name, e.g. "pd"
+    integration: str  # "pagerduty" | "opsgenie" | "webhook" | "slack": a bounded metric label
+
+    @property
+    def rate_limit_key(self) -> str | None:
+        """Deliveries sharing this key share a rate limit (PagerDuty: per routing key)."""
+        ...
+
+    @property
+    def rate_limit_per_minute(self) -> int | None: ...
+
+    async def send(self, notification: Notification) -> None: ...
+
+
+class Store(Protocol):
+    """Episode state, episode history and the durable outbox. Every method raises
+    :class:`sloguard.errors.StoreError` when the database fails; none reads a clock (times are
+    arguments)."""
+
+    def close(self) -> None: ...
+
+    def load_states(self) -> dict[str, EpisodeState]:
+        """The last committed state of every SLO key."""
+        ...
+
+    def commit(
+        self, state: EpisodeState, events: Sequence[Event], rows: Sequence[OutboxRow], at: float
+    ) -> int:
+        """One SLO's new state, transitions and outbox rows in one transaction; rows queued."""
+        ...
+
+    def commit_many(
+        self,
+        changes: Sequence[tuple[EpisodeState, Sequence[Event], Sequence[OutboxRow]]],
+        at: float,
+        *,
+        seen: Sequence[EpisodeState] = (),
+    ) -> list[int]:
+        """Many keys' changes in one transaction (``seen``: only ``last_at`` changed)."""
+        ...
+
+    def due(self, now: float, limit: int = 100) -> list[Pending]:
+        """Pending rows whose time has come and that head their (notifier, episode) queue."""
+        ...
+
+    def next_due_at(self) -> float | None:
+        """When the earliest pending row becomes due, or None."""
+        ...
+
+    def mark_delivered(
+        self, row_id: int, at: float, *, status: int | None = None, duration: float = 0.0
+    ) -> None: ...
+
+    def mark_retry(
+        self,
+        row_id: int,
+        at: float,
+        next_attempt_at: float,
+        error: str,
+        *,
+        status: int | None = None,
+        duration: float = 0.0,
+    ) -> None: ...
+
+    def mark_dead(
+        self,
+        row_id: int,
+        at: float,
+        error: str,
+        *,
+        status: int | None = None,
+        duration: float = 0.0,
+        attempted: bool = True,
+    ) -> None: ...
+
+    def defer(self, row_id: int, next_attempt_at: float) -> None:
+        """Postpone a row without counting an attempt (rate limit)."""
+        ...
+
+    def counts(self) -> OutboxCounts: ...
+
+    def episodes(self, slo: str | None = None) -> list[EpisodeRecord]:
+        """Every episode (of ``slo``, if given), oldest first, with its history."""
+        ...
+
+    def episode(self, episode_id: str) -> EpisodeRecord | None: ...
+
+    def latest_payload(self, episode_id: str) -> dict[str, Any] | None:
+        """The newest notification queued for the episode, as JSON, or None."""
         ...
 
 

@@ -13,20 +13,25 @@ SLO's facts (service, owner, objective, links). Output is a draft a team edits, 
 * Empty, blameless sections for the people: summary, contributing factors, what went well,
   where we got lucky, action items.
 
-The record types are Protocols, so :class:`sloguard.store.EpisodeRecord` (a layer above this
-pure core) fits them without this module importing the store.
+It reads the store's history as :mod:`sloguard.records` (pure data), so it never imports the
+store.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any
 
-from sloguard.durations import DurationError, format_duration, parse_duration
+from sloguard.durations import (
+    format_duration,
+    human_duration,
+    iso_time,
+    seconds_or_none,
+)
 from sloguard.model import SLO
+from sloguard.records import Delivery, EpisodeRecord, Transition
 
 MAX_TIMELINE_ENTRIES = 200  # a flapping data source must not make a megabyte webhook
 
@@ -42,65 +47,6 @@ _KIND_TEXT = {
     "stale": "Stale: no data for too long",
     "data_restored": "Data restored",
 }
-
-
-class TransitionLike(Protocol):
-    @property
-    def at(self) -> float: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def severity(self) -> str: ...
-    @property
-    def previous(self) -> str | None: ...
-    @property
-    def paged(self) -> bool: ...
-    @property
-    def reason(self) -> str: ...
-
-
-class DeliveryLike(Protocol):
-    @property
-    def notifier(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def attempts(self) -> int: ...
-    @property
-    def created_at(self) -> float: ...
-    @property
-    def finished_at(self) -> float | None: ...
-    @property
-    def last_error(self) -> str: ...
-    @property
-    def last_status(self) -> int | None: ...
-
-
-class EpisodeLike(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def slo(self) -> str: ...
-    @property
-    def declared_at(self) -> float: ...
-    @property
-    def resolved_at(self) -> float | None: ...
-    @property
-    def peak(self) -> str: ...
-    @property
-    def transitions(self) -> Sequence[TransitionLike]: ...
-    @property
-    def deliveries(self) -> Sequence[DeliveryLike]: ...
-    @property
-    def burn_started_at(self) -> float | None: ...
-    @property
-    def peak_burn_rate(self) -> float | None: ...
-    @property
-    def burn_seconds(self) -> float | None: ...
-    @property
-    def budget_remaining(self) -> float | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +80,9 @@ class SloFacts:
     def from_notification(cls, payload: Mapping[str, Any]) -> SloFacts:
         """From a stored notification (``Notification.to_json()``), when no SLO file is at hand."""
         period = payload.get("period")
-        seconds = _period_seconds(period) if isinstance(period, str) else None
+        seconds = seconds_or_none(period) if isinstance(period, str) else None
         burns = payload.get("burn_rates") or {}
-        fast = min(burns, key=lambda w: _period_seconds(w) or 0) if burns else ""
+        fast = min(burns, key=lambda w: seconds_or_none(w) or 0) if burns else ""
         objective = payload.get("objective_percent")
         return cls(
             service=str(payload.get("service") or ""),
@@ -152,29 +98,11 @@ class SloFacts:
         )
 
 
-def _period_seconds(text: str) -> int | None:
-    try:
-        return parse_duration(text)
-    except DurationError:
-        return None
-
-
 def budget_consumed(burn_seconds: float | None, period_seconds: int | None) -> float | None:
     """Share of the period's error budget spent: burn-seconds / period (1.0 = all of it)."""
     if burn_seconds is None or not period_seconds:
         return None
     return burn_seconds / period_seconds
-
-
-def iso(at: float) -> str:
-    """RFC 3339 in UTC, to the second: ``2024-01-01T06:00:52Z``."""
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def span(seconds: float) -> str:
-    """``3725`` -> ``1h2m5s``; negative and zero -> ``0s``."""
-    whole = round(seconds)
-    return format_duration(whole) if whole > 0 else "0s"
 
 
 def _percent(value: float | None) -> str:
@@ -194,7 +122,7 @@ class _Line:
     text: str
 
 
-def _delivery_text(d: DeliveryLike) -> str:
+def _delivery_text(d: Delivery) -> str:
     what = f"notification `{d.kind}` to `{d.notifier}`"
     tries = f"{d.attempts} attempt{'s' if d.attempts != 1 else ''}"
     status = f", HTTP {d.last_status}" if d.last_status is not None else ""
@@ -206,7 +134,7 @@ def _delivery_text(d: DeliveryLike) -> str:
     return f"{what} queued, not delivered yet ({tries}{last})"
 
 
-def _transition_text(t: TransitionLike) -> str:
+def _transition_text(t: Transition) -> str:
     head = _KIND_TEXT.get(t.kind, t.kind)
     if t.kind in ("declared", "escalated", "reescalated", "deescalated", "refired"):
         head += f" **{t.severity}**"
@@ -219,7 +147,7 @@ def _transition_text(t: TransitionLike) -> str:
     return head + paged + reason
 
 
-def timeline(episode: EpisodeLike, facts: SloFacts) -> list[tuple[float, str]]:
+def timeline(episode: EpisodeRecord, facts: SloFacts) -> list[tuple[float, str]]:
     """(time, text) of everything that happened, first burn to resolve, in time order."""
     lines: list[_Line] = []
     window = f" {facts.fast_window}" if facts.fast_window else ""
@@ -241,12 +169,12 @@ def timeline(episode: EpisodeLike, facts: SloFacts) -> list[tuple[float, str]]:
     return [(line.at, line.text) for line in sorted(lines)]
 
 
-def render(episode: EpisodeLike, facts: SloFacts | None = None) -> str:
+def render(episode: EpisodeRecord, facts: SloFacts | None = None) -> str:
     """The Markdown draft of ``episode``."""
     facts = facts or SloFacts()
     start = episode.burn_started_at if episode.burn_started_at is not None else episode.declared_at
     out = [
-        f"# Postmortem draft: {episode.slo}, {episode.peak}, {iso(episode.declared_at)[:10]}",
+        f"# Postmortem draft: {episode.slo}, {episode.peak}, {iso_time(episode.declared_at)[:10]}",
         "",
         "_Blameless: describe what happened and why the system allowed it, not who did what._",
         "",
@@ -258,7 +186,8 @@ def render(episode: EpisodeLike, facts: SloFacts | None = None) -> str:
         "",
         f"- **SLO**: `{episode.slo}`"
         + (
-            f", objective {facts.objective_percent:g} % over {span(facts.period_seconds)}"
+            f", objective {facts.objective_percent:g} % "
+            f"over {human_duration(facts.period_seconds, units=4)}"
             if facts.objective_percent is not None and facts.period_seconds
             else ""
         ),
@@ -270,21 +199,26 @@ def render(episode: EpisodeLike, facts: SloFacts | None = None) -> str:
         "- **Error budget consumed during the episode**: "
         f"{_percent(budget_consumed(episode.burn_seconds, facts.period_seconds))}",
         f"- **Error budget remaining**: {_percent(episode.budget_remaining)}",
-        f"- **Time from first burn to declaration**: {span(episode.declared_at - start)}",
+        "- **Time from first burn to declaration**: "
+        + human_duration(episode.declared_at - start, units=4),
     ]
     if episode.resolved_at is not None:
-        out.append(f"- **Duration (first burn to resolve)**: {span(episode.resolved_at - start)}")
+        out.append(
+            "- **Duration (first burn to resolve)**: "
+            + human_duration(episode.resolved_at - start, units=4)
+        )
     else:
         out.append("- **Duration**: still open")
     first_page = _first_delivered_page(episode)
     if first_page is not None:
         out.append(
-            f"- **Time from first burn to the first page delivered**: {span(first_page - start)}"
+            "- **Time from first burn to the first page delivered**: "
+            + human_duration(first_page - start, units=4)
         )
     out += ["", "## Timeline (UTC)", ""]
     entries = timeline(episode, facts)
     shown = entries[:MAX_TIMELINE_ENTRIES]
-    out += [f"- {iso(at)} {text}" for at, text in shown]
+    out += [f"- {iso_time(at)} {text}" for at, text in shown]
     if len(entries) > len(shown):
         out.append(f"- … {len(entries) - len(shown)} more entries in the state database")
     out += [
@@ -319,7 +253,7 @@ def _owner(owner: Mapping[str, str]) -> str:
     return ", ".join(f"{k}: {v}" for k, v in sorted(owner.items()))
 
 
-def _first_delivered_page(episode: EpisodeLike) -> float | None:
+def _first_delivered_page(episode: EpisodeRecord) -> float | None:
     times = [
         d.finished_at
         for d in episode.deliveries
@@ -329,13 +263,8 @@ def _first_delivered_page(episode: EpisodeLike) -> float | None:
 
 
 __all__ = [
-    "DeliveryLike",
-    "EpisodeLike",
     "SloFacts",
-    "TransitionLike",
     "budget_consumed",
-    "iso",
     "render",
-    "span",
     "timeline",
 ]

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from sloguard.notify.base import Kind, Notification
+from sloguard.records import Kind, Notification
 
 T = TypeVar("T")
 

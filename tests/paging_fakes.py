@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sloguard.errors import DeliveryError
-from sloguard.notify.base import Kind, Notification
+from sloguard.records import Kind, Notification
 
 # A script entry: an exception to raise for this attempt, or None to accept it.
 Outcome = DeliveryError | BaseException | None

@@ -24,7 +24,7 @@ from sloguard.errors import SpecError
 from sloguard.lifecycle import EpisodeState, LifecyclePolicy, step
 from sloguard.model import SLO, RatioIndicator, Severity
 from sloguard.postmortem import SloFacts, render
-from sloguard.store import Delivery, EpisodeRecord, Transition
+from sloguard.records import Delivery, EpisodeRecord, Transition
 
 T0 = 1_704_067_200.0
 S1, S2, OK = Severity.SEV1, Severity.SEV2, Severity.OK

@@ -14,8 +14,8 @@ from sloguard.clock import ManualClock
 from sloguard.delivery import Deliverer, RetryPolicy, backoff_seconds
 from sloguard.errors import PermanentDeliveryError, TransientDeliveryError
 from sloguard.lifecycle import EpisodeState
-from sloguard.notify.base import Kind
-from sloguard.store import OutboxRow, Store
+from sloguard.records import Kind, OutboxRow
+from sloguard.store import Store
 from tests.paging_fakes import FakeNotifier, notification
 
 T0 = 1_704_067_200.0

@@ -30,8 +30,8 @@ from harness.receivers import (
 )
 from sloguard.errors import PermanentDeliveryError, TransientDeliveryError
 from sloguard.notify import NotifierConfig, build_notifier
-from sloguard.notify.base import Notification
 from sloguard.notify.webhook import WebhookConfig, WebhookNotifier
+from sloguard.records import Notification
 
 ADAPTER: TypeAdapter[Any] = TypeAdapter(NotifierConfig)
 

@@ -14,6 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from harness.receivers._contracts import load, validator
 from harness.receivers._server import schema_errors
+from sloguard.durations import human_duration
 from sloguard.notify import (
     NotifierConfig,
     OpsgenieConfig,
@@ -26,7 +27,7 @@ from sloguard.notify import (
     slack,
     webhook,
 )
-from sloguard.notify.base import Kind
+from sloguard.records import Kind
 
 PD = PagerDutyConfig(type="pagerduty", name="pd", routing_key_env="PD_KEY")
 OG = OpsgenieConfig(type="opsgenie", name="og", api_key_env="OG_KEY")
@@ -93,7 +94,7 @@ def wh(preset: str) -> WebhookConfig:
         pytest.param(
             notification(burn_rates={"5m": 1000.0, "1h": 333.7}, time_to_exhaustion_seconds=30),
             "SEV1 checkout-availability burning 334x over 1h (1000x over 5m), 46% budget gone "
-            "in 1h, budget exhausted in under 1m at the 5m rate, 71% left",
+            "in 1h, budget exhausted in 30s at the 5m rate, 71% left",
             id="full-outage-exhaustion-follows-the-current-5m-rate",
         ),
         pytest.param(
@@ -115,14 +116,15 @@ def test_headline(n, expected):
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [
-        pytest.param(59, "under 1m", id="seconds"),
+        pytest.param(59, "59s", id="seconds"),
         pytest.param(3600, "1h", id="hour"),
-        pytest.param(7260, "2h 1m", id="hour-minute"),
-        pytest.param(3 * 86400 + 4 * 3600 + 60, "3d 4h", id="two-units-only"),
+        pytest.param(7260, "2h1m", id="hour-minute"),
+        pytest.param(3 * 86400 + 4 * 3600 + 60, "3d4h", id="two-units-only"),
+        pytest.param(0, "0s", id="zero"),
     ],
 )
 def test_human_duration(seconds, text):
-    assert _text.human_duration(seconds) == text
+    assert human_duration(seconds) == text
 
 
 @pytest.mark.parametrize(

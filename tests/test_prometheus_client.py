@@ -14,9 +14,9 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
+from sloguard.durations import parse_retry_after
 from sloguard.errors import ConfigError, QueryError, SourceError, SourceUnavailable
 from sloguard.prometheus import BasicAuth, PrometheusClient, PrometheusConfig
-from sloguard.prometheus.client import parse_retry_after
 
 SECRET = "s3cr3t-t0ken-value"
 URL = "http://prom.example:9090"
@@ -210,8 +210,8 @@ def test_429_with_a_long_retry_after_gives_up_at_once() -> None:
 
 
 def test_retry_after_http_date() -> None:
-    assert parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", 1445412480.0) == 10.0
-    assert parse_retry_after("soon", 0.0) is None
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480.0) == 10.0
+    assert parse_retry_after("soon", now=0.0) is None
 
 
 def test_zero_retries_means_one_attempt() -> None:

@@ -26,8 +26,8 @@ import pytest
 from harness import chaos
 from harness.faultproxy import FaultProxy
 from harness.promserver import serve
-from sloguard import store as store_module
 from sloguard.store import Store
+from sloguard.store import sqlite as store_module
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.timeout(300)]
 
@@ -210,7 +210,7 @@ def downgrade_to_v1(path: Path) -> None:
     old = path.with_name("v2.db")
     path.rename(old)
     db = sqlite3.connect(path)
-    db.executescript(store_module._MIGRATIONS[1])
+    db.executescript(store_module.MIGRATIONS[1])
     db.execute("ATTACH DATABASE ? AS v2", (str(old),))
     tables = [r[0] for r in db.execute("SELECT name FROM main.sqlite_master WHERE type='table'")]
     for table in tables:

@@ -53,6 +53,7 @@ from harness.receivers.__main__ import (
 from sloguard.clock import ScaledClock
 from sloguard.config import load_config
 from sloguard.daemon import SKIPPED_TICK_MESSAGE
+from sloguard.durations import iso_time
 from sloguard.engine import Engine
 from sloguard.errors import SloguardError
 from sloguard.model import Severity
@@ -259,7 +260,7 @@ class Demo:
             "--config",
             str(config),
             "--replay-from",
-            story.iso(story.REPLAY_FROM),
+            iso_time(story.REPLAY_FROM),
             "--speed",
             f"{self.speed:g}",
         ]

@@ -63,10 +63,6 @@ LOGIN = "login-availability"
 SLOS = (CHECKOUT, SEARCH, CATALOG, LOGIN)
 
 
-def iso(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def clock(at: float) -> str:
     """``03:04:30``: the time of day in the story (UTC)."""
     return datetime.fromtimestamp(at, UTC).strftime("%H:%M:%S")

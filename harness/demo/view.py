@@ -16,7 +16,7 @@ from harness.demo.story import clock
 from harness.receivers import Arrival
 from sloguard.burn import Evaluation, TierState
 from sloguard.daemon import SKIPPED_TICK_MESSAGE
-from sloguard.durations import format_duration
+from sloguard.durations import format_duration, iso_time
 from sloguard.model import Severity
 
 STYLE: dict[Severity, dict[str, Any]] = {
@@ -219,7 +219,7 @@ def intro(speed: float) -> list[str]:
     text = f"""
 A web shop's Prometheus holds 31 days of traffic of four services, up to the night of
 2024-03-14. sloguard replays that night from 03:00 UTC, its clock running {x} faster than
-real time: `sloguard run --replay-from {story.iso(story.REPLAY_FROM)} --speed {speed:g}`.
+real time: `sloguard run --replay-from {iso_time(story.REPLAY_FROM)} --speed {speed:g}`.
 It evaluates every SLO once per {story.INTERVAL_SECONDS} s of story time.
 All times below are story times (UTC).
 
@@ -263,7 +263,7 @@ Where the pieces listen (all on 127.0.0.1; all started and stopped by this demo)
   slack       {p.slack:<40} status messages
   opsgenie    {p.opsgenie:<40} SEV3 tickets
   sloguard    python -m sloguard run --config {p.config}
-                --replay-from {story.iso(story.REPLAY_FROM)} --speed {speed:g}
+                --replay-from {iso_time(story.REPLAY_FROM)} --speed {speed:g}
   files       {p.work}/{removed}
 Look at the same data yourself, in another terminal, while it runs:
   {p.python} -m sloguard evaluate {p.work}/slos \\

@@ -8,8 +8,8 @@ from typing import Any
 
 from sloguard.backtest._replay import Episode, Result
 from sloguard.backtest._score import Score, stats
+from sloguard.durations import human_duration, iso_time
 from sloguard.model import Severity
-from sloguard.postmortem import iso, span
 
 
 def _num(value: float | None) -> float | None:
@@ -22,13 +22,13 @@ def episode_json(e: Episode) -> dict[str, Any]:
         "slo": e.slo,
         "slo_name": e.slo_name,
         "episode_id": e.episode_id,
-        "burn_started_at": iso(e.burn_started_at),
+        "burn_started_at": iso_time(e.burn_started_at),
         "started_before_range": e.started_before_range,
-        "declared_at": iso(e.declared_at),
+        "declared_at": iso_time(e.declared_at),
         "time_to_declare_seconds": e.time_to_declare_seconds,
         "severity_max": e.severity_max.name,
-        "severities": [{"at": iso(c.at), "severity": c.severity.name} for c in e.severities],
-        "resolved_at": iso(e.resolved_at) if e.resolved_at is not None else None,
+        "severities": [{"at": iso_time(c.at), "severity": c.severity.name} for c in e.severities],
+        "resolved_at": iso_time(e.resolved_at) if e.resolved_at is not None else None,
         "duration_seconds": (
             e.resolved_at - e.burn_started_at if e.resolved_at is not None else None
         ),
@@ -39,7 +39,7 @@ def episode_json(e: Episode) -> dict[str, Any]:
         "pages": e.pages,
         "events": [
             {
-                "at": iso(ev.at),
+                "at": iso_time(ev.at),
                 "kind": ev.kind.value,
                 "severity": ev.severity.name,
                 "paged": ev.notify,
@@ -77,8 +77,8 @@ def policy_summary(result: Result, name: str, score: Score | None) -> dict[str, 
                     {
                         "incident": m.incident.label,
                         "slo": m.incident.slo,
-                        "start": iso(m.incident.start),
-                        "end": iso(m.incident.end),
+                        "start": iso_time(m.incident.start),
+                        "end": iso_time(m.incident.end),
                         "detected": m.detected,
                         "episodes": list(m.episodes),
                         "detection_delay_seconds": m.detection_delay_seconds,
@@ -98,8 +98,8 @@ def result_json(result: Result, scores: Sequence[Score] | None = None) -> dict[s
     ignored = scores[0].ignored if scores else ()
     return {
         "range": {
-            "from": iso(o.start),
-            "to": iso(o.end),
+            "from": iso_time(o.start),
+            "to": iso_time(o.end),
             "step_seconds": o.step,
             "steps": o.steps,
             "budget_step_seconds": result.budget_step,
@@ -147,17 +147,23 @@ def _pct(value: float | None) -> str:
 
 
 def _dur(value: float | None) -> str:
-    return "-" if value is None else span(value) if value >= 0 else "-" + span(-value)
+    return (
+        "-"
+        if value is None
+        else human_duration(value, units=4)
+        if value >= 0
+        else "-" + human_duration(-value, units=4)
+    )
 
 
 def _episode_row(e: Episode) -> list[str]:
     changes = " ".join(c.severity.name for c in e.severities)
     return [
         e.slo,
-        iso(e.declared_at),
+        iso_time(e.declared_at),
         e.severity_max.name,
         changes,
-        iso(e.resolved_at) if e.resolved_at is not None else "open",
+        iso_time(e.resolved_at) if e.resolved_at is not None else "open",
         ("≤" if e.started_before_range else "") + _dur(e.time_to_declare_seconds),
         f"{_burn(e.peak_burn_rate)} ({e.burn_window})",
         _pct(e.budget_consumed),
@@ -218,8 +224,9 @@ def render_text(result: Result, scores: Sequence[Score] | None, *, markdown: boo
     table = _markdown if markdown else _table
     out: list[str] = []
     title = (
-        f"Backtest of {len(result.slos)} SLO(s) from {iso(o.start)} to {iso(o.end)} "
-        f"every {span(o.step)} ({o.steps} steps, {result.requests} range queries)"
+        f"Backtest of {len(result.slos)} SLO(s) from {iso_time(o.start)} to {iso_time(o.end)} "
+        f"every {human_duration(o.step, units=4)} "
+        f"({o.steps} steps, {result.requests} range queries)"
     )
     out += [f"# {title}", ""] if markdown else [title, ""]
     for policy in result.policies:

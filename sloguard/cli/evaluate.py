@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +14,14 @@ import click
 from sloguard.burn import Evaluation
 from sloguard.cli._prometheus import Connection, connection_options, prometheus_config
 from sloguard.clock import SystemClock
-from sloguard.durations import DurationError, format_duration, parse_duration
+from sloguard.durations import (
+    DurationError,
+    format_duration,
+    human_duration,
+    iso_time,
+    parse_duration,
+    parse_time,
+)
 from sloguard.engine import Engine
 from sloguard.errors import SloguardError, SpecError
 from sloguard.model import SLO, Severity
@@ -37,42 +42,11 @@ COLOURS = {
 
 
 def parse_at(text: str) -> float:
-    """``--at``: unix seconds (``1704067200``, ``1704067200.5``) or RFC 3339 with a timezone."""
+    """A time option (``--at``, ``--replay-from``): unix seconds or RFC 3339 with a timezone."""
     try:
-        value = float(text)
-    except ValueError:
-        pass
-    else:
-        if not math.isfinite(value) or value < 0 or value >= 1e11:
-            raise click.BadParameter(f"{text!r} is not unix seconds (milliseconds are not taken)")
-        return value
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is neither unix seconds nor RFC 3339 (e.g. 2024-01-01T06:00:00Z)"
-        ) from None
-    if when.tzinfo is None:
-        raise click.BadParameter(f"{text!r} has no timezone: add Z or an offset like +02:00")
-    return when.timestamp()
-
-
-def _iso(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).isoformat().replace("+00:00", "Z")
-
-
-def human_seconds(seconds: float) -> str:
-    """1580 -> ``26m20s``; 972000 -> ``11d6h``; two units are enough at 3 a.m."""
-    whole = round(seconds)
-    if whole <= 0:
-        return "now"
-    text = format_duration(whole)
-    units = [u for u in ("d", "h", "m", "s") if u in text]
-    parts = text
-    if len(units) > 2:  # keep the two largest units
-        cut = parts.index(units[1]) + 1
-        parts = parts[:cut]
-    return parts
+        return parse_time(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _burn(b: float | None) -> str:
@@ -94,7 +68,7 @@ def _exhaustion(ev: Evaluation) -> str:
         return "-" if ev.error_budget_remaining is None else "never"
     if ev.time_to_exhaustion_seconds <= 0:
         return "exhausted"
-    return human_seconds(ev.time_to_exhaustion_seconds)
+    return human_duration(ev.time_to_exhaustion_seconds)
 
 
 def _slo_of(ev: Evaluation, by_name: dict[str, SLO]) -> SLO | None:
@@ -291,7 +265,7 @@ def evaluate(
         use_colour = sys.stdout.isatty() if colour is None else colour
         burning = sum(1 for ev in evaluations if ev.severity > Severity.OK)
         click.echo(
-            f"{len(evaluations)} SLOs at {_iso(at)} from {PrometheusClient.display(config)}: "
+            f"{len(evaluations)} SLOs at {iso_time(at)} from {PrometheusClient.display(config)}: "
             f"{burning} burning",
         )
         click.echo(as_table(evaluations, colour=use_colour), color=use_colour)

@@ -9,10 +9,12 @@ from typing import NoReturn
 import click
 
 from sloguard.config import load_config
+from sloguard.durations import iso_time
 from sloguard.errors import ConfigError, SloguardError, SpecError, StoreError
 from sloguard.model import SLO
-from sloguard.postmortem import SloFacts, budget_consumed, iso, render
-from sloguard.store import EpisodeRecord, Store
+from sloguard.postmortem import SloFacts, budget_consumed, render
+from sloguard.records import EpisodeRecord
+from sloguard.store import Store
 
 EXIT_OK = 0
 EXIT_NOT_FOUND = 1
@@ -76,8 +78,8 @@ def _listing(store: Store, slos: list[SLO], slo: str | None) -> str:
             [
                 e.id,
                 e.slo,
-                iso(e.declared_at),
-                iso(e.resolved_at) if e.resolved_at is not None else "open",
+                iso_time(e.declared_at),
+                iso_time(e.resolved_at) if e.resolved_at is not None else "open",
                 e.peak,
                 "-" if e.peak_burn_rate is None else f"{e.peak_burn_rate:.1f}x",
                 "-" if used is None else f"{used * 100:.1f}%",

@@ -13,8 +13,10 @@ from typing import Any
 import click
 
 from sloguard.app import TickReport, open_daemon, run_daemon
+from sloguard.cli.evaluate import parse_at
 from sloguard.clock import ScaledClock
 from sloguard.config import DaemonConfig, load_config
+from sloguard.durations import iso_time
 from sloguard.errors import ConfigError, SloguardError, SpecError
 
 # A replayed tick closer than this to the next in real time would mostly be skipped ticks: the
@@ -57,32 +59,10 @@ def _setup_logging(config: DaemonConfig) -> None:
     root.propagate = False
 
 
-def parse_instant(text: str) -> float:
-    """RFC 3339 with a timezone (``2024-01-01T06:05:00Z``) or unix seconds (``1704089100``)."""
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is not a time: use RFC 3339 with a timezone, e.g. 2024-01-01T06:05:00Z, "
-            "or unix seconds, e.g. 1704089100"
-        ) from None
-    if parsed.tzinfo is None:
-        raise click.BadParameter(f"{text!r} has no timezone: add Z or an offset like +02:00")
-    return parsed.timestamp()
-
-
-def _iso(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def render(report: TickReport) -> str:
     """The short summary ``run --once`` prints."""
     unix = f"{report.at:.3f}".rstrip("0").rstrip(".")
-    lines = [f"tick at {_iso(report.at)} ({unix}): {len(report.slos)} SLO key(s)"]
+    lines = [f"tick at {iso_time(report.at)} ({unix}): {len(report.slos)} SLO key(s)"]
     width = max((len(s.key) for s in report.slos), default=0)
     for s in report.slos:
         events = ", ".join(
@@ -114,7 +94,7 @@ def check_replay(config: DaemonConfig, start: float, speed: float, now: float) -
     """Refuse a replay that cannot work: from the future, or ticks too close in real time."""
     if start >= now:
         raise click.BadParameter(
-            f"{_iso(start)} is not in the past: a replay needs recorded data",
+            f"{iso_time(start)} is not in the past: a replay needs recorded data",
             param_hint="'--replay-from'",
         )
     if not speed > 0:
@@ -133,7 +113,7 @@ def check_replay(config: DaemonConfig, start: float, speed: float, now: float) -
 def _replay_clock(start: float, speed: float) -> ScaledClock:
     clock = ScaledClock(start, speed)
     logging.getLogger("sloguard.app").info(
-        "replaying from %s (%s) at %gx speed", _iso(start), f"{start:.3f}", speed
+        "replaying from %s (%s) at %gx speed", iso_time(start), f"{start:.3f}", speed
     )
     return clock
 
@@ -223,8 +203,8 @@ def run(
         raise click.UsageError("--replay-from runs the daemon; for one past tick use --once --at")
     if speed is not None and replay_from is None:
         raise click.UsageError("--speed needs --replay-from")
-    instant = parse_instant(at) if at is not None else None
-    replay_start = parse_instant(replay_from) if replay_from is not None else None
+    instant = parse_at(at) if at is not None else None
+    replay_start = parse_at(replay_from) if replay_from is not None else None
     try:
         config = load_config(config_path)
         replay = None

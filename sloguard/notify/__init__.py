@@ -1,5 +1,5 @@
 """Notifiers: one module per integration, each with its config model, a pure ``build_payload()``
-and ``send()``. The shared types are in :mod:`sloguard.notify.base`.
+and ``send()``. The record they deliver is :class:`sloguard.records.Notification`.
 
     config = TypeAdapter(NotifierConfig).validate_python({"type": "pagerduty", ...})
     notifier = build_notifier(config, client)      # reads the secrets now, once
@@ -15,16 +15,15 @@ import httpx
 from pydantic import Field
 
 from sloguard.errors import ConfigError, Location, Problem
-from sloguard.notify.base import Kind, Notification, Notifier, NotifierConfigBase, read_secret
+from sloguard.notify.base import NotifierConfigBase
 from sloguard.notify.opsgenie import OpsgenieConfig, OpsgenieNotifier
 from sloguard.notify.pagerduty import PagerDutyConfig, PagerDutyNotifier
 from sloguard.notify.slack import SlackConfig, SlackNotifier
 from sloguard.notify.webhook import WebhookConfig, WebhookNotifier
+from sloguard.ports import Notifier
+from sloguard.secrets import read_secret
 
 __all__ = [
-    "Kind",
-    "Notification",
-    "Notifier",
     "NotifierConfig",
     "NotifierConfigBase",
     "OpsgenieConfig",

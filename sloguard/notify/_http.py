@@ -16,12 +16,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from sloguard.durations import parse_retry_after
 from sloguard.errors import PermanentDeliveryError, TransientDeliveryError
 
 REDACTED = "<redacted>"
@@ -84,27 +84,6 @@ def vendor_transient(status: int) -> bool:
     """The common rule: 429 (throttled) and 5xx are worth retrying, other 4xx are not.
     408 (the receiver timed out reading us) and 425 (too early) are transient by definition."""
     return status in (408, 425, 429) or 500 <= status <= 599
-
-
-def parse_retry_after(value: str | None, *, date_header: str | None = None) -> float | None:
-    """``Retry-After`` as seconds: delay-seconds or an HTTP-date (RFC 9110 10.2.3).
-
-    An HTTP-date is measured against the response's own ``Date`` header when there is one, so
-    a skewed local clock does not stretch or shrink the wait.
-    """
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value).timestamp()
-        now = parsedate_to_datetime(date_header).timestamp() if date_header else time.time()
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(when - now, 0.0)
 
 
 def _detail(response: httpx.Response) -> str:
@@ -175,7 +154,9 @@ async def call(
         )
     if transient(status):
         retry_after = parse_retry_after(
-            response.headers.get("retry-after"), date_header=response.headers.get("date")
+            response.headers.get("retry-after"),
+            now=time.time(),
+            date_header=response.headers.get("date"),
         )
         if retry_after is None and status == 429:
             retry_after = default_retry_after

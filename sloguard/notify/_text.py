@@ -1,6 +1,6 @@
 """Text every notifier shares: the one-line headline an engineer acts on, facts, truncation.
 
-Pure functions of a :class:`~sloguard.notify.base.Notification`; no I/O, no clock.
+Pure functions of a :class:`~sloguard.records.Notification`; no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -9,10 +9,9 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from sloguard.durations import DurationError, parse_duration
-from sloguard.notify.base import Kind, Notification
+from sloguard.durations import human_duration, iso_time, seconds_or_none
+from sloguard.records import Kind, Notification
 
 ELLIPSIS = "…"
 _THRESHOLD_KEY = re.compile(r"^(SEV[123])\s+(\S+?)/(\S+)$")
@@ -36,24 +35,6 @@ def bounded_key(key: str, limit: int) -> str:
     return f"{key[: limit - 17]}~{digest}"
 
 
-def iso8601(at: float) -> str:
-    """Unix seconds as ISO 8601 UTC with a ``Z``: what PagerDuty and the webhooks expect."""
-    return datetime.fromtimestamp(at, tz=UTC).isoformat().replace("+00:00", "Z")
-
-
-def human_duration(seconds: float) -> str:
-    """Two significant units for a page: ``2h``, ``1d 4h``, ``45m``, ``under 1m``."""
-    if seconds < 60:
-        return "under 1m"
-    total = int(seconds)
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if total >= size:
-            parts.append(f"{total // size}{unit}")
-            total %= size
-    return " ".join(parts[:2])
-
-
 def _fmt_burn(value: float) -> str:
     return f"{value:.1f}x" if value < 100 else f"{value:.0f}x"
 
@@ -72,18 +53,11 @@ class Burn:
     budget_spent_percent: float | None  # of the whole period's budget, spent within `window`
 
 
-def _seconds(text: str) -> int | None:
-    try:
-        return parse_duration(text)
-    except DurationError:
-        return None
-
-
 def tier_burn(n: Notification) -> Burn | None:
     """The long-window burn of the tier that made the notification's severity (of several
     tiers of that severity, one whose both windows burn over its factor), else the worst
     known burn rate. None when no burn rate is known (e.g. a stale evaluation)."""
-    period = _seconds(n.period)
+    period = seconds_or_none(n.period)
     candidates: list[tuple[bool, Burn]] = []
     for key, factor in n.thresholds.items():
         match = _THRESHOLD_KEY.match(key)
@@ -108,7 +82,7 @@ def tier_burn(n: Notification) -> Burn | None:
 
 
 def _spent(rate: float, window: str, period: int | None) -> float | None:
-    seconds = _seconds(window)
+    seconds = seconds_or_none(window)
     if seconds is None or not period:
         return None
     return rate * seconds / period * 100.0
@@ -175,7 +149,9 @@ def current_burn(n: Notification) -> tuple[str, float] | None:
     known = [
         (seconds, window, rate)
         for window, rate in n.burn_rates.items()
-        if rate is not None and math.isfinite(rate) and (seconds := _seconds(window)) is not None
+        if rate is not None
+        and math.isfinite(rate)
+        and (seconds := seconds_or_none(window)) is not None
     ]
     if not known:
         return None
@@ -211,7 +187,7 @@ def facts(n: Notification) -> dict[str, str]:
     if n.dashboard_url:
         out["dashboard"] = n.dashboard_url
     out["episode"] = n.episode_id
-    out["evaluated_at"] = iso8601(n.at)
+    out["evaluated_at"] = iso_time(n.at)
     return out
 
 

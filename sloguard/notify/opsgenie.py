@@ -30,7 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sloguard.notify import _http
 from sloguard.notify._text import bounded_key, details_markdown, facts, headline, truncate
-from sloguard.notify.base import Kind, Notification, NotifierConfigBase
+from sloguard.notify.base import NotifierConfigBase
+from sloguard.records import Kind, Notification
 
 OgPriority = Literal["P1", "P2", "P3", "P4", "P5"]
 SevName = Literal["SEV1", "SEV2", "SEV3"]

@@ -23,9 +23,11 @@ from typing import Any, Literal
 import httpx
 from pydantic import Field
 
+from sloguard.durations import iso_time
 from sloguard.notify import _http
-from sloguard.notify._text import bounded_key, headline, iso8601, truncate
-from sloguard.notify.base import Kind, Notification, NotifierConfigBase
+from sloguard.notify._text import bounded_key, headline, truncate
+from sloguard.notify.base import NotifierConfigBase
+from sloguard.records import Kind, Notification
 
 PdSeverity = Literal["critical", "error", "warning", "info"]
 SevName = Literal["SEV1", "SEV2", "SEV3"]
@@ -91,7 +93,7 @@ def custom_details(notification: Notification) -> dict[str, Any]:
         "error_budget_remaining": n.error_budget_remaining,
         "time_to_exhaustion_seconds": n.time_to_exhaustion_seconds,
         "episode_id": n.episode_id,
-        "evaluated_at": iso8601(n.at),
+        "evaluated_at": iso_time(n.at),
     }
     if n.previous_severity:
         details["previous_severity"] = n.previous_severity
@@ -126,7 +128,7 @@ def build_payload(notification: Notification, config: PagerDutyConfig) -> dict[s
             "summary": truncate(headline(n), SUMMARY_MAX),
             "source": config.source or n.service or "sloguard",
             "severity": severity_for(n, config),
-            "timestamp": iso8601(n.at),
+            "timestamp": iso_time(n.at),
             "component": n.service,
             "group": n.owner.get("team", "") or n.slo,
             "class": "slo-evaluation-stale" if n.kind is Kind.STALE else "slo-burn-rate",

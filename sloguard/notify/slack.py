@@ -19,7 +19,8 @@ from pydantic import model_validator
 
 from sloguard.notify import _http
 from sloguard.notify._text import facts, headline, truncate
-from sloguard.notify.base import Kind, Notification, NotifierConfigBase
+from sloguard.notify.base import NotifierConfigBase
+from sloguard.records import Kind, Notification
 
 HEADER_MAX = 150
 SECTION_MAX = 3000

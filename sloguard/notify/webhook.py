@@ -34,10 +34,12 @@ from typing import Any, Literal
 import httpx
 from pydantic import Field, model_validator
 
+from sloguard.durations import iso_time
 from sloguard.errors import ConfigError, Location, Problem
 from sloguard.notify import _http
-from sloguard.notify._text import bounded_key, details_markdown, headline, iso8601, truncate
-from sloguard.notify.base import Kind, Notification, NotifierConfigBase
+from sloguard.notify._text import bounded_key, details_markdown, headline, truncate
+from sloguard.notify.base import NotifierConfigBase
+from sloguard.records import Kind, Notification
 
 Preset = Literal["generic", "incident_io", "rootly", "firehydrant"]
 
@@ -138,11 +140,11 @@ def _generic(n: Notification) -> dict[str, Any]:
         "time_to_exhaustion_seconds": n.time_to_exhaustion_seconds,
         "runbook_url": n.runbook_url,
         "dashboard_url": n.dashboard_url,
-        "evaluated_at": iso8601(n.at),
+        "evaluated_at": iso_time(n.at),
     }
     if n.kind is Kind.RESOLVED:
         data["postmortem_markdown"] = n.postmortem_markdown
-    return {"type": EVENT_TYPES[n.kind], "timestamp": iso8601(n.at), "data": data}
+    return {"type": EVENT_TYPES[n.kind], "timestamp": iso_time(n.at), "data": data}
 
 
 def _dedup(n: Notification, limit: int = 255) -> str:

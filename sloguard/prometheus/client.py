@@ -16,23 +16,21 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import email.utils
-import math
-import os
 import random
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from sloguard import __version__
+from sloguard.durations import parse_retry_after
 from sloguard.errors import ConfigError, Location, Problem, QueryError, SourceUnavailable
 from sloguard.ports import Sample, Series
 from sloguard.prometheus.config import PrometheusConfig
+from sloguard.secrets import read_secret
 
 BACKOFF_BASE_SECONDS = 0.25
 BACKOFF_MAX_SECONDS = 5.0
@@ -61,24 +59,6 @@ def _short(expr: str) -> str:
 def _display_url(url: httpx.URL) -> str:
     """The URL without user:password, query or fragment: safe for messages and logs."""
     return str(url.copy_with(userinfo=b"", query=None, fragment=None))
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); None if absent."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = when.timestamp() - now
-    if math.isnan(seconds) or math.isinf(seconds):
-        return None
-    return max(seconds, 0.0)
 
 
 def parse_value(raw: object, expr: str) -> float:
@@ -172,27 +152,8 @@ def parse_range(data: Mapping[str, Any], expr: str) -> list[Series]:
     return out
 
 
-def _read_secret(file: str | None, env: str | None, what: str) -> str:
-    """A credential from a file or an environment variable; errors never contain its value."""
-    where = Location("<prometheus>")
-    if file:
-        try:
-            value = Path(file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(
-                Problem(where, f"{what}: cannot read {file!r}: {exc.strerror}", field=what)
-            ) from None
-        if not value:
-            raise ConfigError(Problem(where, f"{what}: {file!r} is empty", field=what))
-        return value
-    if env:
-        value = os.environ.get(env, "").strip()
-        if not value:
-            raise ConfigError(
-                Problem(where, f"{what}: environment variable {env} is unset or empty", field=what)
-            )
-        return value
-    raise ConfigError(Problem(where, f"{what}: give a file or an environment variable name"))
+# Where a credential error points: the Prometheus connection, configured by file or flags.
+_WHERE = Location("<prometheus>")
 
 
 class PrometheusClient:
@@ -220,7 +181,7 @@ class PrometheusClient:
             except (OSError, ssl.SSLError) as exc:
                 raise ConfigError(
                     Problem(
-                        Location("<prometheus>"),
+                        _WHERE,
                         f"ca_file: cannot load {config.ca_file!r} as a PEM bundle: {exc}",
                         field="ca_file",
                     )
@@ -268,13 +229,18 @@ class PrometheusClient:
     def _auth_header(self) -> dict[str, str]:
         c = self.config
         if c.bearer_token_file or c.bearer_token_env:
-            token = _read_secret(c.bearer_token_file, c.bearer_token_env, "bearer_token")
-            return {"Authorization": f"Bearer {token}"}
-        if c.basic_auth is not None:
-            password = _read_secret(
-                c.basic_auth.password_file, c.basic_auth.password_env, "basic_auth.password"
+            token = read_secret(
+                file=c.bearer_token_file, env=c.bearer_token_env, what="bearer_token", where=_WHERE
             )
-            raw = f"{c.basic_auth.username}:{password}".encode()
+            return {"Authorization": f"Bearer {token.get_secret_value()}"}
+        if c.basic_auth is not None:
+            password = read_secret(
+                file=c.basic_auth.password_file,
+                env=c.basic_auth.password_env,
+                what="basic_auth.password",
+                where=_WHERE,
+            )
+            raw = f"{c.basic_auth.username}:{password.get_secret_value()}".encode()
             return {"Authorization": "Basic " + base64.b64encode(raw).decode("ascii")}
         return {}
 
@@ -355,7 +321,7 @@ class PrometheusClient:
         # decoded once, below (at 10,000 SLOs each recorded answer is megabytes of JSON).
         detail = _error_detail(resp) if status >= 400 else ""
         if status == 429:
-            after = parse_retry_after(resp.headers.get("Retry-After"), time.time())
+            after = parse_retry_after(resp.headers.get("Retry-After"), now=time.time())
             if after is not None and after > MAX_RETRY_AFTER_SECONDS:
                 raise QueryError(
                     self._msg(f"HTTP 429, asked to retry after {after:.0f}s; giving up", expr),
@@ -420,4 +386,4 @@ def _is_tls_verification(exc: BaseException) -> bool:
     return False
 
 
-__all__ = ["PrometheusClient", "parse_instant", "parse_range", "parse_retry_after", "parse_value"]
+__all__ = ["PrometheusClient", "parse_instant", "parse_range", "parse_value"]

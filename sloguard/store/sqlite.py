@@ -1,22 +1,4 @@
-"""The state database: episode state, episode history and the durable outbox, in SQLite.
-
-One transaction (:meth:`Store.commit`) writes an SLO's new episode state, the transitions that
-led there and one outbox row per routed notifier per paged event. A crash therefore leaves
-either all of it or none of it: a page is never lost between "decided" and "queued", and a
-replayed tick finds its rows already there (``UNIQUE(notifier, event_id)``).
-
-Durability: WAL journal, ``synchronous=FULL`` (a committed tick survives power loss), a
-``busy_timeout`` for readers. The schema carries a version (``PRAGMA user_version``) and is
-migrated forward step by step on open; a database written by a newer sloguard is refused.
-
-History is kept for postmortems: ``episodes`` (one row per burn), ``transitions`` (every
-lifecycle event with its time), ``outbox`` (every notification with its final outcome) and
-``attempts`` (every delivery attempt with status code, error and duration).
-
-Every sqlite3 error is translated into :class:`sloguard.errors.StoreError` saying what is wrong
-(corrupt, read-only, disk full, locked) and what to do. The store never reads a clock: times
-are arguments.
-"""
+"""The SQLite store: one file, WAL, one transaction per tick (see :mod:`sloguard.store`)."""
 
 from __future__ import annotations
 
@@ -24,193 +6,18 @@ import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from sloguard.errors import StoreError
 from sloguard.lifecycle import EpisodeState, Event
-
-SCHEMA_VERSION = 3
-
-# Migration N brings a database from version N-1 to N. Append, never edit a released one.
-_MIGRATIONS: dict[int, str] = {
-    1: """
-    CREATE TABLE slo_state (
-        slo        TEXT PRIMARY KEY,
-        state      TEXT NOT NULL,            -- EpisodeState.to_json()
-        updated_at REAL NOT NULL
-    );
-    CREATE TABLE episodes (
-        id          TEXT PRIMARY KEY,
-        slo         TEXT NOT NULL,
-        declared_at REAL NOT NULL,
-        resolved_at REAL,
-        peak        TEXT NOT NULL
-    );
-    CREATE INDEX episodes_slo ON episodes (slo, declared_at);
-    CREATE TABLE transitions (
-        id         INTEGER PRIMARY KEY,
-        episode_id TEXT NOT NULL,
-        slo        TEXT NOT NULL,
-        at         REAL NOT NULL,
-        kind       TEXT NOT NULL,
-        severity   TEXT NOT NULL,
-        previous   TEXT,
-        paged      INTEGER NOT NULL,
-        reason     TEXT NOT NULL DEFAULT ''
-    );
-    CREATE INDEX transitions_episode ON transitions (episode_id, id);
-    CREATE TABLE outbox (
-        id              INTEGER PRIMARY KEY,   -- FIFO order within (notifier, episode_id)
-        notifier        TEXT NOT NULL,
-        episode_id      TEXT NOT NULL,
-        event_id        TEXT NOT NULL,
-        kind            TEXT NOT NULL,
-        slo             TEXT NOT NULL,
-        severity        TEXT NOT NULL,
-        payload         TEXT NOT NULL,         -- Notification.to_json()
-        status          TEXT NOT NULL DEFAULT 'pending'
-                        CHECK (status IN ('pending', 'delivered', 'dead')),
-        attempts        INTEGER NOT NULL DEFAULT 0,
-        created_at      REAL NOT NULL,
-        next_attempt_at REAL NOT NULL,
-        last_error      TEXT NOT NULL DEFAULT '',
-        last_status     INTEGER,
-        finished_at     REAL,
-        UNIQUE (notifier, event_id)
-    );
-    CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
-    CREATE INDEX outbox_key ON outbox (notifier, episode_id, status, id);
-    CREATE TABLE attempts (
-        id               INTEGER PRIMARY KEY,
-        outbox_id        INTEGER NOT NULL REFERENCES outbox (id),
-        at               REAL NOT NULL,
-        outcome          TEXT NOT NULL,        -- delivered | retry | dead | deferred
-        status           INTEGER,
-        error            TEXT NOT NULL DEFAULT '',
-        duration_seconds REAL NOT NULL DEFAULT 0
-    );
-    CREATE INDEX attempts_outbox ON attempts (outbox_id, id);
-    """,
-    # The impact of each episode, for postmortems (see EpisodeState and sloguard.postmortem).
-    2: """
-    ALTER TABLE episodes ADD COLUMN burn_started_at REAL;
-    ALTER TABLE episodes ADD COLUMN peak_burn_rate REAL;
-    ALTER TABLE episodes ADD COLUMN burn_seconds REAL;
-    ALTER TABLE episodes ADD COLUMN budget_remaining REAL;
-    """,
-    # The last evaluation applied to a key whose state changed in nothing else (an idle key,
-    # every tick): written alone instead of the whole state (see Store.commit_many's seen).
-    3: """
-    ALTER TABLE slo_state ADD COLUMN last_at REAL;
-    """,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxRow:
-    """A notification to queue: ``payload`` is ``Notification.to_json()``."""
-
-    notifier: str
-    episode_id: str
-    event_id: str
-    kind: str
-    slo: str
-    severity: str
-    payload: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """A queued notification as the delivery loop sees it."""
-
-    id: int
-    notifier: str
-    episode_id: str
-    event_id: str
-    kind: str
-    slo: str
-    severity: str
-    payload: dict[str, Any]
-    attempts: int
-    created_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxCounts:
-    pending: int
-    delivered: int
-    dead: int
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    at: float
-    kind: str
-    severity: str
-    previous: str | None
-    paged: bool
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    notifier: str
-    kind: str
-    status: str
-    attempts: int
-    created_at: float
-    finished_at: float | None
-    last_error: str
-    last_status: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class EpisodeRecord:
-    """One burn as the postmortem sees it."""
-
-    id: str
-    slo: str
-    declared_at: float
-    resolved_at: float | None
-    peak: str
-    transitions: tuple[Transition, ...] = ()
-    deliveries: tuple[Delivery, ...] = ()
-    burn_started_at: float | None = None
-    peak_burn_rate: float | None = None
-    burn_seconds: float | None = None  # burn rate x seconds; / SLO period = budget share spent
-    budget_remaining: float | None = None  # last known during the episode
-
+from sloguard.records import EpisodeRecord, OutboxCounts, OutboxRow, Pending
+from sloguard.store._history import EPISODE_COLUMNS, episode_record
+from sloguard.store._schema import MIGRATIONS, SCHEMA_VERSION, classify
 
 # json.dumps(..., sort_keys=True) builds an encoder per call; a tick writes 10,000 states.
 _SORTED_JSON = json.JSONEncoder(sort_keys=True)
-
-_EPISODE_COLUMNS = (
-    "id, slo, declared_at, resolved_at, peak, burn_started_at, peak_burn_rate, burn_seconds, "
-    "budget_remaining"
-)
-
-
-def _classify(exc: sqlite3.Error, path: str) -> str:
-    text = str(exc).lower()
-    if "readonly" in text or "read-only" in text:
-        return (
-            f"state database {path} is read-only: sloguard needs write access to the file and "
-            "its directory (for the -wal and -shm files)"
-        )
-    if "disk is full" in text or "disk i/o" in text:
-        return f"state database {path}: the disk is full or failing ({exc}); free space and restart"
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return (
-            f"state database {path} is corrupt ({exc}); move it aside to start with an empty "
-            "one (open episodes and pending notifications in it are then forgotten)"
-        )
-    if "locked" in text or "busy" in text:
-        return f"state database {path} is locked: is another sloguard using the same state_path?"
-    if "unable to open" in text:
-        return f"cannot open state database {path}: check that the directory exists and is writable"
-    return f"state database {path}: {exc}"
 
 
 class Store:
@@ -253,7 +60,7 @@ class Store:
         try:
             yield
         except sqlite3.Error as exc:
-            raise StoreError(_classify(exc, self.path)) from exc
+            raise StoreError(classify(exc, self.path)) from exc
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -306,7 +113,7 @@ class Store:
 
     def _migrate(self, target: int) -> None:
         with self._transaction() as db:
-            for statement in _MIGRATIONS[target].split(";"):
+            for statement in MIGRATIONS[target].split(";"):
                 if statement.strip():
                     db.execute(statement)
             db.execute(f"PRAGMA user_version = {int(target)}")
@@ -584,19 +391,19 @@ class Store:
         with self._errors():
             where, args = ("WHERE slo = ?", (slo,)) if slo else ("", ())
             heads = self._db.execute(
-                f"SELECT {_EPISODE_COLUMNS} FROM episodes {where} "  # noqa: S608  # nosec B608
+                f"SELECT {EPISODE_COLUMNS} FROM episodes {where} "  # noqa: S608  # nosec B608
                 "ORDER BY declared_at, id",
                 args,
             ).fetchall()
-            return [self._episode(*head) for head in heads]
+            return [episode_record(self._db, *head) for head in heads]
 
     def episode(self, episode_id: str) -> EpisodeRecord | None:
         with self._errors():
             head = self._db.execute(
-                f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id = ?",  # noqa: S608  # nosec B608
+                f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE id = ?",  # noqa: S608  # nosec B608
                 (episode_id,),
             ).fetchone()
-            return None if head is None else self._episode(*head)
+            return None if head is None else episode_record(self._db, *head)
 
     def latest_payload(self, episode_id: str) -> dict[str, Any] | None:
         """The newest notification queued for the episode (it carries the SLO's facts:
@@ -607,44 +414,3 @@ class Store:
                 (episode_id,),
             ).fetchone()
         return None if row is None else dict(json.loads(row[0]))
-
-    def _episode(
-        self,
-        eid: str,
-        slo: str,
-        declared_at: float,
-        resolved_at: float | None,
-        peak: str,
-        burn_started_at: float | None,
-        peak_burn_rate: float | None,
-        burn_seconds: float | None,
-        budget_remaining: float | None,
-    ) -> EpisodeRecord:
-        transitions = self._db.execute(
-            "SELECT at, kind, severity, previous, paged, reason FROM transitions "
-            "WHERE episode_id = ? ORDER BY id",
-            (eid,),
-        ).fetchall()
-        deliveries = self._db.execute(
-            "SELECT notifier, kind, status, attempts, created_at, finished_at, last_error, "
-            "last_status FROM outbox WHERE episode_id = ? ORDER BY id",
-            (eid,),
-        ).fetchall()
-        return EpisodeRecord(
-            id=eid,
-            slo=slo,
-            declared_at=declared_at,
-            resolved_at=resolved_at,
-            peak=peak,
-            transitions=tuple(
-                Transition(
-                    at=r[0], kind=r[1], severity=r[2], previous=r[3], paged=bool(r[4]), reason=r[5]
-                )
-                for r in transitions
-            ),
-            deliveries=tuple(Delivery(*r) for r in deliveries),
-            burn_started_at=burn_started_at,
-            peak_burn_rate=peak_burn_rate,
-            burn_seconds=burn_seconds,
-            budget_remaining=budget_remaining,
-        )

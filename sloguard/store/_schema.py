@@ -1,0 +1,103 @@
+"""The SQLite schema, migrated forward step by step, and what its errors mean to a person."""
+
+from __future__ import annotations
+
+import sqlite3
+
+SCHEMA_VERSION = 3
+
+# Migration N brings a database from version N-1 to N. Append, never edit a released one.
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE slo_state (
+        slo        TEXT PRIMARY KEY,
+        state      TEXT NOT NULL,            -- EpisodeState.to_json()
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE episodes (
+        id          TEXT PRIMARY KEY,
+        slo         TEXT NOT NULL,
+        declared_at REAL NOT NULL,
+        resolved_at REAL,
+        peak        TEXT NOT NULL
+    );
+    CREATE INDEX episodes_slo ON episodes (slo, declared_at);
+    CREATE TABLE transitions (
+        id         INTEGER PRIMARY KEY,
+        episode_id TEXT NOT NULL,
+        slo        TEXT NOT NULL,
+        at         REAL NOT NULL,
+        kind       TEXT NOT NULL,
+        severity   TEXT NOT NULL,
+        previous   TEXT,
+        paged      INTEGER NOT NULL,
+        reason     TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX transitions_episode ON transitions (episode_id, id);
+    CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY,   -- FIFO order within (notifier, episode_id)
+        notifier        TEXT NOT NULL,
+        episode_id      TEXT NOT NULL,
+        event_id        TEXT NOT NULL,
+        kind            TEXT NOT NULL,
+        slo             TEXT NOT NULL,
+        severity        TEXT NOT NULL,
+        payload         TEXT NOT NULL,         -- Notification.to_json()
+        status          TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (status IN ('pending', 'delivered', 'dead')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        created_at      REAL NOT NULL,
+        next_attempt_at REAL NOT NULL,
+        last_error      TEXT NOT NULL DEFAULT '',
+        last_status     INTEGER,
+        finished_at     REAL,
+        UNIQUE (notifier, event_id)
+    );
+    CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+    CREATE INDEX outbox_key ON outbox (notifier, episode_id, status, id);
+    CREATE TABLE attempts (
+        id               INTEGER PRIMARY KEY,
+        outbox_id        INTEGER NOT NULL REFERENCES outbox (id),
+        at               REAL NOT NULL,
+        outcome          TEXT NOT NULL,        -- delivered | retry | dead | deferred
+        status           INTEGER,
+        error            TEXT NOT NULL DEFAULT '',
+        duration_seconds REAL NOT NULL DEFAULT 0
+    );
+    CREATE INDEX attempts_outbox ON attempts (outbox_id, id);
+    """,
+    # The impact of each episode, for postmortems (see EpisodeState and sloguard.postmortem).
+    2: """
+    ALTER TABLE episodes ADD COLUMN burn_started_at REAL;
+    ALTER TABLE episodes ADD COLUMN peak_burn_rate REAL;
+    ALTER TABLE episodes ADD COLUMN burn_seconds REAL;
+    ALTER TABLE episodes ADD COLUMN budget_remaining REAL;
+    """,
+    # The last evaluation applied to a key whose state changed in nothing else (an idle key,
+    # every tick): written alone instead of the whole state (see Store.commit_many's seen).
+    3: """
+    ALTER TABLE slo_state ADD COLUMN last_at REAL;
+    """,
+}
+
+
+def classify(exc: sqlite3.Error, path: str) -> str:
+    """A StoreError message for ``exc``: what is wrong with the database and what to do."""
+    text = str(exc).lower()
+    if "readonly" in text or "read-only" in text:
+        return (
+            f"state database {path} is read-only: sloguard needs write access to the file and "
+            "its directory (for the -wal and -shm files)"
+        )
+    if "disk is full" in text or "disk i/o" in text:
+        return f"state database {path}: the disk is full or failing ({exc}); free space and restart"
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return (
+            f"state database {path} is corrupt ({exc}); move it aside to start with an empty "
+            "one (open episodes and pending notifications in it are then forgotten)"
+        )
+    if "locked" in text or "busy" in text:
+        return f"state database {path} is locked: is another sloguard using the same state_path?"
+    if "unable to open" in text:
+        return f"cannot open state database {path}: check that the directory exists and is writable"
+    return f"state database {path}: {exc}"
