@@ -21,6 +21,7 @@ from sloguard.engine import evaluate_all
 from sloguard.errors import SloguardError, SpecError
 from sloguard.model import SLO, Severity
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
+from sloguard.prometheus.reachability import Reachability, unreachable_reason
 
 EXIT_OK = 0
 EXIT_SLO_ERRORS = 1
@@ -174,11 +175,16 @@ def as_table(evaluations: Sequence[Evaluation], *, colour: bool) -> str:
 
 async def _evaluate(
     config: PrometheusConfig, slos: list[SLO], at: float, recorded: bool, direct_max: int
-) -> list[Evaluation]:
+) -> tuple[list[Evaluation], str]:
+    """The evaluations, and why Prometheus could not be reached at all ("" when it answered)."""
     async with PrometheusClient(config) as client:
-        return await evaluate_all(
-            slos, client, at, recorded=recorded, direct_windows_max_seconds=direct_max
+        source = Reachability(client)
+        evaluations = await evaluate_all(
+            slos, source, at, recorded=recorded, direct_windows_max_seconds=direct_max
         )
+    if source.up or source.failure is None:
+        return evaluations, ""
+    return evaluations, unreachable_reason(source.failure, client.display_url)
 
 
 def parse_window(ctx: click.Context | None, param: click.Parameter | None, text: str) -> int:
@@ -194,7 +200,8 @@ def parse_window(ctx: click.Context | None, param: click.Parameter | None, text:
 EPILOG = """\b
 Exit status:
   0  every SLO was evaluated (whatever its severity)
-  1  at least one SLO could not be evaluated (Prometheus unreachable, query error, ...)
+  1  at least one SLO could not be evaluated (query error, ...), or Prometheus
+     could not be reached at all (said once, with the reason)
   2  usage error or invalid SLO definitions
   3  internal error (a bug in sloguard: please report it)
 
@@ -280,13 +287,19 @@ def evaluate(
         click.echo(f"sloguard: no SLOs found in {', '.join(map(str, paths))}", err=True)
         sys.exit(EXIT_USAGE)
     try:
-        evaluations = asyncio.run(_evaluate(config, slos, at, recorded, direct_max))
+        evaluations, unreachable = asyncio.run(_evaluate(config, slos, at, recorded, direct_max))
     except SloguardError as exc:  # e.g. an unreadable token or CA file
         click.echo(f"sloguard: error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     except Exception as exc:  # noqa: BLE001 - never a traceback for the person at the terminal
         click.echo(f"sloguard: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_INTERNAL)
+    if unreachable:  # said once, first; not as the same error on every SLO's row
+        where = PrometheusClient.display(config)
+        click.echo(f"sloguard: error: Prometheus at {where} could not be reached: {unreachable}",
+                   err=True)  # fmt: skip
+        if output != "json":  # scripts still get one NO_DATA entry per SLO
+            sys.exit(EXIT_SLO_ERRORS)
     if output == "json":
         click.echo(json.dumps(as_json(evaluations, slos), indent=2, allow_nan=False))
     else:
