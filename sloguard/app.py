@@ -52,13 +52,14 @@ from sloguard.daemon import (
 from sloguard.delivery import Deliverer, DeliveryStats, DrainReport, RetryPolicy
 from sloguard.engine import auto_direct_windows, evaluate_all
 from sloguard.engine import crossed as _crossed
-from sloguard.errors import SloguardError, SourceUnavailable, StoreError
+from sloguard.errors import SloguardError, StoreError
 from sloguard.lifecycle import EpisodeState, Event, EventKind, LifecyclePolicy, Phase
 from sloguard.model import SLO, RawIndicator, Severity
 from sloguard.notify import build_notifier
 from sloguard.paging import Outcome, PagingPolicy, advance, slo_for, slo_index
-from sloguard.ports import Clock, Sample, Series, Source
+from sloguard.ports import Clock, Source
 from sloguard.prometheus.client import PrometheusClient
+from sloguard.prometheus.reachability import Reachability
 from sloguard.routing import Matcher, Route, Silence
 from sloguard.spec import load_slos
 from sloguard.store import OutboxCounts, Store
@@ -551,41 +552,6 @@ async def open_daemon(
 # --- the long-running daemon (``sloguard run`` without --once) -------------------------------
 
 
-class ProbedSource:
-    """A Source that remembers whether Prometheus answered during the current tick.
-
-    ``up`` is False only when queries were made and every one failed as unreachable
-    (SourceUnavailable: transport error, timeout, 5xx); a rejected query is Prometheus
-    answering."""
-
-    def __init__(self, inner: Source) -> None:
-        self._inner = inner
-        self._answered = 0
-        self._unreachable = 0
-
-    def begin(self) -> None:
-        self._answered = self._unreachable = 0
-
-    @property
-    def up(self) -> bool:
-        return self._answered > 0 or self._unreachable == 0
-
-    async def query(self, expr: str, at: float) -> list[Sample]:
-        try:
-            result = await self._inner.query(expr, at)
-        except SourceUnavailable:
-            self._unreachable += 1
-            raise
-        except SloguardError:
-            self._answered += 1
-            raise
-        self._answered += 1
-        return result
-
-    async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
-        return await self._inner.query_range(expr, start, end, step)
-
-
 # Delivery failure reasons (sloguard.delivery) that leave the row pending for another attempt.
 _RETRY_REASONS = frozenset({"transient", "timeout", "error"})
 
@@ -598,7 +564,7 @@ class AppRuntime:
         config_path: Path,
         config: DaemonConfig,
         daemon: Daemon,
-        probe: ProbedSource,
+        probe: Reachability,
         stack: AsyncExitStack,
     ) -> None:
         self.config = config
@@ -690,7 +656,7 @@ async def load_runtime(
     async with AsyncExitStack() as stack:
         client = PrometheusClient(config.prometheus)
         stack.push_async_callback(client.aclose)
-        probe = ProbedSource(client)
+        probe = Reachability(client)
         daemon = await stack.enter_async_context(
             open_daemon(config, clock=clock, rng=rng, source=probe)
         )
