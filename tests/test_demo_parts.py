@@ -14,12 +14,12 @@ import pytest
 
 from sloguard.burn import Evaluation, TierDecision, TierState
 from sloguard.config import load_config
-from sloguard.daemon import SKIPPED_TICK_MESSAGE
 from sloguard.demo import story
 from sloguard.demo.checks import Outcome, check_story, summary_lines
 from sloguard.demo.view import arrival_lines, daemon_line, table, why
 from sloguard.model import Severity, Tier
 from sloguard.spec import load_slos
+from sloguard.supervisor import SKIPPED_TICK_MESSAGE
 from sloguard.testing.promserver import Generated
 from sloguard.testing.receivers import (
     Alert,

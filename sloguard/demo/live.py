@@ -35,7 +35,6 @@ import click
 import sloguard
 from sloguard.clock import ScaledClock
 from sloguard.config import load_config
-from sloguard.daemon import SKIPPED_TICK_MESSAGE
 from sloguard.demo import story
 from sloguard.demo.checks import Outcome, check_story, summary_lines
 from sloguard.demo.view import Places, arrival_lines, daemon_line, intro, still, table, where
@@ -44,6 +43,7 @@ from sloguard.errors import SloguardError
 from sloguard.model import Severity
 from sloguard.prometheus import PrometheusClient
 from sloguard.spec import load_slos
+from sloguard.supervisor import SKIPPED_TICK_MESSAGE
 from sloguard.testing.promserver import PrometheusServer, backfill, start_prometheus
 from sloguard.testing.receivers import (
     Arrival,

@@ -12,11 +12,11 @@ from typing import Any
 import click
 
 from sloguard.burn import Evaluation, TierState
-from sloguard.daemon import SKIPPED_TICK_MESSAGE
 from sloguard.demo import story
 from sloguard.demo.story import clock
 from sloguard.durations import parse_duration
 from sloguard.model import Severity
+from sloguard.supervisor import SKIPPED_TICK_MESSAGE
 from sloguard.testing.receivers import Arrival
 
 STYLE: dict[Severity, dict[str, Any]] = {
