@@ -4,9 +4,9 @@
   Prometheus client, notifiers, state database, the tick and the delivery) as one
   :class:`Parts`, and closes them on exit;
 * :meth:`Parts.once` is one tick plus one delivery pass (``sloguard run --once [--at]``);
-* :func:`run_daemon` is ``sloguard run``: the :class:`~sloguard.supervisor.Supervisor` drives
-  the parts of each (re)loaded configuration, all reporting to one
-  :class:`~sloguard.metrics.Metrics`.
+* :func:`serve` opens the HTTP endpoint and runs a :class:`~sloguard.supervisor.Supervisor`
+  until it is stopped; :func:`run_daemon` is ``sloguard run``: the supervisor drives the parts
+  of each (re)loaded configuration, all reporting to one :class:`~sloguard.metrics.Metrics`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from sloguard.collector import CollectorPause
 from sloguard.config import DaemonConfig, RecordedSeriesConfig, load_config
 from sloguard.delivery import Deliverer, RetryPolicy
 from sloguard.engine import auto_direct_windows, evaluate_all
+from sloguard.errors import ConfigError, Location, Problem
 from sloguard.lifecycle import LifecyclePolicy
 from sloguard.metrics import Metrics
 from sloguard.model import SLO, Severity
@@ -36,11 +37,13 @@ from sloguard.paging import PagingPolicy
 from sloguard.ports import Clock, Source
 from sloguard.prometheus.client import PrometheusClient
 from sloguard.routing import Matcher, Route, Silence
+from sloguard.server import HttpServer, Readiness, ServerLimits, parse_listen
 from sloguard.sink import MetricsSink
 from sloguard.spec import load_slos
+from sloguard.status import Shown
 from sloguard.store import Store
-from sloguard.supervisor import Daemon, Supervisor, SupervisorOptions, serve
-from sloguard.tick import Evaluate, Shown, Tick, TickReport
+from sloguard.supervisor import Daemon, Loader, Supervisor, SupervisorOptions
+from sloguard.tick import Evaluate, Tick, TickReport
 
 log = logging.getLogger("sloguard.app")
 
@@ -249,6 +252,59 @@ async def load_daemon(
     return parts
 
 
+async def serve(
+    loader: Loader,
+    *,
+    clock: Clock,
+    metrics: Metrics | None = None,
+    options: SupervisorOptions | None = None,
+    limits: ServerLimits | None = None,
+    install_signals: bool = True,
+    on_started: Callable[[Supervisor, tuple[str, int]], None] | None = None,
+) -> None:
+    """Load the configuration, open the HTTP endpoint and run the daemon until stopped.
+
+    The first load's errors propagate (ConfigError/SpecError with located problems): with no
+    good configuration there is nothing to run. ``on_started`` gets the supervisor (to stop or
+    reload it without signals) and the bound address.
+    """
+    metrics = metrics or Metrics()
+    opts = options or SupervisorOptions()
+    readiness = Readiness(
+        clock, interval_seconds=30.0, grace_intervals=opts.readiness_grace_intervals
+    )
+    supervisor = Supervisor(loader, clock=clock, metrics=metrics, readiness=readiness, options=opts)
+    await supervisor.load_initial()
+    listen = supervisor.daemon.http_listen
+    try:
+        host, port = parse_listen(listen)
+    except ValueError as exc:
+        await supervisor.daemon.aclose()
+        raise ConfigError(Problem(Location("<config>"), f"http.listen: {exc}")) from None
+    server = HttpServer(
+        metrics=metrics.render, readiness=readiness, snapshot=supervisor.snapshot, limits=limits
+    )
+    try:
+        await server.start(host, port)
+    except OSError as exc:
+        await supervisor.daemon.aclose()
+        raise ConfigError(
+            Problem(Location("<config>"), f"http.listen {listen!r}: cannot listen: {exc.strerror}")
+        ) from exc
+    bound = server.address
+    log.info("listening on http://%s:%d (/metrics, /healthz, /readyz, /api/v1/slos)", *bound)
+    if on_started is not None:
+        on_started(supervisor, bound)
+    if install_signals:
+        supervisor.install_signal_handlers()
+    try:
+        await supervisor.run()
+    finally:
+        if install_signals:
+            supervisor.remove_signal_handlers()
+        await server.stop()
+
+
 async def run_daemon(
     config_path: str | Path,
     *,
@@ -290,4 +346,5 @@ __all__ = [
     "paging_policy",
     "retry_policy",
     "run_daemon",
+    "serve",
 ]

@@ -30,18 +30,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 import signal
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from sloguard.errors import ConfigError, Location, Problem, SloguardError, SpecError
-from sloguard.metrics import Metrics
+from sloguard.errors import ConfigError, SloguardError, SpecError
+from sloguard.filewatch import Fingerprint, fingerprint
 from sloguard.ports import Clock
-from sloguard.server import HttpServer, Readiness, ServerLimits, parse_listen
+from sloguard.server import Readiness
 from sloguard.sink import FastOutcome, MetricsSink, TickOutcome
 from sloguard.tick import TickReport
 
@@ -49,8 +48,6 @@ log = logging.getLogger("sloguard.supervisor")
 # A tick came due while the previous one still ran. Worth a warning in production (the
 # interval is too short for the fleet); the demo counts it instead, since replays compress time.
 SKIPPED_TICK_MESSAGE = "previous evaluation still running; skipping this tick"
-
-YAML_SUFFIXES = (".yaml", ".yml")
 
 
 class Daemon(Protocol):
@@ -423,95 +420,4 @@ class Supervisor:
         return self._daemon
 
 
-async def serve(
-    loader: Loader,
-    *,
-    clock: Clock,
-    metrics: Metrics | None = None,
-    options: SupervisorOptions | None = None,
-    limits: ServerLimits | None = None,
-    install_signals: bool = True,
-    on_started: Callable[[Supervisor, tuple[str, int]], None] | None = None,
-) -> None:
-    """Load the configuration, open the HTTP endpoint and run the daemon until stopped.
-
-    The first load's errors propagate (ConfigError/SpecError with located problems): with no
-    good configuration there is nothing to run. ``on_started`` gets the supervisor (to stop or
-    reload it without signals) and the bound address.
-    """
-    metrics = metrics or Metrics()
-    opts = options or SupervisorOptions()
-    readiness = Readiness(
-        clock, interval_seconds=30.0, grace_intervals=opts.readiness_grace_intervals
-    )
-    supervisor = Supervisor(loader, clock=clock, metrics=metrics, readiness=readiness, options=opts)
-    await supervisor.load_initial()
-    listen = supervisor.daemon.http_listen
-    try:
-        host, port = parse_listen(listen)
-    except ValueError as exc:
-        await supervisor.daemon.aclose()
-        raise ConfigError(Problem(Location("<config>"), f"http.listen: {exc}")) from None
-    server = HttpServer(
-        metrics=metrics.render, readiness=readiness, snapshot=supervisor.snapshot, limits=limits
-    )
-    try:
-        await server.start(host, port)
-    except OSError as exc:
-        await supervisor.daemon.aclose()
-        raise ConfigError(
-            Problem(Location("<config>"), f"http.listen {listen!r}: cannot listen: {exc.strerror}")
-        ) from exc
-    bound = server.address
-    log.info("listening on http://%s:%d (/metrics, /healthz, /readyz, /api/v1/slos)", *bound)
-    if on_started is not None:
-        on_started(supervisor, bound)
-    if install_signals:
-        supervisor.install_signal_handlers()
-    try:
-        await supervisor.run()
-    finally:
-        if install_signals:
-            supervisor.remove_signal_handlers()
-        await server.stop()
-
-
-# -- file watching ----------------------------------------------------------------------------
-
-Fingerprint = tuple[tuple[str, str, int, int, int], ...]
-
-
-def fingerprint(paths: Iterable[Path]) -> Fingerprint:
-    """What identifies the content of ``paths`` without reading it: per YAML file (directories
-    walked, dot-entries such as a ConfigMap's ``..data`` skipped) its path, resolved target,
-    inode, mtime and size. Following symlinks is what catches a ConfigMap's atomic swap: the
-    visible names stay, their targets change. A missing path is part of the fingerprint too."""
-    entries: list[tuple[str, str, int, int, int]] = []
-    for path in paths:
-        for file in _files(path):
-            try:
-                st = file.stat()
-                target = os.path.realpath(file)
-            except OSError:
-                entries.append((str(file), "", -1, -1, -1))
-                continue
-            entries.append((str(file), target, st.st_ino, st.st_mtime_ns, st.st_size))
-    return tuple(sorted(entries))
-
-
-def _files(path: Path) -> list[Path]:
-    if not path.is_dir():
-        return [path]
-    found: list[Path] = []
-    for root, dirs, files in os.walk(path, followlinks=True):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(
-            Path(root) / f
-            for f in sorted(files)
-            if f.lower().endswith(YAML_SUFFIXES) and not f.startswith(".")
-        )
-    found.append(path)  # a file added or removed changes the directory's own mtime
-    return found
-
-
-__all__ = ["Daemon", "Loader", "Supervisor", "SupervisorOptions", "fingerprint", "serve"]
+__all__ = ["Daemon", "Loader", "Supervisor", "SupervisorOptions"]

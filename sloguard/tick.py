@@ -17,7 +17,6 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from sloguard.burn import Evaluation, gap
 from sloguard.collector import CollectorPause
@@ -31,8 +30,8 @@ from sloguard.paging import Outcome, PagingPolicy, advance, slo_for, slo_index
 from sloguard.ports import Clock, Source
 from sloguard.prometheus.reachability import Reachability
 from sloguard.sink import FastOutcome, MetricsSink, NoMetrics, TickOutcome
+from sloguard.status import Shown
 from sloguard.store import OutboxCounts, Store
-from sloguard.views import evaluation_json
 
 log = logging.getLogger("sloguard.tick")
 
@@ -84,63 +83,6 @@ def tick_outcome(evaluations: Sequence[Evaluation]) -> TickOutcome:
     if failed < len(evaluations):
         return TickOutcome.PARTIAL
     return TickOutcome.FAILURE
-
-
-@dataclass(slots=True)
-class Shown:
-    """What metrics and ``/api/v1/slos`` show: the last regular tick's evaluations, with the
-    fresher ones of the fast ticks since laid over them (a fast tick evaluates only a few)."""
-
-    at: float | None = None
-    evaluations: list[Evaluation] = field(default_factory=list)
-    slos_by_key: dict[str, SLO] = field(default_factory=dict)
-    prometheus_up: bool = True
-    open_episodes: dict[Severity, int] = field(default_factory=dict)
-    episodes: list[Mapping[str, Any]] = field(default_factory=list)
-
-    def update(
-        self,
-        at: float,
-        evaluations: Sequence[Evaluation],
-        slos_by_key: Mapping[str, SLO],
-        *,
-        prometheus_up: bool,
-        open_states: Iterable[EpisodeState],
-        fast: bool,
-    ) -> None:
-        """Take one tick's results: a regular tick replaces them, a fast one lays over."""
-        if fast and self.at is not None:
-            fresh = {ev.slo: ev for ev in evaluations}
-            kept = [fresh.pop(ev.slo, ev) for ev in self.evaluations]
-            self.evaluations = [*kept, *fresh.values()]
-            self.slos_by_key = {**self.slos_by_key, **slos_by_key}
-        else:
-            self.at = at
-            self.evaluations = list(evaluations)
-            self.slos_by_key = dict(slos_by_key)
-        self.prometheus_up = prometheus_up
-        opened = [s for s in open_states if s.open]
-        self.open_episodes = {}
-        for state in opened:
-            sev = state.shown_severity
-            self.open_episodes[sev] = self.open_episodes.get(sev, 0) + 1
-        self.episodes = [s.to_json() for s in opened]
-
-    def publish(self, metrics: MetricsSink) -> None:
-        metrics.observe_evaluations(self.evaluations, self.slos_by_key)
-        metrics.set_prometheus_up(self.prometheus_up)
-        metrics.set_open_episodes(self.open_episodes)
-
-    def status(self) -> dict[str, Any]:
-        """The body of ``/api/v1/slos``."""
-        if self.at is None:
-            return {"evaluated_at": None, "slos": [], "episodes": []}
-        return {
-            "evaluated_at": self.at,
-            "prometheus_up": self.prometheus_up,
-            "slos": [evaluation_json(ev, self.slos_by_key.get(ev.slo)) for ev in self.evaluations],
-            "episodes": list(self.episodes),
-        }
 
 
 class Tick:
@@ -461,4 +403,4 @@ def _log_events(outcome: Outcome) -> None:
             )
 
 
-__all__ = ["Crossed", "Evaluate", "Shown", "SloReport", "Tick", "TickReport", "tick_outcome"]
+__all__ = ["Crossed", "Evaluate", "SloReport", "Tick", "TickReport", "tick_outcome"]

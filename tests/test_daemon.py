@@ -21,16 +21,19 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from sloguard.app import serve
 from sloguard.burn import WindowReading, evaluate, failed
 from sloguard.errors import ConfigError, Location, Problem
+from sloguard.filewatch import fingerprint
 from sloguard.lifecycle import EpisodeState, Phase
 from sloguard.metrics import Metrics
 from sloguard.model import SLO, RatioIndicator, Severity
 from sloguard.server import Readiness
 from sloguard.sink import FastOutcome, MetricsSink, NoMetrics, NotificationOutcome, TickOutcome
-from sloguard.supervisor import Daemon, Supervisor, SupervisorOptions, fingerprint, serve
+from sloguard.status import Shown
+from sloguard.supervisor import Daemon, Supervisor, SupervisorOptions
 from sloguard.testing.clock import VirtualClock
-from sloguard.tick import Shown, SloReport, TickReport, tick_outcome
+from sloguard.tick import SloReport, TickReport, tick_outcome
 
 SLO_A = SLO(
     name="checkout-availability",
