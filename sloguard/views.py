@@ -16,19 +16,32 @@ def evaluation_json(ev: Evaluation, slo: SLO | None) -> dict[str, Any]:
     """One evaluation with its SLO's identity (``slo`` None: a key whose SLO is gone)."""
     return {
         "slo": ev.slo,
-        "service": slo.service if slo else "",
+        "service": slo.service if slo else None,
         "objective_percent": slo.objective_percent if slo else None,
         "period": slo.period if slo else None,
+        "at": ev.at,
         "severity": ev.severity.name,
         "burn_rates": dict(ev.burn_rates),
         "error_budget_remaining": ev.error_budget_remaining,
         "time_to_exhaustion_seconds": ev.time_to_exhaustion_seconds,
+        "labels": dict(ev.labels),
+        "tiers": [
+            {
+                "severity": d.tier.severity.name,
+                "long": d.tier.long,
+                "short": d.tier.short,
+                "factor": d.factor,
+                "long_burn_rate": d.long_burn_rate,
+                "short_burn_rate": d.short_burn_rate,
+                "state": str(d.state),
+            }
+            for d in ev.tiers
+        ],
         "firing": [
             {"severity": d.tier.severity.name, "long": d.tier.long, "short": d.tier.short}
             for d in ev.firing
         ],
-        "labels": dict(ev.labels),
-        "error": ev.error,
+        "error": ev.error or None,
         "runbook_url": slo.runbook_url if slo else "",
         "dashboard_url": slo.dashboard_url if slo else "",
     }

@@ -20,6 +20,7 @@ import pytest
 
 from sloguard.app import Parts
 from sloguard.burn import Evaluation, WindowReading, evaluate, failed
+from sloguard.cli.evaluate import as_json
 from sloguard.clock import ManualClock
 from sloguard.collector import CollectorPause
 from sloguard.delivery import Deliverer
@@ -440,3 +441,14 @@ def test_a_tick_reports_what_it_did_to_its_metrics(tmp_path: Path) -> None:
     assert metrics.fast == [(None, 0)]  # a regular tick; nothing on the fast path
     assert metrics.prometheus_up is True
     assert metrics.outbox == (0, 0)
+
+
+def test_the_status_api_and_evaluate_json_show_one_shape(tmp_path: Path) -> None:
+    script = Script()
+    script.severity["checkout-availability"] = Severity.SEV2
+    d = daemon(tmp_path, script, notifiers(), ManualClock(T0))
+    report = asyncio.run(d.once(T0))
+    shown = d.status()["slos"]
+    assert shown == as_json(report.evaluations, d.tick.slos)
+    assert shown[0]["severity"] == "SEV2"
+    assert shown[0]["error"] is None

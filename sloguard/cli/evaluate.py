@@ -22,6 +22,7 @@ from sloguard.errors import SloguardError, SpecError
 from sloguard.model import SLO, Severity
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
 from sloguard.prometheus.reachability import Reachability, unreachable_reason
+from sloguard.views import evaluation_json
 
 EXIT_OK = 0
 EXIT_SLO_ERRORS = 1
@@ -103,38 +104,9 @@ def _slo_of(ev: Evaluation, by_name: dict[str, SLO]) -> SLO | None:
 
 
 def as_json(evaluations: Sequence[Evaluation], slos: Sequence[SLO]) -> list[dict[str, Any]]:
+    """The evaluations in the one shape the status API shows too (sloguard.views)."""
     by_name = {s.name: s for s in slos}
-    out = []
-    for ev in evaluations:
-        slo = _slo_of(ev, by_name)
-        out.append(
-            {
-                "slo": ev.slo,
-                "severity": str(ev.severity),
-                "burn_rates": dict(ev.burn_rates),
-                "error_budget_remaining": ev.error_budget_remaining,
-                "time_to_exhaustion_seconds": ev.time_to_exhaustion_seconds,
-                "labels": dict(ev.labels),
-                "service": slo.service if slo else None,
-                "objective_percent": slo.objective_percent if slo else None,
-                "period": slo.period if slo else None,
-                "at": ev.at,
-                "tiers": [
-                    {
-                        "severity": str(d.tier.severity),
-                        "long": d.tier.long,
-                        "short": d.tier.short,
-                        "factor": d.factor,
-                        "long_burn_rate": d.long_burn_rate,
-                        "short_burn_rate": d.short_burn_rate,
-                        "state": str(d.state),
-                    }
-                    for d in ev.tiers
-                ],
-                "error": ev.error or None,
-            }
-        )
-    return out
+    return [evaluation_json(ev, _slo_of(ev, by_name)) for ev in evaluations]
 
 
 def as_table(evaluations: Sequence[Evaluation], *, colour: bool) -> str:
