@@ -48,4 +48,4 @@ def test_clock_steps_never_page_an_episode_twice(steps: list[int], tmp_path: Pat
     assert len({e for _, e in sent}) == 1, sent  # one episode, one dedup key
     assert pd.duplicates == 0, sent
     assert pd.violations == []
-    assert d.store.counts().pending == 0
+    assert d.tick.store.counts().pending == 0
