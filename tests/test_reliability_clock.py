@@ -16,7 +16,7 @@ from sloguard.clock import ManualClock
 from sloguard.lifecycle import LifecyclePolicy
 from sloguard.model import Severity
 from tests.paging_fakes import FakeNotifier
-from tests.test_app import T0, Script, daemon, notifiers
+from tests.test_tick import T0, Script, daemon, notifiers
 
 
 @pytest.mark.parametrize(

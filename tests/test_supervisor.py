@@ -1,4 +1,4 @@
-"""The daemon loop on a virtual clock: ticks, overlap, jitter, delivery, reload, stop.
+"""The supervisor on a virtual clock: ticks, overlap, jitter, delivery, reload, stop.
 
 The Daemon here is a fake with the behaviour the real one has at its edges (slow ticks,
 failing ticks, slow deliveries, and the metrics a tick and a delivery pass report); what is

@@ -206,7 +206,7 @@ def test_an_episode_whose_key_disappears_goes_stale(tmp_path: Path) -> None:
 CRASHING = r"""
 import asyncio, json, os, random, signal, sys
 sys.path.insert(0, sys.argv[1])
-from tests.test_app import daemon_for_subprocess
+from tests.test_tick import daemon_for_subprocess
 mode, db, log = sys.argv[2], sys.argv[3], sys.argv[4]
 asyncio.run(daemon_for_subprocess(mode, db, log))
 """
