@@ -12,7 +12,7 @@ on the same data:
 - B30: ``sloguard run`` with its defaults (``interval_seconds`` 30; recorded mode, since the
   rules run in that Prometheus, with the SEV1 tier's 5m window read directly as in any fleet
   of up to 500 SLOs; and the fast path: SLOs about to page probed every second, see
-  sloguard.watch), paging the same receiver;
+  sloguard.fastpath), paging the same receiver;
 - B10: the same with ``interval_seconds: 10``;
 - B30d: B30 with ``recorded_series: {mode: off}``: every window queried directly;
 - B30r0: B30 with ``recorded_series: {direct_windows_max_seconds: 0}``: every window from

@@ -27,16 +27,17 @@ import httpx
 from bench import common
 from bench.tick import peak_rss_mb
 from sloguard import rules
-from sloguard.app import Daemon, paging_policy
+from sloguard.app import paging_policy
 from sloguard.clock import SystemClock
+from sloguard.collector import CollectorPause
 from sloguard.config import DaemonConfig
-from sloguard.delivery import Deliverer
 from sloguard.engine import Engine
 from sloguard.model import SLO
 from sloguard.ports import Sample, Series, Source
 from sloguard.prometheus.client import PrometheusClient
 from sloguard.spec import load_slos
 from sloguard.store import Store
+from sloguard.tick import Tick
 
 
 class Canned:
@@ -122,28 +123,28 @@ async def measure(
     source: Source = canned
     if http:
         source = PrometheusClient(config.prometheus, transport=canned.transport())
-    daemon = Daemon(
+    tick = Tick(
         slos=slos,
         source=source,
         evaluate=Engine().evaluate_all,
         paging=paging_policy(config),
         store=store,
-        deliverer=Deliverer(store, {}, clock),
         clock=clock,
+        collector=CollectorPause(),
     )
     now = time.time()
-    report = await daemon.tick(now)  # cold: creates every state
+    report = await tick.run(now)  # cold: creates every state
     cpu = []
     for n in range(ticks):
         started = time.process_time()
-        report = await daemon.tick(now + 30 * (n + 1))
+        report = await tick.run(now + 30 * (n + 1))
         cpu.append(time.process_time() - started)
     if profile:
         from pyinstrument import Profiler
 
         profiler = Profiler()
         profiler.start()
-        await daemon.tick(now + 30 * (ticks + 1))
+        await tick.run(now + 30 * (ticks + 1))
         profiler.stop()
         print(profiler.output_text(unicode=False, color=False))
     if isinstance(source, PrometheusClient):

@@ -24,6 +24,7 @@ from sloguard.config import load_config
 from sloguard.engine import Engine
 from sloguard.model import SLO
 from sloguard.ports import Sample, Series, Source
+from sloguard.prometheus.reachability import Reachability
 
 
 class Counting:
@@ -48,16 +49,17 @@ async def measure(
     config = load_config(config_path)
     started = time.perf_counter()
     async with open_daemon(config) as daemon:
+        tick = daemon.tick
         load_seconds = time.perf_counter() - started
-        counting = Counting(daemon.source)
-        daemon.source = counting
+        counting = Counting(tick.source)
+        tick.source = Reachability(counting)
 
         engine = Engine()
 
         async def evaluate(slos: Sequence[SLO], source: Source, at: float) -> list[Evaluation]:
             return await engine.evaluate_all(slos, source, at, recorded=mode == "recorded")
 
-        daemon.evaluate = evaluate
+        tick.evaluate = evaluate
         results = []
         profiler = None
         for n in range(ticks):
@@ -69,7 +71,7 @@ async def measure(
             before = counting.count
             cpu = time.process_time()
             wall = time.perf_counter()
-            report = await daemon.tick(time.time())
+            report = await tick.run(time.time())
             results.append(
                 {
                     "wall_seconds": time.perf_counter() - wall,
@@ -86,7 +88,7 @@ async def measure(
                 out.write(profiler.output_text(unicode=False, color=False, show_all=False))
     return {
         "mode": mode,
-        "slos": len(daemon.slos),
+        "slos": len(tick.slos),
         "load_seconds": load_seconds,
         "ticks": results,
         "peak_rss_mb": peak_rss_mb(),

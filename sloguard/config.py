@@ -143,10 +143,11 @@ class RecordedSeriesConfig(BaseModel):
 
 
 class FastPathConfig(BaseModel):
-    """Probe the SLOs about to page between the regular ticks (see sloguard.watch).
+    """Check the tripwires of the SLOs about to page between the regular ticks (see
+    sloguard.fastpath).
 
     An SLO whose short window of a paging tier already burns over the tier's factor has that
-    tier's long window probed (one direct query) every ``interval_seconds``; once it is over
+    tier's long window checked (one direct query) every ``interval_seconds``; once it is over
     the factor the SLO is evaluated in full at once, so the page follows the long window's
     crossing within about a second rather than within a whole tick interval.
     """
@@ -157,7 +158,7 @@ class FastPathConfig(BaseModel):
         default=1.0,
         ge=0,
         le=3600,
-        description="seconds between probes of the SLOs approaching a page; 0 turns it off",
+        description="seconds between fast ticks for the SLOs approaching a page; 0 turns it off",
     )
     max_slos: int = Field(
         default=10,

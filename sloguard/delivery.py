@@ -24,13 +24,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sloguard.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from sloguard.ports import Clock, Notifier, Store
 from sloguard.records import Notification, Pending
+from sloguard.sink import MetricsSink, NoMetrics, NotificationOutcome
 
 log = logging.getLogger("sloguard.delivery")
 
@@ -75,16 +76,6 @@ class RateLimiter:
         self._sent.setdefault(key, deque()).append(now)
 
 
-@dataclass(slots=True)
-class DeliveryStats:
-    """Counters since start, by integration (a bounded label); metrics read them."""
-
-    sent: Counter[str] = field(default_factory=Counter)
-    failed: Counter[tuple[str, str]] = field(default_factory=Counter)  # (integration, reason)
-    dead_lettered: Counter[str] = field(default_factory=Counter)
-    deferred: Counter[str] = field(default_factory=Counter)
-
-
 @dataclass(frozen=True, slots=True)
 class DrainReport:
     delivered: int = 0
@@ -114,13 +105,14 @@ class Deliverer:
         rng: random.Random | None = None,
         concurrency: int = 8,
         batch: int = 100,
+        metrics: MetricsSink | None = None,
     ) -> None:
         self.store = store
         self.notifiers = dict(notifiers)
         self.clock = clock
         self.policy = policy or RetryPolicy()
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)  # nosec B311
-        self.stats = DeliveryStats()
+        self.metrics: MetricsSink = metrics or NoMetrics()
         self._limiter = RateLimiter()
         self._concurrency = concurrency
         self._batch = batch
@@ -136,6 +128,8 @@ class Deliverer:
         while True:
             rows = [r for r in self.store.due(self.clock.now(), self._batch) if r.id not in seen]
             if not rows:
+                counts = self.store.counts()
+                self.metrics.set_outbox(counts.pending, counts.dead)
                 return report
             seen.update(r.id for r in rows)
             results = await asyncio.gather(*(self._one(r, gate) for r in rows))
@@ -151,22 +145,21 @@ class Deliverer:
         notifier = self.notifiers.get(row.notifier)
         if notifier is None:
             message = f"notifier {row.notifier!r} is no longer configured"
-            return self._dead(row, "unknown", message, reason="orphaned")
+            return self._dead(row, "unknown", message)
         integration = notifier.integration
         if now - row.created_at > self.policy.give_up_after_seconds:
             message = f"gave up after {now - row.created_at:.0f}s undelivered"
-            return self._dead(row, integration, message, reason="expired")
+            return self._dead(row, integration, message)
         try:
             notification = Notification.from_json(row.payload)
         except (KeyError, TypeError, ValueError) as exc:
             message = f"unreadable outbox row: {type(exc).__name__}"
-            return self._dead(row, integration, message, reason="unreadable")
+            return self._dead(row, integration, message)
         key, limit = notifier.rate_limit_key, notifier.rate_limit_per_minute
         if key is not None and limit:
             wait = self._limiter.wait_seconds(key, limit, self.clock.monotonic())
             if wait > 0:
                 self.store.defer(row.id, now + wait)
-                self.stats.deferred[integration] += 1
                 return DrainReport(deferred=1)
             self._limiter.record(key, self.clock.monotonic())
         started = self.clock.monotonic()
@@ -179,7 +172,6 @@ class Deliverer:
                 row,
                 integration,
                 str(exc),
-                reason="permanent",
                 status=exc.status,
                 duration=self._since(started),
                 attempted=True,
@@ -188,7 +180,6 @@ class Deliverer:
             return self._retry(
                 row,
                 integration,
-                "transient",
                 str(exc),
                 exc.status,
                 exc.retry_after_seconds,
@@ -196,19 +187,15 @@ class Deliverer:
             )
         except TimeoutError:
             message = f"no answer within {self.policy.attempt_timeout_seconds:g}s"
-            return self._retry(
-                row, integration, "timeout", message, None, None, self._since(started)
-            )
+            return self._retry(row, integration, message, None, None, self._since(started))
         except DeliveryError as exc:
-            return self._retry(
-                row, integration, "transient", str(exc), exc.status, None, self._since(started)
-            )
+            return self._retry(row, integration, str(exc), exc.status, None, self._since(started))
         except Exception as exc:  # noqa: BLE001 - the per-delivery boundary: log, count, go on
             # Only the type: a third-party message may carry a URL with a secret in it.
             message = f"unexpected {type(exc).__name__} in notifier {row.notifier!r}"
-            return self._retry(row, integration, "error", message, None, None, self._since(started))
+            return self._retry(row, integration, message, None, None, self._since(started))
         self.store.mark_delivered(row.id, self.clock.now(), duration=self._since(started))
-        self.stats.sent[integration] += 1
+        self.metrics.count_notification(integration, NotificationOutcome.SENT)
         log.info(
             "delivered %s of %s to %s",
             row.kind,
@@ -225,7 +212,6 @@ class Deliverer:
         self,
         row: Pending,
         integration: str,
-        reason: str,
         message: str,
         status: int | None,
         retry_after: float | None,
@@ -236,7 +222,7 @@ class Deliverer:
         if retry_after is not None:
             wait = max(wait, min(retry_after, self.policy.max_retry_after_seconds))
         self.store.mark_retry(row.id, now, now + wait, message, status=status, duration=duration)
-        self.stats.failed[(integration, reason)] += 1
+        self.metrics.count_notification(integration, NotificationOutcome.RETRY)
         log.warning(
             "delivery of %s of %s to %s failed (%s), retrying in %.0fs",
             row.kind,
@@ -254,7 +240,6 @@ class Deliverer:
         integration: str,
         message: str,
         *,
-        reason: str,
         status: int | None = None,
         duration: float = 0.0,
         attempted: bool = False,
@@ -267,8 +252,7 @@ class Deliverer:
             duration=duration,
             attempted=attempted,
         )
-        self.stats.failed[(integration, reason)] += 1
-        self.stats.dead_lettered[integration] += 1
+        self.metrics.count_notification(integration, NotificationOutcome.DEAD_LETTER)
         log.error(
             "dead letter: %s of %s to %s: %s",
             row.kind,

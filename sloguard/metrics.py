@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 import platform
 from collections.abc import Iterable, Mapping, Sequence
-from enum import StrEnum
 
 from prometheus_client import (
     CollectorRegistry,
@@ -44,6 +43,7 @@ from sloguard import __version__
 from sloguard.burn import Evaluation
 from sloguard.durations import format_duration
 from sloguard.model import SLO, Severity
+from sloguard.sink import FastOutcome, NotificationOutcome, TickOutcome
 
 # ``*_created`` series double every counter and histogram and no dashboard uses them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -56,35 +56,6 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 _SLO_LABELS = ("slo", "service")
-
-
-class TickOutcome(StrEnum):
-    """How one evaluation tick ended: the ``outcome`` of ``sloguard_evaluations_total``."""
-
-    SUCCESS = "success"  # every SLO evaluated (no data is a valid answer)
-    PARTIAL = "partial"  # some SLOs failed to evaluate (bad query, timeout); others did
-    FAILURE = "failure"  # no SLO could be evaluated (Prometheus unreachable, engine error)
-    SKIPPED = "skipped"  # the previous tick still ran when this one was due
-
-    @property
-    def successful(self) -> bool:
-        return self in (TickOutcome.SUCCESS, TickOutcome.PARTIAL)
-
-
-class FastOutcome(StrEnum):
-    """How one fast-path probe ended: the ``outcome`` of ``sloguard_fast_path_probes_total``."""
-
-    BELOW = "below"  # no probed long window over its factor: nothing evaluated
-    CROSSED = "crossed"  # some crossed: those SLOs were evaluated in full and stepped
-    FAILURE = "failure"  # the probe or the evaluation failed (Prometheus down, engine error)
-
-
-class NotificationOutcome(StrEnum):
-    """What one delivery attempt came to: the ``outcome`` of ``sloguard_notifications_total``."""
-
-    SENT = "sent"  # the receiver accepted it
-    RETRY = "retry"  # transient failure; it stays in the outbox
-    DEAD_LETTER = "dead_letter"  # refused for good or out of attempts
 
 
 _OPEN_SEVERITIES = (Severity.SEV3, Severity.SEV2, Severity.SEV1)
@@ -107,7 +78,8 @@ class _SeriesSet:
 
 
 class Metrics:
-    """The metrics of one sloguard process, on its own :class:`CollectorRegistry`.
+    """The metrics of one sloguard process, on its own :class:`CollectorRegistry`: the
+    :class:`~sloguard.sink.MetricsSink` the services report to.
 
     Each instance is independent, so tests (and two daemons in one process) never share state.
     """
@@ -316,7 +288,7 @@ class Metrics:
             self._last_success.set(at)
 
     def observe_fast_path(self, outcome: FastOutcome | None, slos: int) -> None:
-        """Count one fast-path probe (``outcome`` None: a regular tick changed the set) and
+        """Count one fast tick (``outcome`` None: a regular tick changed the set) and
         set the number of SLOs on the fast path after it."""
         if outcome is not None:
             self._fast_probes.labels(FastOutcome(outcome).value).inc()
@@ -386,4 +358,4 @@ def _check_integration(name: str) -> None:
         raise ValueError(f"integration label must be a short lowercase word, got {len(name)} chars")
 
 
-__all__ = ["CONTENT_TYPE", "DURATION_BUCKETS", "Metrics", "NotificationOutcome", "TickOutcome"]
+__all__ = ["CONTENT_TYPE", "DURATION_BUCKETS", "Metrics"]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sloguard.errors import DeliveryError
 from sloguard.records import Kind, Notification
+from sloguard.sink import FastOutcome, NoMetrics, NotificationOutcome, TickOutcome
 
 # A script entry: an exception to raise for this attempt, or None to accept it.
 Outcome = DeliveryError | BaseException | None
@@ -87,3 +89,31 @@ def notification(
         objective_percent=99.9,
         period="30d",
     )
+
+
+class RecordingMetrics(NoMetrics):
+    """A metrics sink that keeps what the tick and the delivery reported."""
+
+    def __init__(self) -> None:
+        self.notifications: Counter[tuple[str, str]] = Counter()
+        self.ticks: list[tuple[float, TickOutcome]] = []
+        self.fast: list[tuple[FastOutcome | None, int]] = []
+        self.outbox: tuple[int, int] | None = None
+        self.prometheus_up: bool | None = None
+
+    def count_notification(
+        self, integration: str, outcome: NotificationOutcome, n: int = 1
+    ) -> None:
+        self.notifications[(integration, NotificationOutcome(outcome).value)] += n
+
+    def observe_tick(self, duration_seconds: float, outcome: TickOutcome, *, at: float) -> None:
+        self.ticks.append((duration_seconds, outcome))
+
+    def observe_fast_path(self, outcome: FastOutcome | None, slos: int) -> None:
+        self.fast.append((outcome, slos))
+
+    def set_outbox(self, pending: int, dead_letters: int) -> None:
+        self.outbox = (pending, dead_letters)
+
+    def set_prometheus_up(self, up: bool) -> None:
+        self.prometheus_up = up

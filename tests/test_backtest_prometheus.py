@@ -198,7 +198,7 @@ def test_chunked_and_coarse_budget_queries_give_the_same_episodes(incidents: Ser
 
 
 def test_backtest_and_daemon_ticks_agree(incidents: Served, tmp_path: Path) -> None:
-    """The same SLOs, the same instants: `Daemon.once(at)` and the backtest see the same
+    """The same SLOs, the same instants: `Parts.once(at)` and the backtest see the same
     transitions at the same times and measure the same impact."""
     scenario = incidents.scenario
     slo_file = tmp_path / "slos.yaml"

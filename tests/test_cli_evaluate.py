@@ -216,13 +216,19 @@ def test_misbehaving_prometheus(status: int, body: str, text: str, slo_dir: Path
             assert ev["error"].startswith(ev["slo"] + ": ")
 
 
-def test_unreachable_prometheus(closed_port: int, slo_dir: Path) -> None:
+def test_unreachable_prometheus_is_said_once_before_anything_else(
+    closed_port: int, slo_dir: Path
+) -> None:
     url = f"http://127.0.0.1:{closed_port}"
     done = sloguard(str(slo_dir), "--prometheus", url, "--retries", "0")
     assert_no_traceback(done)
     assert done.returncode == 1
-    assert "cannot connect" in done.stdout
-    assert "checkout-availability: Prometheus http://127.0.0.1" in done.stdout
+    said = f"sloguard: error: Prometheus at {url} could not be reached: cannot connect: "
+    assert done.stderr.startswith(said), done.stderr
+    assert done.stderr.count("cannot connect") == 1
+    # Not "0 burning" above a table of NO_DATA rows, one connection error each.
+    assert "burning" not in done.stdout
+    assert "checkout-availability" not in done.stdout
 
 
 def test_hanging_prometheus_times_out(hanging_url: str, slo_dir: Path) -> None:

@@ -28,9 +28,9 @@ from harness.receivers import (
 )
 from sloguard.burn import Evaluation, TierDecision, TierState
 from sloguard.config import load_config
-from sloguard.daemon import SKIPPED_TICK_MESSAGE
 from sloguard.model import Severity, Tier
 from sloguard.spec import load_slos
+from sloguard.supervisor import SKIPPED_TICK_MESSAGE
 
 MIN = 60
 HOUR = 3600

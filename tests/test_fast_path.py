@@ -1,6 +1,6 @@
 """The fast path: SLOs about to page are re-evaluated between the regular ticks.
 
-The choice itself (sloguard.watch) is pure and tested as tables; the Daemon's fast tick runs
+The choice itself (sloguard.fastpath) is pure and tested as tables; the fast Tick runs
 over scripted evaluations and a real store; the last test drives it over a real Prometheus
 through the backfilled checkout outage and checks the page lands at the first scrape that
 crosses, not at the next regular tick.
@@ -18,20 +18,21 @@ import pytest
 
 from harness import scenarios as sc
 from harness.receivers import PagerDutyReceiver
-from sloguard.app import Daemon, open_daemon
+from sloguard.app import Parts, open_daemon
 from sloguard.burn import Evaluation, WindowReading, evaluate
 from sloguard.clock import ManualClock
 from sloguard.config import load_config, parse_config
 from sloguard.delivery import Deliverer
 from sloguard.engine import AUTO_DIRECT_MAX_SLOS, Engine, auto_direct_windows, plan_slo
 from sloguard.errors import ConfigError, QueryError
+from sloguard.fastpath import Heat, approach, choose, heat
 from sloguard.model import SLO, RatioIndicator, Severity, Tier
 from sloguard.paging import PagingPolicy, slo_for, slo_index
 from sloguard.ports import Sample, Series, Source
 from sloguard.prometheus.client import PrometheusClient
 from sloguard.routing import Route
 from sloguard.store import Store
-from sloguard.watch import Heat, approach, choose, heat
+from sloguard.tick import Tick
 from tests.conftest import Served
 from tests.paging_fakes import FakeNotifier
 from tests.test_recorded_prometheus import Counting
@@ -91,7 +92,7 @@ def test_heat_names_the_slo_of_a_grouped_key_and_its_open_episode() -> None:
         {'checkout{region="eu"}': "checkout", "search": "search"},
     )
     assert got == {
-        "checkout": Heat(approach=2.0, probes=frozenset({(3600, 14.4)})),
+        "checkout": Heat(approach=2.0, tripwires=frozenset({(3600, 14.4)})),
         "search": Heat(open_severity=Severity.SEV2),
     }
 
@@ -137,7 +138,7 @@ def test_choose(
     assert (set(got.fast), set(got.direct), got.left_out) == (fast, direct, left_out)
 
 
-# --- the Daemon's fast tick ---------------------------------------------------------------
+# --- the fast tick ----------------------------------------------------------------------
 
 
 class Burns:
@@ -154,37 +155,37 @@ class Burns:
 
 def make_daemon(
     tmp_path: Path, table: dict[str, dict[str, float]], pd: FakeNotifier
-) -> tuple[Daemon, list[tuple[str, ...]], list[tuple[str, ...]], ManualClock]:
+) -> tuple[Parts, list[tuple[str, ...]], list[tuple[str, ...]], ManualClock]:
     clock = ManualClock(T0)
     store = Store.open(tmp_path / "state.db")
     regular: list[tuple[str, ...]] = []
     direct: list[tuple[str, ...]] = []
 
-    async def probe(
-        probes: Sequence[tuple[SLO, Iterable[tuple[int, float]]]], source: Source, at: float
+    async def crossing(
+        tripwires: Sequence[tuple[SLO, Iterable[tuple[int, float]]]], source: Source, at: float
     ) -> set[str]:
-        probed.append(tuple(s.name for s, _ in probes))
+        checked.append(tuple(s.name for s, _ in tripwires))
         return {
             s.name
-            for s, windows in probes
+            for s, windows in tripwires
             for w, factor in windows
             if (QUIET | {int(k[1:]): v for k, v in table.get(s.name, {}).items()})[w] > factor
         }
 
-    probed: list[tuple[str, ...]] = []
-    d = Daemon(
+    checked: list[tuple[str, ...]] = []
+    tick = Tick(
         slos=[CHECKOUT, SEARCH, LEDGER],
         source=object(),  # type: ignore[arg-type]  # the table never queries it
         evaluate=Burns(table, regular),
         evaluate_direct=Burns(table, direct),
         paging=PagingPolicy(routes=(Route(("pd",)),)),
         store=store,
-        deliverer=Deliverer(store, {"pd": pd}, clock, rng=random.Random(1)),
         clock=clock,
         fast_path_max_slos=25,
-        probe=probe,
+        crossed=crossing,
     )
-    d.probed = probed  # type: ignore[attr-defined]  # what the fake probe was asked
+    d = Parts(tick, Deliverer(store, {"pd": pd}, clock, rng=random.Random(1)))
+    d.checked = checked  # type: ignore[attr-defined]  # the tripwires the fake was asked
     return d, regular, direct, clock
 
 
@@ -205,30 +206,40 @@ def test_a_fast_tick_reads_only_the_approaching_slo_directly_and_pages_it(
             "search": Severity.OK,
             "ledger": Severity.SEV2,
         }
-        assert (d.watch.fast, d.watch.direct) == ({"checkout"}, {"checkout", "ledger"})
+        assert (d.tick.fast_path.choice.fast, d.tick.fast_path.choice.direct) == (
+            {"checkout"},
+            {"checkout", "ledger"},
+        )
         assert regular == [("checkout", "search", "ledger")]
         assert direct == []
 
-        assert d.watch.probes == {"checkout": {(3600, 14.4)}}  # SEV1's 1h against 14.4x
+        assert d.tick.fast_path.choice.tripwires == {
+            "checkout": {(3600, 14.4)}
+        }  # SEV1's 1h against 14.4x
 
-        # A fast tick probes checkout's 1h only: not crossed yet, so nothing is evaluated.
+        # A fast tick checks checkout's 1h only: not crossed yet, so nothing is evaluated.
         clock.set(T0 + 5)
-        report = await d.tick(T0 + 5, fast=True)
+        report = await d.run_tick(T0 + 5, fast=True)
         assert report.slos == ()
         assert report.fast
-        assert d.probed == [("checkout",)]  # type: ignore[attr-defined]
+        assert d.checked == [("checkout",)]  # type: ignore[attr-defined]
         assert direct == []
         assert len(regular) == 1
         # The 1h window crosses: the next fast tick declares, before any regular tick.
         table["checkout"]["w3600"] = 15.0
         clock.set(T0 + 10)
-        report = await d.tick(T0 + 10, fast=True)
+        report = await d.run_tick(T0 + 10, fast=True)
         assert [(s.key, s.severity) for s in report.slos] == [("checkout", Severity.SEV1)]
         assert direct == [("checkout",)]  # crossed: evaluated in full, from the raw counters
         await d.deliver()
         assert pd.kinds == ["declared", "declared"]  # ledger's SEV2 at T0, checkout's SEV1 now
-        assert d.watch.fast == frozenset()  # SEV1 fires: nothing above it to approach
-        assert d.watch.direct == {"checkout", "ledger"}  # open: read directly until resolved
+        assert (
+            d.tick.fast_path.choice.fast == frozenset()
+        )  # SEV1 fires: nothing above it to approach
+        assert d.tick.fast_path.choice.direct == {
+            "checkout",
+            "ledger",
+        }  # open: read directly until resolved
 
         # The regular tick reads the open episodes directly, the rest as configured.
         clock.set(T0 + 30)
@@ -247,12 +258,12 @@ def test_a_fast_tick_never_feeds_gaps_to_other_open_episodes(tmp_path: Path) -> 
 
     async def drive() -> None:
         await d.once(T0)
-        ledger_before = d.store.load_states()["ledger"]
+        ledger_before = d.tick.store.load_states()["ledger"]
         table["checkout"]["w3600"] = 15.0  # crosses: the fast tick evaluates checkout
         clock.set(T0 + 5)
-        report = await d.tick(T0 + 5, fast=True)
+        report = await d.run_tick(T0 + 5, fast=True)
         assert [s.key for s in report.slos] == ["checkout"]
-        assert d.store.load_states()["ledger"] == ledger_before  # untouched: no gap, no stale
+        assert d.tick.store.load_states()["ledger"] == ledger_before  # untouched: no gap, no stale
 
     asyncio.run(drive())
 
@@ -260,9 +271,9 @@ def test_a_fast_tick_never_feeds_gaps_to_other_open_episodes(tmp_path: Path) -> 
 def test_the_fast_path_off_changes_nothing(tmp_path: Path) -> None:
     pd = FakeNotifier("pd", "pagerduty")
     d, regular, direct, _ = make_daemon(tmp_path, {"checkout": {"w300": 28.8}}, pd)
-    d.fast_path_max_slos = 0
+    d.tick.fast_path.limit = 0
     asyncio.run(d.once(T0))
-    assert d.watch.fast == frozenset()
+    assert d.tick.fast_path.choice.fast == frozenset()
     assert direct == []
     assert len(regular) == 1
 
@@ -355,7 +366,7 @@ def test_the_outage_pages_at_the_first_scrape_that_crosses_not_at_the_next_tick(
                     for offset, fast in schedule:
                         clock.set(t + offset)
                         source.asked.clear()
-                        report = await d.tick(t + offset, fast=fast)
+                        report = await d.run_tick(t + offset, fast=fast)
                         await d.deliver()
                         pages += [
                             (offset, e.severity)
@@ -367,9 +378,10 @@ def test_the_outage_pages_at_the_first_scrape_that_crosses_not_at_the_next_tick(
                             assert source.asked
                             assert all('service="checkout"' in q for q in source.asked)
                         if offset == 20:
-                            assert d.watch.fast == {"checkout-availability"}
+                            assert d.tick.fast_path.choice.fast == {"checkout-availability"}
                         if pages and pages[-1][1] is Severity.SEV1:
-                            assert not d.watch.fast  # SEV1 fires: nothing above to approach
+                            # SEV1 fires: nothing above it to approach
+                            assert not d.tick.fast_path.choice.fast
                             break
             return pages
 
@@ -382,7 +394,7 @@ def test_the_outage_pages_at_the_first_scrape_that_crosses_not_at_the_next_tick(
         assert len({c["dedup_key"] for c in checkout}) == 1  # one incident, escalated
 
 
-# --- the probe (Engine.crossed) -----------------------------------------------------------
+# --- the tripwire check (engine.crossed) --------------------------------------------------
 
 
 class Canned:
@@ -402,7 +414,7 @@ class Canned:
         raise AssertionError("not used")
 
 
-def test_the_probe_asks_one_query_per_long_window_and_finds_the_group_over_it() -> None:
+def test_the_tripwire_check_asks_one_query_per_long_window_and_finds_the_group_over_it() -> None:
     grouped = dataclasses.replace(
         CHECKOUT,
         name="by-region",
@@ -420,8 +432,8 @@ def test_the_probe_asks_one_query_per_long_window_and_finds_the_group_over_it() 
         }
     )
     broken = dataclasses.replace(LEDGER, indicator=RatioIndicator("broken", "t"))
-    probes = [(grouped, {(3600, 14.4)}), (thin, {(3600, 14.4)}), (broken, {(3600, 14.4)})]
-    got = asyncio.run(Engine().crossed(probes, source, T0))
+    tripwires = [(grouped, {(3600, 14.4)}), (thin, {(3600, 14.4)}), (broken, {(3600, 14.4)})]
+    got = asyncio.run(Engine().crossed(tripwires, source, T0))
     assert got == {"by-region"}  # us burns 20x; the thin window and the failed query do not
     assert sorted(source.asked) == sorted(
         [ratio_1h, thin_ratio, thin_total, plan_slo(broken).ratio[3600]]

@@ -9,8 +9,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from sloguard.burn import WindowReading, evaluate, failed
-from sloguard.metrics import Metrics, NotificationOutcome, TickOutcome
+from sloguard.metrics import Metrics
 from sloguard.model import SLO, RatioIndicator, Severity
+from sloguard.sink import NotificationOutcome, TickOutcome
 
 DAY = 86400
 AT = 1_704_090_000.0

@@ -1,4 +1,4 @@
-"""A recorded episode's postmortem: driven tick by tick (`Daemon.once(at)`) over a real
+"""A recorded episode's postmortem: driven tick by tick (`Parts.once(at)`) over a real
 Prometheus, paging the contract-enforcing receivers; the draft in the incident.resolved webhook
 and from `sloguard postmortem` has the right timeline and budget figures."""
 

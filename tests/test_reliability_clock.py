@@ -16,7 +16,7 @@ from sloguard.clock import ManualClock
 from sloguard.lifecycle import LifecyclePolicy
 from sloguard.model import Severity
 from tests.paging_fakes import FakeNotifier
-from tests.test_app import T0, Script, daemon, notifiers
+from tests.test_tick import T0, Script, daemon, notifiers
 
 
 @pytest.mark.parametrize(
@@ -48,4 +48,4 @@ def test_clock_steps_never_page_an_episode_twice(steps: list[int], tmp_path: Pat
     assert len({e for _, e in sent}) == 1, sent  # one episode, one dedup key
     assert pd.duplicates == 0, sent
     assert pd.violations == []
-    assert d.store.counts().pending == 0
+    assert d.tick.store.counts().pending == 0

@@ -52,13 +52,13 @@ from harness.receivers.__main__ import (
 )
 from sloguard.clock import ScaledClock
 from sloguard.config import load_config
-from sloguard.daemon import SKIPPED_TICK_MESSAGE
 from sloguard.durations import iso_time
 from sloguard.engine import Engine
 from sloguard.errors import SloguardError
 from sloguard.model import Severity
 from sloguard.prometheus import PrometheusClient
 from sloguard.spec import load_slos
+from sloguard.supervisor import SKIPPED_TICK_MESSAGE
 
 DEFAULT_SPEED = 30.0  # ~45 minutes of the night in ~90 seconds: one tick per second
 QUICK_SPEED = 120.0  # for tests: a tick every 0.25 s

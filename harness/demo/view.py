@@ -15,9 +15,9 @@ from harness.demo import story
 from harness.demo.story import clock
 from harness.receivers import Arrival
 from sloguard.burn import Evaluation, TierState
-from sloguard.daemon import SKIPPED_TICK_MESSAGE
 from sloguard.durations import format_duration, iso_time
 from sloguard.model import Severity
+from sloguard.supervisor import SKIPPED_TICK_MESSAGE
 
 STYLE: dict[Severity, dict[str, Any]] = {
     Severity.SEV1: {"fg": "red", "bold": True},

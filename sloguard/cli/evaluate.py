@@ -26,6 +26,8 @@ from sloguard.engine import Engine
 from sloguard.errors import SloguardError, SpecError
 from sloguard.model import SLO, Severity
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
+from sloguard.prometheus.reachability import Reachability, unreachable_reason
+from sloguard.views import evaluation_json
 
 EXIT_OK = 0
 EXIT_SLO_ERRORS = 1
@@ -76,38 +78,9 @@ def _slo_of(ev: Evaluation, by_name: dict[str, SLO]) -> SLO | None:
 
 
 def as_json(evaluations: Sequence[Evaluation], slos: Sequence[SLO]) -> list[dict[str, Any]]:
+    """The evaluations in the one shape the status API shows too (sloguard.views)."""
     by_name = {s.name: s for s in slos}
-    out = []
-    for ev in evaluations:
-        slo = _slo_of(ev, by_name)
-        out.append(
-            {
-                "slo": ev.slo,
-                "severity": str(ev.severity),
-                "burn_rates": ev.burn_rates_by_name(),
-                "error_budget_remaining": ev.error_budget_remaining,
-                "time_to_exhaustion_seconds": ev.time_to_exhaustion_seconds,
-                "labels": dict(ev.labels),
-                "service": slo.service if slo else None,
-                "objective_percent": slo.objective_percent if slo else None,
-                "period": slo.period if slo else None,
-                "at": ev.at,
-                "tiers": [
-                    {
-                        "severity": str(d.tier.severity),
-                        "long": d.tier.long,
-                        "short": d.tier.short,
-                        "factor": d.factor,
-                        "long_burn_rate": d.long_burn_rate,
-                        "short_burn_rate": d.short_burn_rate,
-                        "state": str(d.state),
-                    }
-                    for d in ev.tiers
-                ],
-                "error": ev.error or None,
-            }
-        )
-    return out
+    return [evaluation_json(ev, _slo_of(ev, by_name)) for ev in evaluations]
 
 
 def as_table(evaluations: Sequence[Evaluation], *, colour: bool) -> str:
@@ -146,11 +119,16 @@ def as_table(evaluations: Sequence[Evaluation], *, colour: bool) -> str:
 
 async def _evaluate(
     config: PrometheusConfig, slos: list[SLO], at: float, recorded: bool, direct_max: int
-) -> list[Evaluation]:
+) -> tuple[list[Evaluation], str]:
+    """The evaluations, and why Prometheus could not be reached at all ("" when it answered)."""
     async with PrometheusClient(config) as client:
-        return await Engine().evaluate_all(
-            slos, client, at, recorded=recorded, direct_windows_max_seconds=direct_max
+        source = Reachability(client)
+        evaluations = await Engine().evaluate_all(
+            slos, source, at, recorded=recorded, direct_windows_max_seconds=direct_max
         )
+    if source.up or source.failure is None:
+        return evaluations, ""
+    return evaluations, unreachable_reason(source.failure, client.display_url)
 
 
 def parse_window(ctx: click.Context | None, param: click.Parameter | None, text: str) -> int:
@@ -166,7 +144,8 @@ def parse_window(ctx: click.Context | None, param: click.Parameter | None, text:
 EPILOG = """\b
 Exit status:
   0  every SLO was evaluated (whatever its severity)
-  1  at least one SLO could not be evaluated (Prometheus unreachable, query error, ...)
+  1  at least one SLO could not be evaluated (query error, ...), or Prometheus
+     could not be reached at all (said once, with the reason)
   2  usage error or invalid SLO definitions
   3  internal error (a bug in sloguard: please report it)
 
@@ -252,13 +231,19 @@ def evaluate(
         click.echo(f"sloguard: no SLOs found in {', '.join(map(str, paths))}", err=True)
         sys.exit(EXIT_USAGE)
     try:
-        evaluations = asyncio.run(_evaluate(config, slos, at, recorded, direct_max))
+        evaluations, unreachable = asyncio.run(_evaluate(config, slos, at, recorded, direct_max))
     except SloguardError as exc:  # e.g. an unreadable token or CA file
         click.echo(f"sloguard: error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     except Exception as exc:  # noqa: BLE001 - never a traceback for the person at the terminal
         click.echo(f"sloguard: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_INTERNAL)
+    if unreachable:  # said once, first; not as the same error on every SLO's row
+        where = PrometheusClient.display(config)
+        click.echo(f"sloguard: error: Prometheus at {where} could not be reached: {unreachable}",
+                   err=True)  # fmt: skip
+        if output != "json":  # scripts still get one NO_DATA entry per SLO
+            sys.exit(EXIT_SLO_ERRORS)
     if output == "json":
         click.echo(json.dumps(as_json(evaluations, slos), indent=2, allow_nan=False))
     else:

@@ -12,12 +12,13 @@ from typing import Any
 
 import click
 
-from sloguard.app import TickReport, open_daemon, run_daemon
+from sloguard.app import open_daemon, run_daemon
 from sloguard.cli.evaluate import parse_at
 from sloguard.clock import ScaledClock
 from sloguard.config import DaemonConfig, load_config
 from sloguard.durations import iso_time
 from sloguard.errors import ConfigError, SloguardError, SpecError
+from sloguard.tick import TickReport
 
 # A replayed tick closer than this to the next in real time would mostly be skipped ticks: the
 # queries of one tick take tens of milliseconds, and the outbox needs a moment between them.

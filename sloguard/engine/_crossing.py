@@ -28,7 +28,7 @@ async def crossed(
     """The SLOs among ``probes`` whose error ratio over one of the given long windows burns
     over its factor at ``at`` (any group, for a grouped SLO): one direct query per window.
 
-    A cheap trigger for the fast path (sloguard.watch), not a verdict: an SLO found here is
+    A cheap trigger for the fast path (sloguard.fastpath), not a verdict: an SLO found here is
     then evaluated in full, and the lifecycle decides. A failed query crosses nothing; the
     regular tick reports the failure.
     """

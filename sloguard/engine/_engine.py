@@ -191,7 +191,7 @@ def auto_direct_windows(slos: Sequence[SLO]) -> int:
     """The daemon's default ``direct_windows_max_seconds`` in recorded mode.
 
     The short window of a paging tier (5m for SEV1) decides when an SLO joins the fast path
-    (sloguard.watch); read from a recorded series it shows an outage up to one rule interval
+    (sloguard.fastpath); read from a recorded series it shows an outage up to one rule interval
     late. Up to ``AUTO_DIRECT_MAX_SLOS`` SLOs it is read directly (2 queries per SLO per tick:
     at most 1,000); beyond that the fleet stays fully recorded, one query per window.
     """

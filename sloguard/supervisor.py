@@ -1,15 +1,14 @@
-"""The daemon's whole lifecycle in one place: ticks, delivery, reload, signals, probes, stop.
+"""The schedule of a daemon: ticks, delivery passes, reload, signals, stop. Nothing else.
 
-The app builds a :class:`Runtime` from one good configuration (Prometheus source, SLOs, store,
-notifiers); :class:`Supervisor` drives it::
+The app builds a :class:`Daemon` from one good configuration (its tick, its delivery, the
+settings below); :class:`Supervisor` drives it::
 
-    ticker    every interval (with jitter): one tick at one pinned instant -> evaluate all SLOs,
-              feed the lifecycle, commit state + outbox rows (Runtime.tick). A tick still
-              running when the next is due makes that one *skipped* and counted, never doubled.
-              While a tick reports SLOs on the fast path (about to page, sloguard.watch),
-              fast ticks probe only those every ``fast_interval_seconds`` in between (and
-              evaluate in full the ones whose long window crossed); they never overlap a
-              tick, and a regular tick due during one waits for it.
+    ticker    every interval (with jitter): one tick at one pinned instant (Daemon.run_tick,
+              sloguard.tick). A tick still running when the next is due makes that one
+              *skipped* and counted, never doubled. While a tick reports SLOs on the fast path
+              (about to page, sloguard.fastpath), fast ticks check only their tripwires every
+              ``fast_interval_seconds`` in between (and evaluate in full the ones that
+              crossed); they never overlap a tick, and a regular tick due during one waits.
     delivery  drains the outbox after every tick and whenever a retry falls due.
     watcher   polls the config and SLO files (mtime, size, inode, symlink target; so a
               Kubernetes ConfigMap update, which swaps the ``..data`` symlink, is seen) and
@@ -21,6 +20,8 @@ notifiers); :class:`Supervisor` drives it::
               sends what the last tick queued, all within ``shutdown_timeout_seconds``; rows not
               sent stay in the outbox and go out after restart. Exit code 0.
 
+The tick and the delivery report their own metrics (sloguard.sink); the supervisor counts
+only what happens around them: skipped ticks, ticks that raised, configuration reloads.
 Time is injected (:class:`sloguard.ports.Clock`): tests drive the loop on a virtual clock and
 take no real time.
 """
@@ -29,56 +30,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 import signal
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from sloguard.burn import Evaluation
-from sloguard.errors import ConfigError, Location, Problem, SloguardError, SpecError
-from sloguard.metrics import FastOutcome, Metrics, TickOutcome
-from sloguard.model import SLO, Severity
+from sloguard.errors import ConfigError, SloguardError, SpecError
+from sloguard.filewatch import Fingerprint, fingerprint
 from sloguard.ports import Clock
-from sloguard.server import HttpServer, Readiness, ServerLimits, parse_listen
+from sloguard.server import Readiness
+from sloguard.sink import FastOutcome, MetricsSink, TickOutcome
+from sloguard.tick import TickReport
 
-log = logging.getLogger("sloguard.daemon")
+log = logging.getLogger("sloguard.supervisor")
 # A tick came due while the previous one still ran. Worth a warning in production (the
 # interval is too short for the fleet); the demo counts it instead, since replays compress time.
 SKIPPED_TICK_MESSAGE = "previous evaluation still running; skipping this tick"
 
-YAML_SUFFIXES = (".yaml", ".yml")
 
-
-@dataclass(frozen=True, slots=True)
-class TickResult:
-    """What one tick did, for metrics, readiness and ``/api/v1/slos``."""
-
-    at: float
-    evaluations: Sequence[Evaluation]
-    slos_by_key: Mapping[str, SLO]
-    prometheus_up: bool
-    open_episodes: Mapping[Severity, int] = field(default_factory=dict)
-    episodes: Sequence[Mapping[str, Any]] = ()  # open episodes as JSON (EpisodeState.to_json)
-    outbox_pending: int = 0
-    dead_letters: int = 0
-    fast_path_slos: int = 0  # SLOs on the fast path after this tick (0: no fast tick due)
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryResult:
-    """What one delivery pass did: counts per (integration, outcome) and the outbox after it."""
-
-    counts: Mapping[tuple[str, str], int] = field(default_factory=dict)
-    outbox_pending: int = 0
-    dead_letters: int = 0
-    next_due_in_seconds: float | None = None  # the earliest retry, if any
-
-
-class Runtime(Protocol):
-    """The working parts built from one good configuration."""
+class Daemon(Protocol):
+    """One daemon built from one good configuration, as the supervisor drives it."""
 
     @property
     def interval_seconds(self) -> float: ...
@@ -108,20 +81,24 @@ class Runtime(Protocol):
         """The notifier types in use (for zero-valued metric series)."""
         ...
 
-    async def tick(self, at: float, *, fast: bool = False) -> TickResult:
+    async def run_tick(self, at: float, *, fast: bool = False) -> TickReport:
         """Evaluate every SLO at ``at`` (with ``fast``, only those on the fast path), feed the
-        lifecycle, commit state + outbox rows."""
+        lifecycle, commit state + outbox rows, report the metrics."""
         ...
 
-    async def deliver(self) -> DeliveryResult:
-        """One delivery pass over the outbox."""
+    async def deliver(self) -> float | None:
+        """One delivery pass over the outbox; seconds until the earliest retry, if any."""
+        ...
+
+    def status(self) -> Mapping[str, Any]:
+        """The body of ``/api/v1/slos``."""
         ...
 
     async def aclose(self) -> None: ...
 
 
-Loader = Callable[["Runtime | None"], Awaitable[Runtime]]
-"""Builds a Runtime from the configuration on disk; gets the running one (or None at start) so
+Loader = Callable[["Daemon | None"], Awaitable[Daemon]]
+"""Builds a Daemon from the configuration on disk; gets the running one (or None at start) so
 it can keep what did not change (the store). Raises ConfigError/SpecError with located
 problems."""
 
@@ -135,14 +112,14 @@ class SupervisorOptions:
 
 
 class Supervisor:
-    """Runs a Runtime until told to stop. See the module docstring for the tasks."""
+    """Runs a Daemon until told to stop. See the module docstring for the tasks."""
 
     def __init__(
         self,
         loader: Loader,
         *,
         clock: Clock,
-        metrics: Metrics,
+        metrics: MetricsSink,
         readiness: Readiness,
         options: SupervisorOptions | None = None,
         rng: random.Random | None = None,
@@ -153,7 +130,7 @@ class Supervisor:
         self._readiness = readiness
         self._options = options or SupervisorOptions()
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)  # nosec B311
-        self._runtime: Runtime | None = None
+        self._daemon: Daemon | None = None
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
         self._delivery_kick = asyncio.Event()
@@ -165,7 +142,6 @@ class Supervisor:
         self._swap_lock = asyncio.Lock()
         self._delivery_lock = asyncio.Lock()
         self._fingerprint: Fingerprint = ()
-        self._last_report: TickResult | None = None
         self.ticks_started = 0
         self.ticks_skipped = 0
 
@@ -198,15 +174,15 @@ class Supervisor:
 
     async def load_initial(self) -> None:
         """Load the first configuration. Errors propagate: there is no last good one to keep."""
-        self._runtime = await self._loader(None)
-        self._fingerprint = fingerprint(self._runtime.watched_paths)
-        self._configured(self._runtime)
+        self._daemon = await self._loader(None)
+        self._fingerprint = fingerprint(self._daemon.watched_paths)
+        self._configured(self._daemon)
 
     # -- the main loop ------------------------------------------------------------------------
 
     async def run(self) -> None:
         """Run until :meth:`request_stop`; returns once stopped cleanly."""
-        if self._runtime is None:
+        if self._daemon is None:
             await self.load_initial()
         ticker = asyncio.create_task(self._ticker(), name="sloguard-ticker")
         watcher = asyncio.create_task(self._watcher(), name="sloguard-watcher")
@@ -222,8 +198,8 @@ class Supervisor:
                 task.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
             await self._finish_deliveries(delivery)
-            if self._runtime is not None:
-                await self._runtime.aclose()
+            if self._daemon is not None:
+                await self._daemon.aclose()
             log.info("stopped")
 
     async def _finish_deliveries(self, delivery: asyncio.Task[None]) -> None:
@@ -296,9 +272,9 @@ class Supervisor:
             woken.cancel()
 
     def _next_due(self, due: float) -> float:
-        runtime = self._current()
-        jitter = min(max(runtime.jitter_ratio, 0.0), 0.5)
-        interval = runtime.interval_seconds * (1.0 + jitter * (2.0 * self._rng.random() - 1.0))
+        daemon = self._current()
+        jitter = min(max(daemon.jitter_ratio, 0.0), 0.5)
+        interval = daemon.interval_seconds * (1.0 + jitter * (2.0 * self._rng.random() - 1.0))
         now = self._clock.monotonic()
         due += interval
         if due < now:  # far behind (the machine was suspended): don't fire a burst
@@ -313,10 +289,10 @@ class Supervisor:
 
     async def _run_tick(self, at: float, *, fast: bool) -> None:
         async with self._swap_lock:
-            runtime = self._current()
+            daemon = self._current()
             started = self._clock.monotonic()
             try:
-                report = await runtime.tick(at, fast=fast)
+                report = await daemon.run_tick(at, fast=fast)
             except asyncio.CancelledError:
                 raise
             except Exception:  # the tick boundary: log, count, keep the daemon alive
@@ -330,29 +306,12 @@ class Supervisor:
                         at=self._clock.now(),
                     )
                 return
-        interval = runtime.fast_interval_seconds
+        interval = daemon.fast_interval_seconds
         if interval > 0 and report.fast_path_slos > 0:
             self._fast_due = started + interval
-        outcome = tick_outcome(report.evaluations)
-        if fast:
-            if not report.evaluations:  # nothing crossed: nothing evaluated, nothing changed
-                below = FastOutcome.BELOW if report.prometheus_up else FastOutcome.FAILURE
-                self._metrics.observe_fast_path(below, report.fast_path_slos)
-                return
-            crossed = FastOutcome.CROSSED if outcome.successful else FastOutcome.FAILURE
-            self._metrics.observe_fast_path(crossed, report.fast_path_slos)
-            report = _merge_fast(self._last_report, report)
-        else:
-            self._metrics.observe_fast_path(None, report.fast_path_slos)
-            self._metrics.observe_tick(
-                self._clock.monotonic() - started, outcome, at=self._clock.now()
-            )
-        self._metrics.observe_evaluations(report.evaluations, report.slos_by_key)
-        self._metrics.set_prometheus_up(report.prometheus_up)
-        self._metrics.set_open_episodes(report.open_episodes)
-        self._metrics.set_outbox(report.outbox_pending, report.dead_letters)
-        self._last_report = report
-        if outcome.successful and not fast:
+        if fast and not report.slos:  # nothing crossed: nothing evaluated, nothing changed
+            return
+        if not fast and report.outcome.successful:
             self._readiness.tick_succeeded()
         self._delivery_kick.set()
 
@@ -366,19 +325,16 @@ class Supervisor:
 
     async def _deliver_once(self) -> float:
         try:
-            async with self._delivery_lock:  # a reload never closes a runtime mid-pass
-                result = await self._current().deliver()
+            async with self._delivery_lock:  # a reload never closes a daemon mid-pass
+                due_in = await self._current().deliver()
         except asyncio.CancelledError:
             raise
         except Exception:  # the delivery boundary: rows stay pending; try again later
             log.exception("delivery pass failed")
             return self._options.max_delivery_wait_seconds
-        for (integration, outcome), n in result.counts.items():
-            self._metrics.count_notification(integration, outcome, n)
-        self._metrics.set_outbox(result.outbox_pending, result.dead_letters)
-        if result.next_due_in_seconds is None:
+        if due_in is None:
             return self._options.max_delivery_wait_seconds
-        return min(max(result.next_due_in_seconds, 0.0), self._options.max_delivery_wait_seconds)
+        return min(max(due_in, 0.0), self._options.max_delivery_wait_seconds)
 
     async def _wait_for_kick(self, seconds: float) -> None:
         if self._delivery_kick.is_set():
@@ -428,7 +384,7 @@ class Supervisor:
             self._rejected(seen)
             return False
         async with self._swap_lock, self._delivery_lock:  # never under a tick or a pass
-            self._runtime = new
+            self._daemon = new
         if new is not current:
             await current.aclose()
         self._fingerprint = fingerprint(new.watched_paths)
@@ -442,187 +398,26 @@ class Supervisor:
         self._metrics.config_reloaded(False, self._clock.now())
         log.error("configuration rejected; the previous configuration keeps running")
 
-    def _configured(self, runtime: Runtime) -> None:
+    def _configured(self, daemon: Daemon) -> None:
         self._metrics.config_reloaded(True, self._clock.now())
-        self._metrics.declare_integrations(runtime.integrations)
-        self._readiness.config_loaded(runtime.interval_seconds)
+        self._metrics.declare_integrations(daemon.integrations)
+        self._readiness.config_loaded(daemon.interval_seconds)
 
     # -- state for /api/v1/slos ---------------------------------------------------------------
 
     def snapshot(self) -> Mapping[str, Any]:
-        report = self._last_report
-        if report is None:
+        if self._daemon is None:
             return {"evaluated_at": None, "slos": [], "episodes": []}
-        return {
-            "evaluated_at": report.at,
-            "prometheus_up": report.prometheus_up,
-            "slos": [
-                _evaluation_json(ev, report.slos_by_key.get(ev.slo)) for ev in report.evaluations
-            ],
-            "episodes": list(report.episodes),
-        }
+        return self._daemon.status()
 
     @property
-    def runtime(self) -> Runtime:
+    def daemon(self) -> Daemon:
         return self._current()
 
-    def _current(self) -> Runtime:
-        if self._runtime is None:
+    def _current(self) -> Daemon:
+        if self._daemon is None:
             raise RuntimeError("no configuration loaded")
-        return self._runtime
+        return self._daemon
 
 
-async def serve(
-    loader: Loader,
-    *,
-    clock: Clock,
-    metrics: Metrics | None = None,
-    options: SupervisorOptions | None = None,
-    limits: ServerLimits | None = None,
-    install_signals: bool = True,
-    on_started: Callable[[Supervisor, tuple[str, int]], None] | None = None,
-) -> None:
-    """Load the configuration, open the HTTP endpoint and run the daemon until stopped.
-
-    The first load's errors propagate (ConfigError/SpecError with located problems): with no
-    good configuration there is nothing to run. ``on_started`` gets the supervisor (to stop or
-    reload it without signals) and the bound address.
-    """
-    metrics = metrics or Metrics()
-    opts = options or SupervisorOptions()
-    readiness = Readiness(
-        clock, interval_seconds=30.0, grace_intervals=opts.readiness_grace_intervals
-    )
-    daemon = Supervisor(loader, clock=clock, metrics=metrics, readiness=readiness, options=opts)
-    await daemon.load_initial()
-    listen = daemon.runtime.http_listen
-    try:
-        host, port = parse_listen(listen)
-    except ValueError as exc:
-        await daemon.runtime.aclose()
-        raise ConfigError(Problem(Location("<config>"), f"http.listen: {exc}")) from None
-    server = HttpServer(
-        metrics=metrics.render, readiness=readiness, snapshot=daemon.snapshot, limits=limits
-    )
-    try:
-        await server.start(host, port)
-    except OSError as exc:
-        await daemon.runtime.aclose()
-        raise ConfigError(
-            Problem(Location("<config>"), f"http.listen {listen!r}: cannot listen: {exc.strerror}")
-        ) from exc
-    bound = server.address
-    log.info("listening on http://%s:%d (/metrics, /healthz, /readyz, /api/v1/slos)", *bound)
-    if on_started is not None:
-        on_started(daemon, bound)
-    if install_signals:
-        daemon.install_signal_handlers()
-    try:
-        await daemon.run()
-    finally:
-        if install_signals:
-            daemon.remove_signal_handlers()
-        await server.stop()
-
-
-def _merge_fast(last: TickResult | None, fast: TickResult) -> TickResult:
-    """The regular tick's results with a fast tick's fresher evaluations laid over them, so
-    metrics and the status API keep every SLO (a fast tick evaluates only a few)."""
-    if last is None:
-        return fast
-    fresh = {ev.slo: ev for ev in fast.evaluations}
-    kept = [fresh.pop(ev.slo, ev) for ev in last.evaluations]
-    return TickResult(
-        at=last.at,
-        evaluations=[*kept, *fresh.values()],
-        slos_by_key={**last.slos_by_key, **fast.slos_by_key},
-        prometheus_up=fast.prometheus_up,
-        open_episodes=fast.open_episodes,
-        episodes=fast.episodes,
-        outbox_pending=fast.outbox_pending,
-        dead_letters=fast.dead_letters,
-        fast_path_slos=fast.fast_path_slos,
-    )
-
-
-def tick_outcome(evaluations: Sequence[Evaluation]) -> TickOutcome:
-    """SUCCESS when every SLO was evaluated (no data is an answer), PARTIAL when some failed,
-    FAILURE when all failed. No SLOs at all is a success: there was nothing to do."""
-    failed = sum(1 for ev in evaluations if ev.error)
-    if failed == 0:
-        return TickOutcome.SUCCESS
-    if failed < len(evaluations):
-        return TickOutcome.PARTIAL
-    return TickOutcome.FAILURE
-
-
-def _evaluation_json(ev: Evaluation, slo: SLO | None) -> dict[str, Any]:
-    return {
-        "slo": ev.slo,
-        "service": slo.service if slo else "",
-        "objective_percent": slo.objective_percent if slo else None,
-        "period": slo.period if slo else None,
-        "severity": ev.severity.name,
-        "burn_rates": ev.burn_rates_by_name(),
-        "error_budget_remaining": ev.error_budget_remaining,
-        "time_to_exhaustion_seconds": ev.time_to_exhaustion_seconds,
-        "firing": [
-            {"severity": d.tier.severity.name, "long": d.tier.long, "short": d.tier.short}
-            for d in ev.firing
-        ],
-        "labels": dict(ev.labels),
-        "error": ev.error,
-        "runbook_url": slo.runbook_url if slo else "",
-        "dashboard_url": slo.dashboard_url if slo else "",
-    }
-
-
-# -- file watching ----------------------------------------------------------------------------
-
-Fingerprint = tuple[tuple[str, str, int, int, int], ...]
-
-
-def fingerprint(paths: Iterable[Path]) -> Fingerprint:
-    """What identifies the content of ``paths`` without reading it: per YAML file (directories
-    walked, dot-entries such as a ConfigMap's ``..data`` skipped) its path, resolved target,
-    inode, mtime and size. Following symlinks is what catches a ConfigMap's atomic swap: the
-    visible names stay, their targets change. A missing path is part of the fingerprint too."""
-    entries: list[tuple[str, str, int, int, int]] = []
-    for path in paths:
-        for file in _files(path):
-            try:
-                st = file.stat()
-                target = os.path.realpath(file)
-            except OSError:
-                entries.append((str(file), "", -1, -1, -1))
-                continue
-            entries.append((str(file), target, st.st_ino, st.st_mtime_ns, st.st_size))
-    return tuple(sorted(entries))
-
-
-def _files(path: Path) -> list[Path]:
-    if not path.is_dir():
-        return [path]
-    found: list[Path] = []
-    for root, dirs, files in os.walk(path, followlinks=True):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(
-            Path(root) / f
-            for f in sorted(files)
-            if f.lower().endswith(YAML_SUFFIXES) and not f.startswith(".")
-        )
-    found.append(path)  # a file added or removed changes the directory's own mtime
-    return found
-
-
-__all__ = [
-    "DeliveryResult",
-    "Loader",
-    "Runtime",
-    "Supervisor",
-    "SupervisorOptions",
-    "TickResult",
-    "fingerprint",
-    "serve",
-    "tick_outcome",
-]
+__all__ = ["Daemon", "Loader", "Supervisor", "SupervisorOptions"]

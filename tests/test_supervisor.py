@@ -1,7 +1,8 @@
-"""The daemon loop on a virtual clock: ticks, overlap, jitter, delivery, reload, stop.
+"""The supervisor on a virtual clock: ticks, overlap, jitter, delivery, reload, stop.
 
-The Runtime here is a fake with the behaviour the real one has at its edges (slow ticks,
-failing ticks, slow deliveries); what is under test is the scheduling around it.
+The Daemon here is a fake with the behaviour the real one has at its edges (slow ticks,
+failing ticks, slow deliveries, and the metrics a tick and a delivery pass report); what is
+under test is the scheduling around it.
 """
 
 from __future__ import annotations
@@ -15,26 +16,24 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from harness.clock import VirtualClock
+from sloguard.app import serve
 from sloguard.burn import WindowReading, evaluate, failed
-from sloguard.daemon import (
-    DeliveryResult,
-    Runtime,
-    Supervisor,
-    SupervisorOptions,
-    TickResult,
-    fingerprint,
-    serve,
-    tick_outcome,
-)
 from sloguard.errors import ConfigError, Location, Problem
-from sloguard.metrics import Metrics, TickOutcome
+from sloguard.filewatch import fingerprint
+from sloguard.lifecycle import EpisodeState, Phase
+from sloguard.metrics import Metrics
 from sloguard.model import SLO, RatioIndicator, Severity
 from sloguard.server import Readiness
+from sloguard.sink import FastOutcome, MetricsSink, NoMetrics, NotificationOutcome, TickOutcome
+from sloguard.status import Shown
+from sloguard.supervisor import Daemon, Supervisor, SupervisorOptions
+from sloguard.tick import SloReport, TickReport, tick_outcome
 
 SLO_A = SLO(
     name="checkout-availability",
@@ -65,13 +64,15 @@ class World:
     fast_path_slos: int = 0  # what each tick reports: SLOs on the fast path after it
     fast_ticks: list[float] = field(default_factory=list)  # monotonic starts of fast ticks
     fast_tick_seconds: float = 0.0
-    fast_crosses: bool = True  # False: fast probes find no long window over its factor
+    fast_crosses: bool = True  # False: fast ticks find no tripwire crossed
+    metrics: MetricsSink = field(default_factory=NoMetrics)  # where ticks and passes report
 
 
-class FakeRuntime:
+class FakeDaemon:
     def __init__(self, world: World, generation: int, cfg: dict[str, float], path: Path) -> None:
         self.world = world
         self.generation = generation
+        self.shown = Shown()
         self.interval_seconds = float(cfg["interval"])
         self.fast_interval_seconds = float(cfg.get("fast", 0.0))
         self.jitter_ratio = float(cfg.get("jitter", 0.0))
@@ -79,9 +80,10 @@ class FakeRuntime:
         self.http_listen = "127.0.0.1:0"
         self.integrations = ["pagerduty"]
 
-    async def tick(self, at: float, *, fast: bool = False) -> TickResult:
+    async def run_tick(self, at: float, *, fast: bool = False) -> TickReport:
         w = self.world
-        (w.fast_ticks if fast else w.tick_started).append(w.clock.monotonic())
+        started = w.clock.monotonic()
+        (w.fast_ticks if fast else w.tick_started).append(started)
         try:
             await w.clock.sleep(w.fast_tick_seconds if fast else w.tick_seconds)
         except asyncio.CancelledError:
@@ -89,14 +91,11 @@ class FakeRuntime:
             raise
         if w.tick_raises:
             raise RuntimeError("engine bug")
+        up = not w.prometheus_down
         if fast and not w.fast_crosses:
-            return TickResult(
-                at=at,
-                evaluations=[],
-                slos_by_key={},
-                prometheus_up=not w.prometheus_down,
-                fast_path_slos=w.fast_path_slos,
-            )
+            below = FastOutcome.BELOW if up else FastOutcome.FAILURE
+            w.metrics.observe_fast_path(below, w.fast_path_slos)
+            return TickReport(at=at, slos=(), fast=True, fast_path_slos=w.fast_path_slos)
         w.ticks.append((at, self.generation))
         if w.prometheus_down:
             ev = failed(SLO_A, at, "Prometheus unreachable")
@@ -109,33 +108,52 @@ class FakeRuntime:
                 at,
             )
         w.pending += 1
-        return TickResult(
+        # What the real tick reports (sloguard.tick.Tick.run), from the same parts.
+        episode = EpisodeState(
+            slo=SLO_A.name, phase=Phase.FIRING, severity=ev.severity, peak=Severity.SEV1
+        )
+        self.shown.update(
+            at, [ev], {SLO_A.name: SLO_A}, prometheus_up=up, open_states=[episode], fast=fast
+        )
+        outcome = tick_outcome([ev])
+        if fast:
+            crossed = FastOutcome.CROSSED if outcome.successful else FastOutcome.FAILURE
+            w.metrics.observe_fast_path(crossed, w.fast_path_slos)
+        else:
+            w.metrics.observe_fast_path(None, w.fast_path_slos)
+            duration = w.clock.monotonic() - started
+            w.metrics.observe_tick(duration, outcome, at=w.clock.now())
+        self.shown.publish(w.metrics)
+        w.metrics.set_outbox(w.pending, 0)
+        one = SloReport(SLO_A.name, ev.severity, Phase.FIRING, "ep", (), 1)
+        return TickReport(
             at=at,
-            evaluations=[ev],
-            slos_by_key={SLO_A.name: SLO_A},
-            prometheus_up=not w.prometheus_down,
-            open_episodes={Severity.SEV1: 1},
-            episodes=[{"slo": SLO_A.name, "phase": "firing"}],
-            outbox_pending=w.pending,
+            slos=(one,),
+            evaluations=(ev,),
+            fast=fast,
+            outcome=outcome,
             fast_path_slos=w.fast_path_slos,
         )
 
-    async def deliver(self) -> DeliveryResult:
+    async def deliver(self) -> float | None:
         w = self.world
         w.delivers.append(w.clock.monotonic())
         await w.clock.sleep(w.deliver_seconds)
         sent, w.pending = w.pending, 0
-        counts = {("pagerduty", "sent"): sent} if sent else {}
-        return DeliveryResult(
-            counts=counts, outbox_pending=0, dead_letters=0, next_due_in_seconds=w.next_due
-        )
+        if sent:
+            w.metrics.count_notification("pagerduty", NotificationOutcome.SENT, sent)
+        w.metrics.set_outbox(0, 0)
+        return w.next_due
+
+    def status(self) -> dict[str, Any]:
+        return self.shown.status()
 
     async def aclose(self) -> None:
         self.world.closed.append(self.generation)
 
 
-def make_loader(world: World, path: Path) -> Callable[[Runtime | None], Awaitable[Runtime]]:
-    async def loader(previous: Runtime | None) -> Runtime:
+def make_loader(world: World, path: Path) -> Callable[[Daemon | None], Awaitable[Daemon]]:
+    async def loader(previous: Daemon | None) -> Daemon:
         world.loads += 1
         text = path.read_text()
         cfg = json.loads(text)
@@ -144,7 +162,7 @@ def make_loader(world: World, path: Path) -> Callable[[Runtime | None], Awaitabl
             raise ConfigError(
                 Problem(Location(str(path), 1, col), "interval: must be a number of seconds > 0")
             )
-        return FakeRuntime(world, world.loads, cfg, path)
+        return FakeDaemon(world, world.loads, cfg, path)
 
     return loader
 
@@ -188,8 +206,8 @@ def run(
 
     async def main() -> None:
         clock = VirtualClock()
-        world = World(clock)
         metrics = Metrics()
+        world = World(clock, metrics=metrics)
         readiness = Readiness(clock, interval_seconds=interval)
         daemon = Supervisor(
             make_loader(world, config),
@@ -346,7 +364,7 @@ def test_metrics_and_readiness_follow_the_ticks(tmp_path: Path) -> None:
         snap = h.daemon.snapshot()
         assert snap["slos"][0]["severity"] == "SEV1"
         assert snap["slos"][0]["service"] == "checkout"
-        assert snap["episodes"] == [{"slo": SLO_A.name, "phase": "firing"}]
+        assert [(e["slo"], e["phase"]) for e in snap["episodes"]] == [(SLO_A.name, "firing")]
 
         h.world.prometheus_down = True
         await h.clock.advance(30)
@@ -393,7 +411,7 @@ def test_file_change_reloads_and_the_new_interval_applies(tmp_path: Path) -> Non
         h.write(interval=10)
         await h.clock.advance(5)  # the watcher polls every 5 s
         assert h.world.loads == 2
-        assert h.world.closed == [1]  # the old runtime was closed
+        assert h.world.closed == [1]  # the old daemon was closed
         await h.clock.advance(100)
         generations = [g for _, g in h.world.ticks]
         assert generations[0] == 1
@@ -412,12 +430,12 @@ def test_an_invalid_config_is_rejected_with_located_errors_and_the_old_one_runs(
     async def scenario(h: Harness) -> None:
         await h.clock.advance(1)
         h.write(interval="soon")
-        with caplog.at_level(logging.ERROR, logger="sloguard.daemon"):
+        with caplog.at_level(logging.ERROR, logger="sloguard.supervisor"):
             await h.clock.advance(30)
         assert h.sample("sloguard_config_reload_success") == 0.0
         assert f"{h.config}:1:2: error: interval: must be a number of seconds > 0" in caplog.text
         assert "previous configuration keeps running" in caplog.text
-        assert {g for _, g in h.world.ticks} == {1}  # still the first runtime, still ticking
+        assert {g for _, g in h.world.ticks} == {1}  # still the first daemon, still ticking
         assert len(h.world.ticks) == 2
         assert h.world.closed == []
         await h.clock.advance(30)
@@ -541,13 +559,15 @@ def test_serve_exposes_the_supervisor_over_http(tmp_path: Path) -> None:
 
     async def main() -> None:
         clock = VirtualClock()
-        world = World(clock)
+        metrics = Metrics()
+        world = World(clock, metrics=metrics)
         world.tick_seconds = 1
         started: list[tuple[Supervisor, tuple[str, int]]] = []
         task = asyncio.create_task(
             serve(
                 make_loader(world, config),
                 clock=clock,
+                metrics=metrics,
                 install_signals=False,
                 on_started=lambda sup, addr: started.append((sup, addr)),
             )
@@ -581,10 +601,10 @@ def test_serve_reports_a_port_in_use_as_a_config_error(tmp_path: Path) -> None:
         port = blocker.sockets[0].getsockname()[1]
         world = World(VirtualClock())
 
-        async def loader(previous: Runtime | None) -> Runtime:
-            runtime = FakeRuntime(world, 1, {"interval": 30}, config)
-            runtime.http_listen = f"127.0.0.1:{port}"
-            return runtime
+        async def loader(previous: Daemon | None) -> Daemon:
+            daemon = FakeDaemon(world, 1, {"interval": 30}, config)
+            daemon.http_listen = f"127.0.0.1:{port}"
+            return daemon
 
         try:
             with pytest.raises(ConfigError, match="cannot listen"):

@@ -18,9 +18,11 @@ from typing import Any
 
 import pytest
 
-from sloguard.app import Daemon
+from sloguard.app import Parts
 from sloguard.burn import Evaluation, WindowReading, evaluate, failed
+from sloguard.cli.evaluate import as_json
 from sloguard.clock import ManualClock
+from sloguard.collector import CollectorPause
 from sloguard.delivery import Deliverer
 from sloguard.errors import StoreError
 from sloguard.lifecycle import EpisodeState, LifecyclePolicy, Phase
@@ -28,8 +30,10 @@ from sloguard.model import SLO, RatioIndicator, Severity
 from sloguard.paging import PagingPolicy
 from sloguard.ports import Source
 from sloguard.routing import Matcher, Route
+from sloguard.sink import TickOutcome
 from sloguard.store import Store
-from tests.paging_fakes import FakeNotifier
+from sloguard.tick import Tick
+from tests.paging_fakes import FakeNotifier, RecordingMetrics
 
 T0 = 1_704_067_200.0
 REPO = Path(__file__).resolve().parent.parent
@@ -88,17 +92,18 @@ def daemon(
     notifiers: Mapping[str, FakeNotifier],
     clock: ManualClock,
     policy: LifecyclePolicy | None = None,
-) -> Daemon:
+) -> Parts:
     store = Store.open(tmp_path / "state.db")
-    return Daemon(
+    tick = Tick(
         slos=[CHECKOUT, SEARCH],
         source=object(),  # type: ignore[arg-type]  # the script never queries it
         evaluate=script,
         paging=PagingPolicy(lifecycle=policy or LifecyclePolicy(), routes=ROUTES),
         store=store,
-        deliverer=Deliverer(store, notifiers, clock, rng=random.Random(1)),
         clock=clock,
+        metrics=RecordingMetrics(),
     )
+    return Parts(tick, Deliverer(store, notifiers, clock, rng=random.Random(1)))
 
 
 def notifiers() -> dict[str, FakeNotifier]:
@@ -142,7 +147,7 @@ def test_a_whole_episode_step_by_step(tmp_path: Path) -> None:
     assert pd_declared.summary.startswith("checkout-availability SEV1: burning 20.0x")
     assert pd_declared.runbook_url == "https://runbooks.example.com/checkout"
     assert fakes["pd"].accepted[1].severity == "SEV1"  # the resolve carries the peak
-    (record,) = d.store.episodes("checkout-availability")
+    (record,) = d.tick.store.episodes("checkout-availability")
     kinds = [t.kind for t in record.transitions]
     assert kinds == [
         "declared",
@@ -181,7 +186,7 @@ def test_prometheus_down_never_resolves_and_goes_stale_once(tmp_path: Path) -> N
         asyncio.run(d.once(T0 + 60 * minute))
     assert fakes["pd"].kinds == ["declared", "stale"]
     assert "prometheus unreachable" in fakes["pd"].accepted[1].summary
-    assert d.store.load_states()["checkout-availability"].open
+    assert d.tick.store.load_states()["checkout-availability"].open
 
 
 def test_an_episode_whose_key_disappears_goes_stale(tmp_path: Path) -> None:
@@ -191,7 +196,7 @@ def test_an_episode_whose_key_disappears_goes_stale(tmp_path: Path) -> None:
     d = daemon(tmp_path, script, fakes, clock)
     script.severity["checkout-availability"] = Severity.SEV1
     asyncio.run(d.once(T0))
-    d.slos = [SEARCH]  # the SLO was removed from the definitions
+    d.tick.slos = [SEARCH]  # the SLO was removed from the definitions
     asyncio.run(d.once(T0 + 60))
     asyncio.run(d.once(T0 + 700))
     assert fakes["pd"].kinds == ["declared", "stale"]
@@ -201,7 +206,7 @@ def test_an_episode_whose_key_disappears_goes_stale(tmp_path: Path) -> None:
 CRASHING = r"""
 import asyncio, json, os, random, signal, sys
 sys.path.insert(0, sys.argv[1])
-from tests.test_app import daemon_for_subprocess
+from tests.test_tick import daemon_for_subprocess
 mode, db, log = sys.argv[2], sys.argv[3], sys.argv[4]
 asyncio.run(daemon_for_subprocess(mode, db, log))
 """
@@ -232,20 +237,20 @@ async def daemon_for_subprocess(mode: str, db: str, log: str) -> None:
     clock = ManualClock(T0)
     store = Store.open(db)
     hook = FileNotifier("hook", log, die_after_send=(mode == "die-in-send"))
-    d = Daemon(
+    tick = Tick(
         slos=[CHECKOUT],
         source=object(),  # type: ignore[arg-type]
         evaluate=Script(),
         paging=PagingPolicy(routes=(Route(("hook",)),)),
         store=store,
-        deliverer=Deliverer(store, {"hook": hook}, clock),  # type: ignore[dict-item]
         clock=clock,
     )
-    script = d.evaluate
+    d = Parts(tick, Deliverer(store, {"hook": hook}, clock))  # type: ignore[dict-item]
+    script = d.tick.evaluate
     assert isinstance(script, Script)
     if mode in ("die-before-send", "die-in-send"):
         script.severity["checkout-availability"] = Severity.SEV1
-        await d.tick(T0)
+        await d.run_tick(T0)
         if mode == "die-before-send":
             os.kill(os.getpid(), signal.SIGKILL)  # state and outbox committed, nothing sent
         await d.deliver()
@@ -300,9 +305,9 @@ def test_a_page_no_route_sends_anywhere_is_a_warning(
     script = Script()
     fakes = notifiers()
     d = daemon(tmp_path, script, fakes, clock)
-    d.paging = PagingPolicy(routes=(Route(("pd",), frozenset({Severity.SEV1})),))
+    d.tick.paging = PagingPolicy(routes=(Route(("pd",), frozenset({Severity.SEV1})),))
     script.severity["search-latency"] = Severity.SEV3
-    with caplog.at_level("WARNING", logger="sloguard.app"):
+    with caplog.at_level("WARNING", logger="sloguard.tick"):
         asyncio.run(d.once(T0))
     unrouted = [r for r in caplog.records if "no route" in r.getMessage()]
     assert len(unrouted) == 1, [r.getMessage() for r in caplog.records]
@@ -312,7 +317,7 @@ def test_a_page_no_route_sends_anywhere_is_a_warning(
 
     script.severity["search-latency"] = Severity.SEV1  # escalation reaches pd: no warning
     caplog.clear()
-    with caplog.at_level("WARNING", logger="sloguard.app"):
+    with caplog.at_level("WARNING", logger="sloguard.tick"):
         asyncio.run(d.once(T0 + 60))
     assert not [r for r in caplog.records if "no route" in r.getMessage()]
     assert fakes["pd"].accepted
@@ -340,22 +345,22 @@ def test_the_states_are_read_once_then_kept_as_committed(tmp_path: Path) -> None
     script = Script()
     d = daemon(tmp_path, script, notifiers(), clock)
     store = CountingStore.open(tmp_path / "state.db")
-    d.store = store
+    d.tick.store = store
     for n, severity in enumerate([Severity.OK, Severity.SEV1, Severity.SEV1, Severity.OK]):
         script.severity["checkout-availability"] = severity
-        asyncio.run(d.tick(T0 + 30 * n))
+        asyncio.run(d.run_tick(T0 + 30 * n))
         assert store.loads == 1, "read at the first tick only"
-        assert d.states() == store.load_states(), "what the daemon holds is what is committed"
+        assert d.tick.states() == store.load_states(), "what the daemon holds is what is committed"
         store.loads = 1
     # A commit that fails leaves the database as it was: the next tick reads it again.
     store.fail_next_commit = True
     script.severity["checkout-availability"] = Severity.SEV2
     with pytest.raises(StoreError):
-        asyncio.run(d.tick(T0 + 120))
-    asyncio.run(d.tick(T0 + 150))
+        asyncio.run(d.run_tick(T0 + 120))
+    asyncio.run(d.run_tick(T0 + 150))
     assert store.loads == 2
-    assert d.states() == store.load_states()
-    assert d.states()["checkout-availability"].last_at == T0 + 150
+    assert d.tick.states() == store.load_states()
+    assert d.tick.states()["checkout-availability"].last_at == T0 + 150
 
 
 @pytest.mark.parametrize("host_disabled", [False, True])
@@ -371,14 +376,15 @@ def test_a_tick_pauses_the_garbage_collector_and_restores_it(
         return [reading(s, Severity.OK, at) for s in slos]
 
     d = daemon(tmp_path, Script(), notifiers(), ManualClock(T0))
-    d.evaluate = evaluate
+    d.tick.evaluate = evaluate
+    d.tick.collector = CollectorPause()
     if host_disabled:
         gc.disable()
     try:
-        asyncio.run(d.tick(T0))
+        asyncio.run(d.run_tick(T0))
         assert gc.isenabled() is not host_disabled
         with pytest.raises(RuntimeError):
-            asyncio.run(d.tick(T0 + 30))
+            asyncio.run(d.run_tick(T0 + 30))
         assert gc.isenabled() is not host_disabled
     finally:
         gc.enable()
@@ -396,18 +402,18 @@ def test_idle_keys_are_not_rewritten_and_a_restart_keeps_their_last_evaluation(
     script = Script()
     first = daemon(tmp_path, script, notifiers(), clock)
     for n in range(3):  # T0 writes both states; T0+30 and T0+60 only move last_at
-        asyncio.run(first.tick(T0 + 30 * n))
+        asyncio.run(first.run_tick(T0 + 30 * n))
     db = sqlite3.connect(tmp_path / "state.db")
     states = dict(db.execute("SELECT slo, state FROM slo_state").fetchall())
     db.close()
     assert {json.loads(s)["last_at"] for s in states.values()} == {T0}, "not rewritten"
-    first.store.close()
+    first.tick.store.close()
 
     again = daemon(tmp_path, script, notifiers(), clock)
-    assert {s.last_at for s in again.states().values()} == {T0 + 60}
-    replay = asyncio.run(again.tick(T0 + 60))
+    assert {s.last_at for s in again.tick.states().values()} == {T0 + 60}
+    replay = asyncio.run(again.run_tick(T0 + 60))
     assert [r.events for r in replay.slos] == [(), ()]
-    assert again.states() == again.store.load_states()
+    assert again.tick.states() == again.tick.store.load_states()
 
     async def burning(slos: Sequence[SLO], source: Source, at: float) -> list[Evaluation]:
         # The 5m window burns at 2x (a run), no tier fires: still OK.
@@ -418,9 +424,31 @@ def test_idle_keys_are_not_rewritten_and_a_restart_keeps_their_last_evaluation(
             out.append(evaluate(slo, readings, WindowReading(0.0001, 1e9), at))
         return out
 
-    again.evaluate = burning
-    report = asyncio.run(again.tick(T0 + 90))
+    again.tick.evaluate = burning
+    report = asyncio.run(again.run_tick(T0 + 90))
     assert {e.severity for e in report.evaluations} == {Severity.OK}
-    state = again.states()["checkout-availability"]
+    state = again.tick.states()["checkout-availability"]
     assert state.burning_since == T0 + 90
     assert state.run_burn_seconds == pytest.approx(2 * 30)  # since T0+60, not T0
+
+
+def test_a_tick_reports_what_it_did_to_its_metrics(tmp_path: Path) -> None:
+    d = daemon(tmp_path, Script(), notifiers(), ManualClock(T0))
+    asyncio.run(d.once(T0))
+    metrics = d.tick.metrics
+    assert isinstance(metrics, RecordingMetrics)
+    assert [outcome for _, outcome in metrics.ticks] == [TickOutcome.SUCCESS]
+    assert metrics.fast == [(None, 0)]  # a regular tick; nothing on the fast path
+    assert metrics.prometheus_up is True
+    assert metrics.outbox == (0, 0)
+
+
+def test_the_status_api_and_evaluate_json_show_one_shape(tmp_path: Path) -> None:
+    script = Script()
+    script.severity["checkout-availability"] = Severity.SEV2
+    d = daemon(tmp_path, script, notifiers(), ManualClock(T0))
+    report = asyncio.run(d.once(T0))
+    shown = d.status()["slos"]
+    assert shown == as_json(report.evaluations, d.tick.slos)
+    assert shown[0]["severity"] == "SEV2"
+    assert shown[0]["error"] is None

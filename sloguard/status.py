@@ -1,0 +1,79 @@
+"""What metrics and ``/api/v1/slos`` show of a daemon's ticks, between and across them.
+
+A regular tick evaluates every SLO; a fast tick only a few. What is shown is the last regular
+tick's evaluations with the fresher ones of the fast ticks since laid over them, so metrics
+and the status API keep every SLO. Kept per daemon, and handed over on a reload until the new
+configuration's first tick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sloguard.burn import Evaluation
+from sloguard.lifecycle import EpisodeState
+from sloguard.model import SLO, Severity
+from sloguard.sink import MetricsSink
+from sloguard.views import evaluation_json
+
+
+@dataclass(slots=True)
+class Shown:
+    """What metrics and ``/api/v1/slos`` show: the last regular tick's evaluations, with the
+    fresher ones of the fast ticks since laid over them (a fast tick evaluates only a few)."""
+
+    at: float | None = None
+    evaluations: list[Evaluation] = field(default_factory=list)
+    slos_by_key: dict[str, SLO] = field(default_factory=dict)
+    prometheus_up: bool = True
+    open_episodes: dict[Severity, int] = field(default_factory=dict)
+    episodes: list[Mapping[str, Any]] = field(default_factory=list)
+
+    def update(
+        self,
+        at: float,
+        evaluations: Sequence[Evaluation],
+        slos_by_key: Mapping[str, SLO],
+        *,
+        prometheus_up: bool,
+        open_states: Iterable[EpisodeState],
+        fast: bool,
+    ) -> None:
+        """Take one tick's results: a regular tick replaces them, a fast one lays over."""
+        if fast and self.at is not None:
+            fresh = {ev.slo: ev for ev in evaluations}
+            kept = [fresh.pop(ev.slo, ev) for ev in self.evaluations]
+            self.evaluations = [*kept, *fresh.values()]
+            self.slos_by_key = {**self.slos_by_key, **slos_by_key}
+        else:
+            self.at = at
+            self.evaluations = list(evaluations)
+            self.slos_by_key = dict(slos_by_key)
+        self.prometheus_up = prometheus_up
+        opened = [s for s in open_states if s.open]
+        self.open_episodes = {}
+        for state in opened:
+            sev = state.shown_severity
+            self.open_episodes[sev] = self.open_episodes.get(sev, 0) + 1
+        self.episodes = [s.to_json() for s in opened]
+
+    def publish(self, metrics: MetricsSink) -> None:
+        metrics.observe_evaluations(self.evaluations, self.slos_by_key)
+        metrics.set_prometheus_up(self.prometheus_up)
+        metrics.set_open_episodes(self.open_episodes)
+
+    def status(self) -> dict[str, Any]:
+        """The body of ``/api/v1/slos``."""
+        if self.at is None:
+            return {"evaluated_at": None, "slos": [], "episodes": []}
+        return {
+            "evaluated_at": self.at,
+            "prometheus_up": self.prometheus_up,
+            "slos": [evaluation_json(ev, self.slos_by_key.get(ev.slo)) for ev in self.evaluations],
+            "episodes": list(self.episodes),
+        }
+
+
+__all__ = ["Shown"]
