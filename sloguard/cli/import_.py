@@ -36,8 +36,8 @@ def import_(paths: tuple[str, ...], output_dir: Path | None) -> None:
     runbook/dashboard URLs, OpenSLO alert policies) is reported on stderr as a warning;
     nothing is dropped silently. Documents with errors are reported and not written.
 
-    Exit status: 0 when everything converted, 1 when any document had errors, 2 on usage
-    errors.
+    Exit status: 0 when everything converted, 1 when any document had errors or when
+    there was no SLO to import (it says what it found instead), 2 on usage errors.
 
     \b
     Examples:
@@ -58,6 +58,10 @@ def import_(paths: tuple[str, ...], output_dir: Path | None) -> None:
             by_file[draft.doc.file].append(draft.doc.data)
     for problem in result.problems + result.warnings:
         click.echo(str(problem), err=True)
+    if not by_file:
+        if not result.problems:  # errors already say why; otherwise say what was there
+            click.echo(_nothing(result.files, result.found), err=True)
+        sys.exit(1)
     if output_dir is None:
         texts = [
             native_yaml(docs, header=f"imported from {file} by sloguard import")
@@ -75,6 +79,17 @@ def import_(paths: tuple[str, ...], output_dir: Path | None) -> None:
             )
             click.echo(f"{file} -> {target} ({len(docs)} SLO(s))", err=True)
     sys.exit(1 if result.problems else 0)
+
+
+def _nothing(files: list[Path], found: dict[str, int]) -> str:
+    """Why there was nothing to import, naming the documents that were there."""
+    if not files:
+        return "nothing to import: no *.yaml or *.yml files under the given paths"
+    what = ", ".join(f"{n} {kind}" for kind, n in sorted(found.items())) or "no YAML documents"
+    return (
+        f"nothing to import from {len(files)} file(s): found {what}; sloguard imports SLOs "
+        "(Sloth prometheus/v1 or PrometheusServiceLevel, OpenSLO SLO, sloguard/v1 SLO)"
+    )
 
 
 def _target(directory: Path, source: Path, used: set[str]) -> Path:

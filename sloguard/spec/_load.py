@@ -54,6 +54,8 @@ class LoadResult:
     warnings: list[Problem] = field(default_factory=list)
     drafts: list[Draft] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    # Documents read, by "<apiVersion or version> <kind>", so a command can say what it found.
+    found: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -191,6 +193,8 @@ def _route(doc: Doc, result: LoadResult, openslo: list[Doc]) -> None:
         return
     api = data.get("apiVersion")
     version = data.get("version")
+    what = " ".join(str(v) for v in (api or version, data.get("kind")) if v is not None)
+    result.found[what or "unversioned"] = result.found.get(what or "unversioned", 0) + 1
     if api == API_VERSION:
         result.drafts.append(Draft(doc, API_VERSION))
     elif version is not None and api is None:

@@ -1,0 +1,66 @@
+"""Sloth and OpenSLO files as teams commit them (issue 15): what import used to drop or refuse."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sloguard.cli import main
+
+
+def _write(tmp_path: Path, text: str, name: str = "slo.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
+
+
+def _import(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["import", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+# --- bug 8: import with nothing to import says what it found --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        pytest.param(
+            """
+            apiVersion: sloth.slok.dev/v1
+            kind: AlertWindows
+            metadata: {name: w}
+            spec: {}
+            """,
+            "1 sloth.slok.dev/v1 AlertWindows",
+            id="sloth-alert-windows",
+        ),
+        pytest.param(
+            """
+            apiVersion: openslo/v1
+            kind: DataSource
+            metadata: {name: prom}
+            spec: {type: Prometheus}
+            """,
+            "1 openslo/v1 DataSource",
+            id="openslo-datasource",
+        ),
+        pytest.param("# nothing here\n", "no YAML documents", id="empty-file"),
+    ],
+)
+def test_import_of_nothing_says_what_it_found(tmp_path: Path, text: str, found: str) -> None:
+    path = _write(tmp_path, text)
+    code, out, err = _import(str(path))
+    assert code == 1
+    assert out == ""
+    assert "nothing to import" in err
+    assert found in err
+
+
+def test_import_of_an_empty_directory_says_so(tmp_path: Path) -> None:
+    code, _, err = _import(str(tmp_path))
+    assert code == 1
+    assert "nothing to import: no *.yaml or *.yml files" in err
