@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from sloguard.cli import main
+from sloguard.spec import load
 
 
 def _write(tmp_path: Path, text: str, name: str = "slo.yaml") -> Path:
@@ -64,3 +65,40 @@ def test_import_of_an_empty_directory_says_so(tmp_path: Path) -> None:
     code, _, err = _import(str(tmp_path))
     assert code == 1
     assert "nothing to import: no *.yaml or *.yml files" in err
+
+
+# --- bug 3: OpenSLO v1alpha without timeWindows is Sloth's 30 days ---------------------------
+
+V1ALPHA_NO_WINDOW = """
+apiVersion: openslo/v1alpha
+kind: SLO
+metadata:
+  name: availability
+  displayName: Availability
+spec:
+  service: checkout
+  description: Checkout answers
+  budgetingMethod: Occurrences
+  objectives:
+    - ratioMetrics:
+        good:
+          source: prometheus
+          queryType: promql
+          query: sum(rate(http_requests_total{code!~"5.."}[{{.window}}]))
+        total:
+          source: prometheus
+          queryType: promql
+          query: sum(rate(http_requests_total[{{.window}}]))
+      target: 0.999
+"""
+
+
+def test_openslo_v1alpha_without_time_windows_is_30_days(tmp_path: Path) -> None:
+    result = load([_write(tmp_path, V1ALPHA_NO_WINDOW)])
+    assert result.problems == []
+    [slo] = result.slos
+    assert (slo.name, slo.period_seconds, slo.objective_percent) == (
+        "checkout-availability-0",
+        30 * 86400,
+        99.9,
+    )

@@ -191,7 +191,9 @@ def _v1alpha(reader: Reader, name: str) -> list[Converted]:
     common = _common(reader, native, name)
     windows = doc.get(("spec", "timeWindows"))
     window_ok = False
-    if not isinstance(windows, list) or len(windows) != 1 or not isinstance(windows[0], dict):
+    if windows is None:
+        window_ok = True  # Sloth reads a v1alpha SLO without timeWindows as its default 30 days
+    elif not isinstance(windows, list) or len(windows) != 1 or not isinstance(windows[0], dict):
         reader.error(("spec", "timeWindows"), "timeWindows: give exactly one time window")
     else:
         unit, count = windows[0].get("unit"), windows[0].get("count")
