@@ -102,3 +102,63 @@ def test_openslo_v1alpha_without_time_windows_is_30_days(tmp_path: Path) -> None
         30 * 86400,
         99.9,
     )
+
+
+# --- bug 5: OpenSLO metricSource.spec without query -------------------------------------------
+
+V1_PROMQL_STYLE = """
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: latency
+spec:
+  service: checkout
+  budgetingMethod: Occurrences
+  timeWindow:
+    - duration: 28d
+      isRolling: true
+  indicator:
+    metadata:
+      name: latency-sli
+    spec:
+      ratioMetric:
+        counter: true
+        good:
+          metricSource:
+            type: Prometheus
+            spec:
+              promql: sum(rate(http_requests_total{code!~"5.."}[{{.window}}]))
+        total:
+          metricSource:
+            type: Prometheus
+            spec:
+              query: sum(rate(http_requests_total[{{.window}}]))
+  objectives:
+    - target: 0.99
+"""
+
+
+def test_openslo_metric_source_without_query_names_query_and_what_is_there(
+    tmp_path: Path,
+) -> None:
+    path = _write(tmp_path, V1_PROMQL_STYLE)
+    result = load([path])
+    assert result.slos == []
+    [problem] = result.problems
+    assert (problem.location.line, problem.location.column) == (20, 13)
+    assert "query" in problem.message
+    assert "missing" in problem.message
+    assert "promql" in problem.message
+    assert "parse" not in problem.message.lower()
+
+
+def test_openslo_v1alpha_ratio_without_query_is_located(tmp_path: Path) -> None:
+    good = "          query: sum(rate(http_requests_total{code"
+    text = V1ALPHA_NO_WINDOW.replace(good, good.replace("query:", "promql:"))
+    result = load([_write(tmp_path, text)])
+    missing, unknown = result.problems  # the missing key, and the key that is there instead
+    assert missing.location.line == 12
+    assert "'query' is missing" in missing.message
+    assert "promql" in missing.message
+    assert unknown.location.line == 15
+    assert "unknown field 'promql'" in unknown.message

@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from sloguard.errors import Location, Problem
+from sloguard.spec._build import describe
 from sloguard.spec._native import API_VERSION, KIND
 from sloguard.spec._reader import Reader
 from sloguard.spec._yaml import Doc, Path_
@@ -241,12 +242,14 @@ def _v1alpha(reader: Reader, name: str) -> list[Converted]:
             if not isinstance(source, str) or source.lower() != "prometheus":
                 reader.error((*qpath, "source"), f"source {source!r}: only prometheus is supported")
                 continue
-            query = doc.get((*qpath, "query"))
+            query = _query(reader, doc, qpath)
+            if query is None:
+                continue
             native.link(
                 ("spec", "indicator", "ratio", "errors" if part == "good" else "total"),
                 (*qpath, "query"),
             )
-            queries[part] = query if isinstance(query, str) else ""
+            queries[part] = query
         if doc.get((*path, "ratioMetrics", "incremental")):
             reader.error(
                 (*path, "ratioMetrics", "incremental"), "incremental metrics are not supported"
@@ -268,6 +271,29 @@ def _v1alpha(reader: Reader, name: str) -> list[Converted]:
         }
         out.append((native.doc(data, doc.start), V1ALPHA, []))
     return out
+
+
+def _query(reader: Reader, doc: Doc, path: Path_) -> str | None:
+    """The PromQL under ``path``'s ``query``, or a located error saying what is there instead.
+
+    Nobl9-style files spell it ``promql:``; naming the keys found makes that plain.
+    """
+    value, query = doc.get(path), doc.get((*path, "query"))
+    if isinstance(query, str) and query.strip():
+        return query
+    where = doc.display(path)
+    if isinstance(value, dict) and "query" not in value:
+        has = ", ".join(repr(str(k)) for k in value) or "nothing"
+        message = (
+            f"{where}: 'query' is missing (it has {has}); sloguard reads the Prometheus "
+            "query from query: ..."
+        )
+        reader.problems.append(Problem(doc.key(path), message, where))
+    else:
+        where = doc.display((*path, "query"))
+        message = f"{where}: expected a PromQL query (a non-empty string), got {describe(query)}"
+        reader.problems.append(Problem(doc.key((*path, "query")), message, where))
+    return None
 
 
 def _good_total(good: str, total: str) -> dict[str, str]:
@@ -403,8 +429,10 @@ def _v1_indicator(reader: Reader, native: _Native, slis: dict[str, Doc]) -> Any:
             )
             reader.problems.append(problem)
             continue
-        query = sli_doc.get((*qpath, "metricSource", "spec", "query"))
-        queries[part] = query if isinstance(query, str) else ""
+        query = _query(reader, sli_doc, (*qpath, "metricSource", "spec"))
+        if query is None:
+            continue
+        queries[part] = query
         target = "total" if part == "total" else "errors"
         native.link(
             ("spec", "indicator", "ratio", target),
