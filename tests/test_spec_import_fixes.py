@@ -162,3 +162,60 @@ def test_openslo_v1alpha_ratio_without_query_is_located(tmp_path: Path) -> None:
     assert "promql" in missing.message
     assert unknown.location.line == 15
     assert "unknown field 'promql'" in unknown.message
+
+
+# --- bug 4: per-alert annotations ---------------------------------------------------------
+
+SLOTH_PER_ALERT = """
+version: prometheus/v1
+service: checkout
+slos:
+  - name: requests-availability
+    objective: 99.9
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))
+        total_query: sum(rate(http_requests_total[{{.window}}]))
+    alerting:
+      name: CheckoutAvailability
+      page_alert:
+        labels:
+          routing_key: checkout
+        annotations:
+          runbook: https://runbooks.example.com/checkout
+          summary: Checkout fails
+      ticket_alert:
+        annotations:
+          dashboard_url: https://grafana.example.com/d/checkout
+"""
+
+
+def test_sloth_page_alert_runbook_becomes_the_runbook_url(tmp_path: Path) -> None:
+    result = load([_write(tmp_path, SLOTH_PER_ALERT)])
+    assert result.problems == []
+    [slo] = result.slos
+    assert slo.runbook_url == "https://runbooks.example.com/checkout"
+    assert slo.dashboard_url == "https://grafana.example.com/d/checkout"
+
+
+def test_sloth_per_alert_annotations_are_reported_as_annotations(tmp_path: Path) -> None:
+    result = load([_write(tmp_path, SLOTH_PER_ALERT)])
+    messages = {(w.location.line, w.message.split(":")[0]) for w in result.warnings}
+    summary = [w for w in result.warnings if "'summary'" in w.message]
+    assert len(summary) == 1, messages
+    assert summary[0].location.line == 17
+    assert "labels" not in summary[0].message
+    carried = ("annotation 'runbook'", "annotation 'dashboard_url'")
+    assert not [w for w in result.warnings if w.message.startswith(carried)]
+
+
+def test_sloth_conflicting_runbooks_keep_the_page_one_and_warn(tmp_path: Path) -> None:
+    text = SLOTH_PER_ALERT.replace(
+        "dashboard_url: https://grafana.example.com/d/checkout",
+        "runbook_url: https://runbooks.example.com/tickets",
+    )
+    result = load([_write(tmp_path, text)])
+    [slo] = result.slos
+    assert slo.runbook_url == "https://runbooks.example.com/checkout"
+    [conflict] = [w for w in result.warnings if "runbooks.example.com/tickets" in w.message]
+    assert conflict.location.line == 20
