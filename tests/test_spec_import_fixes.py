@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from sloguard.cli import main
@@ -219,3 +220,78 @@ def test_sloth_conflicting_runbooks_keep_the_page_one_and_warn(tmp_path: Path) -
     assert slo.runbook_url == "https://runbooks.example.com/checkout"
     [conflict] = [w for w in result.warnings if "runbooks.example.com/tickets" in w.message]
     assert conflict.location.line == 20
+
+
+# --- bug 2: Sloth CRD namespace and labels --------------------------------------------------
+
+SLOTH_CRD = """
+apiVersion: sloth.slok.dev/v1
+kind: PrometheusServiceLevel
+metadata:
+  name: checkout-slos
+  namespace: monitoring
+  labels:
+    release: kube-prometheus-stack
+    app.kubernetes.io/part-of: checkout
+spec:
+  service: checkout
+  labels:
+    team: payments
+  slos:
+    - name: requests-availability
+      objective: 99.9
+      sli:
+        events:
+          errorQuery: sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))
+          totalQuery: sum(rate(http_requests_total[{{.window}}]))
+      alerting:
+        pageAlert: {disable: true}
+        ticketAlert: {disable: true}
+"""
+
+
+def test_sloth_crd_namespace_and_labels_are_carried(tmp_path: Path) -> None:
+    result = load([_write(tmp_path, SLOTH_CRD)])
+    assert result.problems == []
+    [slo] = result.slos
+    assert slo.namespace == "monitoring"
+    assert dict(slo.k8s_labels) == {
+        "release": "kube-prometheus-stack",
+        "app.kubernetes.io/part-of": "checkout",
+    }
+    assert dict(slo.labels) == {"team": "payments"}  # series labels stay the SLO's own
+
+
+def test_sloth_crd_namespace_and_labels_survive_import(tmp_path: Path) -> None:
+    code, out, _ = _import(str(_write(tmp_path, SLOTH_CRD)))
+    assert code == 0
+    [doc] = yaml.safe_load_all(out)
+    assert doc["metadata"]["namespace"] == "monitoring"
+    assert doc["metadata"]["k8s_labels"]["release"] == "kube-prometheus-stack"
+    again = load([_write(tmp_path, out, "native.yaml")])
+    assert [s.namespace for s in again.slos] == ["monitoring"]
+
+
+def test_prometheusrule_takes_the_slos_namespace_and_labels(tmp_path: Path) -> None:
+    path = _write(tmp_path, SLOTH_CRD)
+    out = tmp_path / "rules"
+    result = CliRunner().invoke(
+        main, ["generate", str(path), "-o", str(out), "--format", "prometheusrule"]
+    )
+    assert result.exit_code == 0, result.stderr
+    [manifest] = out.glob("*.yaml")
+    meta = yaml.safe_load(manifest.read_text(encoding="utf-8"))["metadata"]
+    assert meta["namespace"] == "monitoring"
+    assert meta["labels"]["release"] == "kube-prometheus-stack"
+    assert meta["labels"]["app.kubernetes.io/managed-by"] == "sloguard"
+
+
+def test_prometheusrule_options_override_the_slos(tmp_path: Path) -> None:
+    path = _write(tmp_path, SLOTH_CRD)
+    out = tmp_path / "rules"
+    args = ["generate", str(path), "-o", str(out), "--format", "prometheusrule"]
+    args += ["--namespace", "obs", "--k8s-label", "release=prom"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    [manifest] = out.glob("*.yaml")
+    meta = yaml.safe_load(manifest.read_text(encoding="utf-8"))["metadata"]
+    assert (meta["namespace"], meta["labels"]["release"]) == ("obs", "prom")

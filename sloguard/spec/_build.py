@@ -149,6 +149,8 @@ def build(doc: Doc) -> tuple[SLO | None, list[Problem]]:
         min_events=float(spec.min_events),
         group_by=tuple(spec.group_by),
         source=doc.start,
+        namespace=parsed.metadata.namespace,
+        k8s_labels=dict(parsed.metadata.k8s_labels),
     )
     return slo, []
 

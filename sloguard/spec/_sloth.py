@@ -5,6 +5,7 @@ Mapping (see docs/spec.md, "Importing from Sloth"):
 
     service + "-" + slos[].name      metadata.name (Sloth's SLO ID, unique as Sloth requires)
     labels + slos[].labels           metadata.labels
+    CRD metadata.namespace / labels  metadata.namespace / metadata.k8s_labels (PrometheusRule)
     slos[].objective / description   spec.objective / spec.description; spec.window is 30d
     sli.events.error/total_query     spec.indicator.ratio.errors / .total
     sli.raw.error_ratio_query        spec.indicator.raw.error_ratio
@@ -95,7 +96,21 @@ def convert_k8s(doc: Doc) -> tuple[list[Converted], list[Problem], list[Problem]
         )
         return [], reader.problems, []
     converted = _convert_service(reader, ("spec",), spec, K8S_API_VERSION)
+    for native, _, _ in converted:
+        _k8s_metadata(doc, native)
     return converted, reader.problems, reader.warnings
+
+
+def _k8s_metadata(doc: Doc, native: Doc) -> None:
+    """The CRD's namespace and object labels, for the PrometheusRule generated from it."""
+    for source, target in (("namespace", "namespace"), ("labels", "k8s_labels")):
+        value = doc.get(("metadata", source))
+        if isinstance(value, dict):
+            value = {k: _as_label(v) for k, v in value.items()}
+        if value is not None:
+            native.data["metadata"][target] = value
+            native.keys[("metadata", target)] = doc.key(("metadata", source))
+            native.names[("metadata", target)] = f"metadata.{source}"
 
 
 def _convert_service(
