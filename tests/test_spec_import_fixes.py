@@ -295,3 +295,84 @@ def test_prometheusrule_options_override_the_slos(tmp_path: Path) -> None:
     [manifest] = out.glob("*.yaml")
     meta = yaml.safe_load(manifest.read_text(encoding="utf-8"))["metadata"]
     assert (meta["namespace"], meta["labels"]["release"]) == ("obs", "prom")
+
+
+# --- bug 6: every problem of a document in one run ---------------------------------------------
+
+SLOTH_FOUR_PROBLEMS = """
+version: prometheus/v1
+service: checkout
+slos:
+  - name: requests-availability
+    objectiv: 99.9
+    objective: 100
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{code=~"5.."}[{{.window}}])
+        total_query: sum(rate(http_requests_total[5m]))
+    alerting:
+      page_alert: {}
+"""
+
+
+def test_sloth_document_reports_every_problem_at_once(tmp_path: Path) -> None:
+    result = load([_write(tmp_path, SLOTH_FOUR_PROBLEMS)])
+    found = sorted((p.location.line, p.message.split(";")[0][:40]) for p in result.problems)
+    lines = [line for line, _ in found]
+    assert lines == [5, 6, 9, 10, 11], found  # typo, objective, PromQL, placeholder, alert name
+
+
+NATIVE_TWO_PROBLEMS = """
+apiVersion: sloguard/v1
+kind: SLO
+metadata:
+  name: checkout-availability
+spec:
+  service: checkout
+  objectve: 99.9
+  indicator:
+    ratio:
+      errors: sum(rate(e[{{.window}}])
+      total: sum(rate(t[{{.window}}]))
+"""
+
+
+def test_native_document_reports_schema_and_query_problems_together(tmp_path: Path) -> None:
+    result = load([_write(tmp_path, NATIVE_TWO_PROBLEMS)])
+    lines = sorted(p.location.line for p in result.problems)
+    assert lines == [7, 10], [str(p) for p in result.problems]
+
+
+OPENSLO_THREE_PROBLEMS = """
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: latency
+spec:
+  service: checkout
+  budgetingMethod: Occurrences
+  timeWindow:
+    - duration: 1M
+      isRolling: true
+  indicator:
+    metadata: {name: sli}
+    spec:
+      ratioMetric:
+        good:
+          metricSource:
+            type: Prometheus
+            spec: {promql: up}
+        total:
+          metricSource:
+            type: Prometheus
+            spec: {query: "sum(rate(t[{{.window}}]))"}
+  objectives:
+    - targetPercent: 99
+      op: lte
+"""
+
+
+def test_openslo_document_reports_every_problem_at_once(tmp_path: Path) -> None:
+    result = load([_write(tmp_path, OPENSLO_THREE_PROBLEMS)])
+    lines = sorted(p.location.line for p in result.problems)
+    assert lines == [9, 18, 25], [str(p) for p in result.problems]

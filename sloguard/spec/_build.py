@@ -117,7 +117,8 @@ def build(doc: Doc) -> tuple[SLO | None, list[Problem]]:
     try:
         parsed = Document.model_validate(doc.data)
     except ValidationError as exc:
-        return None, translate(exc, doc)
+        schema = translate(exc, doc)
+        return None, schema + _query_problems(doc, schema)
     spec = parsed.spec
     problems: list[Problem] = []
     period = parse_duration(spec.window)
@@ -153,6 +154,45 @@ def build(doc: Doc) -> tuple[SLO | None, list[Problem]]:
         k8s_labels=dict(parsed.metadata.k8s_labels),
     )
     return slo, []
+
+
+_QUERY_PATHS: tuple[Path_, ...] = (
+    ("spec", "indicator", "ratio", "errors"),
+    ("spec", "indicator", "ratio", "total"),
+    ("spec", "indicator", "raw", "error_ratio"),
+)
+
+
+def _query_problems(doc: Doc, known: list[Problem]) -> list[Problem]:
+    """Query problems of a document whose schema failed, so one run reports them all.
+
+    Not when the indicator's own shape is wrong: which query is meant is then unclear.
+    """
+    seen = {p.location for p in known}
+    indicator = ("spec", "indicator")
+    if any(loc in seen for path, loc in doc.keys.items() if path[:2] == indicator):
+        return []
+    out = []
+    for path in _QUERY_PATHS:
+        text = doc.get(path)
+        if isinstance(text, str) and text.strip() and doc.key(path) not in seen:
+            problem = check_query(text, True, doc, path)
+            if problem is not None:
+                out.append(problem)
+    return out
+
+
+def more_problems(doc: Doc, known: list[Problem]) -> list[Problem]:
+    """The problems ``build`` finds in a partly converted document, beyond those ``known``.
+
+    An adapter that found errors still builds what it converted, so fixing one problem does
+    not reveal the next; fields it could not convert are missing, which it already reported.
+    """
+    seen = {p.location for p in known}
+    _, problems = build(doc)
+    return [
+        p for p in problems if p.location not in seen and "missing required field" not in p.message
+    ]
 
 
 def _tiers(spec: SloSpec, period: int, doc: Doc, problems: list[Problem]) -> tuple[Tier, ...]:

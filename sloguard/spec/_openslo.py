@@ -222,9 +222,8 @@ def _v1alpha(reader: Reader, name: str) -> list[Converted]:
     if not isinstance(objectives, list) or not objectives:
         reader.error(("spec",), "spec.objectives: required, a list of at least one objective")
         return []
-    if common is None or not window_ok:
-        return []
-    service = common["spec"]["service"]
+    # A broken header does not stop the objectives' checks: every problem in one run.
+    ok = common is not None and window_ok
     out: list[Converted] = []
     for i in range(len(objectives)):
         path: Path_ = ("spec", "objectives", i)
@@ -255,8 +254,9 @@ def _v1alpha(reader: Reader, name: str) -> list[Converted]:
                 (*path, "ratioMetrics", "incremental"), "incremental metrics are not supported"
             )
             continue
-        if target is None or len(queries) != 2:
+        if target is None or len(queries) != 2 or not ok or common is None:
             continue
+        service = common["spec"]["service"]
         spec = dict(common["spec"])
         spec.update(
             objective=target,
@@ -318,8 +318,7 @@ def _v1(reader: Reader, name: str, slis: dict[str, Doc]) -> list[Converted]:
     if not isinstance(objectives, list) or not objectives:
         reader.error(("spec",), "spec.objectives: required, a list of at least one objective")
         return []
-    if common is None or window is None or indicator is None:
-        return []
+    ok = common is not None and window is not None and indicator is not None
     out: list[Converted] = []
     for i in range(len(objectives)):
         path: Path_ = ("spec", "objectives", i)
@@ -347,7 +346,7 @@ def _v1(reader: Reader, name: str, slis: dict[str, Doc]) -> list[Converted]:
                     "SLOs have no sloguard equivalent)",
                 )
         target = _objective_target(reader, native, path, allow_op=False)
-        if target is None:
+        if target is None or not ok or common is None:
             continue
         spec = dict(common["spec"])
         spec.update(objective=target, window=window, indicator=indicator)

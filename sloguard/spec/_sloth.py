@@ -26,6 +26,7 @@ from typing import Any
 
 from sloguard.errors import Location, Problem
 from sloguard.model import DEFAULT_TIERS, Severity
+from sloguard.spec._build import more_problems
 from sloguard.spec._native import API_VERSION, KIND
 from sloguard.spec._reader import Reader as _Reader
 from sloguard.spec._yaml import Doc, Path_
@@ -201,8 +202,6 @@ def _convert_slo(
     if indicator is not None:
         spec["indicator"] = indicator
     _alerting(reader, path, fields, spec, link)
-    if len(reader.problems) > before:
-        return None
     data = {
         "apiVersion": API_VERSION,
         "kind": KIND,
@@ -210,6 +209,9 @@ def _convert_slo(
         "spec": spec,
     }
     native = Doc(doc.file, data, doc.value(path), keys, {}, names)
+    if len(reader.problems) > before:
+        reader.problems.extend(more_problems(native, reader.problems[before:]))
+        return None
     return native, origin, reader.warnings[warnings_before:]
 
 
