@@ -320,6 +320,39 @@ def _check_group_by(text: str, labels: list[str], doc: Doc, path: Path_) -> Prob
     )
 
 
+def query_grouping(*queries: str) -> list[str]:
+    """The labels every query aggregates ``by`` (e.g. Sloth's ``sum(...) by (host)``), or [].
+
+    An importer sets these as ``group_by`` so each group is its own SLO; queries that group
+    differently, or not at all, give [] (validate then checks them as one series).
+    """
+    found: list[tuple[str, ...] | None] = []
+    for text in queries:
+        try:
+            found.append(_grouping(promql_parser.parse(render_window(text, "5m"))))
+        except (ValueError, TypeError):
+            return []  # not PromQL: build reports it
+    first = found[0] if found else None
+    if not first or any(g is None or set(g) != set(first) for g in found):
+        return []
+    return list(first)
+
+
+def _grouping(expr: Any) -> tuple[str, ...] | None:
+    """The ``by`` labels of the outermost aggregation; () when it has none; None when mixed."""
+    if isinstance(expr, promql_parser.ParenExpr | promql_parser.UnaryExpr):
+        return _grouping(expr.expr)
+    if isinstance(expr, promql_parser.BinaryExpr):
+        if isinstance(expr.lhs, promql_parser.NumberLiteral):
+            return _grouping(expr.rhs)
+        if isinstance(expr.rhs, promql_parser.NumberLiteral):
+            return _grouping(expr.lhs)
+        lhs, rhs = _grouping(expr.lhs), _grouping(expr.rhs)
+        return lhs if lhs is not None and rhs is not None and set(lhs) == set(rhs) else None
+    mod = getattr(expr, "modifier", None) if isinstance(expr, promql_parser.AggregateExpr) else None
+    return tuple(mod.labels) if mod is not None and str(mod).lower().startswith("by") else ()
+
+
 def _dropped(expr: Any, labels: list[str]) -> set[str]:
     """Labels of ``group_by`` that the outermost aggregations of ``expr`` throw away."""
     if isinstance(expr, promql_parser.ParenExpr | promql_parser.UnaryExpr):

@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from sloguard.errors import Location, Problem
-from sloguard.spec._build import describe
+from sloguard.spec._build import describe, query_grouping
 from sloguard.spec._native import API_VERSION, KIND
 from sloguard.spec._reader import Reader
 from sloguard.spec._yaml import Doc, Path_
@@ -50,6 +50,9 @@ _V1_SLO = (
     "objectives",
     "alertPolicies",
 )
+_V1_OBJECTIVE: tuple[str, ...] = ("displayName", "name", "op", "value", "target")
+_V1_OBJECTIVE += ("targetPercent", "timeSliceTarget", "timeSliceWindow", "indicator")
+_V1_OBJECTIVE += ("indicatorRef", "compositeWeight")
 _V1ALPHA_SLO = (
     "description",
     "service",
@@ -263,6 +266,7 @@ def _v1alpha(reader: Reader, name: str) -> list[Converted]:
             window=f"{SLOTH_PERIOD_DAYS}d",
             indicator={"ratio": _good_total(queries["good"], queries["total"])},
         )
+        spec.update(_grouped(spec["indicator"]))
         data = {
             "apiVersion": API_VERSION,
             "kind": KIND,
@@ -296,6 +300,12 @@ def _query(reader: Reader, doc: Doc, path: Path_) -> str | None:
     return None
 
 
+def _grouped(indicator: dict[str, Any]) -> dict[str, Any]:
+    """``group_by`` when every query aggregates ``by`` the same labels (one SLO per group)."""
+    group_by = query_grouping(*indicator["ratio"].values())
+    return {"group_by": group_by} if group_by else {}
+
+
 def _good_total(good: str, total: str) -> dict[str, str]:
     """errors = total - good keeps event counts (for min_events) and equals 1 - good/total."""
     return {"errors": f"({total.strip()}) - ({good.strip()})", "total": total.strip()}
@@ -322,22 +332,7 @@ def _v1(reader: Reader, name: str, slis: dict[str, Doc]) -> list[Converted]:
     out: list[Converted] = []
     for i in range(len(objectives)):
         path: Path_ = ("spec", "objectives", i)
-        reader.fields(
-            path,
-            (
-                "displayName",
-                "name",
-                "op",
-                "value",
-                "target",
-                "targetPercent",
-                "timeSliceTarget",
-                "timeSliceWindow",
-                "indicator",
-                "indicatorRef",
-                "compositeWeight",
-            ),
-        )
+        reader.fields(path, _V1_OBJECTIVE)
         for key in ("timeSliceTarget", "timeSliceWindow", "indicator", "indicatorRef"):
             if doc.get((*path, key)) is not None:
                 reader.error(
@@ -350,6 +345,7 @@ def _v1(reader: Reader, name: str, slis: dict[str, Doc]) -> list[Converted]:
             continue
         spec = dict(common["spec"])
         spec.update(objective=target, window=window, indicator=indicator)
+        spec.update(_grouped(indicator))
         suffix = f"-{i}" if len(objectives) > 1 else ""
         data = {
             "apiVersion": API_VERSION,

@@ -9,6 +9,7 @@ Mapping (see docs/spec.md, "Importing from Sloth"):
     slos[].objective / description   spec.objective / spec.description; spec.window is 30d
     sli.events.error/total_query     spec.indicator.ratio.errors / .total
     sli.raw.error_ratio_query        spec.indicator.raw.error_ratio
+    `sum(...) by (l)` in every query spec.group_by: [l] (one SLO per group)
     alerting.page_alert              tiers SEV1 (1h/5m, 2 %) and SEV2 (6h/30m, 5 %)
     alerting.ticket_alert            tiers SEV3 (1d/2h, 10 %) and SEV3 (3d/6h, 10 %)
     annotations.runbook/dashboard    spec.runbook_url / spec.dashboard_url when they are URLs
@@ -26,7 +27,7 @@ from typing import Any
 
 from sloguard.errors import Location, Problem
 from sloguard.model import DEFAULT_TIERS, Severity
-from sloguard.spec._build import more_problems
+from sloguard.spec._build import more_problems, query_grouping
 from sloguard.spec._native import API_VERSION, KIND
 from sloguard.spec._reader import Reader as _Reader
 from sloguard.spec._yaml import Doc, Path_
@@ -201,6 +202,11 @@ def _convert_slo(
     indicator = _indicator(reader, path, fields, link)
     if indicator is not None:
         spec["indicator"] = indicator
+        kind = next(iter(indicator))
+        group_by = query_grouping(*indicator[kind].values())
+        if group_by:  # Sloth's `sum(...) by (host)`: one SLO per host, as its rules compute
+            spec["group_by"] = group_by
+            keys[("spec", "group_by")] = keys[("spec", "indicator")]
     _alerting(reader, path, fields, spec, link)
     data = {
         "apiVersion": API_VERSION,
