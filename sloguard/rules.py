@@ -307,7 +307,8 @@ def tier_threshold(slo: SLO, tier: Tier) -> float:
 def _window_condition(slo: SLO, tier: Tier, seconds: int) -> str:
     sel = _selector(slo)
     w = prom_duration(seconds)
-    factor = number(tier.factor(slo.period_seconds))
+    # Rounded: budget percentages such as Pyrra's 14 x 1h / 28d = 2.0833...% give back 14.
+    factor = number(round(tier.factor(slo.period_seconds), 9))
     cond = f"{RATIO}{w}{sel} > ({factor} * {budget_text(slo)})"
     if slo.min_events > 0 and not isinstance(slo.indicator, RawIndicator):
         # Low-traffic protection, as the evaluator applies it: the window must hold enough events.

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+from decimal import Decimal
+
 import pytest
 import yaml
 
-from sloguard.model import SLO, RatioIndicator
+from sloguard.model import SLO, RatioIndicator, Severity, Tier
 from sloguard.rules import render_rules, rule_groups
 
 DAY = 86400
@@ -49,3 +52,11 @@ def test_alert_thresholds_use_the_exact_budget() -> None:
     assert "(14.4 * 0.0005)" in alerts[0]
     assert "99999" not in "".join(alerts)
     assert "0000000" not in "".join(alerts)
+
+
+def test_burn_rate_factors_from_repeating_budget_percentages_are_written_round() -> None:
+    tier = Tier(Severity.SEV1, 3600, 300, float(Decimal(14) * 3600 / (28 * DAY) * 100))
+    slo = dataclasses.replace(_slo(99.95), period_seconds=28 * DAY, tiers=(tier,))
+    doc = yaml.safe_load(render_rules(rule_groups([slo]), "x.yaml"))
+    [alert] = [r["expr"] for g in doc["groups"] for r in g["rules"] if "alert" in r]
+    assert "(14 * 0.0005)" in alert
