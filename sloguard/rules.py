@@ -186,6 +186,17 @@ def budget_text(slo: SLO) -> str:
     return _exact((100 - Decimal(repr(slo.objective_percent))) / 100)
 
 
+def _factor_text(factor: float) -> str:
+    """A factor that is a short decimal up to float noise is written as that decimal.
+
+    A budget percentage can be a repeating decimal (Pyrra's 14x over 1h of 28 days is
+    2.0833...%), and the factor computed back from it is 13.999999999997758: written ``14``.
+    A factor that is itself repeating (10 % over 3d of 28d: 0.9333...) keeps every digit.
+    """
+    short = round(factor, 6)
+    return number(short if abs(short - factor) < 1e-9 * max(1.0, factor) else factor)
+
+
 def _exact(value: Decimal) -> str:
     return format(value.normalize(), "f")  # plain notation: 0.00001, not 1E-5
 
@@ -307,8 +318,7 @@ def tier_threshold(slo: SLO, tier: Tier) -> float:
 def _window_condition(slo: SLO, tier: Tier, seconds: int) -> str:
     sel = _selector(slo)
     w = prom_duration(seconds)
-    # Rounded: budget percentages such as Pyrra's 14 x 1h / 28d = 2.0833...% give back 14.
-    factor = number(round(tier.factor(slo.period_seconds), 9))
+    factor = _factor_text(tier.factor(slo.period_seconds))
     cond = f"{RATIO}{w}{sel} > ({factor} * {budget_text(slo)})"
     if slo.min_events > 0 and not isinstance(slo.indicator, RawIndicator):
         # Low-traffic protection, as the evaluator applies it: the window must hold enough events.
