@@ -1,4 +1,4 @@
-"""``sloguard import``: convert Sloth and OpenSLO files into native sloguard/v1 YAML."""
+"""``sloguard import``: convert Sloth, OpenSLO and Pyrra files into native sloguard/v1 YAML."""
 
 from __future__ import annotations
 
@@ -25,11 +25,12 @@ from sloguard.spec._build import build
     "Without it, everything is printed to stdout.",
 )
 def import_(paths: tuple[str, ...], output_dir: Path | None) -> None:
-    """Convert Sloth and OpenSLO SLO files in PATHS into native sloguard/v1 YAML.
+    """Convert Sloth, OpenSLO and Pyrra SLO files in PATHS into native sloguard/v1 YAML.
 
     Reads Sloth 'version: prometheus/v1' specs, Sloth 'sloth.slok.dev/v1'
-    PrometheusServiceLevel manifests and OpenSLO 'openslo/v1' / 'openslo/v1alpha' documents
-    (files, or directories searched for *.yaml and *.yml). Names, objectives, queries and
+    PrometheusServiceLevel manifests, OpenSLO 'openslo/v1' / 'openslo/v1alpha' documents and
+    Pyrra 'pyrra.dev/v1alpha1' ServiceLevelObjectives (files, or directories searched for
+    *.yaml and *.yml). Names, objectives, queries and
     labels are kept; Sloth's page and ticket alerts become the SEV1/SEV2 and SEV3 tiers.
 
     Whatever sloguard cannot represent (alert names, per-alert labels, annotations other than
