@@ -376,3 +376,20 @@ def test_openslo_document_reports_every_problem_at_once(tmp_path: Path) -> None:
     result = load([_write(tmp_path, OPENSLO_THREE_PROBLEMS)])
     lines = sorted(p.location.line for p in result.problems)
     assert lines == [9, 18, 25], [str(p) for p in result.problems]
+
+
+# --- list-valued OpenSLO labels ----------------------------------------------------------------
+
+
+def test_openslo_list_labels_become_comma_joined_strings(tmp_path: Path) -> None:
+    text = V1_PROMQL_STYLE.replace(
+        "metadata:\n  name: latency\n",
+        "metadata:\n  name: latency\n  labels:\n    team: [payments, checkout]\n    tier: [gold]\n",
+    ).replace("promql: sum(rate(http", "query: sum(rate(http")
+    result = load([_write(tmp_path, text)])
+    assert result.problems == [], [str(p) for p in result.problems]
+    [slo] = result.slos
+    assert dict(slo.labels) == {"team": "payments,checkout", "tier": "gold"}
+    [warning] = [w for w in result.warnings if "team" in w.message]
+    assert warning.location.line == 6
+    assert "payments,checkout" in warning.message

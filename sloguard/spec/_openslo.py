@@ -145,13 +145,8 @@ def _common(reader: Reader, native: _Native, name: str) -> dict[str, Any] | None
     labels = doc.get(("metadata", "labels"))
     if labels is not None:
         native.link(("metadata", "labels"), ("metadata", "labels"))
-        if isinstance(labels, dict) and any(isinstance(v, list) for v in labels.values()):
-            reader.error(
-                ("metadata", "labels"),
-                "metadata.labels with list values cannot be imported: sloguard labels are "
-                "single strings (e.g. team: payments)",
-            )
-            return None
+    if isinstance(labels, dict):
+        labels = {k: _label_value(reader, k, v) for k, v in labels.items()}
     description = doc.get(("spec", "description"))
     if description is not None:
         spec["description"] = description
@@ -165,6 +160,17 @@ def _common(reader: Reader, native: _Native, name: str) -> dict[str, Any] | None
         )
         return None
     return {"labels": labels or {}, "spec": spec}
+
+
+def _label_value(reader: Reader, key: Any, value: Any) -> Any:
+    """OpenSLO allows a list of values; sloguard labels are strings: one value, or joined."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return value
+    joined, where = ",".join(value), ("metadata", "labels", key)
+    if len(value) > 1:
+        why = "sloguard routes match that exact text, Alertmanager can match a part with =~"
+        reader.warn(where, f"label {key!r} has {len(value)} values; imported as {joined!r}: {why}")
+    return joined
 
 
 def _objective_target(reader: Reader, native: _Native, path: Path_, allow_op: bool) -> float | None:
@@ -278,10 +284,8 @@ def _v1alpha(reader: Reader, name: str) -> list[Converted]:
 
 
 def _query(reader: Reader, doc: Doc, path: Path_) -> str | None:
-    """The PromQL under ``path``'s ``query``, or a located error saying what is there instead.
-
-    Nobl9-style files spell it ``promql:``; naming the keys found makes that plain.
-    """
+    """The PromQL under ``path``'s ``query``, or a located error naming the keys found instead
+    (Nobl9-style files spell it ``promql:``)."""
     value, query = doc.get(path), doc.get((*path, "query"))
     if isinstance(query, str) and query.strip():
         return query
