@@ -226,3 +226,13 @@ def test_sloguard_rules_equal_pyrras_burn_rates(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_a_one_day_window_keeps_windows_of_at_least_a_minute(tmp_path: Path) -> None:
+    slo = _one(tmp_path, RATIO.replace("window: 4w", "window: 1d"))
+    assert [(t.long, t.short) for t in slo.tiers] == [
+        ("2m", "1m"),
+        ("13m", "1m"),
+        ("51m", "4m"),
+        ("3h26m", "13m"),
+    ]

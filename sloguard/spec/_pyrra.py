@@ -271,14 +271,15 @@ def _alerting(
         return []
     tiers = []
     for severity, long_div, short_div, factor in _WINDOWS:
-        long_s = _round_minute(window / long_div)
-        short_s = _round_minute(window / short_div)
+        # Pyrra rounds a 1d window's 11s short window to 0s; a rate needs at least a minute.
+        long_s = max(_round_minute(window / long_div), 2 * _MINUTE)
+        short_s = max(_round_minute(window / short_div), _MINUTE)
         budget = Decimal(factor) * long_s / window * 100
         tiers.append(
             {
                 "severity": severity,
-                "long": format_duration(long_s) if long_s else "0s",
-                "short": format_duration(short_s) if short_s else "0s",
+                "long": format_duration(long_s),
+                "short": format_duration(short_s),
                 "budget_percent": float(round(budget, 12)),
             }
         )
