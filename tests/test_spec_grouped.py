@@ -3,15 +3,22 @@ generated rules keep every group's ratio (a healthy group's is 0, not absent).""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from sloguard.burn import Evaluation
+from sloguard.engine import evaluate_all
+from sloguard.model import Severity
+from sloguard.prometheus import PrometheusClient, PrometheusConfig
 from sloguard.rules import render_rules, rule_groups
 from sloguard.spec import load
+from sloguard.testing import scenarios
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 
@@ -166,3 +173,42 @@ spec:
 def test_openslo_grouped_queries_carry_grouping(tmp_path: Path) -> None:
     [slo] = _load(tmp_path, OPENSLO_GROUPED)
     assert slo.group_by == ("host",)
+
+
+SLOTH_BY_SERVICE = """
+version: prometheus/v1
+service: shop
+slos:
+  - name: http
+    objective: 99.9
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{JOB,code=~"5.."}[{{.window}}])) by (service)
+        total_query: sum(rate(http_requests_total{JOB}[{{.window}}])) by (service)
+    alerting:
+      name: ShopAvailability
+"""
+
+
+@pytest.mark.prometheus
+def test_imported_grouped_sloth_slo_evaluates_each_group_on_real_prometheus(
+    tmp_path: Path, incidents: Any
+) -> None:
+    """Checkout burns (100 % errors) while catalog stays healthy: each gets its own severity,
+    and the healthy group's burn rate is 0, not missing."""
+    s = incidents.scenario
+    [slo] = _load(tmp_path, SLOTH_BY_SERVICE.replace("JOB", f'job="{s.job}"'))
+    assert slo.group_by == ("service",)
+    at = s.at(scenarios.OUTAGE_START + 600) + 7
+
+    async def go() -> list[Evaluation]:
+        async with PrometheusClient(PrometheusConfig(url=incidents.url)) as client:
+            return await evaluate_all([slo], client, at)
+
+    by_group = {e.slo: e for e in asyncio.run(go())}
+    checkout = by_group['shop-http{service="checkout"}']
+    catalog = by_group['shop-http{service="catalog"}']
+    assert checkout.error == ""
+    assert checkout.severity is Severity.SEV1
+    assert catalog.severity is not Severity.SEV1
+    assert catalog.burn_rates["5m"] is not None
