@@ -173,6 +173,10 @@ class SLO:
     # Evaluate one SLO per distinct value of these labels (``sum by (...)``); () = one SLO.
     group_by: tuple[str, ...] = ()
     source: Location = field(default_factory=lambda: Location("<memory>"))
+    # Where a PrometheusRule for this SLO goes, and the labels of that Kubernetes object (e.g.
+    # the prometheus-operator's rule selector); never labels of the series.
+    namespace: str = ""
+    k8s_labels: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
 
     @property
     def budget(self) -> float:

@@ -23,6 +23,7 @@ import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import MappingProxyType
 
 import yaml
@@ -175,6 +176,31 @@ def number(value: float) -> str:
     return repr(value)
 
 
+def objective_text(slo: SLO) -> str:
+    """The objective as a ratio, exactly (99.95 % is ``0.9995``): decimal, not float, math."""
+    return _exact(Decimal(repr(slo.objective_percent)) / 100)
+
+
+def budget_text(slo: SLO) -> str:
+    """The error budget as a ratio, exactly: 1 - 99.95 % is ``0.0005``, not ``0.000499...``."""
+    return _exact((100 - Decimal(repr(slo.objective_percent))) / 100)
+
+
+def _factor_text(factor: float) -> str:
+    """A factor that is a short decimal up to float noise is written as that decimal.
+
+    A budget percentage can be a repeating decimal (Pyrra's 14x over 1h of 28 days is
+    2.0833...%), and the factor computed back from it is 13.999999999997758: written ``14``.
+    A factor that is itself repeating (10 % over 3d of 28d: 0.9333...) keeps every digit.
+    """
+    short = round(factor, 6)
+    return number(short if abs(short - factor) < 1e-9 * max(1.0, factor) else factor)
+
+
+def _exact(value: Decimal) -> str:
+    return format(value.normalize(), "f")  # plain notation: 0.00001, not 1E-5
+
+
 # ---------------------------------------------------------------------------------------------
 # Rule building
 
@@ -262,8 +288,8 @@ def _meta_rules(slo: SLO, mode: str) -> tuple[Rule, ...]:
         HASH_LABEL: sli_hash(slo),
     }
     return (
-        Rule(record=OBJECTIVE, expr=f"vector({number(slo.objective_ratio)})", labels=labels),
-        Rule(record=ERROR_BUDGET, expr=f"vector({number(slo.budget)})", labels=labels),
+        Rule(record=OBJECTIVE, expr=f"vector({objective_text(slo)})", labels=labels),
+        Rule(record=ERROR_BUDGET, expr=f"vector({budget_text(slo)})", labels=labels),
         Rule(
             record=TIME_PERIOD,
             expr=f"vector({number(slo.period_seconds / 86400)})",
@@ -292,7 +318,8 @@ def tier_threshold(slo: SLO, tier: Tier) -> float:
 def _window_condition(slo: SLO, tier: Tier, seconds: int) -> str:
     sel = _selector(slo)
     w = prom_duration(seconds)
-    cond = f"{RATIO}{w}{sel} > ({number(tier.factor(slo.period_seconds))} * {number(slo.budget)})"
+    factor = _factor_text(tier.factor(slo.period_seconds))
+    cond = f"{RATIO}{w}{sel} > ({factor} * {budget_text(slo)})"
     if slo.min_events > 0 and not isinstance(slo.indicator, RawIndicator):
         # Low-traffic protection, as the evaluator applies it: the window must hold enough events.
         cond += f" and {TOTAL}{w}{sel} * {seconds} >= {number(slo.min_events)}"
@@ -442,7 +469,9 @@ __all__ = [
     "HASH_LABEL",
     "Rule",
     "RuleGroup",
+    "budget_text",
     "number",
+    "objective_text",
     "prom_duration",
     "ratio_series",
     "recorded_windows",

@@ -147,8 +147,8 @@ def test_one_alert_per_severity(tiers: tuple[Tier, ...], severities: list[str]) 
     if tiers == DEFAULT_TIERS:
         sev3 = alerts[2]["expr"]
         assert sev3.count("\nor\n") == 1  # type: ignore[union-attr]
-        assert "(3 * 0.0009999999999999432)" in sev3
-        assert "(1 * 0.0009999999999999432)" in sev3
+        assert "(3 * 0.001)" in sev3
+        assert "(1 * 0.001)" in sev3
         assert alerts[0]["labels"]["sloth_severity"] == "page"  # type: ignore[index]
         assert alerts[2]["labels"]["sloth_severity"] == "ticket"  # type: ignore[index]
 

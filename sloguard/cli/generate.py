@@ -75,13 +75,32 @@ def plan(
                 groups,
                 source,
                 name=f"sloguard-{key.as_posix()}",
-                namespace=namespace,
-                labels=k8s_labels,
+                namespace=namespace or _namespace(buckets[key], f"{key}{SUFFIX[fmt]}"),
+                labels=_k8s_labels(buckets[key]) | (k8s_labels or {}),
             )
         else:
             text = render_rules(groups, source)
         outputs.append(Output(Path(f"{key.as_posix()}{SUFFIX[fmt]}"), text))
     return outputs
+
+
+def _namespace(slos: Sequence[SLO], output: str) -> str:
+    """The one namespace the SLOs of a manifest name (e.g. a Sloth CRD's), or none."""
+    found = sorted({s.namespace for s in slos if s.namespace})
+    if len(found) > 1:
+        raise ValueError(
+            f"the SLOs written to {output} are in namespaces {', '.join(found)}; "
+            "pass --namespace, or split them into one file per namespace"
+        )
+    return found[0] if found else ""
+
+
+def _k8s_labels(slos: Sequence[SLO]) -> dict[str, str]:
+    """The object labels of a manifest: those of its SLOs (options given on the command win)."""
+    out: dict[str, str] = {}
+    for slo in slos:
+        out.update(slo.k8s_labels)
+    return out
 
 
 def _generated_files(directory: Path) -> set[Path]:

@@ -1,4 +1,4 @@
-"""``sloguard import``: convert Sloth and OpenSLO files into native sloguard/v1 YAML."""
+"""``sloguard import``: convert Sloth, OpenSLO and Pyrra files into native sloguard/v1 YAML."""
 
 from __future__ import annotations
 
@@ -25,19 +25,20 @@ from sloguard.spec._build import build
     "Without it, everything is printed to stdout.",
 )
 def import_(paths: tuple[str, ...], output_dir: Path | None) -> None:
-    """Convert Sloth and OpenSLO SLO files in PATHS into native sloguard/v1 YAML.
+    """Convert Sloth, OpenSLO and Pyrra SLO files in PATHS into native sloguard/v1 YAML.
 
     Reads Sloth 'version: prometheus/v1' specs, Sloth 'sloth.slok.dev/v1'
-    PrometheusServiceLevel manifests and OpenSLO 'openslo/v1' / 'openslo/v1alpha' documents
-    (files, or directories searched for *.yaml and *.yml). Names, objectives, queries and
+    PrometheusServiceLevel manifests, OpenSLO 'openslo/v1' / 'openslo/v1alpha' documents and
+    Pyrra 'pyrra.dev/v1alpha1' ServiceLevelObjectives (files, or directories searched for
+    *.yaml and *.yml). Names, objectives, queries and
     labels are kept; Sloth's page and ticket alerts become the SEV1/SEV2 and SEV3 tiers.
 
     Whatever sloguard cannot represent (alert names, per-alert labels, annotations other than
     runbook/dashboard URLs, OpenSLO alert policies) is reported on stderr as a warning;
     nothing is dropped silently. Documents with errors are reported and not written.
 
-    Exit status: 0 when everything converted, 1 when any document had errors, 2 on usage
-    errors.
+    Exit status: 0 when everything converted, 1 when any document had errors or when
+    there was no SLO to import (it says what it found instead), 2 on usage errors.
 
     \b
     Examples:
@@ -58,6 +59,10 @@ def import_(paths: tuple[str, ...], output_dir: Path | None) -> None:
             by_file[draft.doc.file].append(draft.doc.data)
     for problem in result.problems + result.warnings:
         click.echo(str(problem), err=True)
+    if not by_file:
+        if not result.problems:  # errors already say why; otherwise say what was there
+            click.echo(_nothing(result.files, result.found), err=True)
+        sys.exit(1)
     if output_dir is None:
         texts = [
             native_yaml(docs, header=f"imported from {file} by sloguard import")
@@ -75,6 +80,17 @@ def import_(paths: tuple[str, ...], output_dir: Path | None) -> None:
             )
             click.echo(f"{file} -> {target} ({len(docs)} SLO(s))", err=True)
     sys.exit(1 if result.problems else 0)
+
+
+def _nothing(files: list[Path], found: dict[str, int]) -> str:
+    """Why there was nothing to import, naming the documents that were there."""
+    if not files:
+        return "nothing to import: no *.yaml or *.yml files under the given paths"
+    what = ", ".join(f"{n} {kind}" for kind, n in sorted(found.items())) or "no YAML documents"
+    return (
+        f"nothing to import from {len(files)} file(s): found {what}; sloguard imports SLOs "
+        "(Sloth prometheus/v1 or PrometheusServiceLevel, OpenSLO SLO, sloguard/v1 SLO)"
+    )
 
 
 def _target(directory: Path, source: Path, used: set[str]) -> Path:

@@ -11,7 +11,8 @@ Public API::
     translate(exc, doc, model)           pydantic errors as located Problems
 
 Formats: native ``apiVersion: sloguard/v1`` (see docs/spec.md), Sloth ``version: prometheus/v1``
-and ``sloth.slok.dev/v1 PrometheusServiceLevel``, OpenSLO ``openslo/v1`` and ``openslo/v1alpha``.
+and ``sloth.slok.dev/v1 PrometheusServiceLevel``, OpenSLO ``openslo/v1`` and ``openslo/v1alpha``,
+Pyrra ``pyrra.dev/v1alpha1 ServiceLevelObjective``.
 """
 
 from sloguard.errors import Location, Problem, SpecError

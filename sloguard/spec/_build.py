@@ -117,7 +117,8 @@ def build(doc: Doc) -> tuple[SLO | None, list[Problem]]:
     try:
         parsed = Document.model_validate(doc.data)
     except ValidationError as exc:
-        return None, translate(exc, doc)
+        schema = translate(exc, doc)
+        return None, schema + _query_problems(doc, schema)
     spec = parsed.spec
     problems: list[Problem] = []
     period = parse_duration(spec.window)
@@ -149,8 +150,49 @@ def build(doc: Doc) -> tuple[SLO | None, list[Problem]]:
         min_events=float(spec.min_events),
         group_by=tuple(spec.group_by),
         source=doc.start,
+        namespace=parsed.metadata.namespace,
+        k8s_labels=dict(parsed.metadata.k8s_labels),
     )
     return slo, []
+
+
+_QUERY_PATHS: tuple[Path_, ...] = (
+    ("spec", "indicator", "ratio", "errors"),
+    ("spec", "indicator", "ratio", "total"),
+    ("spec", "indicator", "raw", "error_ratio"),
+)
+
+
+def _query_problems(doc: Doc, known: list[Problem]) -> list[Problem]:
+    """Query problems of a document whose schema failed, so one run reports them all.
+
+    Not when the indicator's own shape is wrong: which query is meant is then unclear.
+    """
+    seen = {p.location for p in known}
+    indicator = ("spec", "indicator")
+    if any(loc in seen for path, loc in doc.keys.items() if path[:2] == indicator):
+        return []
+    out = []
+    for path in _QUERY_PATHS:
+        text = doc.get(path)
+        if isinstance(text, str) and text.strip() and doc.key(path) not in seen:
+            problem = check_query(text, True, doc, path)
+            if problem is not None:
+                out.append(problem)
+    return out
+
+
+def more_problems(doc: Doc, known: list[Problem]) -> list[Problem]:
+    """The problems ``build`` finds in a partly converted document, beyond those ``known``.
+
+    An adapter that found errors still builds what it converted, so fixing one problem does
+    not reveal the next; fields it could not convert are missing, which it already reported.
+    """
+    seen = {p.location for p in known}
+    _, problems = build(doc)
+    return [
+        p for p in problems if p.location not in seen and "missing required field" not in p.message
+    ]
 
 
 def _tiers(spec: SloSpec, period: int, doc: Doc, problems: list[Problem]) -> tuple[Tier, ...]:
@@ -276,6 +318,39 @@ def _check_group_by(text: str, labels: list[str], doc: Doc, path: Path_) -> Prob
         f"aggregate with 'sum by ({keep}) (...)' so each group gets its own SLO",
         name,
     )
+
+
+def query_grouping(*queries: str) -> list[str]:
+    """The labels every query aggregates ``by`` (e.g. Sloth's ``sum(...) by (host)``), or [].
+
+    An importer sets these as ``group_by`` so each group is its own SLO; queries that group
+    differently, or not at all, give [] (validate then checks them as one series).
+    """
+    found: list[tuple[str, ...] | None] = []
+    for text in queries:
+        try:
+            found.append(_grouping(promql_parser.parse(render_window(text, "5m"))))
+        except (ValueError, TypeError):
+            return []  # not PromQL: build reports it
+    first = found[0] if found else None
+    if not first or any(g is None or set(g) != set(first) for g in found):
+        return []
+    return list(first)
+
+
+def _grouping(expr: Any) -> tuple[str, ...] | None:
+    """The ``by`` labels of the outermost aggregation; () when it has none; None when mixed."""
+    if isinstance(expr, promql_parser.ParenExpr | promql_parser.UnaryExpr):
+        return _grouping(expr.expr)
+    if isinstance(expr, promql_parser.BinaryExpr):
+        if isinstance(expr.lhs, promql_parser.NumberLiteral):
+            return _grouping(expr.rhs)
+        if isinstance(expr.rhs, promql_parser.NumberLiteral):
+            return _grouping(expr.lhs)
+        lhs, rhs = _grouping(expr.lhs), _grouping(expr.rhs)
+        return lhs if lhs is not None and rhs is not None and set(lhs) == set(rhs) else None
+    mod = getattr(expr, "modifier", None) if isinstance(expr, promql_parser.AggregateExpr) else None
+    return tuple(mod.labels) if mod is not None and str(mod).lower().startswith("by") else ()
 
 
 def _dropped(expr: Any, labels: list[str]) -> set[str]:

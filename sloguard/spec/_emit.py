@@ -25,8 +25,9 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
     """Drop empty optional mappings (e.g. ``labels: {}``) for a tidy file."""
     out = dict(data)
     meta = dict(out.get("metadata", {}))
-    if not meta.get("labels"):
-        meta.pop("labels", None)
+    for key in ("labels", "namespace", "k8s_labels"):
+        if not meta.get(key):
+            meta.pop(key, None)
     out["metadata"] = meta
     return out
 

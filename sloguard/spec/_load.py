@@ -6,6 +6,7 @@ Routing (the first field that matches wins):
     version: prometheus/v1                       Sloth           (sloguard.spec._sloth)
     apiVersion: sloth.slok.dev/v1                Sloth CRD       (kind PrometheusServiceLevel)
     apiVersion: openslo/v1 | openslo/v1alpha     OpenSLO         (sloguard.spec._openslo)
+    apiVersion: pyrra.dev/v1alpha1               Pyrra           (kind ServiceLevelObjective)
 
 Every format becomes native-shaped documents first (that is what ``sloguard import`` writes), and
 one schema and one set of checks build the :class:`SLO` objects from them.
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from sloguard.errors import Location, Problem, SpecError
 from sloguard.model import SLO
-from sloguard.spec import _openslo, _sloth
+from sloguard.spec import _openslo, _pyrra, _sloth
 from sloguard.spec._build import build, describe
 from sloguard.spec._native import API_VERSION
 from sloguard.spec._yaml import DEFAULT_LIMITS, Doc, Limits, parse_documents, read_text
@@ -33,6 +34,7 @@ KNOWN_VERSIONS = (
     f"apiVersion: {_sloth.K8S_API_VERSION}",
     f"apiVersion: {_openslo.V1}",
     f"apiVersion: {_openslo.V1ALPHA}",
+    f"apiVersion: {_pyrra.API}",
 )
 
 
@@ -54,6 +56,8 @@ class LoadResult:
     warnings: list[Problem] = field(default_factory=list)
     drafts: list[Draft] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    # Documents read, by "<apiVersion or version> <kind>", so a command can say what it found.
+    found: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -191,6 +195,8 @@ def _route(doc: Doc, result: LoadResult, openslo: list[Doc]) -> None:
         return
     api = data.get("apiVersion")
     version = data.get("version")
+    what = " ".join(str(v) for v in (api or version, data.get("kind")) if v is not None)
+    result.found[what or "unversioned"] = result.found.get(what or "unversioned", 0) + 1
     if api == API_VERSION:
         result.drafts.append(Draft(doc, API_VERSION))
     elif version is not None and api is None:
@@ -198,8 +204,9 @@ def _route(doc: Doc, result: LoadResult, openslo: list[Doc]) -> None:
         result.drafts.extend(drafts_from(drafts))
         result.problems.extend(problems)
         result.warnings.extend(warnings)
-    elif api == _sloth.K8S_API_VERSION:
-        drafts, problems, warnings = _sloth.convert_k8s(doc)
+    elif api in (_sloth.K8S_API_VERSION, _pyrra.API):
+        convert = _sloth.convert_k8s if api == _sloth.K8S_API_VERSION else _pyrra.convert
+        drafts, problems, warnings = convert(doc)
         result.drafts.extend(drafts_from(drafts))
         result.problems.extend(problems)
         result.warnings.extend(warnings)

@@ -67,9 +67,39 @@ def check_url(value: str) -> str:
     return value
 
 
+K8S_NAMESPACE_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+K8S_LABEL_RE = re.compile(
+    r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
+
+
 class Metadata(_Model):
     name: str
     labels: dict[str, str] = Field(default_factory=dict)
+    # The Kubernetes namespace and object labels of a generated PrometheusRule.
+    namespace: str = ""
+    k8s_labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        if value and not K8S_NAMESPACE_RE.match(value):
+            raise ValueError(
+                f"namespace {value!r} is not a Kubernetes namespace: lowercase letters, digits "
+                "and '-', at most 63 (e.g. monitoring)"
+            )
+        return value
+
+    @field_validator("k8s_labels")
+    @classmethod
+    def _k8s_labels(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not K8S_LABEL_RE.match(key):
+                raise ValueError(
+                    f"k8s_labels key {key!r} is not a Kubernetes label key "
+                    "(e.g. release or app.kubernetes.io/part-of)"
+                )
+        return value
 
     @field_validator("name")
     @classmethod

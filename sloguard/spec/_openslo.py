@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from sloguard.errors import Location, Problem
+from sloguard.spec._build import describe, query_grouping
 from sloguard.spec._native import API_VERSION, KIND
 from sloguard.spec._reader import Reader
 from sloguard.spec._yaml import Doc, Path_
@@ -49,6 +50,9 @@ _V1_SLO = (
     "objectives",
     "alertPolicies",
 )
+_V1_OBJECTIVE: tuple[str, ...] = ("displayName", "name", "op", "value", "target")
+_V1_OBJECTIVE += ("targetPercent", "timeSliceTarget", "timeSliceWindow", "indicator")
+_V1_OBJECTIVE += ("indicatorRef", "compositeWeight")
 _V1ALPHA_SLO = (
     "description",
     "service",
@@ -141,13 +145,8 @@ def _common(reader: Reader, native: _Native, name: str) -> dict[str, Any] | None
     labels = doc.get(("metadata", "labels"))
     if labels is not None:
         native.link(("metadata", "labels"), ("metadata", "labels"))
-        if isinstance(labels, dict) and any(isinstance(v, list) for v in labels.values()):
-            reader.error(
-                ("metadata", "labels"),
-                "metadata.labels with list values cannot be imported: sloguard labels are "
-                "single strings (e.g. team: payments)",
-            )
-            return None
+    if isinstance(labels, dict):
+        labels = {k: _label_value(reader, k, v) for k, v in labels.items()}
     description = doc.get(("spec", "description"))
     if description is not None:
         spec["description"] = description
@@ -161,6 +160,17 @@ def _common(reader: Reader, native: _Native, name: str) -> dict[str, Any] | None
         )
         return None
     return {"labels": labels or {}, "spec": spec}
+
+
+def _label_value(reader: Reader, key: Any, value: Any) -> Any:
+    """OpenSLO allows a list of values; sloguard labels are strings: one value, or joined."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return value
+    joined, where = ",".join(value), ("metadata", "labels", key)
+    if len(value) > 1:
+        why = "sloguard routes match that exact text, Alertmanager can match a part with =~"
+        reader.warn(where, f"label {key!r} has {len(value)} values; imported as {joined!r}: {why}")
+    return joined
 
 
 def _objective_target(reader: Reader, native: _Native, path: Path_, allow_op: bool) -> float | None:
@@ -191,7 +201,9 @@ def _v1alpha(reader: Reader, name: str) -> list[Converted]:
     common = _common(reader, native, name)
     windows = doc.get(("spec", "timeWindows"))
     window_ok = False
-    if not isinstance(windows, list) or len(windows) != 1 or not isinstance(windows[0], dict):
+    if windows is None:
+        window_ok = True  # Sloth reads a v1alpha SLO without timeWindows as its default 30 days
+    elif not isinstance(windows, list) or len(windows) != 1 or not isinstance(windows[0], dict):
         reader.error(("spec", "timeWindows"), "timeWindows: give exactly one time window")
     else:
         unit, count = windows[0].get("unit"), windows[0].get("count")
@@ -219,9 +231,8 @@ def _v1alpha(reader: Reader, name: str) -> list[Converted]:
     if not isinstance(objectives, list) or not objectives:
         reader.error(("spec",), "spec.objectives: required, a list of at least one objective")
         return []
-    if common is None or not window_ok:
-        return []
-    service = common["spec"]["service"]
+    # A broken header does not stop the objectives' checks: every problem in one run.
+    ok = common is not None and window_ok
     out: list[Converted] = []
     for i in range(len(objectives)):
         path: Path_ = ("spec", "objectives", i)
@@ -239,25 +250,29 @@ def _v1alpha(reader: Reader, name: str) -> list[Converted]:
             if not isinstance(source, str) or source.lower() != "prometheus":
                 reader.error((*qpath, "source"), f"source {source!r}: only prometheus is supported")
                 continue
-            query = doc.get((*qpath, "query"))
+            query = _query(reader, doc, qpath)
+            if query is None:
+                continue
             native.link(
                 ("spec", "indicator", "ratio", "errors" if part == "good" else "total"),
                 (*qpath, "query"),
             )
-            queries[part] = query if isinstance(query, str) else ""
+            queries[part] = query
         if doc.get((*path, "ratioMetrics", "incremental")):
             reader.error(
                 (*path, "ratioMetrics", "incremental"), "incremental metrics are not supported"
             )
             continue
-        if target is None or len(queries) != 2:
+        if target is None or len(queries) != 2 or not ok or common is None:
             continue
+        service = common["spec"]["service"]
         spec = dict(common["spec"])
         spec.update(
             objective=target,
             window=f"{SLOTH_PERIOD_DAYS}d",
             indicator={"ratio": _good_total(queries["good"], queries["total"])},
         )
+        spec.update(_grouped(spec["indicator"]))
         data = {
             "apiVersion": API_VERSION,
             "kind": KIND,
@@ -266,6 +281,33 @@ def _v1alpha(reader: Reader, name: str) -> list[Converted]:
         }
         out.append((native.doc(data, doc.start), V1ALPHA, []))
     return out
+
+
+def _query(reader: Reader, doc: Doc, path: Path_) -> str | None:
+    """The PromQL under ``path``'s ``query``, or a located error naming the keys found instead
+    (Nobl9-style files spell it ``promql:``)."""
+    value, query = doc.get(path), doc.get((*path, "query"))
+    if isinstance(query, str) and query.strip():
+        return query
+    where = doc.display(path)
+    if isinstance(value, dict) and "query" not in value:
+        has = ", ".join(repr(str(k)) for k in value) or "nothing"
+        message = (
+            f"{where}: 'query' is missing (it has {has}); sloguard reads the Prometheus "
+            "query from query: ..."
+        )
+        reader.problems.append(Problem(doc.key(path), message, where))
+    else:
+        where = doc.display((*path, "query"))
+        message = f"{where}: expected a PromQL query (a non-empty string), got {describe(query)}"
+        reader.problems.append(Problem(doc.key((*path, "query")), message, where))
+    return None
+
+
+def _grouped(indicator: dict[str, Any]) -> dict[str, Any]:
+    """``group_by`` when every query aggregates ``by`` the same labels (one SLO per group)."""
+    group_by = query_grouping(*indicator["ratio"].values())
+    return {"group_by": group_by} if group_by else {}
 
 
 def _good_total(good: str, total: str) -> dict[str, str]:
@@ -290,27 +332,11 @@ def _v1(reader: Reader, name: str, slis: dict[str, Doc]) -> list[Converted]:
     if not isinstance(objectives, list) or not objectives:
         reader.error(("spec",), "spec.objectives: required, a list of at least one objective")
         return []
-    if common is None or window is None or indicator is None:
-        return []
+    ok = common is not None and window is not None and indicator is not None
     out: list[Converted] = []
     for i in range(len(objectives)):
         path: Path_ = ("spec", "objectives", i)
-        reader.fields(
-            path,
-            (
-                "displayName",
-                "name",
-                "op",
-                "value",
-                "target",
-                "targetPercent",
-                "timeSliceTarget",
-                "timeSliceWindow",
-                "indicator",
-                "indicatorRef",
-                "compositeWeight",
-            ),
-        )
+        reader.fields(path, _V1_OBJECTIVE)
         for key in ("timeSliceTarget", "timeSliceWindow", "indicator", "indicatorRef"):
             if doc.get((*path, key)) is not None:
                 reader.error(
@@ -319,10 +345,11 @@ def _v1(reader: Reader, name: str, slis: dict[str, Doc]) -> list[Converted]:
                     "SLOs have no sloguard equivalent)",
                 )
         target = _objective_target(reader, native, path, allow_op=False)
-        if target is None:
+        if target is None or not ok or common is None:
             continue
         spec = dict(common["spec"])
         spec.update(objective=target, window=window, indicator=indicator)
+        spec.update(_grouped(indicator))
         suffix = f"-{i}" if len(objectives) > 1 else ""
         data = {
             "apiVersion": API_VERSION,
@@ -401,8 +428,10 @@ def _v1_indicator(reader: Reader, native: _Native, slis: dict[str, Doc]) -> Any:
             )
             reader.problems.append(problem)
             continue
-        query = sli_doc.get((*qpath, "metricSource", "spec", "query"))
-        queries[part] = query if isinstance(query, str) else ""
+        query = _query(reader, sli_doc, (*qpath, "metricSource", "spec"))
+        if query is None:
+            continue
+        queries[part] = query
         target = "total" if part == "total" else "errors"
         native.link(
             ("spec", "indicator", "ratio", target),

@@ -5,12 +5,15 @@ Mapping (see docs/spec.md, "Importing from Sloth"):
 
     service + "-" + slos[].name      metadata.name (Sloth's SLO ID, unique as Sloth requires)
     labels + slos[].labels           metadata.labels
+    CRD metadata.namespace / labels  metadata.namespace / metadata.k8s_labels (PrometheusRule)
     slos[].objective / description   spec.objective / spec.description; spec.window is 30d
     sli.events.error/total_query     spec.indicator.ratio.errors / .total
     sli.raw.error_ratio_query        spec.indicator.raw.error_ratio
+    `sum(...) by (l)` in every query spec.group_by: [l] (one SLO per group)
     alerting.page_alert              tiers SEV1 (1h/5m, 2 %) and SEV2 (6h/30m, 5 %)
     alerting.ticket_alert            tiers SEV3 (1d/2h, 10 %) and SEV3 (3d/6h, 10 %)
     annotations.runbook/dashboard    spec.runbook_url / spec.dashboard_url when they are URLs
+                                     (page_alert's, else alerting's, else ticket_alert's)
 
 Sloth's window tiers (google-30d/google-28d) are the same as sloguard's default tiers, scaled
 by the SLO window the same way. Alert names, alert labels and other annotations have no place
@@ -24,6 +27,7 @@ from typing import Any
 
 from sloguard.errors import Location, Problem
 from sloguard.model import DEFAULT_TIERS, Severity
+from sloguard.spec._build import more_problems, query_grouping
 from sloguard.spec._native import API_VERSION, KIND
 from sloguard.spec._reader import Reader as _Reader
 from sloguard.spec._yaml import Doc, Path_
@@ -94,7 +98,21 @@ def convert_k8s(doc: Doc) -> tuple[list[Converted], list[Problem], list[Problem]
         )
         return [], reader.problems, []
     converted = _convert_service(reader, ("spec",), spec, K8S_API_VERSION)
+    for native, _, _ in converted:
+        _k8s_metadata(doc, native)
     return converted, reader.problems, reader.warnings
+
+
+def _k8s_metadata(doc: Doc, native: Doc) -> None:
+    """The CRD's namespace and object labels, for the PrometheusRule generated from it."""
+    for source, target in (("namespace", "namespace"), ("labels", "k8s_labels")):
+        value = doc.get(("metadata", source))
+        if isinstance(value, dict):
+            value = {k: _as_label(v) for k, v in value.items()}
+        if value is not None:
+            native.data["metadata"][target] = value
+            native.keys[("metadata", target)] = doc.key(("metadata", source))
+            native.names[("metadata", target)] = f"metadata.{source}"
 
 
 def _convert_service(
@@ -184,9 +202,12 @@ def _convert_slo(
     indicator = _indicator(reader, path, fields, link)
     if indicator is not None:
         spec["indicator"] = indicator
+        kind = next(iter(indicator))
+        group_by = query_grouping(*indicator[kind].values())
+        if group_by:  # Sloth's `sum(...) by (host)`: one SLO per host, as its rules compute
+            spec["group_by"] = group_by
+            keys[("spec", "group_by")] = keys[("spec", "indicator")]
     _alerting(reader, path, fields, spec, link)
-    if len(reader.problems) > before:
-        return None
     data = {
         "apiVersion": API_VERSION,
         "kind": KIND,
@@ -194,6 +215,9 @@ def _convert_slo(
         "spec": spec,
     }
     native = Doc(doc.file, data, doc.value(path), keys, {}, names)
+    if len(reader.problems) > before:
+        reader.problems.extend(more_problems(native, reader.problems[before:]))
+        return None
     return native, origin, reader.warnings[warnings_before:]
 
 
@@ -258,6 +282,7 @@ def _alerting(
     apath = fields["alerting"]
     alerting = reader.fields(apath, _ALERTING)
     enabled: dict[str, bool] = {}
+    annotation_paths: dict[str, Path_] = {}
     for kind in ("page_alert", "ticket_alert"):
         sub = reader.fields(alerting[kind], _ALERT) if kind in alerting else {}
         disable = doc.get(sub["disable"]) if "disable" in sub else False
@@ -266,13 +291,14 @@ def _alerting(
             disable = False
         enabled[kind] = not disable
         if not disable:
-            for extra in ("labels", "annotations"):
-                if extra in sub and doc.get(sub[extra]):
-                    reader.warn(
-                        sub[extra],
-                        f"{reader.name(sub[extra])} not imported: sloguard has no per-alert "
-                        "labels; route SEV1/SEV2 pages and SEV3 tickets in the notifier config",
-                    )
+            if "labels" in sub and doc.get(sub["labels"]):
+                reader.warn(
+                    sub["labels"],
+                    f"{reader.name(sub['labels'])} not imported: sloguard has no per-alert "
+                    "labels; route SEV1/SEV2 pages and SEV3 tickets in the notifier config",
+                )
+            if "annotations" in sub:
+                annotation_paths[kind] = sub["annotations"]
     alert_name = doc.get(alerting["name"]) if "name" in alerting else None
     if any(enabled.values()):
         if not isinstance(alert_name, str) or not alert_name:
@@ -292,20 +318,12 @@ def _alerting(
             f"{reader.name(alerting['labels'])} not imported: put routing hints in the SLO's "
             "labels (metadata.labels) instead",
         )
-    annotations = doc.get(alerting["annotations"]) if "annotations" in alerting else None
-    if isinstance(annotations, dict):
-        for key, value in annotations.items():
-            target = _URL_ANNOTATIONS.get(str(key).lower())
-            apath_key = (*alerting["annotations"], key)
-            if target and isinstance(value, str) and value.startswith(("http://", "https://")):
-                spec[target] = value
-                link(("spec", target), apath_key)
-            else:
-                reader.warn(
-                    apath_key,
-                    f"annotation {key!r} not imported: sloguard's pages carry the SLO's "
-                    "description, runbook_url and dashboard_url",
-                )
+    if "annotations" in alerting:
+        annotation_paths["alerting"] = alerting["annotations"]
+    # The page's runbook is what on-call opens first, so it wins over the shared and the ticket's.
+    for kind in ("page_alert", "alerting", "ticket_alert"):
+        if kind in annotation_paths:
+            _annotations(reader, annotation_paths[kind], spec, link)
     if enabled.get("page_alert", True) and enabled.get("ticket_alert", True):
         return  # both on: the default tiers, written out by import for clarity
     tiers = [
@@ -323,3 +341,30 @@ def _alerting(
     for i, tier in enumerate(tiers):
         kind = "page_alert" if Severity.parse(str(tier["severity"])) in _PAGE else "ticket_alert"
         link(("spec", "alerting", "tiers", i), alerting.get(kind, apath))
+
+
+def _annotations(reader: _Reader, path: Path_, spec: dict[str, Any], link: Any) -> None:
+    """Runbook and dashboard URLs become the SLO's; every other annotation is a warning."""
+    annotations = reader.doc.get(path)
+    if not isinstance(annotations, dict):
+        return
+    for key, value in annotations.items():
+        target = _URL_ANNOTATIONS.get(str(key).lower())
+        key_path = (*path, key)
+        is_url = isinstance(value, str) and value.startswith(("http://", "https://"))
+        if target and is_url and target not in spec:
+            spec[target] = value
+            link(("spec", target), key_path)
+        elif target and is_url:
+            if spec[target] != value:
+                reader.warn(
+                    key_path,
+                    f"annotation {key!r} ({value}) not imported: the SLO's {target} is already "
+                    f"{spec[target]} (the page alert's, else the shared alerting annotations')",
+                )
+        else:
+            reader.warn(
+                key_path,
+                f"annotation {key!r} of {reader.name(path)} not imported: sloguard's pages "
+                "carry the SLO's description, runbook_url and dashboard_url",
+            )
