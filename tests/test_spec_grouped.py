@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
+from harness import scenarios
 from sloguard.burn import Evaluation
-from sloguard.engine import evaluate_all
+from sloguard.engine import Engine
 from sloguard.model import Severity
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
 from sloguard.rules import render_rules, rule_groups
 from sloguard.spec import load
-from sloguard.testing import scenarios
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 
@@ -203,7 +203,7 @@ def test_imported_grouped_sloth_slo_evaluates_each_group_on_real_prometheus(
 
     async def go() -> list[Evaluation]:
         async with PrometheusClient(PrometheusConfig(url=incidents.url)) as client:
-            return await evaluate_all([slo], client, at)
+            return await Engine().evaluate_all([slo], client, at)
 
     by_group = {e.slo: e for e in asyncio.run(go())}
     checkout = by_group['shop-http{service="checkout"}']
@@ -211,4 +211,4 @@ def test_imported_grouped_sloth_slo_evaluates_each_group_on_real_prometheus(
     assert checkout.error == ""
     assert checkout.severity is Severity.SEV1
     assert catalog.severity is not Severity.SEV1
-    assert catalog.burn_rates["5m"] is not None
+    assert catalog.burn_rates[300] is not None
