@@ -7,25 +7,12 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
 from harness import scenarios
-from harness.promserver import Generated, PrometheusServer, Scenario, serve
-
-
-@dataclass(frozen=True, slots=True)
-class Served:
-    """A scenario, its generated samples (the independent truth) and the server holding them."""
-
-    scenario: Scenario
-    data: Generated
-    server: PrometheusServer
-
-    @property
-    def url(self) -> str:
-        return self.server.url
+from harness.promserver import Scenario, serve
+from tests.support.prom import Served
 
 
 def _serve(scenario: Scenario, tmp: pytest.TempPathFactory) -> Iterator[Served]:

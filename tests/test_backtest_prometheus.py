@@ -25,7 +25,8 @@ from sloguard.model import DEFAULT_TIERS, SLO, Severity, Tier
 from sloguard.ports import Sample, Series
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
 from sloguard.store import Store
-from tests.conftest import Served
+from tests.support.backtest import slo_yaml
+from tests.support.prom import Served
 
 pytestmark = pytest.mark.prometheus
 REPO = Path(__file__).resolve().parent.parent
@@ -244,37 +245,6 @@ def test_backtest_and_daemon_ticks_agree(incidents: Served, tmp_path: Path) -> N
         assert mine.burn_started_at == e.burn_started_at
         assert mine.peak_burn_rate == pytest.approx(e.peak_burn_rate)
         assert (mine.burn_seconds or 0) / (30 * 86400) == pytest.approx(e.budget_consumed)
-
-
-def slo_yaml(job: str, *, tiers: bool) -> str:
-    alerting = """\
-  alerting:
-    tiers:
-      - {severity: SEV1, long: 1h, short: 5m, budget_percent: 2}
-      - {severity: SEV2, long: 6h, short: 30m, budget_percent: 5}
-"""
-
-    def one(service: str) -> str:
-        sel = f'job="{job}",service="{service}"'
-        return f"""\
-apiVersion: sloguard/v1
-kind: SLO
-metadata:
-  name: {service}-availability
-spec:
-  service: {service}
-  objective: 99.9
-  window: 30d
-  owner: {{team: payments}}
-  indicator:
-    ratio:
-      errors: sum(rate(http_requests_total{{{sel},code=~"5.."}}[{{{{.window}}}}]))
-      total: sum(rate(http_requests_total{{{sel}}}[{{{{.window}}}}]))
-  runbook_url: https://runbooks.example.com/{service}
-  dashboard_url: https://grafana.example.com/d/{service}
-{alerting if tiers else ""}"""
-
-    return one("checkout") + "---\n" + one("search")
 
 
 INCIDENTS = """\

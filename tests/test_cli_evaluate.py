@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from harness import scenarios as sc
-from tests.conftest import Served
+from tests.support.prom import Served
 
 ROOT = Path(__file__).resolve().parent.parent
 JOB = 'job="sloguard-test"'

@@ -13,7 +13,7 @@ from sloguard.config import load_config, parse_config
 from sloguard.engine import PROBE, Engine
 from sloguard.errors import ConfigError
 from sloguard.model import Severity
-from tests.test_engine import AT, RATIOS, RulesLoaded, ratio_slo
+from tests.support.sources import AT, RATIOS, RulesLoaded, ratio_slo
 
 EXAMPLE = """\
 prometheus: {url: "http://127.0.0.1:9090"}

@@ -27,13 +27,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from harness import scenarios as sc
 from harness.receivers import OpsgenieReceiver, PagerDutyReceiver, WebhookReceiver
 from sloguard.store import Store
-from tests.conftest import Served
-from tests.test_run_prometheus import (
+from tests.support.e2e import (
     SECRETS,
     notifiers_and_routes,
     slo_yaml,
     slos_secrets_and_receivers,
 )
+from tests.support.prom import Served
 
 pytestmark = pytest.mark.prometheus
 REPO = Path(__file__).resolve().parent.parent

@@ -16,7 +16,7 @@ from sloguard.errors import PermanentDeliveryError, TransientDeliveryError
 from sloguard.lifecycle import EpisodeState
 from sloguard.records import Kind, OutboxRow
 from sloguard.store import Store
-from tests.paging_fakes import FakeNotifier, RecordingMetrics, notification
+from tests.support.fakes import FakeNotifier, RecordingMetrics, notification
 
 T0 = 1_704_067_200.0
 POLICY = RetryPolicy(initial_backoff_seconds=5, max_backoff_seconds=300, jitter_ratio=0.2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -13,45 +13,17 @@ from hypothesis import strategies as st
 from sloguard import rules
 from sloguard.engine import PROBE, Engine, Recorded, bulk_query, evaluate_planned, group_expr
 from sloguard.errors import QueryError, SourceUnavailable
-from sloguard.model import SLO, LatencyIndicator, RatioIndicator, RawIndicator, Severity
-from sloguard.ports import Sample, Series
-
-DAY = 86400
-AT = 1704067207.0
-
-
-def ratio_slo(name: str, svc: str = "checkout", **kw: object) -> SLO:
-    return SLO(
-        name=name,
-        service=svc,
-        objective_percent=99.9,
-        period_seconds=30 * DAY,
-        indicator=RatioIndicator(
-            errors=f'sum(rate(req{{svc="{svc}",code=~"5.."}}[{{{{.window}}}}]))',
-            total=f'sum(rate(req{{svc="{svc}"}}[{{{{.window}}}}]))',
-        ),
-        **kw,  # type: ignore[arg-type]
-    )
-
-
-class FakeSource:
-    """Answers only the expressions it was given; anything else is a test failure."""
-
-    def __init__(self, answers: Mapping[str, list[Sample] | Exception]) -> None:
-        self.answers = answers
-        self.asked: list[tuple[str, float]] = []
-
-    async def query(self, expr: str, at: float) -> list[Sample]:
-        self.asked.append((expr, at))
-        if expr not in self.answers:
-            raise AssertionError(f"unexpected query: {expr}")
-        got = self.answers[expr]
-        if isinstance(got, Exception):
-            raise got
-        return got
-
-    async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
-        raise AssertionError("the engine makes instant queries only")
+from sloguard.model import SLO, LatencyIndicator, RawIndicator, Severity
+from sloguard.ports import Sample
+from tests.support.sources import (
+    AT,
+    DAY,
+    RATIOS,
+    FakeSource,
+    RulesLoaded,
+    ratio_slo,
+    rules_info_answers,
+)
 
 
 def answers_for(slo: SLO, ratio: float, rate: float = 100.0) -> dict[str, list[Sample]]:
@@ -257,58 +229,6 @@ def test_nan_and_inf_never_give_a_severity(
 
 
 # --------------------------------------------------------------------------- recorded series
-
-RATIOS = {
-    300: 0.02,
-    1800: 0.018,
-    3600: 0.016,
-    7200: 0.004,
-    21600: 0.003,
-    86400: 0.0012,
-    259200: 0.0008,
-    30 * DAY: 0.0005,
-}  # distinct per window, so a swapped window shows
-
-
-def rules_info_answers(slos: list[SLO]) -> dict[str, list[Sample] | Exception]:
-    """The probe's answers when the rules of ``slos`` run, and ran a period (30d) ago."""
-    info = [
-        Sample({"sloth_id": rules.sloth_id(s), rules.HASH_LABEL: rules.sli_hash(s)}, 1)
-        for s in slos
-    ]
-    return {
-        PROBE: info,
-        f"group by (sloth_id, {rules.HASH_LABEL}) ({rules.INFO} offset 30d)": info,
-    }
-
-
-class RulesLoaded(FakeSource):
-    """Prometheus with the rules of ``slos`` loaded for longer than their period: the probes,
-    the recorded series (every SLO in one answer, by ``sloth_id``) and the direct queries
-    answer the same number per window (``RATIOS``), so both paths must evaluate alike."""
-
-    def __init__(self, slos: list[SLO], rate: float = 100.0) -> None:
-        answers = rules_info_answers(slos)
-        for s in slos:
-            p = Engine().plan([s]).slos[0]
-            answers |= {q: [Sample({}, RATIOS[w])] for w, q in p.ratio.items()}
-            answers |= {q: [Sample({}, rate)] for q in p.total.values()}
-        for w, ratio in RATIOS.items():
-            ids = [{"sloth_id": rules.sloth_id(s)} for s in slos]
-            answers[bulk_query(rules.ratio_series(w))] = [Sample(i, ratio) for i in ids]
-            answers[bulk_query(rules.TOTAL + rules.prom_duration(w))] = [
-                Sample(i, rate) for i in ids
-            ]
-        super().__init__(answers)
-
-    def recorded_windows(self) -> set[int]:
-        """The windows asked from recorded series (ratio or total)."""
-        by_name = {bulk_query(rules.RATIO + rules.prom_duration(w)): w for w in RATIOS}
-        by_name |= {bulk_query(rules.TOTAL + rules.prom_duration(w)): w for w in RATIOS}
-        return {by_name[q] for q, _ in self.asked if q in by_name}
-
-    def direct(self) -> list[str]:
-        return [q for q, _ in self.asked if not q.startswith(("max without", "group by"))]
 
 
 def direct_queries(slos: list[SLO], windows: set[int]) -> set[str]:

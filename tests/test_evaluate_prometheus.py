@@ -25,7 +25,7 @@ from sloguard.burn import Evaluation
 from sloguard.engine import Engine
 from sloguard.model import SLO, RatioIndicator, Severity
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
-from tests.conftest import Served
+from tests.support.prom import Served
 
 pytestmark = pytest.mark.prometheus
 MIN = 60

@@ -33,10 +33,10 @@ from sloguard.prometheus.client import PrometheusClient
 from sloguard.routing import Route
 from sloguard.store import Store
 from sloguard.tick import Tick
-from tests.conftest import Served
-from tests.paging_fakes import FakeNotifier
-from tests.test_recorded_prometheus import Counting
-from tests.test_run_prometheus import ROUTING_KEY, slo_yaml
+from tests.support.e2e import ROUTING_KEY, slo_yaml
+from tests.support.fakes import FakeNotifier
+from tests.support.prom import Served
+from tests.support.sources import Counting
 
 T0 = 1_704_067_200.0
 

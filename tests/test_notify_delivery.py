@@ -9,15 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from _notify_support import (
-    BEARER,
-    GENIE_KEY,
-    ROUTING_KEY,
-    SLACK_PATH,
-    WEBHOOK_SECRET,
-    episode,
-    notification,
-)
 from pydantic import TypeAdapter
 from standardwebhooks import Webhook
 
@@ -32,6 +23,15 @@ from sloguard.errors import PermanentDeliveryError, TransientDeliveryError
 from sloguard.notify import NotifierConfig, build_notifier
 from sloguard.notify.webhook import WebhookConfig, WebhookNotifier
 from sloguard.records import Notification
+from tests.support.notify import (
+    BEARER,
+    GENIE_KEY,
+    ROUTING_KEY,
+    SLACK_PATH,
+    WEBHOOK_SECRET,
+    episode,
+    notification,
+)
 
 ADAPTER: TypeAdapter[Any] = TypeAdapter(NotifierConfig)
 

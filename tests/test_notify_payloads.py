@@ -9,7 +9,6 @@ import hmac
 import json
 
 import pytest
-from _notify_support import notification
 from pydantic import TypeAdapter, ValidationError
 
 from harness.receivers._contracts import load, validator
@@ -28,6 +27,7 @@ from sloguard.notify import (
     webhook,
 )
 from sloguard.records import Kind
+from tests.support.notify import notification
 
 PD = PagerDutyConfig(type="pagerduty", name="pd", routing_key_env="PD_KEY")
 OG = OpsgenieConfig(type="opsgenie", name="og", api_key_env="OG_KEY")

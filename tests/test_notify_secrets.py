@@ -10,13 +10,20 @@ from typing import Any
 
 import httpx
 import pytest
-from _notify_support import BEARER, GENIE_KEY, ROUTING_KEY, SLACK_PATH, WEBHOOK_SECRET, notification
 from pydantic import TypeAdapter
 
 from harness.receivers import Arrival, Receiver, Reply
 from sloguard.errors import ConfigError, DeliveryError
 from sloguard.notify import NotifierConfig, build_notifier
 from sloguard.notify._http import redact, register_secret
+from tests.support.notify import (
+    BEARER,
+    GENIE_KEY,
+    ROUTING_KEY,
+    SLACK_PATH,
+    WEBHOOK_SECRET,
+    notification,
+)
 
 SECRETS = [ROUTING_KEY, GENIE_KEY, WEBHOOK_SECRET, BEARER, SLACK_PATH, "LeakCanary"]
 ADAPTER: TypeAdapter[Any] = TypeAdapter(NotifierConfig)

@@ -19,8 +19,8 @@ from sloguard.clock import ManualClock
 from sloguard.config import load_config
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
 from sloguard.spec import load_slos
-from tests.conftest import Served
-from tests.test_backtest_prometheus import slo_yaml
+from tests.support.backtest import slo_yaml
+from tests.support.prom import Served
 
 pytestmark = pytest.mark.prometheus
 REPO = Path(__file__).resolve().parent.parent

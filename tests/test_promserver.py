@@ -21,7 +21,7 @@ from harness.promserver import (
     start_prometheus,
 )
 from sloguard.durations import format_duration
-from tests.conftest import Served
+from tests.support.prom import Served
 
 TINY = Scenario(
     services=(Service("a", rps=10, events=(outage(HOUR, 600),)),),

@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from _notify_support import GENIE_KEY, ROUTING_KEY, WEBHOOK_SECRET
 
 from harness.receivers import (
     OpsgenieReceiver,
@@ -20,6 +19,7 @@ from harness.receivers import (
     SlackReceiver,
     WebhookReceiver,
 )
+from tests.support.notify import GENIE_KEY, ROUTING_KEY, WEBHOOK_SECRET
 
 KEY_BYTES = base64.b64decode(WEBHOOK_SECRET.removeprefix("whsec_"))
 # One client for the module: building one per call costs ~0.1 s of TLS setup.

@@ -27,9 +27,9 @@ from harness.promserver import (
 from sloguard.burn import Evaluation
 from sloguard.engine import Engine, bulk_query
 from sloguard.model import SLO, RawIndicator, Severity
-from sloguard.ports import Sample, Series
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
 from sloguard.rules import ERRORS, INFO, RATIO, TOTAL, prom_duration, render_rules, rule_groups
+from tests.support.sources import Counting
 
 pytestmark = pytest.mark.prometheus
 STEP = 60
@@ -113,21 +113,6 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
         yield Recorded(server.url, slos)
     finally:
         server.stop()
-
-
-class Counting:
-    """A Source that counts the queries it forwards."""
-
-    def __init__(self, inner: PrometheusClient) -> None:
-        self.inner = inner
-        self.asked: list[str] = []
-
-    async def query(self, expr: str, at: float) -> list[Sample]:
-        self.asked.append(expr)
-        return await self.inner.query(expr, at)
-
-    async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
-        raise AssertionError("instant queries only")
 
 
 def _evaluate(

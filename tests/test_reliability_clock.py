@@ -15,8 +15,8 @@ import pytest
 from sloguard.clock import ManualClock
 from sloguard.lifecycle import LifecyclePolicy
 from sloguard.model import Severity
-from tests.paging_fakes import FakeNotifier
-from tests.test_tick import T0, Script, daemon, notifiers
+from tests.support.fakes import FakeNotifier
+from tests.support.ticks import T0, Script, daemon, notifiers
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from sloguard.config import parse_config
 from sloguard.errors import DeliveryError, PermanentDeliveryError, QueryError
 from sloguard.notify import build_notifier
 from sloguard.prometheus.client import PrometheusClient
-from tests._notify_support import notification
+from tests.support.notify import notification
 
 ROUTING_KEY = "OutgoingRoutingKey0123456789abcd"
 SECRETS = {

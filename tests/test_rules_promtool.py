@@ -12,7 +12,7 @@ import yaml
 from sloguard.model import SLO, RatioIndicator, RawIndicator, Severity, Tier
 from sloguard.rules import render_rules, rule_groups
 from sloguard.spec import load_slos
-from tests import promtool_gen
+from tests.support import promtool_gen
 
 DAY = 86400
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"

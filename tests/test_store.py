@@ -18,7 +18,7 @@ from sloguard.model import Severity
 from sloguard.records import Kind, OutboxRow
 from sloguard.store import Store
 from sloguard.store import sqlite as store_module
-from tests.paging_fakes import notification
+from tests.support.fakes import notification
 
 EP1 = episode_id("checkout", 1000.0)  # the episode declared_state() opens
 
