@@ -31,7 +31,7 @@ from sloguard.store import sqlite as store_module
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.timeout(300)]
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PLAN = chaos.plan(1, services=1)
 MIN = chaos.MIN
 START = PLAN.scenario.at(chaos.LEAD) + chaos.OFF_GRID  # the outage starts

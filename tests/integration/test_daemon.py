@@ -36,7 +36,7 @@ from tests.support.e2e import (
 from tests.support.prom import Served
 
 pytestmark = pytest.mark.prometheus
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 MIN = 60
 
 

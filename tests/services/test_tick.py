@@ -37,7 +37,7 @@ from tests.support.ticks import (
     reading,
 )
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 # Error ratios that put a 99.9 % SLO at a given severity when every window reads the same.
 

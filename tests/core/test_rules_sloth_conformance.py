@@ -24,7 +24,7 @@ from sloguard.rules import render_rules, rule_groups
 from sloguard.spec import load_slos
 
 DAY = 86400
-SLOTH = Path(__file__).resolve().parent / "data" / "conformance" / "sloth"
+SLOTH = Path(__file__).resolve().parents[1] / "data" / "conformance" / "sloth"
 TESTDATA = SLOTH / "test" / "integration" / "prometheus" / "testdata"
 EXAMPLES = SLOTH / "examples"
 COND = re.compile(

@@ -16,7 +16,7 @@ import pytest
 from harness import scenarios as sc
 from tests.support.prom import Served
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 JOB = 'job="sloguard-test"'
 
 
@@ -106,7 +106,7 @@ def test_recorded_flags_without_rules_change_nothing(
     incidents: Served, slo_dir: Path, flags: list[str]
 ) -> None:
     # No recording rules in this Prometheus: every mode queries directly, with the same result.
-    # (With rules loaded, tests/test_recorded_prometheus.py compares the modes.)
+    # (With rules loaded, tests/integration/test_recorded.py compares the modes.)
     at = str(incidents.scenario.at(sc.OUTAGE_START + 10 * 60) + 7)
     base = sloguard(str(slo_dir), "--prometheus", incidents.url, "--at", at, "-o", "json")
     done = sloguard(str(slo_dir), "--prometheus", incidents.url, "--at", at, "-o", "json", *flags)

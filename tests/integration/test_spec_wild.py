@@ -15,7 +15,7 @@ from sloguard.cli import main
 from sloguard.rules import render_rules, rule_groups
 from sloguard.spec import load
 
-WILD = Path(__file__).parent / "data" / "wild"
+WILD = Path(__file__).parents[1] / "data" / "wild"
 FILES = sorted(WILD.glob("*.yaml"))
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 MEMORY_LIMIT = 1024 * 1024 * 1024  # 1 GiB of address space for the whole interpreter
 TIME_LIMIT = 30.0  # seconds, generous for a loaded 2-core machine; a bomb would take forever
 LOCATED = re.compile(r"^\S+:\d+:\d+: error: ", re.MULTILINE)

@@ -18,7 +18,7 @@ from typing import Any
 import promql_parser
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DASHBOARD = REPO / "deploy" / "grafana" / "sloguard.json"
 
 # The daemon's metrics, as issue 5 names them (the contract with the metrics module).

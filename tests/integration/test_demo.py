@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.prometheus
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 WORKDIR = re.compile(r"^  files\s+(\S+?)/?(;|$)", re.M)
 
 

@@ -15,7 +15,7 @@ from sloguard.errors import SpecError
 from sloguard.model import LatencyIndicator
 from sloguard.spec import Limits, load, load_slos
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 GOOD = """apiVersion: sloguard/v1
 kind: SLO

@@ -21,7 +21,7 @@ import pytest
 from harness import chaos
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.timeout(300)]
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 COMMANDS = ("", "validate", "import", "evaluate", "run", "generate", "backtest", "postmortem")
 
 

@@ -29,7 +29,7 @@ from tests.support.backtest import slo_yaml
 from tests.support.prom import Served
 
 pytestmark = pytest.mark.prometheus
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 MIN = 60
 FAST = (Tier(Severity.SEV1, 3600, 300, 2.0), Tier(Severity.SEV2, 6 * 3600, 1800, 5.0))
 SEV1_ONLY = (Tier(Severity.SEV1, 3600, 300, 2.0),)

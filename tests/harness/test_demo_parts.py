@@ -1,6 +1,6 @@
 """The demo's parts without Prometheus: the recorded history, the view, the checks.
 
-The whole demo runs against a real Prometheus in tests/test_demo.py."""
+The whole demo runs against a real Prometheus in tests/integration/test_demo.py."""
 
 from __future__ import annotations
 

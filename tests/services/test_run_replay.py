@@ -1,6 +1,6 @@
 """`sloguard run --replay-from TIME --speed N`: what it refuses, before anything starts.
 
-The replay itself runs end to end in tests/test_demo.py (the demo is a replay)."""
+The replay itself runs end to end in tests/integration/test_demo.py (the demo is a replay)."""
 
 from __future__ import annotations
 

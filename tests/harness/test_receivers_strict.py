@@ -498,7 +498,7 @@ def test_demo_runner_prints_one_line_per_arrival():
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen(
         [sys.executable, "-m", "harness.receivers"],
         cwd=root,

@@ -23,7 +23,7 @@ from tests.support.backtest import slo_yaml
 from tests.support.prom import Served
 
 pytestmark = pytest.mark.prometheus
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 MIN = 60
 ROUTING_KEY = "R0utingKeyPostmortem0123456789ab"
 WEBHOOK_SECRET = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="

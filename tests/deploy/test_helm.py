@@ -25,7 +25,7 @@ from kubernetes_validate import utils as kv
 from sloguard.prometheus.config import PrometheusConfig
 from sloguard.spec import load
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "deploy" / "helm" / "sloguard"
 DATA = REPO / "tests" / "data" / "helm"
 # The PrometheusRule input is the real output of `sloguard generate` (kept fresh by test_rules).

@@ -38,7 +38,7 @@ def _slo(name: str = "checkout-availability", **kw: object) -> SLO:
     return SLO(**base)  # type: ignore[arg-type]
 
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = [pytest.param(s, id=s.name) for s in load_slos([ROOT / "slo_definitions"])]
 SLOS = [
     *EXAMPLES,

@@ -9,7 +9,7 @@ import pytest
 from sloguard.model import DEFAULT_TIERS, RatioIndicator, RawIndicator, Severity
 from sloguard.spec import load, load_slos
 
-DATA = Path(__file__).parent / "data" / "conformance"
+DATA = Path(__file__).parents[1] / "data" / "conformance"
 SLOTH = DATA / "sloth"
 VALIDATE = SLOTH / "test" / "integration" / "prometheus" / "testdata" / "validate"
 DUPES = VALIDATE.parent / "validate_with_duplicates"
@@ -263,7 +263,7 @@ def test_raw_indicator_from_sloth() -> None:
         pytest.param([OPENSLO], id="openslo"),
         pytest.param([VALIDATE], id="sloth-validate-good-and-bad"),
         pytest.param([DUPES], id="duplicates"),
-        pytest.param([Path(__file__).parent.parent / "slo_definitions", OPENSLO], id="mixed"),
+        pytest.param([Path(__file__).parents[2] / "slo_definitions", OPENSLO], id="mixed"),
     ],
 )
 def test_building_file_by_file_gives_the_same_result(paths: list[Path]) -> None:
