@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from sloguard.backtest._replay import Episode, Result
+from sloguard.backtest._model import Episode, Result
 from sloguard.backtest._score import Score, stats
 from sloguard.durations import human_duration, iso_time
 from sloguard.model import Severity
