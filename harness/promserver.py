@@ -294,29 +294,35 @@ class Generated:
             return None
         return first, last
 
-    def _select(self, where: Callable[[Mapping[str, str]], bool]) -> list[list[float]]:
-        return [v for k, v in self.series.items() if where(dict(k))]
+    def _selected(
+        self, where: Callable[[Mapping[str, str]], bool], window_seconds: float, at: float
+    ) -> tuple[int, int, list[list[float]]] | None:
+        """The window's first and last sample index and the chosen series' values; None when
+        the window holds fewer than two samples or no series matches."""
+        span = self._window(window_seconds, at)
+        chosen = [v for k, v in self.series.items() if where(dict(k))]
+        if span is None or not chosen:
+            return None
+        return (*span, chosen)
 
     def increase(
         self, where: Callable[[Mapping[str, str]], bool], window_seconds: float, at: float
     ) -> float | None:
         """Exact sum of increments between the first and last sample in the window."""
-        span = self._window(window_seconds, at)
-        chosen = self._select(where)
-        if span is None or not chosen:
+        selected = self._selected(where, window_seconds, at)
+        if selected is None:
             return None
-        a, b = span
+        a, b, chosen = selected
         return sum(v[b] - v[a] for v in chosen)
 
     def rate(
         self, where: Callable[[Mapping[str, str]], bool], window_seconds: float, at: float
     ) -> float | None:
         """``sum(rate(x[window]))`` as Prometheus 2.x computes it (with extrapolation)."""
-        span = self._window(window_seconds, at)
-        chosen = self._select(where)
-        if span is None or not chosen:
+        selected = self._selected(where, window_seconds, at)
+        if selected is None:
             return None
-        a, b = span
+        a, b, chosen = selected
         t0, t1 = self.times[a], self.times[b]
         sampled = float(t1 - t0)
         avg = sampled / (b - a)

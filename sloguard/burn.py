@@ -206,3 +206,16 @@ def gap(key: str, at: float, error: str) -> Evaluation:
         time_to_exhaustion_seconds=None,
         error=error,
     )
+
+
+def burn_rate_text(value: float, *, fine: bool = False) -> str:
+    """A burn rate as pages, reports and tables spell it: ``14.4x``, ``200x``.
+
+    ``fine`` keeps two decimals below 10x (``0.50x``, ``6.00x``), for tables that show every
+    window, where a slow burn would otherwise read ``0.5x`` beside ``14.4x``.
+    """
+    if value >= 100:
+        return f"{value:.0f}x"
+    if value >= 10 or not fine:
+        return f"{value:.1f}x"
+    return f"{value:.2f}x"

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from sloguard.burn import burn_rate_text
 from sloguard.durations import (
     format_duration,
     human_duration,
@@ -112,7 +113,7 @@ def _percent(value: float | None) -> str:
 def _burn(value: float | None) -> str:
     if value is None:
         return "unknown"
-    return f"{value:.1f}x" if value < 100 else f"{value:.0f}x"
+    return burn_rate_text(value)
 
 
 @dataclass(frozen=True, slots=True, order=True)

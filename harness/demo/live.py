@@ -89,7 +89,7 @@ class Receivers:
 
 
 @dataclass(slots=True)
-class Daemon:
+class DaemonProcess:
     """The ``sloguard run`` subprocess and what its log said."""
 
     process: subprocess.Popen[str]
@@ -251,7 +251,7 @@ class Demo:
         config.write_text(story.config_yaml(endpoints), encoding="utf-8")
         return config
 
-    def _start_daemon(self, config: Path, work: Path, stack: ExitStack) -> Daemon:
+    def _start_daemon(self, config: Path, work: Path, stack: ExitStack) -> DaemonProcess:
         command = [
             sys.executable,
             "-m",
@@ -278,7 +278,7 @@ class Demo:
             env={**os.environ, "PYTHONPATH": path},
             start_new_session=True,  # Ctrl-C reaches the demo only; the demo stops the daemon
         )
-        daemon = Daemon(process, command, speed=self.speed)
+        daemon = DaemonProcess(process, command, speed=self.speed)
         stack.callback(self._stop_daemon, daemon)
         assert process.stderr is not None
         daemon.reader = threading.Thread(
@@ -296,7 +296,7 @@ class Demo:
                 pass
             self.inbox.put(("log", line.rstrip("\n")))
 
-    def _stop_daemon(self, daemon: Daemon) -> int | None:
+    def _stop_daemon(self, daemon: DaemonProcess) -> int | None:
         process = daemon.process
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -310,7 +310,7 @@ class Demo:
         return process.returncode
 
     # --- the live view ----------------------------------------------------------------------
-    def _drain(self, daemon: Daemon, *, final: bool = False) -> None:
+    def _drain(self, daemon: DaemonProcess, *, final: bool = False) -> None:
         """Take in what arrived since the last call and print what is due, in story order."""
         while True:
             try:
@@ -344,7 +344,7 @@ class Demo:
                 self.echo(line)
             self.shown += 1
 
-    def _log_line(self, daemon: Daemon, line: str) -> tuple[float, str] | None:
+    def _log_line(self, daemon: DaemonProcess, line: str) -> tuple[float, str] | None:
         """Take in one line of the daemon's log; return (story time, text) to show, if any."""
         try:
             record = json.loads(line)
@@ -375,7 +375,7 @@ class Demo:
         shown = daemon_line(record, at)
         return (at, shown) if shown else None
 
-    def _watch(self, daemon: Daemon, config: Path, receivers: Receivers) -> str:
+    def _watch(self, daemon: DaemonProcess, config: Path, receivers: Receivers) -> str:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while daemon.anchor is None:
             self._drain(daemon)
@@ -391,7 +391,7 @@ class Demo:
         finally:
             self.in_loop = False
 
-    async def _live(self, daemon: Daemon, config_path: Path, receivers: Receivers) -> str:
+    async def _live(self, daemon: DaemonProcess, config_path: Path, receivers: Receivers) -> str:
         assert daemon.anchor is not None
         wall, start = daemon.anchor
         replay = ScaledClock(start, daemon.speed, origin=time.monotonic() - (time.time() - wall))

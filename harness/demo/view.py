@@ -14,7 +14,7 @@ import click
 from harness.demo import story
 from harness.demo.story import clock
 from harness.receivers import Arrival
-from sloguard.burn import Evaluation, TierState
+from sloguard.burn import Evaluation, TierState, burn_rate_text
 from sloguard.durations import format_duration, iso_time
 from sloguard.model import Severity
 from sloguard.supervisor import SKIPPED_TICK_MESSAGE
@@ -32,13 +32,7 @@ TABLE = " " * 2  # rows of the evaluation table: it is wide, so barely indented
 
 def burn(value: float | None) -> str:
     """``200x``, ``14.4x``, ``0.50x``; ``-`` when unknown."""
-    if value is None:
-        return "-"
-    if value >= 100:
-        return f"{value:.0f}x"
-    if value >= 10:
-        return f"{value:.1f}x"
-    return f"{value:.2f}x"
+    return "-" if value is None else burn_rate_text(value, fine=True)
 
 
 def _budget(e: Evaluation) -> str:

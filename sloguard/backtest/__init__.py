@@ -15,7 +15,7 @@ See docs/backtest.md for the definitions of every figure.
 """
 
 from sloguard.backtest._inputs import Incident, check_policy, load_incidents, load_policy
-from sloguard.backtest._replay import (
+from sloguard.backtest._model import (
     PROMETHEUS_MAX_POINTS,
     SPEC_POLICY,
     Episode,
@@ -25,8 +25,8 @@ from sloguard.backtest._replay import (
     Result,
     SeverityChange,
     budget_step_for,
-    replay,
 )
+from sloguard.backtest._replay import replay
 from sloguard.backtest._report import result_json
 from sloguard.backtest._score import IncidentMatch, Score, score
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from sloguard.backtest._replay import Policy
+from sloguard.backtest._model import Policy
 from sloguard.errors import Location, Problem, SpecError
 from sloguard.model import SLO
 from sloguard.spec import Doc, check_tiers, load_tiers, read_document, translate

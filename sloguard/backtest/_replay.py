@@ -20,230 +20,31 @@ from __future__ import annotations
 import asyncio
 import math
 from array import array
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 
+from sloguard.backtest._fetch import Chunk, Fetcher, samples
+from sloguard.backtest._model import (
+    SPEC_POLICY,
+    Episode,
+    KeySeries,
+    Options,
+    Policy,
+    Progress,
+    Result,
+    SeverityChange,
+    budget_step_for,
+)
 from sloguard.burn import Evaluation, gap
 from sloguard.durations import format_duration
-from sloguard.engine import Engine, SloPlan, evaluate_planned
+from sloguard.engine import Engine, evaluate_planned
 from sloguard.errors import SloguardError
-from sloguard.lifecycle import EpisodeState, Event, EventKind, LifecyclePolicy, step
-from sloguard.model import SLO, Severity, Tier
-from sloguard.ports import Sample, Series, Source
+from sloguard.lifecycle import EpisodeState, Event, EventKind, step
+from sloguard.model import SLO
+from sloguard.ports import Sample, Source
 
-PROMETHEUS_MAX_POINTS = 11_000  # per series, per range query (Prometheus's own limit)
-DEFAULT_MAX_POINTS = 10_000
-DEFAULT_CONCURRENCY = 4
-AUTO_BUDGET_POINTS = 1440  # with an automatic budget step, period queries get ~this many points
-EXACT_BUDGET_STEPS = 2880  # ranges up to this many steps ask period queries at every step
-SPEC_POLICY = "spec"
 YIELD_EVERY = 64  # steps evaluated between two turns of the event loop
 GAP_ERROR = "not evaluated: no series for this key"
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """A set of tiers to replay. ``tiers=None`` keeps each SLO's own tiers (the "spec" policy)."""
-
-    name: str
-    tiers: tuple[Tier, ...] | None = None
-    source: str = ""
-
-    def apply(self, slo: SLO) -> SLO:
-        return slo if self.tiers is None else replace(slo, tiers=self.tiers)
-
-
-@dataclass(frozen=True, slots=True)
-class Options:
-    start: float
-    end: float
-    step: float = 30.0
-    lifecycle: LifecyclePolicy = field(default_factory=LifecyclePolicy)
-    max_points_per_query: int = DEFAULT_MAX_POINTS
-    concurrency: int = DEFAULT_CONCURRENCY
-    budget_step: float | None = None  # None: automatic (see budget_step_for)
-    record_series: bool = False  # keep burn rates and budget per step (for --plot)
-
-    def __post_init__(self) -> None:
-        if not self.step > 0:
-            raise ValueError("step must be positive")
-        if self.end < self.start:
-            raise ValueError("the end of the range is before its start")
-        if not 1 <= self.max_points_per_query <= PROMETHEUS_MAX_POINTS:
-            raise ValueError(f"max_points_per_query must be 1..{PROMETHEUS_MAX_POINTS}")
-
-    @property
-    def steps(self) -> int:
-        return math.floor((self.end - self.start) / self.step + 1e-9) + 1
-
-    def at(self, index: int) -> float:
-        return self.start + index * self.step
-
-
-def budget_step_for(options: Options) -> float:
-    """The step of period-only queries: ``options.budget_step`` rounded up to a multiple of the
-    step; automatic: every step for ranges up to 2,880 steps, else ~1,440 points over the range."""
-    if options.budget_step is not None:
-        return max(1, math.ceil(options.budget_step / options.step - 1e-9)) * options.step
-    if options.steps <= EXACT_BUDGET_STEPS:
-        return options.step
-    return math.ceil(options.steps / AUTO_BUDGET_POINTS) * options.step
-
-
-@dataclass(frozen=True, slots=True)
-class SeverityChange:
-    at: float
-    severity: Severity
-
-
-@dataclass(frozen=True, slots=True)
-class Episode:
-    """One episode the daemon would have had, with its impact (see docs/backtest.md)."""
-
-    policy: str
-    slo: str  # the SLO key (name, or name{labels} for a group)
-    slo_name: str
-    episode_id: str
-    declared_at: float
-    severities: tuple[SeverityChange, ...]
-    resolved_at: float | None
-    burn_started_at: float
-    peak_burn_rate: float
-    burn_window: str  # the window burn start, peak and budget consumed are measured on
-    budget_consumed: float
-    budget_remaining: float | None  # last known during the episode
-    events: tuple[Event, ...]
-    started_before_range: bool = False
-
-    @property
-    def severity_max(self) -> Severity:
-        return max(c.severity for c in self.severities)
-
-    @property
-    def time_to_declare_seconds(self) -> float:
-        return self.declared_at - self.burn_started_at
-
-    @property
-    def pages(self) -> int:
-        return sum(1 for e in self.events if e.notify)
-
-
-@dataclass(slots=True)
-class KeySeries:
-    """Per-step burn rates (per window) and budget remaining of one SLO key; NaN = unknown."""
-
-    burn: dict[int, array[float]]  # by window seconds
-    budget: array[float]
-
-
-@dataclass(slots=True)
-class Result:
-    options: Options
-    slos: tuple[SLO, ...]
-    policies: tuple[Policy, ...]
-    episodes: list[Episode]
-    errors: dict[str, int]  # distinct query/evaluation error -> steps it affected
-    requests: int  # range queries sent
-    budget_step: float
-    series: dict[str, KeySeries] = field(default_factory=dict)
-    plans: dict[str, tuple[SloPlan, ...]] = field(default_factory=dict)  # per policy
-
-
-Progress = Callable[[int], None]
-
-
-# --------------------------------------------------------------------------- fetching
-
-
-@dataclass(slots=True)
-class _Answer:
-    """One expression over one chunk: per series its labels, values and which steps have one."""
-
-    labels: list[Mapping[str, str]]
-    values: list[array[float]]
-    present: list[bytearray]
-
-
-@dataclass(slots=True)
-class _Chunk:
-    first: int  # index of its first step in the range
-    size: int
-    fine: dict[str, _Answer | SloguardError]
-    coarse: dict[str, _Answer | SloguardError]
-    coarse_first: int  # index on the budget grid of the coarse answers' first point
-
-
-def _index(series: Sequence[Series], start: float, step: float, size: int) -> _Answer:
-    answer = _Answer([], [], [])
-    for s in series:
-        values = array("d", bytes(8 * size))
-        present = bytearray(size)
-        for ts, value in s.points:
-            i = round((ts - start) / step)
-            if 0 <= i < size and abs(start + i * step - ts) < 1e-3:
-                values[i] = value
-                present[i] = 1
-        answer.labels.append(dict(s.labels))
-        answer.values.append(values)
-        answer.present.append(present)
-    return answer
-
-
-class _Fetcher:
-    def __init__(self, source: Source, options: Options, budget_step: float) -> None:
-        self.source = source
-        self.options = options
-        self.budget_step = budget_step
-        self.semaphore = asyncio.Semaphore(max(1, options.concurrency))
-        self.requests = 0
-
-    async def _ask(
-        self, expr: str, start: float, step: float, size: int
-    ) -> _Answer | SloguardError:
-        end = start + (size - 1) * step
-        async with self.semaphore:
-            self.requests += 1
-            try:
-                series = await self.source.query_range(expr, start, end, step)
-            except SloguardError as exc:
-                return exc
-            except Exception as exc:  # noqa: BLE001 - per-query boundary, as in the engine
-                return SloguardError(f"unexpected {type(exc).__name__}: {exc}")
-        return _index(series, start, step, size)
-
-    async def chunk(self, first: int, size: int, fine: list[str], coarse: list[str]) -> _Chunk:
-        o = self.options
-        start = o.at(first)
-        ratio = round(self.budget_step / o.step)
-        c_first = first // ratio
-        c_last = (first + size - 1) // ratio
-        c_size = c_last - c_first + 1
-        c_start = o.start + c_first * self.budget_step
-        tasks = [self._ask(q, start, o.step, size) for q in fine]
-        tasks += [self._ask(q, c_start, self.budget_step, c_size) for q in coarse]
-        answers = await asyncio.gather(*tasks)
-        return _Chunk(
-            first=first,
-            size=size,
-            fine=dict(zip(fine, answers[: len(fine)], strict=True)),
-            coarse=dict(zip(coarse, answers[len(fine) :], strict=True)),
-            coarse_first=c_first,
-        )
-
-
-def _samples(answer: _Answer | SloguardError, i: int) -> list[Sample] | SloguardError:
-    if isinstance(answer, SloguardError):
-        return answer
-    return [
-        Sample(labels, values[i])
-        for labels, values, present in zip(
-            answer.labels, answer.values, answer.present, strict=True
-        )
-        if present[i]
-    ]
-
-
-# --------------------------------------------------------------------------- replaying
 
 
 @dataclass(slots=True)
@@ -296,7 +97,7 @@ class _Replayer:
         self.series: dict[str, KeySeries] = {}
         self.budget_ratio = 1
 
-    async def run_chunk(self, chunk: _Chunk) -> None:
+    async def run_chunk(self, chunk: Chunk) -> None:
         for offset in range(chunk.size):
             if offset % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let the next chunk's requests make progress
@@ -304,9 +105,9 @@ class _Replayer:
             at = self.options.at(index)
             c = index // self.budget_ratio - chunk.coarse_first
             answers: dict[str, list[Sample] | SloguardError] = {
-                q: _samples(a, offset) for q, a in chunk.fine.items()
+                q: samples(a, offset) for q, a in chunk.fine.items()
             }
-            answers.update({q: _samples(a, c) for q, a in chunk.coarse.items()})
+            answers.update({q: samples(a, c) for q, a in chunk.coarse.items()})
             for policy in self.policies:
                 evaluations: list[tuple[SLO, Evaluation]] = []
                 for sp in self.plans[policy.name]:
@@ -428,11 +229,11 @@ async def replay(
     replayer = _Replayer(slos, policies, options)
     budget_step = budget_step_for(options)
     replayer.budget_ratio = round(budget_step / options.step)
-    fetcher = _Fetcher(source, options, budget_step)
+    fetcher = Fetcher(source, options, budget_step)
     size = options.max_points_per_query
     starts = list(range(0, options.steps, size))
 
-    def fetch(first: int) -> asyncio.Task[_Chunk]:
+    def fetch(first: int) -> asyncio.Task[Chunk]:
         count = min(size, options.steps - first)
         return asyncio.ensure_future(fetcher.chunk(first, count, replayer.fine, replayer.coarse))
 

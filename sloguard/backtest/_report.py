@@ -6,8 +6,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from sloguard.backtest._replay import Episode, Result
+from sloguard.backtest._model import Episode, Result
 from sloguard.backtest._score import Score, stats
+from sloguard.burn import burn_rate_text
 from sloguard.durations import human_duration, iso_time
 from sloguard.model import Severity
 
@@ -138,10 +139,6 @@ def result_json(result: Result, scores: Sequence[Score] | None = None) -> dict[s
 # --------------------------------------------------------------------------- text
 
 
-def _burn(value: float) -> str:
-    return f"{value:.1f}x" if value < 100 else f"{value:.0f}x"
-
-
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 
@@ -165,7 +162,7 @@ def _episode_row(e: Episode) -> list[str]:
         changes,
         iso_time(e.resolved_at) if e.resolved_at is not None else "open",
         ("≤" if e.started_before_range else "") + _dur(e.time_to_declare_seconds),
-        f"{_burn(e.peak_burn_rate)} ({e.burn_window})",
+        f"{burn_rate_text(e.peak_burn_rate)} ({e.burn_window})",
         _pct(e.budget_consumed),
     ]
 

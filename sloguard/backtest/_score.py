@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sloguard.backtest._inputs import Incident
-from sloguard.backtest._replay import Episode, Result
+from sloguard.backtest._model import Episode, Result
 
 
 @dataclass(frozen=True, slots=True)

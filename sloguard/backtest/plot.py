@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sloguard.backtest._replay import Episode, Result
+from sloguard.backtest._model import Episode, Result
 from sloguard.durations import format_duration
 from sloguard.errors import SloguardError
 from sloguard.model import Severity

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from sloguard.burn import Evaluation
+from sloguard.burn import Evaluation, burn_rate_text
 from sloguard.cli._prometheus import Connection, connection_options, prometheus_config
 from sloguard.clock import SystemClock
 from sloguard.durations import (
@@ -52,13 +52,8 @@ def parse_at(text: str) -> float:
 
 
 def _burn(b: float | None) -> str:
-    if b is None:
-        return "-"
-    if b >= 100:
-        return f"{b:.0f}"
-    if b >= 10:
-        return f"{b:.1f}"
-    return f"{b:.2f}"
+    """A table cell: the column header names the unit, so no ``x``."""
+    return "-" if b is None else burn_rate_text(b, fine=True).removesuffix("x")
 
 
 def _budget(r: float | None) -> str:

@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from sloguard.errors import SpecError
-from sloguard.spec import discover, load, native_yaml
+from sloguard.cli._files import discover_or_exit
+from sloguard.spec import load, native_yaml
 from sloguard.spec._build import build
 
 
@@ -45,12 +45,7 @@ def import_(paths: tuple[str, ...], output_dir: Path | None) -> None:
       sloguard import sloth/getting-started.yml
       sloguard import -o slo_definitions/ sloth/ openslo/
     """
-    try:
-        files = discover(paths)
-    except SpecError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(2)
+    files = discover_or_exit(paths)
     result = load(files, check_duplicates=True)
     by_file: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for draft in result.drafts:

@@ -7,8 +7,9 @@ import sys
 
 import click
 
-from sloguard.errors import Problem, SpecError
-from sloguard.spec import discover, load
+from sloguard.cli._files import discover_or_exit
+from sloguard.errors import Problem
+from sloguard.spec import load
 
 
 @click.command("validate")
@@ -43,12 +44,7 @@ def validate(paths: tuple[str, ...], fmt: str, ignore_duplicates: bool, quiet: b
       sloguard validate slo_definitions/
       sloguard validate --format json slo_definitions/ sloth/*.yml
     """
-    try:
-        files = discover(paths)
-    except SpecError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(2)
+    files = discover_or_exit(paths)
     if not files:
         click.echo(f"error: no *.yaml or *.yml files under {' '.join(paths)}", err=True)
         sys.exit(2)

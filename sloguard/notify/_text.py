@@ -10,6 +10,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from sloguard.burn import burn_rate_text
 from sloguard.durations import human_duration, iso_time, seconds_or_none
 from sloguard.records import Kind, Notification
 
@@ -33,10 +34,6 @@ def bounded_key(key: str, limit: int) -> str:
         return key
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return f"{key[: limit - 17]}~{digest}"
-
-
-def _fmt_burn(value: float) -> str:
-    return f"{value:.1f}x" if value < 100 else f"{value:.0f}x"
 
 
 def _fmt_percent(value: float) -> str:
@@ -122,7 +119,7 @@ def headline(n: Notification) -> str:
     if burn is None:
         return f"{prefix} {n.slo}: {n.summary}" if n.summary else f"{prefix} {n.slo} burning"
     now = current_burn(n)
-    first = f"{prefix} {n.slo} burning {_fmt_burn(burn.rate)}"
+    first = f"{prefix} {n.slo} burning {burn_rate_text(burn.rate)}"
     # The time to exhaustion runs at the current (shortest-window) rate. When that differs
     # much from the tier's long-window rate quoted first, say both, or the line contradicts
     # itself ("burning 21x ... exhausted in 1h" with 47 % of a 30-day budget left).
@@ -132,7 +129,7 @@ def headline(n: Notification) -> str:
         and not (burn.rate / 1.5 <= now[1] <= burn.rate * 1.5)
     )
     if now is not None and differs:
-        first += f" over {burn.window} ({_fmt_burn(now[1])} over {now[0]})"
+        first += f" over {burn.window} ({burn_rate_text(now[1])} over {now[0]})"
     parts = [first]
     if burn.budget_spent_percent is not None:
         parts.append(f"{_fmt_percent(burn.budget_spent_percent)} budget gone in {burn.window}")
@@ -170,7 +167,7 @@ def facts(n: Notification) -> dict[str, str]:
     if n.previous_severity:
         out["previous_severity"] = n.previous_severity
     for window, rate in n.burn_rates.items():
-        out[f"burn_rate_{window}"] = "no data" if rate is None else _fmt_burn(rate)
+        out[f"burn_rate_{window}"] = "no data" if rate is None else burn_rate_text(rate)
     for key, factor in n.thresholds.items():
         out[f"threshold {key}"] = f"{factor:g}x"
     if n.error_budget_remaining is not None:

@@ -28,7 +28,7 @@ from sloguard.model import (
     Tier,
     render_window,
 )
-from sloguard.spec._native import Document, SloSpec, model_at
+from sloguard.spec._native import Document, SloSpec, TierSpec, model_at
 from sloguard.spec._yaml import Doc, Path_
 
 _PLACEHOLDER = re.compile(r"\{\{\s*\.window\s*\}\}")
@@ -195,6 +195,22 @@ def more_problems(doc: Doc, known: list[Problem]) -> list[Problem]:
     ]
 
 
+def tier_at(ts: TierSpec, i: int, path: Path_, doc: Doc, problems: list[Problem]) -> Tier:
+    """Tier ``i`` of a document, written at ``path``: an SLO's own tiers and a backtest
+    policy's read alike. A short window not shorter than the long one is a located problem."""
+    long_s, short_s = parse_duration(ts.long), parse_duration(ts.short)
+    if short_s >= long_s:
+        problems.append(
+            Problem(
+                doc.key((*path, "short")),
+                f"tier {i + 1}: short window {ts.short} must be shorter than the long window "
+                f"{ts.long} (usually 1/12 of it, e.g. 1h/5m)",
+                doc.display((*path, "short")),
+            )
+        )
+    return Tier(Severity.parse(ts.severity), long_s, short_s, float(ts.budget_percent))
+
+
 def _tiers(spec: SloSpec, period: int, doc: Doc, problems: list[Problem]) -> tuple[Tier, ...]:
     budget = (100.0 - spec.objective) / 100.0
     if spec.alerting is None:
@@ -203,18 +219,8 @@ def _tiers(spec: SloSpec, period: int, doc: Doc, problems: list[Problem]) -> tup
         tiers = []
         for i, ts in enumerate(spec.alerting.tiers):
             path: Path_ = ("spec", "alerting", "tiers", i)
-            long_s, short_s = parse_duration(ts.long), parse_duration(ts.short)
-            tier = Tier(Severity.parse(ts.severity), long_s, short_s, float(ts.budget_percent))
-            if short_s >= long_s:
-                problems.append(
-                    Problem(
-                        doc.key((*path, "short")),
-                        f"tier {i + 1}: short window {ts.short} must be shorter than the long "
-                        f"window {ts.long} (usually 1/12 of it, e.g. 1h/5m)",
-                        doc.display((*path, "short")),
-                    )
-                )
-            if long_s > period:
+            tier = tier_at(ts, i, path, doc, problems)
+            if tier.long_seconds > period:
                 problems.append(
                     Problem(
                         doc.key((*path, "long")),

@@ -20,10 +20,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sloguard.durations import parse_duration
 from sloguard.errors import Location, Problem, SpecError
-from sloguard.model import SLO, Severity, Tier
-from sloguard.spec._build import translate
+from sloguard.model import SLO, Tier
+from sloguard.spec._build import tier_at, translate
 from sloguard.spec._native import TierSpec, _Model
 from sloguard.spec._yaml import DEFAULT_LIMITS, Doc, Path_, parse_documents, read_text
 
@@ -85,17 +84,7 @@ def load_tiers(path: str | Path) -> TierPolicy:
         problems.append(Problem(doc.start, "the policy has no tiers; give at least one"))
     for i, ts in enumerate(parsed.tiers):
         where: Path_ = ("tiers", i)
-        long_s, short_s = parse_duration(ts.long), parse_duration(ts.short)
-        if short_s >= long_s:
-            problems.append(
-                Problem(
-                    doc.key((*where, "short")),
-                    f"tier {i + 1}: short window {ts.short} must be shorter than the long window "
-                    f"{ts.long} (usually 1/12 of it, e.g. 1h/5m)",
-                    doc.display((*where, "short")),
-                )
-            )
-        tiers.append(Tier(Severity.parse(ts.severity), long_s, short_s, float(ts.budget_percent)))
+        tiers.append(tier_at(ts, i, where, doc, problems))
         locations.append(doc.value(where))
     if problems:
         raise SpecError(problems)

@@ -1,0 +1,105 @@
+"""SLOs -> Prometheus rule groups (recording + multi-window multi-burn-rate alerts). Pure.
+
+The output is compatible with Sloth (same series names and ``sloth_*`` labels), so Grafana
+dashboards built for Sloth work unchanged, with two deliberate differences, both documented in
+``docs/rules.md``:
+
+* For ratio and latency indicators the error and total event *rates* are recorded per window
+  (``slo:sli_errors:rate<w>``, ``slo:sli_total:rate<w>``) and ``slo:sli_error:ratio_rate<w>`` is
+  their quotient. The period ratio (``slo:sli_error:ratio_rate30d``) is then
+  ``sum_over_time(errors 5m) / sum_over_time(total 5m)``: every event weighs the same, where
+  Sloth's ``avg_over_time`` of 5m *ratios* lets a quiet night weigh as much as a busy day.
+* Alerts carry ``severity: SEV1|SEV2|SEV3`` (one alert rule per severity; two tiers of one
+  severity are joined with ``or``, as Sloth's ticket alert joins its two windows pairs).
+
+The package: names and numbers (``_text``), rule types and rendering (``_rule``), recording
+rules (``_recording``), alert rules (``_alerts``); the groups of an SLO are put together here.
+
+Everything here is deterministic: same SLOs in, byte-identical YAML out.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+
+from sloguard.model import SLO
+from sloguard.rules._alerts import alert_rules, tier_threshold
+from sloguard.rules._recording import meta_rules, recorded_windows, sli_hash, sli_rules
+from sloguard.rules._rule import (
+    HEADER_MARK,
+    Rule,
+    RuleGroup,
+    render_prometheusrule,
+    render_rules,
+)
+from sloguard.rules._text import (
+    ALERT_NAME,
+    ERRORS,
+    HASH_LABEL,
+    INFO,
+    RATIO,
+    TOTAL,
+    budget_text,
+    number,
+    objective_text,
+    prom_duration,
+    ratio_series,
+    sloth_id,
+    sloth_slo,
+)
+
+
+def slo_rule_groups(slo: SLO, *, mode: str = "sloguard") -> tuple[RuleGroup, ...]:
+    """The three rule groups of one SLO: SLI recordings, meta recordings, alerts (if any tier)."""
+    sid = sloth_id(slo)
+    groups = [
+        RuleGroup(f"sloguard-slo-sli-recordings-{sid}", sli_rules(slo)),
+        RuleGroup(f"sloguard-slo-meta-recordings-{sid}", meta_rules(slo, mode)),
+    ]
+    alerts = alert_rules(slo)
+    if alerts:
+        groups.append(RuleGroup(f"sloguard-slo-alerts-{sid}", alerts))
+    return tuple(groups)
+
+
+def rule_groups(slos: Iterable[SLO]) -> tuple[RuleGroup, ...]:
+    """All groups of ``slos``, ordered by ``sloth_id`` so the output never depends on input order.
+
+    Raises ValueError when two SLOs share a ``sloth_id`` (their series would collide).
+    """
+    ordered = sorted(slos, key=sloth_id)
+    for a, b in itertools.pairwise(ordered):
+        if sloth_id(a) == sloth_id(b):
+            raise ValueError(
+                f"{b.source}: SLO {b.name!r} of service {b.service!r} is also defined at "
+                f"{a.source}: their recorded series would collide (sloth_id {sloth_id(a)!r})"
+            )
+    return tuple(g for slo in ordered for g in slo_rule_groups(slo))
+
+
+__all__ = [
+    "ALERT_NAME",
+    "ERRORS",
+    "HASH_LABEL",
+    "HEADER_MARK",
+    "INFO",
+    "RATIO",
+    "TOTAL",
+    "Rule",
+    "RuleGroup",
+    "budget_text",
+    "number",
+    "objective_text",
+    "prom_duration",
+    "ratio_series",
+    "recorded_windows",
+    "render_prometheusrule",
+    "render_rules",
+    "rule_groups",
+    "sli_hash",
+    "slo_rule_groups",
+    "sloth_id",
+    "sloth_slo",
+    "tier_threshold",
+]

@@ -1,0 +1,135 @@
+"""Recording rules: the error ratio of every window, the period ratio and the meta series. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from types import MappingProxyType
+
+from sloguard.model import SLO, LatencyIndicator, RatioIndicator, RawIndicator, render_window
+from sloguard.rules._rule import Rule
+from sloguard.rules._text import (
+    CURRENT_BURN,
+    ERROR_BUDGET,
+    ERRORS,
+    HASH_LABEL,
+    INFO,
+    OBJECTIVE,
+    PERIOD_BURN,
+    PERIOD_REMAINING,
+    RATIO,
+    TIME_PERIOD,
+    TOTAL,
+    base_labels,
+    budget_text,
+    number,
+    objective_text,
+    prom_duration,
+    selector,
+    window_labels,
+)
+
+
+def recorded_windows(slo: SLO) -> tuple[int, ...]:
+    """Every window that gets a ``slo:sli_error:ratio_rate<w>`` series, period included."""
+    return tuple(sorted({*slo.window_seconds, base_window(slo), slo.period_seconds}))
+
+
+def base_window(slo: SLO) -> int:
+    """The shortest window: current burn rate and the base the period ratio is summed from."""
+    return min(slo.window_seconds or (300,))
+
+
+def sli_hash(slo: SLO) -> str:
+    """Fingerprint of what the recorded ratios of ``slo`` mean; changes when they would."""
+    ind = slo.indicator
+    if isinstance(ind, RawIndicator):
+        what: dict[str, object] = {"raw": ind.error_ratio}
+    else:
+        what = {"errors": ind.errors, "total": ind.total}
+    what |= {"windows": list(recorded_windows(slo)), "group_by": list(slo.group_by)}
+    blob = json.dumps(what, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def sli_rules(slo: SLO) -> tuple[Rule, ...]:
+    ind = slo.indicator
+    sel = selector(slo)
+    rules: list[Rule] = []
+    base = base_window(slo)
+    for seconds in recorded_windows(slo):
+        w = prom_duration(seconds)
+        labels = window_labels(slo, seconds)
+        if seconds == slo.period_seconds and seconds != base:
+            rules.append(Rule(record=f"{RATIO}{w}", expr=_period_expr(slo), labels=labels))
+            continue
+        if isinstance(ind, RawIndicator):
+            expr = render_window(ind.error_ratio, w).strip() + "\n"
+            rules.append(Rule(record=f"{RATIO}{w}", expr=expr, labels=labels))
+            continue
+        assert isinstance(ind, RatioIndicator | LatencyIndicator)
+        rules.append(Rule(record=f"{TOTAL}{w}", expr=render_window(ind.total, w), labels=labels))
+        # Client libraries create an error series on the first error: until then the errors
+        # query is empty. With traffic that is 0 errors/s, not a gap (as the evaluator reads it).
+        on = ", ".join(slo.group_by)
+        errors = f"({render_window(ind.errors, w)})\nor on({on})\n0 * {TOTAL}{w}{sel}\n"
+        rules.append(Rule(record=f"{ERRORS}{w}", expr=errors, labels=labels))
+        # Rules of one group run in order at one timestamp, so these read the two just above.
+        ratio = f"{ERRORS}{w}{sel}\n/\n{TOTAL}{w}{sel}\n"
+        rules.append(Rule(record=f"{RATIO}{w}", expr=ratio, labels=labels))
+    return tuple(rules)
+
+
+def _period_expr(slo: SLO) -> str:
+    """The period ratio from summed event rates; Sloth's average of ratios for raw indicators."""
+    sel = selector(slo)
+    base = prom_duration(base_window(slo))
+    period = prom_duration(slo.period_seconds)
+    if isinstance(slo.indicator, RawIndicator):
+        return (
+            f"sum_over_time({RATIO}{base}{sel}[{period}])\n"
+            f"/ ignoring (sloth_window)\n"
+            f"count_over_time({RATIO}{base}{sel}[{period}])\n"
+        )
+    # Each base-window rate sample covers `base` seconds of events; with a fixed evaluation
+    # interval every event is counted base/interval times in both sums, so the ratio is
+    # (errors in the period) / (events in the period).
+    return (
+        f"sum_over_time({ERRORS}{base}{sel}[{period}])\n"
+        f"/ ignoring (sloth_window)\n"
+        f"sum_over_time({TOTAL}{base}{sel}[{period}])\n"
+    )
+
+
+def meta_rules(slo: SLO, mode: str) -> tuple[Rule, ...]:
+    sel = selector(slo)
+    labels = MappingProxyType(base_labels(slo))
+    base = prom_duration(base_window(slo))
+    period = prom_duration(slo.period_seconds)
+    join = "/ on(sloth_id, sloth_slo, sloth_service) group_left\n"
+    info = base_labels(slo) | {
+        "sloth_mode": mode,
+        "sloth_objective": number(slo.objective_percent),
+        HASH_LABEL: sli_hash(slo),
+    }
+    return (
+        Rule(record=OBJECTIVE, expr=f"vector({objective_text(slo)})", labels=labels),
+        Rule(record=ERROR_BUDGET, expr=f"vector({budget_text(slo)})", labels=labels),
+        Rule(
+            record=TIME_PERIOD,
+            expr=f"vector({number(slo.period_seconds / 86400)})",
+            labels=labels,
+        ),
+        Rule(
+            record=CURRENT_BURN,
+            expr=f"{RATIO}{base}{sel}\n{join}{ERROR_BUDGET}{sel}\n",
+            labels=labels,
+        ),
+        Rule(
+            record=PERIOD_BURN,
+            expr=f"{RATIO}{period}{sel}\n{join}{ERROR_BUDGET}{sel}\n",
+            labels=labels,
+        ),
+        Rule(record=PERIOD_REMAINING, expr=f"1 - {PERIOD_BURN}{sel}", labels=labels),
+        Rule(record=INFO, expr="vector(1)", labels=MappingProxyType(info)),
+    )
