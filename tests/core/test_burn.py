@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import pytest
 
@@ -111,7 +112,7 @@ def test_decide_tier(long: float | None, short: float | None, state: TierState) 
 
 
 def _uniform(
-    s: SLO, ratios: dict[int, float | None], events: float = 1e6
+    s: SLO, ratios: Mapping[int, float | None], events: float = 1e6
 ) -> dict[int, WindowReading]:
     return {w: WindowReading(ratios.get(w), events) for w in s.window_seconds}
 
