@@ -5,6 +5,7 @@ behave as the contract says."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -21,7 +22,7 @@ JIRA_AUTH = {
 
 
 @pytest.mark.parametrize(("folder", "case"), contract_examples("jira"))
-def test_contract_examples_hold(folder, case):
+def test_contract_examples_hold(folder: str, case: dict[str, Any]) -> None:
     """The vendored Jira Cloud schemas accept and refuse the contract's own examples, through the
     same registry the receivers use."""
     checker = contract_validator(folder, case["schema"], case.get("def"))
@@ -30,7 +31,7 @@ def test_contract_examples_hold(folder, case):
 
 
 @pytest.fixture(scope="module")
-def jira():
+def jira() -> Iterator[JiraReceiver]:
     with JiraReceiver(projects=["SRE", "OPS"], burst_per_second=None) as receiver:
         yield receiver
 
@@ -160,7 +161,9 @@ JIRA_REFUSED = [
 
 
 @pytest.mark.parametrize(("path", "body", "field", "text"), JIRA_REFUSED)
-def test_jira_refuses_with_an_error_collection(jira, path, body, field, text):
+def test_jira_refuses_with_an_error_collection(
+    jira: JiraReceiver, path: str, body: Any, field: str | None, text: str
+) -> None:
     if not jira.issues:
         assert jpost(jira, "issue", task()).status_code == 201  # OPS-1
     response = jpost(jira, path, body)
@@ -172,7 +175,7 @@ def test_jira_refuses_with_an_error_collection(jira, path, body, field, text):
 
 
 @pytest.mark.parametrize("name", ["create-issue.valid.json", "create-subtask.valid.json"])
-def test_jira_accepts_the_valid_examples(jira, name):
+def test_jira_accepts_the_valid_examples(jira: JiraReceiver, name: str) -> None:
     if not jira.issues:
         jpost(jira, "issue", task())
     body = example("jira", name)
@@ -191,7 +194,7 @@ def test_jira_accepts_the_valid_examples(jira, name):
         pytest.param("search", 410, "removed", id="old-search-gone"),
     ],
 )
-def test_jira_not_found_and_gone(jira, path, status, text):
+def test_jira_not_found_and_gone(jira: JiraReceiver, path: str, status: int, text: str) -> None:
     response = jpost(
         jira, path, {"body": example("jira", "comment.valid.json")["body"], "jql": "x"}
     )
@@ -202,18 +205,18 @@ def test_jira_not_found_and_gone(jira, path, status, text):
 @pytest.mark.parametrize(
     "auth",
     [
-        pytest.param(None, id="none"),
+        pytest.param(httpx.Auth(), id="none"),  # the base Auth sends no credentials
         pytest.param((DEMO_EMAIL, "wrong"), id="wrong-token"),
         pytest.param(("ops-bot", DEMO_API_TOKEN), id="not-an-email"),
     ],
 )
-def test_jira_basic_auth(jira, auth):
+def test_jira_basic_auth(jira: JiraReceiver, auth: httpx.Auth | tuple[str, str]) -> None:
     response = http.post(f"{jira.url}/rest/api/3/issue", json=task(), auth=auth)
     assert response.status_code == 401
     assert response.json()["errorMessages"]
 
 
-def test_jira_postmortem_items_linked_found_by_label_once():
+def test_jira_postmortem_items_linked_found_by_label_once() -> None:
     with JiraReceiver(burst_per_second=None) as r:
         doc = example("jira", "create-issue.valid.json")["fields"]["description"]
         pm = task(
@@ -274,7 +277,7 @@ def test_jira_postmortem_items_linked_found_by_label_once():
         assert len(r.with_label("sloguard-ai-1")) == 2  # no idempotency: search first
 
 
-def test_jira_search_pages_and_is_eventually_consistent():
+def test_jira_search_pages_and_is_eventually_consistent() -> None:
     clock = Clock()
     with JiraReceiver(burst_per_second=None, search_delay_seconds=5, clock=clock) as r:
         ids = [int(jpost(r, "issue", task(labels=["x"])).json()["id"]) for _ in range(3)]
@@ -292,7 +295,7 @@ def test_jira_search_pages_and_is_eventually_consistent():
         assert rest["isLast"]
 
 
-def test_jira_burst_limit_answers_429_with_headers():
+def test_jira_burst_limit_answers_429_with_headers() -> None:
     clock = Clock()
     with JiraReceiver(burst_per_second=2, clock=clock) as r:
         assert [jpost(r, "issue", task()).status_code for _ in range(3)] == [201, 201, 429]

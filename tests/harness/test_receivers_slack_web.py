@@ -4,6 +4,7 @@ idempotency behave as the contract says."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ ROLES = ["U012AB3CD", "U045EF6GH", "U078IJ9KL"]
 
 
 @pytest.mark.parametrize(("folder", "case"), contract_examples("slack-web"))
-def test_contract_examples_hold(folder, case):
+def test_contract_examples_hold(folder: str, case: dict[str, Any]) -> None:
     """The vendored Slack Web API schemas accept and refuse the contract's own examples, through the
     same registry the receivers use."""
     checker = contract_validator(folder, case["schema"], case.get("def"))
@@ -27,7 +28,7 @@ def test_contract_examples_hold(folder, case):
 
 
 @pytest.fixture(scope="module")
-def slack():
+def slack() -> Iterator[SlackWebReceiver]:
     with SlackWebReceiver(
         users=ROLES, usergroups={"S0PAYMENTS": ["U0PAY1", "U0PAY2"]}, rate_limits=False
     ) as receiver:
@@ -143,7 +144,9 @@ def _fill(args: dict[str, Any], channel: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("method", "args", "code"), [pytest.param(*row[1:], id=row[0]) for row in SLACK_REFUSED]
 )
-def test_slack_refuses_with_the_method_error(slack, method, args, code):
+def test_slack_refuses_with_the_method_error(
+    slack: SlackWebReceiver, method: str, args: dict[str, Any], code: str
+) -> None:
     channel, _ = existing(slack)
     answer = call(slack, method, _fill(args, channel))
     assert answer["ok"] is False
@@ -167,7 +170,9 @@ SLACK_ACCEPTED = [
 @pytest.mark.parametrize(
     ("method", "args"), [pytest.param(*row[1:], id=row[0]) for row in SLACK_ACCEPTED]
 )
-def test_slack_accepts_the_valid_version(slack, method, args):
+def test_slack_accepts_the_valid_version(
+    slack: SlackWebReceiver, method: str, args: dict[str, Any]
+) -> None:
     channel, _ = existing(slack)
     answer = call(slack, method, _fill(args, channel))
     assert answer["ok"] is True, answer
@@ -198,12 +203,14 @@ def test_slack_accepts_the_valid_version(slack, method, args):
         ),
     ],
 )
-def test_slack_auth(slack, headers, body, code):
+def test_slack_auth(
+    slack: SlackWebReceiver, headers: dict[str, str], body: dict[str, Any], code: str
+) -> None:
     response = http.post(f"{slack.api_url}/chat.postMessage", json=body, headers=headers)
     assert (response.status_code, response.json()) == (200, {"ok": False, "error": code})
 
 
-def test_slack_form_body_token_and_scopes():
+def test_slack_form_body_token_and_scopes() -> None:
     with SlackWebReceiver(scopes=["chat:write"], rate_limits=False) as r:
         response = http.post(
             f"{r.api_url}/conversations.create", data={"name": "x", "token": DEMO_TOKEN}
@@ -254,7 +261,9 @@ def test_slack_form_body_token_and_scopes():
         ),
     ],
 )
-def test_slack_encodings(slack, method, kwargs, code):
+def test_slack_encodings(
+    slack: SlackWebReceiver, method: str, kwargs: dict[str, Any], code: str
+) -> None:
     kwargs = dict(kwargs)
     headers = {**SLACK_AUTH, **kwargs.pop("headers", {})}
     response = http.post(f"{slack.api_url}/{method}", headers=headers, **kwargs)
@@ -262,7 +271,7 @@ def test_slack_encodings(slack, method, kwargs, code):
     assert response.json()["error"] == code
 
 
-def test_slack_reads_and_form_writes(slack):
+def test_slack_reads_and_form_writes(slack: SlackWebReceiver) -> None:
     channel, ts = existing(slack)
     info = http.get(
         f"{slack.api_url}/conversations.info", params={"channel": channel}, headers=SLACK_AUTH
@@ -302,7 +311,7 @@ def test_slack_reads_and_form_writes(slack):
     assert len(slack.channel(channel).messages[-1].text) == 40_000
 
 
-def test_slack_list_pages_with_a_cursor(slack):
+def test_slack_list_pages_with_a_cursor(slack: SlackWebReceiver) -> None:
     seen, cursor = [], None
     while cursor != "":
         params = {"limit": "1"} | ({"cursor": cursor} if cursor else {})
@@ -320,7 +329,7 @@ def test_slack_list_pages_with_a_cursor(slack):
         assert answer.json()["error"] == code
 
 
-def test_slack_incident_channel_state_in_order():
+def test_slack_incident_channel_state_in_order() -> None:
     """One channel as the slack_app notifier will build it, then the reuse path after a crash
     between create and commit: name_taken, found again with conversations.list."""
     with SlackWebReceiver(users=ROLES, usergroups={"S0PAY": ["U0PAY1"]}, rate_limits=False) as r:
@@ -369,7 +378,7 @@ def test_slack_incident_channel_state_in_order():
         assert call(r, "chat.postMessage", {"channel": cid, "text": "x"})["error"] == "is_archived"
 
 
-def test_slack_invite_is_all_or_nothing_unless_forced():
+def test_slack_invite_is_all_or_nothing_unless_forced() -> None:
     with SlackWebReceiver(users=ROLES, rate_limits=False) as r:
         cid = call(r, "conversations.create", {"name": "inc-x"})["channel"]["id"]
         mixed = f"{ROLES[0]},U0NOBODY"
@@ -381,7 +390,7 @@ def test_slack_invite_is_all_or_nothing_unless_forced():
         assert r.channel(cid).members == ["U0SLOGUARD", ROLES[0]]
 
 
-def test_slack_rate_limits_per_tier_and_per_channel():
+def test_slack_rate_limits_per_tier_and_per_channel() -> None:
     clock = Clock()
     with SlackWebReceiver(clock=clock) as r:
         for i in range(20):  # conversations.create is Tier 2: 20 a minute

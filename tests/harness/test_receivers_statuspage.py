@@ -4,6 +4,7 @@ behave as the contract says."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ COMPONENT = "8kbf7d35c070"
 
 
 @pytest.mark.parametrize(("folder", "case"), contract_examples("statuspage"))
-def test_contract_examples_hold(folder, case):
+def test_contract_examples_hold(folder: str, case: dict[str, Any]) -> None:
     """The vendored Statuspage schemas accept and refuse the contract's own examples, through the
     same registry the receivers use."""
     checker = contract_validator(folder, case["schema"], case.get("def"))
@@ -31,7 +32,7 @@ def sp_url(r: StatuspageReceiver, tail: str = "incidents") -> str:
 
 
 @pytest.fixture(scope="module")
-def sp():
+def sp() -> Iterator[StatuspageReceiver]:
     components = {COMPONENT: "Checkout", "vtnh60py4yd7": "Search"}
     with StatuspageReceiver(components=components, rate_limit_per_minute=None) as receiver:
         yield receiver
@@ -89,7 +90,9 @@ SP_REFUSED = [
 
 
 @pytest.mark.parametrize(("verb", "tail", "body", "status", "message"), SP_REFUSED)
-def test_statuspage_refuses(sp, verb, tail, body, status, message):
+def test_statuspage_refuses(
+    sp: StatuspageReceiver, verb: str, tail: str, body: Any, status: int, message: str
+) -> None:
     if not sp.incidents:
         http.post(sp_url(sp), json={"incident": {"name": "seed"}}, headers=SP_AUTH)
     response = http.request(verb, sp_url(sp, tail), json=body, headers=SP_AUTH)
@@ -106,7 +109,7 @@ def test_statuspage_refuses(sp, verb, tail, body, status, message):
         "create-maintenance.valid.json",
     ],
 )
-def test_statuspage_accepts_the_valid_examples(sp, name):
+def test_statuspage_accepts_the_valid_examples(sp: StatuspageReceiver, name: str) -> None:
     response = http.post(sp_url(sp), json=example("statuspage", name), headers=SP_AUTH)
     assert response.status_code == 201, response.text
     checker = contract_validator("statuspage", "incidents.responses.schema.json", "Created201")
@@ -123,19 +126,21 @@ def test_statuspage_accepts_the_valid_examples(sp, name):
         pytest.param(SP_AUTH, {}, 200, id="oauth-header"),
     ],
 )
-def test_statuspage_auth(sp, headers, params, status):
+def test_statuspage_auth(
+    sp: StatuspageReceiver, headers: dict[str, str], params: dict[str, str], status: int
+) -> None:
     response = http.get(sp_url(sp, "incidents/unresolved"), headers=headers, params=params)
     assert response.status_code == status
     if status == 401:
         assert response.json() == {"message": "Could not authenticate"}
 
 
-def test_statuspage_unknown_page_is_404(sp):
+def test_statuspage_unknown_page_is_404(sp: StatuspageReceiver) -> None:
     response = http.get(f"{sp.api_url}/pages/zzzzzzzzzzzz/incidents", headers=SP_AUTH)
     assert response.status_code == 404
 
 
-def test_statuspage_incident_lifecycle_and_metadata_lookup():
+def test_statuspage_incident_lifecycle_and_metadata_lookup() -> None:
     with StatuspageReceiver(components={COMPONENT: "Checkout"}, rate_limit_per_minute=None) as r:
         opened = {
             "name": "Checkout is unavailable",
@@ -188,7 +193,7 @@ def test_statuspage_incident_lifecycle_and_metadata_lookup():
 
 
 @pytest.mark.parametrize("limit_status", [429, 420])
-def test_statuspage_one_request_a_second_per_key(limit_status):
+def test_statuspage_one_request_a_second_per_key(limit_status: int) -> None:
     clock = Clock()
     with StatuspageReceiver(rate_limit_status=limit_status, clock=clock) as r:
         for _ in range(60):
@@ -202,7 +207,7 @@ def test_statuspage_one_request_a_second_per_key(limit_status):
         assert http.get(sp_url(r, "incidents/unresolved"), headers=SP_AUTH).status_code == 200
 
 
-def test_statuspage_unpaginated_component_list_is_one_a_minute():
+def test_statuspage_unpaginated_component_list_is_one_a_minute() -> None:
     clock = Clock()
     with StatuspageReceiver(clock=clock) as r:
         assert http.get(sp_url(r, "components"), headers=SP_AUTH).status_code == 200
