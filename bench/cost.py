@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import common, fleet
+from harness.promserver import BLOCK_SECONDS
 from sloguard import rules
 from sloguard.engine import Engine, Recorded
 from sloguard.spec import load_slos
@@ -87,7 +88,7 @@ def info_backfill(slo_dir: Path, data_dir: Path, around: int, span: int) -> None
         start = (around - 600) // 60 * 60
         blocks: dict[int, list[str]] = {}
         for t in range(start, around + span, 60):
-            lo = t // fleet.BLOCK_SECONDS * fleet.BLOCK_SECONDS
+            lo = t // BLOCK_SECONDS * BLOCK_SECONDS
             blocks.setdefault(lo, []).extend(f"{s} 1 {t}" for s in infos)
         for lo, lines in blocks.items():
             path = Path(tmp) / f"info-{lo}.om"

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from urllib.parse import parse_qsl, urlsplit
 
 from harness._http import LoopbackServer, serve_in_thread, stop_serving
@@ -96,7 +96,7 @@ class Receiver:
         self._thread: threading.Thread | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
-    def start(self) -> Receiver:
+    def start(self) -> Self:
         if self._server is not None:
             return self
         server = LoopbackServer((self.host, self.port), self._handler_class())
@@ -110,7 +110,7 @@ class Receiver:
         thread, self._thread = self._thread, None
         stop_serving(server, thread)
 
-    def __enter__(self) -> Receiver:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -175,9 +175,8 @@ def test_policy_file_names_and_tiers(tmp_path: Path) -> None:
     policy = check_policy(path, [slo()])
     assert policy.name == "fast-only"
     assert policy.tiers is not None
-    assert [(t.severity, t.long, t.short, t.factor(30 * 86400)) for t in policy.tiers] == [
-        (S1, "1h", "5m", pytest.approx(14.4))
-    ]
+    expected: list[tuple[Severity, str, str, object]] = [(S1, "1h", "5m", pytest.approx(14.4))]
+    assert [(t.severity, t.long, t.short, t.factor(30 * 86400)) for t in policy.tiers] == expected
 
 
 @pytest.mark.parametrize(
@@ -255,7 +254,8 @@ def test_matching_precision_recall_delay_and_reset() -> None:
     ]
     a, b = score(result, incidents)
     assert (a.episodes, a.matched_episodes, a.incidents, a.detected) == (3, 2, 2, 2)
-    assert (a.precision, a.recall) == (pytest.approx(2 / 3), 1.0)
+    expected: tuple[object, float] = (pytest.approx(2 / 3), 1.0)
+    assert (a.precision, a.recall) == expected
     assert [(m.detection_delay_seconds, m.reset_time_seconds) for m in a.matches] == [
         (100.0, 800.0),
         (100.0, None),  # still open at the end of the range: reset time unknown

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import pytest
 
@@ -38,11 +39,28 @@ def test_factors_follow_budget_period_and_long_window(
     assert got == pytest.approx(expected, rel=1e-12)
 
 
-def test_outage_crosses_sev1_after_51_8_seconds() -> None:
-    # 100 % errors for t seconds: the 1h window ratio is t/3600; SEV1 needs it above 14.4 * budget.
-    budget = slo().budget
-    t = 14.4 * budget * 3600
-    assert t == pytest.approx(51.84, rel=1e-9)
+def _outage_readings(s: SLO, seconds_in: float) -> dict[int, WindowReading]:
+    """The readings ``seconds_in`` after a 100 % outage starts on a clean SLO: the 5m window
+    is all errors, every longer window holds ``seconds_in`` errored seconds of its length."""
+    return {w: WindowReading(1.0 if w == 300 else seconds_in / w, 1e6) for w in s.window_seconds}
+
+
+@pytest.mark.parametrize(
+    ("seconds_in", "severity"),
+    [
+        pytest.param(30.0, Severity.OK, id="30s-in-1h-at-8.3x"),
+        pytest.param(51.8, Severity.OK, id="51.8s-in-1h-just-below-14.4x"),
+        pytest.param(51.9, Severity.SEV1, id="51.9s-in-1h-just-above-14.4x"),
+        pytest.param(60.0, Severity.SEV1, id="60s-in-1h-at-16.7x"),
+    ],
+)
+def test_outage_crosses_sev1_after_51_8_seconds(seconds_in: float, severity: Severity) -> None:
+    # 100 % errors on a 99.9 % SLO: the 1h ratio is t/3600, so SEV1's 14.4x (14.4 * 0.001 * 3600
+    # = 51.84 s) is crossed between 51.8 s and 51.9 s; the 6h/30m tier (6x) stays clear.
+    s = slo()
+    period = WindowReading(seconds_in / s.period_seconds, 1e9)
+    ev = evaluate(s, _outage_readings(s, seconds_in), period, at=seconds_in)
+    assert ev.severity is severity
 
 
 @pytest.mark.parametrize(
@@ -94,7 +112,7 @@ def test_decide_tier(long: float | None, short: float | None, state: TierState) 
 
 
 def _uniform(
-    s: SLO, ratios: dict[int, float | None], events: float = 1e6
+    s: SLO, ratios: Mapping[int, float | None], events: float = 1e6
 ) -> dict[int, WindowReading]:
     return {w: WindowReading(ratios.get(w), events) for w in s.window_seconds}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 import yaml
@@ -22,8 +23,8 @@ from sloguard.rules import (
 DAY = 86400
 
 
-def slo(name: str = "checkout-availability", service: str = "checkout", **kw: object) -> SLO:
-    base: dict[str, object] = dict(
+def slo(name: str = "checkout-availability", service: str = "checkout", **kw: Any) -> SLO:
+    base: dict[str, Any] = dict(
         name=name,
         service=service,
         objective_percent=99.9,
@@ -32,7 +33,7 @@ def slo(name: str = "checkout-availability", service: str = "checkout", **kw: ob
         labels={"team": "payments"},
     )
     base.update(kw)
-    return SLO(**base)  # type: ignore[arg-type]
+    return SLO(**base)
 
 
 @pytest.mark.parametrize(
@@ -84,16 +85,17 @@ def test_sloth_id_and_slo_label(name: str, service: str, sid: str, label: str) -
         pytest.param({"tiers": ()}, [300, 30 * DAY], id="no-tiers-still-5m-and-period"),
     ],
 )
-def test_recorded_windows(kw: dict[str, object], windows: list[int]) -> None:
+def test_recorded_windows(kw: dict[str, Any], windows: list[int]) -> None:
     assert list(recorded_windows(slo(**kw))) == windows
 
 
-def _doc(slos: list[SLO]) -> dict[str, object]:
-    return yaml.safe_load(render_rules(rule_groups(slos), "x"))  # type: ignore[no-any-return]
+def _doc(slos: list[SLO]) -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load(render_rules(rule_groups(slos), "x"))
+    return doc
 
 
-def _rules(doc: dict[str, object]) -> list[dict[str, object]]:
-    return [r for g in doc["groups"] for r in g["rules"]]  # type: ignore[attr-defined]
+def _rules(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for g in doc["groups"] for r in g["rules"]]
 
 
 def test_every_window_has_ratio_errors_and_total_and_period_sums_events() -> None:
@@ -104,11 +106,11 @@ def test_every_window_has_ratio_errors_and_total_and_period_sums_events() -> Non
             f"slo:sli_errors:rate{w}",
             f"slo:sli_total:rate{w}",
         } <= set(rules)
-        assert rules[f"slo:sli_error:ratio_rate{w}"]["labels"]["sloth_window"] == w  # type: ignore[index]
+        assert rules[f"slo:sli_error:ratio_rate{w}"]["labels"]["sloth_window"] == w
     period = rules["slo:sli_error:ratio_rate30d"]["expr"]
-    assert "sum_over_time(slo:sli_errors:rate5m" in period  # type: ignore[operator]
-    assert "sum_over_time(slo:sli_total:rate5m" in period  # type: ignore[operator]
-    assert "count_over_time" not in period  # type: ignore[operator]
+    assert "sum_over_time(slo:sli_errors:rate5m" in period
+    assert "sum_over_time(slo:sli_total:rate5m" in period
+    assert "count_over_time" not in period
     meta = {
         "slo:objective:ratio",
         "slo:error_budget:ratio",
@@ -130,7 +132,7 @@ def test_raw_indicator_period_is_sloth_average_of_ratios() -> None:
     assert "slo:sli_errors:rate5m" not in rules
     assert (
         "count_over_time(slo:sli_error:ratio_rate5m" in rules["slo:sli_error:ratio_rate30d"]["expr"]
-    )  # type: ignore[operator]
+    )
 
 
 @pytest.mark.parametrize(
@@ -143,28 +145,28 @@ def test_raw_indicator_period_is_sloth_average_of_ratios() -> None:
 )
 def test_one_alert_per_severity(tiers: tuple[Tier, ...], severities: list[str]) -> None:
     alerts = [r for r in _rules(_doc([slo(tiers=tiers)])) if "alert" in r]
-    assert [a["labels"]["severity"] for a in alerts] == severities  # type: ignore[index]
+    assert [a["labels"]["severity"] for a in alerts] == severities
     if tiers == DEFAULT_TIERS:
         sev3 = alerts[2]["expr"]
-        assert sev3.count("\nor\n") == 1  # type: ignore[union-attr]
+        assert sev3.count("\nor\n") == 1
         assert "(3 * 0.001)" in sev3
         assert "(1 * 0.001)" in sev3
-        assert alerts[0]["labels"]["sloth_severity"] == "page"  # type: ignore[index]
-        assert alerts[2]["labels"]["sloth_severity"] == "ticket"  # type: ignore[index]
+        assert alerts[0]["labels"]["sloth_severity"] == "page"
+        assert alerts[2]["labels"]["sloth_severity"] == "ticket"
 
 
 def test_annotations_carry_runbook_and_dashboard() -> None:
     s = slo(runbook_url="https://rb", dashboard_url="https://db")
     alert = next(r for r in _rules(_doc([s])) if "alert" in r)
-    assert alert["annotations"]["runbook_url"] == "https://rb"  # type: ignore[index]
-    assert alert["annotations"]["dashboard_url"] == "https://db"  # type: ignore[index]
+    assert alert["annotations"]["runbook_url"] == "https://rb"
+    assert alert["annotations"]["dashboard_url"] == "https://db"
 
 
 def test_min_events_guards_both_windows() -> None:
     alert = next(r for r in _rules(_doc([slo(min_events=100)])) if "alert" in r)
     assert "slo:sli_total:rate5m" in alert["expr"]
     assert "* 300 >= 100" in alert["expr"]
-    assert "* 3600 >= 100" in alert["expr"]  # type: ignore[operator]
+    assert "* 3600 >= 100" in alert["expr"]
 
 
 def test_output_is_independent_of_input_order() -> None:

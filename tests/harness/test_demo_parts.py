@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import click
 import pytest
@@ -307,7 +309,7 @@ def good_outcome() -> Outcome:
     sl.messages += [{"text": f"SEV1 {story.CHECKOUT}"}, {"text": f"Resolved: {story.CHECKOUT}"}]
     for receiver, path in ((pd, "/v2/enqueue"), (og, "/v2/alerts"), (sl, "/s"), (wh, "/hook")):
         receiver._arrivals.append(arrival(path, {}))
-    events = [
+    events: list[tuple[float, Mapping[str, Any]]] = [
         (
             1.0,
             {"slo": story.CHECKOUT, "event": "declared", "severity": "SEV1", "dedup_key": EPISODE},

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -38,7 +39,7 @@ def pd_trigger(**over: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def pd():
+def pd() -> Iterator[PagerDutyReceiver]:
     with PagerDutyReceiver(routing_keys=[ROUTING_KEY], rate_limit_per_minute=None) as r:
         yield r
 
@@ -96,7 +97,7 @@ def pd():
         pytest.param(pd_trigger(event_action="page"), "event_action", id="unknown-action"),
     ],
 )
-def test_pagerduty_refuses(pd, body, error):
+def test_pagerduty_refuses(pd: PagerDutyReceiver, body: dict[str, Any], error: str) -> None:
     response = http.post(pd.enqueue_url, json=body)
     assert response.status_code == 400
     answer = response.json()
@@ -105,7 +106,7 @@ def test_pagerduty_refuses(pd, body, error):
     assert any(error in e for e in answer["errors"]), answer["errors"]
 
 
-def test_pagerduty_accepts_the_valid_version(pd):
+def test_pagerduty_accepts_the_valid_version(pd: PagerDutyReceiver) -> None:
     response = http.post(pd.enqueue_url, json=pd_trigger(dedup_key="valid-1"))
     assert response.status_code == 202
     assert response.json() == {
@@ -119,13 +120,13 @@ def test_pagerduty_accepts_the_valid_version(pd):
     "content",
     [pytest.param(b"{not json", id="broken"), pytest.param(b"[1, 2]", id="not-an-object")],
 )
-def test_pagerduty_unparseable(pd, content):
+def test_pagerduty_unparseable(pd: PagerDutyReceiver, content: bytes) -> None:
     response = http.post(pd.enqueue_url, content=content)
     assert response.status_code == 400
     assert response.json()["status"] == "Unrecognized object"
 
 
-def test_pagerduty_dedup_semantics():
+def test_pagerduty_dedup_semantics() -> None:
     with PagerDutyReceiver() as r:
 
         def send(action: str, severity: str = "warning", key: str = "k") -> httpx.Response:
@@ -154,7 +155,7 @@ def test_pagerduty_dedup_semantics():
         assert len(r.incidents) == 3
 
 
-def test_pagerduty_rate_limit_per_routing_key():
+def test_pagerduty_rate_limit_per_routing_key() -> None:
     now = [1000.0]
     with PagerDutyReceiver(rate_limit_per_minute=3, clock=lambda: now[0]) as r:
         codes = [http.post(r.enqueue_url, json=pd_trigger()).status_code for _ in range(4)]
@@ -168,7 +169,7 @@ def test_pagerduty_rate_limit_per_routing_key():
 
 # --- Opsgenie -------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def og():
+def og() -> Iterator[OpsgenieReceiver]:
     with OpsgenieReceiver(api_keys=[GENIE_KEY]) as r:
         yield r
 
@@ -185,7 +186,7 @@ AUTH = {"Authorization": f"GenieKey {GENIE_KEY}"}
         pytest.param(AUTH, 202, id="valid"),
     ],
 )
-def test_opsgenie_auth(og, headers, status):
+def test_opsgenie_auth(og: OpsgenieReceiver, headers: dict[str, str], status: int) -> None:
     response = http.post(f"{og.url}/v2/alerts", json={"message": "m"}, headers=headers)
     assert response.status_code == status
 
@@ -215,7 +216,7 @@ def test_opsgenie_auth(og, headers, status):
         ),
     ],
 )
-def test_opsgenie_create_limits(og, body, field):
+def test_opsgenie_create_limits(og: OpsgenieReceiver, body: dict[str, Any], field: str) -> None:
     response = http.post(f"{og.url}/v2/alerts", json=body, headers=AUTH)
     assert response.status_code == 422
     answer = response.json()
@@ -224,23 +225,26 @@ def test_opsgenie_create_limits(og, body, field):
     assert "requestId" in answer
 
 
-def test_opsgenie_unparseable(og):
+def test_opsgenie_unparseable(og: OpsgenieReceiver) -> None:
     response = http.post(f"{og.url}/v2/alerts", content=b"{", headers=AUTH)
     assert response.status_code == 400
 
 
-def test_opsgenie_async_and_alias_semantics():
+def test_opsgenie_async_and_alias_semantics() -> None:
     with OpsgenieReceiver(api_keys=[GENIE_KEY]) as r:
 
         def status(response: httpx.Response) -> dict[str, Any]:
             assert response.status_code == 202
             assert response.json()["result"] == "Request will be processed"
             rid = response.json()["requestId"]
-            return http.get(f"{r.url}/v2/alerts/requests/{rid}", headers=AUTH).json()["data"]
+            answer = http.get(f"{r.url}/v2/alerts/requests/{rid}", headers=AUTH)
+            data: dict[str, Any] = answer.json()["data"]
+            return data
 
-        create = lambda p: http.post(  # noqa: E731
-            f"{r.url}/v2/alerts", json={"message": "m", "alias": "ep", "priority": p}, headers=AUTH
-        )
+        def create(priority: str) -> httpx.Response:
+            body = {"message": "m", "alias": "ep", "priority": priority}
+            return http.post(f"{r.url}/v2/alerts", json=body, headers=AUTH)
+
         assert status(create("P3"))["status"] == "Created alert"
         status(create("P1"))
         status(create("P2"))
@@ -319,7 +323,7 @@ GENERIC = json.dumps(
 
 
 @pytest.fixture
-def hook():
+def hook() -> Iterator[WebhookReceiver]:
     with WebhookReceiver(secret=WEBHOOK_SECRET, clock=lambda: NOW) as r:
         yield r
 
@@ -361,7 +365,9 @@ def _drop(headers: dict[str, str], name: str) -> dict[str, str]:
         ),
     ],
 )
-def test_webhook_refuses(hook, headers, body, status, error):
+def test_webhook_refuses(
+    hook: WebhookReceiver, headers: dict[str, str], body: bytes, status: int, error: str
+) -> None:
     response = http.post(hook.url + "/hook", content=body, headers=headers)
     assert response.status_code == status
     assert error in response.text
@@ -370,7 +376,7 @@ def test_webhook_refuses(hook, headers, body, status, error):
 @pytest.mark.parametrize(
     "ts", [pytest.param(NOW - 300, id="300s-old"), pytest.param(NOW + 300, id="300s-ahead")]
 )
-def test_webhook_accepts_within_tolerance_and_once_per_id(hook, ts):
+def test_webhook_accepts_within_tolerance_and_once_per_id(hook: WebhookReceiver, ts: int) -> None:
     headers = signed(GENERIC, ts=ts)
     multi = headers | {"webhook-signature": "v1,AAAA " + headers["webhook-signature"]}
     assert http.post(hook.url, content=GENERIC, headers=multi).status_code == 200
@@ -380,7 +386,7 @@ def test_webhook_accepts_within_tolerance_and_once_per_id(hook, ts):
     assert [a.outcome for a in hook.arrivals] == ["accepted", "duplicate"]
 
 
-def test_webhook_bearer_token_required_when_configured():
+def test_webhook_bearer_token_required_when_configured() -> None:
     with WebhookReceiver(secret=None, preset="incident_io", auth_token="tok-123") as r:
         body = json.dumps({"title": "t", "status": "firing", "deduplication_key": "k"}).encode()
         assert http.post(r.url, content=body).status_code == 401
@@ -391,7 +397,7 @@ def test_webhook_bearer_token_required_when_configured():
 
 # --- Slack ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def sl():
+def sl() -> Iterator[SlackReceiver]:
     with SlackReceiver() as r:
         yield r
 
@@ -444,7 +450,9 @@ def section(text: str) -> dict[str, Any]:
         ),
     ],
 )
-def test_slack_contract(sl, path, body, status, code):
+def test_slack_contract(
+    sl: SlackReceiver, path: str | None, body: bytes | dict[str, Any], status: int, code: str
+) -> None:
     url = sl.url + (path or sl.path)
     response = (
         http.post(url, content=body) if isinstance(body, bytes) else http.post(url, json=body)
@@ -455,7 +463,7 @@ def test_slack_contract(sl, path, body, status, code):
 
 
 # --- faults ---------------------------------------------------------------------------------
-def test_faults_fail_then_recover_and_record_everything():
+def test_faults_fail_then_recover_and_record_everything() -> None:
     with SlackReceiver() as r:
         r.fail(2, status=429, retry_after=7)
         first = http.post(r.webhook_url, json={"text": "a"})
@@ -470,7 +478,7 @@ def test_faults_fail_then_recover_and_record_everything():
 
 
 @pytest.mark.parametrize("fault", ["drop", "reset"])
-def test_faults_drop_and_reset(fault):
+def test_faults_drop_and_reset(fault: str) -> None:
     with SlackReceiver() as r:
         getattr(r, fault)(1)
         with pytest.raises(httpx.TransportError):
@@ -480,7 +488,7 @@ def test_faults_drop_and_reset(fault):
         assert r.messages == [{"text": "a"}]
 
 
-def test_down_and_up_on_the_same_port():
+def test_down_and_up_on_the_same_port() -> None:
     with SlackReceiver() as r:
         url = r.webhook_url
         r.down()
@@ -490,7 +498,7 @@ def test_down_and_up_on_the_same_port():
         assert http.post(url, json={"text": "a"}).status_code == 200
 
 
-def test_demo_runner_prints_one_line_per_arrival():
+def test_demo_runner_prints_one_line_per_arrival() -> None:
     import os
     import re
     import signal

@@ -192,7 +192,7 @@ def test_a_whole_day_of_incidents_replayed_through_the_daemon(world: World) -> N
     # Opsgenie (SEV3): search's ticket stays open. Where the jittered ticks land decides whether
     # checkout reads SEV3 (its 3d/6h tier) for one tick before SEV1: if it did, its ticket must
     # have been closed with the episode; either way, one alert per episode.
-    og = {"search": [], "checkout": []}
+    og: dict[str, list[tuple[str, str]]] = {"search": [], "checkout": []}
     for a in world.og.alerts:
         og["search" if "search" in a.message else "checkout"].append((a.priority, a.status))
     assert og["search"] == [("P3", "open")], log

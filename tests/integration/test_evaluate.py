@@ -179,6 +179,7 @@ def test_values_match_the_generated_samples(incidents: Served, offset: int) -> N
     current = ev.burn_rates[300]
     assert current is not None
     remaining = ev.error_budget_remaining
+    assert remaining is not None
     expected_tte = 0.0 if remaining <= 0 else remaining * slo.period_seconds / current
     assert ev.time_to_exhaustion_seconds == pytest.approx(expected_tte, rel=1e-9)
     # a second client agrees on the raw number
@@ -261,6 +262,7 @@ def test_absent_errors_series_with_traffic_is_zero_errors(incidents: Served) -> 
     errors = (
         "sum(rate(" + requests_selector(incidents.scenario, "checkout", never) + "[{{.window}}]))"
     )
+    assert isinstance(base.indicator, RatioIndicator)
     slo = replace(
         base, name="checkout-never-failed", indicator=replace(base.indicator, errors=errors)
     )
@@ -272,6 +274,7 @@ def test_absent_errors_series_with_traffic_is_zero_errors(incidents: Served) -> 
 
     idle = availability_slo(incidents.scenario, "idle")
     errors = "sum(rate(" + requests_selector(incidents.scenario, "idle", never) + "[{{.window}}]))"
+    assert isinstance(idle.indicator, RatioIndicator)
     idle = replace(idle, indicator=replace(idle.indicator, errors=errors))
     [ev] = evaluate(incidents, [idle], incidents.scenario.at(sc.IDLE_START + 2 * HOUR) + 7)
     assert ev.severity is Severity.NO_DATA

@@ -123,7 +123,7 @@ def _evaluate(
             source = Counting(client)
             evs = await Engine().evaluate_all(
                 slos,
-                source,  # type: ignore[arg-type]
+                source,
                 at,
                 recorded=mode,
                 direct_windows_max_seconds=direct_max,

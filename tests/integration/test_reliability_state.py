@@ -27,7 +27,7 @@ from harness import chaos
 from harness.faultproxy import FaultProxy
 from harness.promserver import serve
 from sloguard.store import Store
-from sloguard.store import sqlite as store_module
+from sloguard.store._schema import MIGRATIONS, SCHEMA_VERSION
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.timeout(300)]
 
@@ -210,7 +210,7 @@ def downgrade_to_v1(path: Path) -> None:
     old = path.with_name("v2.db")
     path.rename(old)
     db = sqlite3.connect(path)
-    db.executescript(store_module.MIGRATIONS[1])
+    db.executescript(MIGRATIONS[1])
     db.execute("ATTACH DATABASE ? AS v2", (str(old),))
     tables = [r[0] for r in db.execute("SELECT name FROM main.sqlite_master WHERE type='table'")]
     for table in tables:
@@ -241,7 +241,7 @@ def test_an_older_schema_is_migrated_and_the_open_episode_continues(h: chaos.Har
     h.settle(AFTER)
     assert_clean(h)
     store = Store.open(h.state, read_only=True)
-    assert store.schema_version == store_module.SCHEMA_VERSION
+    assert store.schema_version == SCHEMA_VERSION
     (episode,) = store.episodes()
     store.close()
     assert episode.resolved_at is not None

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from sloguard.app import evaluator, paging_policy, retry_policy
+from sloguard.burn import Evaluation
 from sloguard.config import load_config, parse_config
 from sloguard.engine import PROBE, Engine
 from sloguard.errors import ConfigError
@@ -207,7 +208,12 @@ def test_the_daemon_evaluates_with_the_recorded_series_setting(
     config = parse_config(MINIMAL + section, "sloguard.yaml")
     slos = [ratio_slo("a"), ratio_slo("b", svc="search")]
     source = RulesLoaded(slos)
-    evs = asyncio.run(evaluator(config.recorded_series, Engine())(slos, source, AT))
+    evaluate = evaluator(config.recorded_series, Engine())
+
+    async def go() -> list[Evaluation]:
+        return await evaluate(slos, source, AT)
+
+    evs = asyncio.run(go())
     assert [e.severity for e in evs] == [Severity.SEV1, Severity.SEV1]
     assert source.recorded_windows() == recorded_windows
     probed = any(q == PROBE for q, _ in source.asked)

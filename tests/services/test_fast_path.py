@@ -81,7 +81,7 @@ def burning(s: SLO, at: float, key: str | None = None, **burns: float) -> Evalua
     ],
 )
 def test_approach(burns: dict[str, float], expected: float) -> None:
-    assert approach(burning(CHECKOUT, T0, **burns)) == pytest.approx(expected)
+    assert approach(burning(CHECKOUT, T0, None, **burns)) == pytest.approx(expected)
 
 
 def test_heat_names_the_slo_of_a_grouped_key_and_its_open_episode() -> None:
@@ -150,7 +150,7 @@ class Burns:
 
     async def __call__(self, slos: Sequence[SLO], source: Source, at: float) -> list[Evaluation]:
         self.calls.append(tuple(s.name for s in slos))
-        return [burning(s, at, **self.table.get(s.name, {})) for s in slos]
+        return [burning(s, at, None, **self.table.get(s.name, {})) for s in slos]
 
 
 def make_daemon(
@@ -207,8 +207,8 @@ def test_a_fast_tick_reads_only_the_approaching_slo_directly_and_pages_it(
             "ledger": Severity.SEV2,
         }
         assert (d.tick.fast_path.choice.fast, d.tick.fast_path.choice.direct) == (
-            {"checkout"},
-            {"checkout", "ledger"},
+            frozenset({"checkout"}),
+            frozenset({"checkout", "ledger"}),
         )
         assert regular == [("checkout", "search", "ledger")]
         assert direct == []

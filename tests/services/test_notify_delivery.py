@@ -19,7 +19,7 @@ from harness.receivers import (
     SlackReceiver,
     WebhookReceiver,
 )
-from sloguard.errors import PermanentDeliveryError, TransientDeliveryError
+from sloguard.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from sloguard.notify import NotifierConfig, build_notifier
 from sloguard.notify.webhook import WebhookConfig, WebhookNotifier
 from sloguard.records import Notification
@@ -37,7 +37,7 @@ ADAPTER: TypeAdapter[Any] = TypeAdapter(NotifierConfig)
 
 
 @pytest.fixture(autouse=True)
-def secrets_env(monkeypatch):
+def secrets_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PD_KEY", ROUTING_KEY)
     monkeypatch.setenv("OG_KEY", GENIE_KEY)
     monkeypatch.setenv("WH_SECRET", WEBHOOK_SECRET)
@@ -85,7 +85,7 @@ def slack_config(r: SlackReceiver, monkeypatch: pytest.MonkeyPatch) -> dict[str,
 
 
 # --- whole episodes -------------------------------------------------------------------------
-def test_pagerduty_episode():
+def test_pagerduty_episode() -> None:
     with PagerDutyReceiver(routing_keys=[ROUTING_KEY]) as r:
         deliver(pd_config(r), episode())
         page = r.incidents_for("checkout-availability-20231114T221320Z")
@@ -100,7 +100,7 @@ def test_pagerduty_episode():
     assert all(a.status == 202 for a in r.arrivals)
 
 
-def test_pagerduty_retried_trigger_does_not_open_a_second_incident():
+def test_pagerduty_retried_trigger_does_not_open_a_second_incident() -> None:
     with PagerDutyReceiver() as r:
         deliver(pd_config(r), [notification(), notification()])
         assert len(r.incidents) == 1
@@ -108,7 +108,7 @@ def test_pagerduty_retried_trigger_does_not_open_a_second_incident():
 
 
 @pytest.mark.parametrize("api", ["opsgenie", "jsm"])
-def test_opsgenie_episode(api):
+def test_opsgenie_episode(api: str) -> None:
     with OpsgenieReceiver(api_keys=[GENIE_KEY]) as r:
         url = r.url + ("/jsm/ops/integration" if api == "jsm" else "")
         deliver(og_config(r, url=url, api=api), episode())
@@ -140,7 +140,7 @@ def test_opsgenie_episode(api):
 
 
 @pytest.mark.parametrize("preset", ["generic", "incident_io", "rootly", "firehydrant"])
-def test_webhook_episode(preset):
+def test_webhook_episode(preset: str) -> None:
     with WebhookReceiver(secret=WEBHOOK_SECRET, preset=preset, auth_token=BEARER) as r:
         deliver(wh_config(r, preset, auth_token_env="WH_TOKEN"), episode())
         outcomes = [a.outcome for a in r.arrivals]
@@ -154,7 +154,7 @@ def test_webhook_episode(preset):
     assert page[0].severities == ["SEV2", "SEV1"]
 
 
-def test_webhook_generic_events_in_order_with_postmortem():
+def test_webhook_generic_events_in_order_with_postmortem() -> None:
     with WebhookReceiver(secret=WEBHOOK_SECRET) as r:
         deliver(wh_config(r), episode())
     assert [e["type"] for e in r.events] == [
@@ -168,7 +168,7 @@ def test_webhook_generic_events_in_order_with_postmortem():
     assert r.events[1]["data"]["previous_severity"] == "SEV2"
 
 
-def test_webhook_retry_keeps_the_id_and_receiver_dedups():
+def test_webhook_retry_keeps_the_id_and_receiver_dedups() -> None:
     with WebhookReceiver(secret=WEBHOOK_SECRET) as r:
         r.drop(1)  # the first attempt arrives, but the answer is lost
         with pytest.raises(TransientDeliveryError):
@@ -179,7 +179,7 @@ def test_webhook_retry_keeps_the_id_and_receiver_dedups():
         assert len(r.events) == 1
 
 
-def test_slack_episode(monkeypatch):
+def test_slack_episode(monkeypatch: pytest.MonkeyPatch) -> None:
     with SlackReceiver(path=SLACK_PATH) as r:
         deliver(slack_config(r, monkeypatch), episode())
     headers = [m["blocks"][0]["text"]["text"] for m in r.messages]
@@ -191,7 +191,7 @@ def test_slack_episode(monkeypatch):
     ]
 
 
-def test_reference_library_verifies_our_signature():
+def test_reference_library_verifies_our_signature() -> None:
     """standardwebhooks' own verify() (real clock, 5-minute tolerance) accepts what we send."""
     with WebhookReceiver(secret=WEBHOOK_SECRET) as r:
         deliver(wh_config(r), [notification()])
@@ -240,7 +240,14 @@ STATUS_CASES = [
 
 @pytest.mark.parametrize("integration", INTEGRATIONS)
 @pytest.mark.parametrize(("status", "retry_after", "error", "seconds"), STATUS_CASES)
-def test_status_classification(integration, status, retry_after, error, seconds, monkeypatch):
+def test_status_classification(
+    integration: str,
+    status: int,
+    retry_after: str | None,
+    error: type[DeliveryError],
+    seconds: float | None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     receiver, config = make(integration, monkeypatch)
     with receiver:
         receiver.fail(1, status=status, retry_after=retry_after)
@@ -248,7 +255,7 @@ def test_status_classification(integration, status, retry_after, error, seconds,
             deliver(config, [notification()])
     assert type(info.value) is error
     assert info.value.status == status
-    if error is TransientDeliveryError:
+    if isinstance(info.value, TransientDeliveryError):  # the same test: type(value) is error
         assert info.value.retry_after_seconds == seconds
 
 
@@ -261,7 +268,9 @@ def test_status_classification(integration, status, retry_after, error, seconds,
         pytest.param("slack", None, id="slack"),
     ],
 )
-def test_429_without_retry_after(integration, retry_after, monkeypatch):
+def test_429_without_retry_after(
+    integration: str, retry_after: float | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     receiver, config = make(integration, monkeypatch)
     with receiver:
         receiver.fail(1, status=429)
@@ -284,7 +293,9 @@ def test_429_without_retry_after(integration, retry_after, monkeypatch):
         pytest.param("pagerduty", 408, TransientDeliveryError, id="pagerduty-408"),
     ],
 )
-def test_vendor_specific_classification(integration, status, error, monkeypatch):
+def test_vendor_specific_classification(
+    integration: str, status: int, error: type[DeliveryError], monkeypatch: pytest.MonkeyPatch
+) -> None:
     receiver, config = make(integration, monkeypatch)
     with receiver:
         receiver.fail(1, status=status)
@@ -294,7 +305,9 @@ def test_vendor_specific_classification(integration, status, error, monkeypatch)
 
 @pytest.mark.parametrize("integration", INTEGRATIONS)
 @pytest.mark.parametrize("fault", ["drop", "reset", "timeout", "down"])
-def test_transport_failures_are_transient(integration, fault, monkeypatch):
+def test_transport_failures_are_transient(
+    integration: str, fault: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     receiver, config = make(integration, monkeypatch, 0.3 if fault == "timeout" else 5.0)
     with receiver:
         if fault == "timeout":
@@ -313,7 +326,7 @@ def test_transport_failures_are_transient(integration, fault, monkeypatch):
         assert receiver.accepted()
 
 
-def test_receiver_down_then_back_gets_everything_in_order():
+def test_receiver_down_then_back_gets_everything_in_order() -> None:
     """A caller that retries on TransientDeliveryError loses nothing across an outage."""
     import asyncio
 
@@ -350,7 +363,7 @@ def test_receiver_down_then_back_gets_everything_in_order():
     assert [i.status for i in r.incidents] == ["resolved", "resolved"]
 
 
-def test_webhook_notifier_timestamp_is_per_attempt():
+def test_webhook_notifier_timestamp_is_per_attempt() -> None:
     clock = iter([1_700_000_000.0, 1_700_000_100.0])
     with WebhookReceiver(secret=WEBHOOK_SECRET, clock=lambda: 1_700_000_050.0) as r:
         import asyncio

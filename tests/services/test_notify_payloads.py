@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+from typing import Any
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
@@ -26,7 +27,7 @@ from sloguard.notify import (
     slack,
     webhook,
 )
-from sloguard.records import Kind
+from sloguard.records import Kind, Notification
 from tests.support.notify import notification
 
 PD = PagerDutyConfig(type="pagerduty", name="pd", routing_key_env="PD_KEY")
@@ -109,7 +110,7 @@ def wh(preset: str) -> WebhookConfig:
         ),
     ],
 )
-def test_headline(n, expected):
+def test_headline(n: Notification, expected: str) -> None:
     assert _text.headline(n) == expected
 
 
@@ -123,7 +124,7 @@ def test_headline(n, expected):
         pytest.param(0, "0s", id="zero"),
     ],
 )
-def test_human_duration(seconds, text):
+def test_human_duration(seconds: int, text: str) -> None:
     assert human_duration(seconds) == text
 
 
@@ -135,11 +136,11 @@ def test_human_duration(seconds, text):
         pytest.param("abcd", 0, "", id="zero"),
     ],
 )
-def test_truncate(text, limit, expected):
+def test_truncate(text: str, limit: int, expected: str) -> None:
     assert _text.truncate(text, limit) == expected
 
 
-def test_bounded_key_keeps_distinct_long_keys_distinct():
+def test_bounded_key_keeps_distinct_long_keys_distinct() -> None:
     a, b = "x" * 300 + "a", "x" * 300 + "b"
     ka, kb = _text.bounded_key(a, 255), _text.bounded_key(b, 255)
     assert len(ka) == len(kb) == 255
@@ -179,7 +180,9 @@ def test_bounded_key_keeps_distinct_long_keys_distinct():
         ),
     ],
 )
-def test_pagerduty_severity(kind, severity, config, expected):
+def test_pagerduty_severity(
+    kind: Kind, severity: str, config: PagerDutyConfig, expected: str
+) -> None:
     body = pagerduty.build_payload(notification(kind, severity=severity), config)
     assert body["payload"]["severity"] == expected
 
@@ -193,14 +196,14 @@ def test_pagerduty_severity(kind, severity, config, expected):
         pytest.param(Kind.STALE, "trigger", "E:stale", id="stale-own-key"),
     ],
 )
-def test_pagerduty_actions_and_keys(kind, action, dedup):
+def test_pagerduty_actions_and_keys(kind: Kind, action: str, dedup: str) -> None:
     body = pagerduty.build_payload(notification(kind, episode_id="E"), PD)
     assert body["event_action"] == action
     assert body["dedup_key"] == dedup
     assert "routing_key" not in body  # the secret is added only when sending
 
 
-def test_pagerduty_trigger_content():
+def test_pagerduty_trigger_content() -> None:
     body = pagerduty.build_payload(notification(), PD)
     details = body["payload"]["custom_details"]
     assert details["burn_rates"]["1h"] == 14.6
@@ -219,7 +222,7 @@ def test_pagerduty_trigger_content():
     assert body["payload"]["group"] == "payments"
 
 
-def test_pagerduty_summary_and_key_limits():
+def test_pagerduty_summary_and_key_limits() -> None:
     n = notification(slo="s" * 2000, episode_id="e" * 400)
     body = pagerduty.build_payload(n, PD)
     assert len(body["payload"]["summary"]) == 1024
@@ -244,14 +247,16 @@ def test_pagerduty_summary_and_key_limits():
         ),
     ],
 )
-def test_opsgenie_priority(kind, severity, config, expected):
+def test_opsgenie_priority(
+    kind: Kind, severity: str, config: OpsgenieConfig, expected: str
+) -> None:
     assert (
         opsgenie.build_payload(notification(kind, severity=severity), config)["priority"]
         == expected
     )
 
 
-def test_opsgenie_limits_are_kept_with_huge_input():
+def test_opsgenie_limits_are_kept_with_huge_input() -> None:
     n = notification(
         slo="s" * 500,
         description="d" * 20000,
@@ -288,14 +293,14 @@ def test_opsgenie_limits_are_kept_with_huge_input():
         ),
     ],
 )
-def test_opsgenie_base_url(config, base):
+def test_opsgenie_base_url(config: OpsgenieConfig, base: str) -> None:
     assert config.base_url() == base
     contract = load("opsgenie/contract.json")
     if config.url is None and config.api == "opsgenie":
         assert base == contract["base_urls"]["default" if config.region == "us" else "eu"]
 
 
-def test_opsgenie_alias_and_paths():
+def test_opsgenie_alias_and_paths() -> None:
     assert opsgenie.alias(notification(episode_id="a/b")) == "a/b"
     assert opsgenie.alias(notification(Kind.STALE, episode_id="a")) == "a:stale"
     assert opsgenie.alert_path("a/b c", "close") == "/v2/alerts/a%2Fb%20c/close"
@@ -311,7 +316,7 @@ def test_opsgenie_alias_and_paths():
         pytest.param(Kind.STALE, "slo.evaluation_stale", id="stale"),
     ],
 )
-def test_webhook_generic_types(kind, event_type):
+def test_webhook_generic_types(kind: Kind, event_type: str) -> None:
     n = notification(kind, previous_severity="SEV2" if kind is Kind.ESCALATED else None)
     body = webhook.build_payload(n, wh("generic"))
     assert body["type"] == event_type
@@ -369,12 +374,12 @@ def test_webhook_generic_types(kind, event_type):
         ),
     ],
 )
-def test_webhook_presets(preset, kind, fields):
+def test_webhook_presets(preset: str, kind: Kind, fields: dict[str, str]) -> None:
     body = webhook.build_payload(notification(kind, episode_id="E"), wh(preset))
     assert {k: body[k] for k in fields} == fields
 
 
-def test_firehydrant_levels_and_summary_limit():
+def test_firehydrant_levels_and_summary_limit() -> None:
     levels = [
         webhook.build_payload(notification(severity=s, slo="x" * 400), wh("firehydrant"))
         for s in ("SEV1", "SEV2", "SEV3")
@@ -388,7 +393,7 @@ def test_firehydrant_levels_and_summary_limit():
 @pytest.mark.parametrize(
     "vector", load("standard-webhooks/test-vectors.json")["vectors"], ids=lambda v: v["webhook_id"]
 )
-def test_sign_matches_the_test_vectors(vector):
+def test_sign_matches_the_test_vectors(vector: dict[str, Any]) -> None:
     key = webhook.decode_secret(load("standard-webhooks/test-vectors.json")["secret"])
     signature = webhook.sign(
         key, vector["webhook_id"], int(vector["webhook_timestamp"]), vector["body"].encode()
@@ -396,7 +401,7 @@ def test_sign_matches_the_test_vectors(vector):
     assert signature == vector["webhook_signature"]
 
 
-def test_headers_sign_the_exact_body():
+def test_headers_sign_the_exact_body() -> None:
     n = notification(event_id="ev.1")
     key = bytes(range(32))
     body = webhook.encode(webhook.build_payload(n, wh("generic")))
@@ -420,7 +425,7 @@ def test_headers_sign_the_exact_body():
         pytest.param("whsec_AAECAwQF", "decodes to 6 bytes", id="too-short"),
     ],
 )
-def test_decode_secret_rejects(secret, message):
+def test_decode_secret_rejects(secret: str, message: str) -> None:
     from sloguard.errors import ConfigError
 
     with pytest.raises(ConfigError) as info:
@@ -449,13 +454,13 @@ def test_decode_secret_rejects(secret, message):
         ),
     ],
 )
-def test_slack_header(kind, header):
+def test_slack_header(kind: Kind, header: str) -> None:
     body = slack.build_payload(notification(kind, previous_severity="SEV2"), SL)
     assert body["blocks"][0]["text"]["text"] == header
     assert body["text"]
 
 
-def test_slack_escapes_and_limits():
+def test_slack_escapes_and_limits() -> None:
     n = notification(slo="a<b>&" + "x" * 5000, description="<!channel> " + "y" * 5000)
     body = slack.build_payload(n, SL)
     assert len(body["blocks"][0]["text"]["text"]) == 150
@@ -468,7 +473,7 @@ def test_slack_escapes_and_limits():
 
 # --- every body satisfies the contract the receivers enforce ---------------------------------
 @pytest.mark.parametrize("kind", ALL_KINDS)
-def test_bodies_satisfy_contracts(kind):
+def test_bodies_satisfy_contracts(kind: Kind) -> None:
     n = notification(kind, previous_severity="SEV2" if kind is Kind.ESCALATED else None)
     pd_body = {"routing_key": "a" * 32, **pagerduty.build_payload(n, PD)}
     assert (
@@ -529,13 +534,13 @@ def test_bodies_satisfy_contracts(kind):
         ),
     ],
 )
-def test_config_rejects(data, message):
+def test_config_rejects(data: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError) as info:
         TypeAdapter(NotifierConfig).validate_python(data)
     assert message in str(info.value)
 
 
-def test_config_union_picks_the_model():
+def test_config_union_picks_the_model() -> None:
     adapter = TypeAdapter(NotifierConfig)
     assert isinstance(
         adapter.validate_python({"type": "slack", "name": "s", "url_env": "U"}), SlackConfig

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -78,7 +79,7 @@ def exception_texts(exc: BaseException) -> list[str]:
 
 
 @pytest.fixture(autouse=True)
-def env(monkeypatch):
+def env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PD_KEY", ROUTING_KEY)
     monkeypatch.setenv("OG_KEY", GENIE_KEY)
     monkeypatch.setenv("WH_SECRET", WEBHOOK_SECRET)
@@ -90,7 +91,9 @@ def env(monkeypatch):
     ["400-echo", "500-echo", "429-echo", "reset", "drop", "timeout", "down"],
 )
 @pytest.mark.parametrize("index", [0, 1, 2, 3], ids=["pagerduty", "opsgenie", "webhook", "slack"])
-def test_no_secret_leaks(fault, index, monkeypatch, caplog):
+def test_no_secret_leaks(
+    fault: str, index: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     status = int(fault.split("-")[0]) if fault.endswith("echo") else 400
     with EchoReceiver(status) as receiver:
@@ -168,7 +171,9 @@ def test_no_secret_leaks(fault, index, monkeypatch, caplog):
         ),
     ],
 )
-def test_config_errors_name_the_field_not_the_secret(config, env_value, message, monkeypatch):
+def test_config_errors_name_the_field_not_the_secret(
+    config: dict[str, Any], env_value: str | None, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if env_value is not None:
         monkeypatch.setenv("BAD", env_value)
 
@@ -183,7 +188,7 @@ def test_config_errors_name_the_field_not_the_secret(config, env_value, message,
         assert leaks(text) == [], text
 
 
-def test_secret_file(tmp_path):
+def test_secret_file(tmp_path: Path) -> None:
     key_file = tmp_path / "pd.key"
     key_file.write_text(ROUTING_KEY + "\n")
     config = ADAPTER.validate_python(
@@ -201,7 +206,7 @@ def test_secret_file(tmp_path):
     assert ROUTING_KEY not in key
 
 
-def test_redact_replaces_the_longest_match_first():
+def test_redact_replaces_the_longest_match_first() -> None:
     register_secret(f"http://h{SLACK_PATH}", is_url=True)
     register_secret(ROUTING_KEY)
     assert redact(f"url http://h{SLACK_PATH} and {ROUTING_KEY}") == "url <redacted> and <redacted>"

@@ -235,11 +235,12 @@ def test_auth_header_and_no_secret_in_errors(
     secret_file = tmp_path / "secret"
     secret_file.write_text(SECRET + "\n")
     monkeypatch.setenv("PROM_TOKEN", SECRET)
-    config: dict[str, Any] = {
+    configs: dict[str, dict[str, Any]] = {
         "bearer_file": {"bearer_token_file": str(secret_file)},
         "bearer_env": {"bearer_token_env": "PROM_TOKEN"},
         "basic": {"basic_auth": BasicAuth(username="sre", password_file=str(secret_file))},
-    }[how]
+    }
+    config = configs[how]
     rec = Recorder(prom_error(403, "forbidden", "denied"))
     with pytest.raises(QueryError) as info:
         query(rec, **config)

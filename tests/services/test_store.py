@@ -18,6 +18,7 @@ from sloguard.model import Severity
 from sloguard.records import Kind, OutboxRow
 from sloguard.store import Store
 from sloguard.store import sqlite as store_module
+from sloguard.store._schema import MIGRATIONS, SCHEMA_VERSION
 from tests.support.fakes import notification
 
 EP1 = episode_id("checkout", 1000.0)  # the episode declared_state() opens
@@ -153,12 +154,12 @@ def test_schema_is_versioned_and_migrated_forward(
 ) -> None:
     path = tmp_path / "state.db"
     s = Store.open(path)
-    current = store_module.SCHEMA_VERSION
-    assert s.schema_version == current == max(store_module.MIGRATIONS)
+    current = SCHEMA_VERSION
+    assert s.schema_version == current == max(MIGRATIONS)
     state, events = declared_state()
     s.commit(state, events, [row("pd", Kind.DECLARED)], at=1000.0)
     s.close()
-    migrations = dict(store_module.MIGRATIONS)
+    migrations = dict(MIGRATIONS)
     migrations[current + 1] = "ALTER TABLE outbox ADD COLUMN note TEXT NOT NULL DEFAULT ''"
     monkeypatch.setattr(store_module, "MIGRATIONS", migrations)
     monkeypatch.setattr(store_module, "SCHEMA_VERSION", current + 1)
@@ -172,7 +173,7 @@ def test_schema_is_versioned_and_migrated_forward(
 def test_a_version_1_database_gains_episode_impact_columns(tmp_path: Path) -> None:
     path = tmp_path / "v1.db"
     db = sqlite3.connect(path)
-    db.executescript(store_module.MIGRATIONS[1])
+    db.executescript(MIGRATIONS[1])
     db.execute(
         "INSERT INTO episodes (id, slo, declared_at, resolved_at, peak) "
         "VALUES ('e1', 'checkout', 10.0, 20.0, 'SEV2')"
@@ -239,8 +240,8 @@ def test_a_seen_state_moves_only_its_last_evaluation(tmp_path: Path) -> None:
 def test_a_version_2_database_gains_the_last_evaluation_column(tmp_path: Path) -> None:
     path = tmp_path / "v2.db"
     db = sqlite3.connect(path)
-    db.executescript(store_module.MIGRATIONS[1])
-    db.executescript(store_module.MIGRATIONS[2])
+    db.executescript(MIGRATIONS[1])
+    db.executescript(MIGRATIONS[2])
     old = EpisodeState(slo="search", last_at=1000.0)
     db.execute(
         "INSERT INTO slo_state (slo, state, updated_at) VALUES (?, ?, ?)",
@@ -250,7 +251,7 @@ def test_a_version_2_database_gains_the_last_evaluation_column(tmp_path: Path) -
     db.commit()
     db.close()
     s = Store.open(path)
-    assert s.schema_version == store_module.SCHEMA_VERSION >= 3
+    assert s.schema_version == SCHEMA_VERSION >= 3
     assert s.load_states() == {"search": old}
     s.commit_many([], 1030.0, seen=[replace(old, last_at=1030.0)])
     assert s.load_states() == {"search": replace(old, last_at=1030.0)}

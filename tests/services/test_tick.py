@@ -227,6 +227,7 @@ def test_the_states_are_read_once_then_kept_as_committed(tmp_path: Path) -> None
     script = Script()
     d = daemon(tmp_path, script, notifiers(), clock)
     store = CountingStore.open(tmp_path / "state.db")
+    assert isinstance(store, CountingStore)
     d.tick.store = store
     for n, severity in enumerate([Severity.OK, Severity.SEV1, Severity.SEV1, Severity.OK]):
         script.severity["checkout-availability"] = severity

@@ -175,7 +175,7 @@ def expected_alerts(
                 r.ratio, None if isinstance(slo.indicator, RawIndicator) else events
             )
     ev = evaluate(slo, readings, None, k * step)
-    alerts = []
+    alerts: list[dict[str, object]] = []
     for severity in (Severity.SEV1, Severity.SEV2, Severity.SEV3):
         firing = [
             d for d in ev.tiers if d.tier.severity is severity and d.state is TierState.FIRING
@@ -194,12 +194,12 @@ def expected_alerts(
             "sloth_severity": "page" if severity.pages else "ticket",
         }
         alerts.append(
-            {"exp_labels": labels, "exp_annotations": annotations(slo, severity, short.ratio)}
+            {"exp_labels": labels, "exp_annotations": alert_annotations(slo, severity, short.ratio)}
         )
     return alerts
 
 
-def annotations(slo: SLO, severity: Severity, value: float) -> dict[str, str]:
+def alert_annotations(slo: SLO, severity: Severity, value: float) -> dict[str, str]:
     from sloguard.rules import slo_rule_groups
 
     rule = next(
@@ -375,7 +375,7 @@ def files(slo: SLO, case: Case) -> tuple[str, dict[str, object]]:
     """The rules file text and the test document for one case (rules file named rules.yml)."""
     syn = synthetic(slo)
     rules = render_rules(rule_groups([syn]), "synthetic")
-    doc = {
+    doc: dict[str, object] = {
         "rule_files": ["rules.yml"],
         "evaluation_interval": f"{case.step}s",
         "group_eval_order": [g.name for g in rule_groups([syn])],

@@ -65,6 +65,8 @@ class RulesLoaded(FakeSource):
     the recorded series (every SLO in one answer, by ``sloth_id``) and the direct queries
     answer the same number per window (``RATIOS``), so both paths must evaluate alike."""
 
+    answers: dict[str, list[Sample]]  # no failures, and tests may edit an answer
+
     def __init__(self, slos: list[SLO], rate: float = 100.0) -> None:
         answers = rules_info_answers(slos)
         for s in slos:

@@ -140,7 +140,7 @@ async def daemon_for_subprocess(mode: str, db: str, log: str) -> None:
         store=store,
         clock=clock,
     )
-    d = Parts(tick, Deliverer(store, {"hook": hook}, clock))  # type: ignore[dict-item]
+    d = Parts(tick, Deliverer(store, {"hook": hook}, clock))
     script = d.tick.evaluate
     assert isinstance(script, Script)
     if mode in ("die-before-send", "die-in-send"):
