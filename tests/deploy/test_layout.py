@@ -1,4 +1,5 @@
-"""The product stays readable in one sitting: no module of ``sloguard`` over 450 lines.
+"""The code stays readable: no module of ``sloguard`` over 450 lines; no test suite imports
+another.
 
 A module that grows past the limit is split along a seam (see how ``sloguard.rules``,
 ``sloguard.lifecycle`` and ``sloguard.backtest`` are laid out), not trimmed by squeezing lines.
@@ -6,6 +7,7 @@ A module that grows past the limit is split along a seam (see how ``sloguard.rul
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -31,4 +33,32 @@ def test_no_module_is_over_450_lines(path: Path) -> None:
     count = lines_of(path)
     assert count <= MAX_LINES, (
         f"{path.relative_to(ROOT)} has {count} lines (at most {MAX_LINES}): split it along a seam"
+    )
+
+
+TEST_MODULES = sorted((ROOT / "tests").rglob("test_*.py"))
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a file imports at its top level or inside functions (not in strings)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize("path", TEST_MODULES, ids=[str(p.relative_to(ROOT)) for p in TEST_MODULES])
+def test_no_test_module_imports_another(path: Path) -> None:
+    """Shared helpers live in ``tests/support``; a suite never imports a suite."""
+    suites = {
+        ".".join(p.relative_to(ROOT).with_suffix("").parts) for p in TEST_MODULES if p != path
+    }
+    leaks = sorted(m for m in imported_modules(path) if m in suites or m == "tests.conftest")
+    assert not leaks, (
+        f"{path.relative_to(ROOT)} imports {leaks}: move what it needs to tests/support"
     )
