@@ -24,6 +24,7 @@ def main() -> None:
 def _register() -> None:
     from sloguard.cli.backtest import backtest
     from sloguard.cli.evaluate import evaluate
+    from sloguard.cli.gate import gate
     from sloguard.cli.generate import generate
     from sloguard.cli.import_ import import_
     from sloguard.cli.postmortem import postmortem
@@ -37,6 +38,7 @@ def _register() -> None:
     main.add_command(generate)
     main.add_command(backtest)
     main.add_command(postmortem)
+    main.add_command(gate)
 
 
 _register()
