@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -74,6 +74,9 @@ class Parts:
 
     def status(self) -> dict[str, Any]:
         return self.tick.shown.status()
+
+    def gate(self, query: Mapping[str, Sequence[str]]) -> tuple[int, dict[str, Any]]:
+        return self.tick.shown.gate(query)
 
     async def once(self, at: float | None = None) -> TickReport:
         """One tick at ``at`` (default: now) and one delivery pass."""
@@ -284,7 +287,11 @@ async def serve(
         await supervisor.daemon.aclose()
         raise ConfigError(Problem(Location("<config>"), f"http.listen: {exc}")) from None
     server = HttpServer(
-        metrics=metrics.render, readiness=readiness, snapshot=supervisor.snapshot, limits=limits
+        metrics=metrics.render,
+        readiness=readiness,
+        snapshot=supervisor.snapshot,
+        gate=supervisor.gate,
+        limits=limits,
     )
     try:
         await server.start(host, port)

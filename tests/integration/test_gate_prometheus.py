@@ -8,56 +8,22 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from harness import scenarios as sc
 from tests.conftest import Served
+from tests.support.gate import run_gate as gate
+from tests.support.gate import write_slos
 
-ROOT = Path(__file__).resolve().parents[2]
 MONTH = 30 * 86400
-
-
-def spec(service: str) -> str:
-    sel = f'job="sloguard-test",service="{service}"'
-    return f"""\
-apiVersion: sloguard/v1
-kind: SLO
-metadata:
-  name: {service}-availability
-spec:
-  service: {service}
-  objective: 99.9
-  window: 30d
-  indicator:
-    ratio:
-      errors: sum(rate(http_requests_total{{{sel},code=~"5.."}}[{{{{.window}}}}]))
-      total: sum(rate(http_requests_total{{{sel}}}[{{{{.window}}}}]))
-"""
 
 
 @pytest.fixture
 def slo_dir(tmp_path: Path) -> Path:
-    d = tmp_path / "slo_definitions"
-    d.mkdir()
-    (d / "shop.yaml").write_text("---\n".join(spec(s) for s in ("checkout", "search", "idle")))
-    return d
-
-
-def gate(*args: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "sloguard", "gate", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert "Traceback" not in done.stdout + done.stderr
-    return done
+    write_slos(tmp_path / "slo_definitions")
+    return tmp_path / "slo_definitions"
 
 
 def closed_port_url() -> str:
