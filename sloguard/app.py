@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from sloguard.budget import BudgetPolicy
 from sloguard.burn import Evaluation
 from sloguard.clock import ScaledClock, SystemClock
 from sloguard.collector import CollectorPause
@@ -103,8 +104,13 @@ def paging_policy(config: DaemonConfig) -> PagingPolicy:
                 notifiers=tuple(r.notifiers),
                 severities=frozenset(Severity[s] for s in r.match.severity),
                 match=Matcher(frozenset(r.match.slos), MappingProxyType(dict(r.match.labels))),
+                events=frozenset(r.match.event),
             )
             for r in config.routes
+        ),
+        budget=BudgetPolicy(
+            thresholds_percent=tuple(config.budget.thresholds_percent),
+            hysteresis_percent=config.budget.hysteresis_percent,
         ),
         silences=tuple(
             Silence(
