@@ -28,6 +28,7 @@ def _register() -> None:
     from sloguard.cli.generate import generate
     from sloguard.cli.import_ import import_
     from sloguard.cli.postmortem import postmortem
+    from sloguard.cli.report import report
     from sloguard.cli.run import run
     from sloguard.cli.validate import validate
 
@@ -39,6 +40,7 @@ def _register() -> None:
     main.add_command(backtest)
     main.add_command(postmortem)
     main.add_command(gate)
+    main.add_command(report)
 
 
 _register()
