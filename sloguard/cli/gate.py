@@ -74,7 +74,8 @@ def _text(decision: Decision, at: float) -> str:
         head = "allowed (unknowns allowed by --on-unknown allow)"
     else:
         head = "unknown: blocked (--on-unknown block)" if decision.unknown else "blocked"
-    lines = [f"{head}: {decision.checked} SLOs checked at {iso_time(at)}"]
+    plural = "" if decision.checked == 1 else "s"
+    lines = [f"{head}: {decision.checked} SLO{plural} checked at {iso_time(at)}"]
     return "\n".join([*lines, *decision.reasons])
 
 

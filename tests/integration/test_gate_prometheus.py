@@ -75,7 +75,7 @@ def test_reason_states_the_budget_the_samples_give(incidents: Served, slo_dir: P
     assert ratio is not None
     left = (1 - ratio / 0.001) * 100
     head, *reasons = done.stdout.splitlines()
-    assert head.startswith("blocked: 1 SLOs checked at ")
+    assert head.startswith("blocked: 1 SLO checked at ")
     assert reasons == [
         f"checkout-availability: {left:.1f}% of the error budget left, below the 10% the "
         "policy requires",
