@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,14 +67,32 @@ class Report:
     slos: tuple[SloReview, ...]
 
 
-def episode_line(episode: EpisodeRecord, slo: SLO) -> EpisodeLine:
-    """An episode's cost and timings; the budget share is its burn-seconds over the period."""
+def onset(points: Sequence[tuple[float, float]], budget: float) -> float | None:
+    """When the burn that led to a declaration began, from the data: the first point of the
+    last unbroken run of the shortest window burning above 1x (``points`` are error ratios up
+    to the declaration). None when the last point does not burn."""
+    start = None
+    for at, ratio in reversed(points):
+        if ratio / budget <= 1.0:
+            break
+        start = at
+    return start
+
+
+def episode_line(episode: EpisodeRecord, slo: SLO, burn_onset: float | None = None) -> EpisodeLine:
+    """An episode's cost and timings; the budget share is its burn-seconds over the period.
+
+    Time to detect runs from ``burn_onset`` (from the data, see :func:`onset`) when known, else
+    from the burn start the daemon itself saw."""
     spent = None if episode.burn_seconds is None else episode.burn_seconds / slo.period_seconds
-    detect = (
-        None if episode.burn_started_at is None else episode.declared_at - episode.burn_started_at
-    )
+    began = burn_onset if burn_onset is not None else episode.burn_started_at
+    detect = None if began is None else episode.declared_at - began
     resolve = None if episode.resolved_at is None else episode.resolved_at - episode.declared_at
-    pages = sum(1 for t in episode.transitions if t.paged and t.severity in ("SEV1", "SEV2"))
+    pages = sum(
+        1
+        for t in episode.transitions
+        if t.paged and t.kind in ("declared", "escalated") and t.severity in ("SEV1", "SEV2")
+    )
     return EpisodeLine(
         episode.id, episode.peak, episode.declared_at, episode.resolved_at, spent, detect, resolve,
         pages,
@@ -88,11 +106,17 @@ def review(
     episodes: Sequence[EpisodeRecord],
     start: float,
     end: float,
+    onsets: Mapping[str, float] | None = None,
 ) -> SloReview:
-    """One SLO key over ``[start, end]``; ``episodes`` are all of the key's, any time."""
+    """One SLO key over ``[start, end]``; ``episodes`` are all of the key's, any time;
+    ``onsets`` the burn onset from the data by episode id."""
     inside = [e for e in episodes if start <= e.declared_at < end]
+    found = onsets or {}
     lines = tuple(
-        sorted((episode_line(e, slo) for e in inside), key=lambda x: -(x.budget_spent or 0.0))
+        sorted(
+            (episode_line(e, slo, found.get(e.id)) for e in inside),
+            key=lambda x: -(x.budget_spent or 0.0),
+        )
     )
     by_sev: dict[str, int] = {}
     for line in lines:
@@ -252,6 +276,7 @@ __all__ = [
     "as_markdown",
     "build",
     "episode_line",
+    "onset",
     "render",
     "review",
 ]

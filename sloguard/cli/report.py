@@ -17,7 +17,7 @@ from sloguard.errors import SloguardError, SpecError
 from sloguard.model import SLO
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
 from sloguard.records import EpisodeRecord
-from sloguard.report import build, render, review
+from sloguard.report import build, onset, render, review
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -52,6 +52,33 @@ async def error_ratios(
     return out
 
 
+ONSET_LOOKBACK_SECONDS = 6 * 3600
+ONSET_STEP_SECONDS = 60
+
+
+async def onsets(
+    config: PrometheusConfig, slo: SLO, episodes: Sequence[EpisodeRecord]
+) -> dict[str, float]:
+    """Each episode's burn onset from the data (report.onset): the shortest window's error
+    ratio every minute over the hours before its declaration. Grouped SLOs are left out."""
+    if slo.group_by:
+        return {}
+    window = format_duration(min(slo.window_seconds))
+    found: dict[str, float] = {}
+    async with PrometheusClient(config) as client:
+        for e in episodes:
+            series = await client.query_range(
+                slo.error_ratio_query(window),
+                e.declared_at - ONSET_LOOKBACK_SECONDS,
+                e.declared_at,
+                ONSET_STEP_SECONDS,
+            )
+            began = onset(series[0].points, slo.budget) if len(series) == 1 else None
+            if began is not None:
+                found[e.id] = began
+    return found
+
+
 def _episodes(state: Path | None) -> list[EpisodeRecord]:
     if state is None:
         return []
@@ -67,6 +94,10 @@ def _episodes(state: Path | None) -> list[EpisodeRecord]:
 def _of(slo: SLO, episodes: Sequence[EpisodeRecord]) -> list[EpisodeRecord]:
     """The episodes of ``slo``, of any of its groups."""
     return [e for e in episodes if e.slo.split("{", 1)[0] == slo.name]
+
+
+def _in(episodes: list[EpisodeRecord], start: float, end: float) -> list[EpisodeRecord]:
+    return [e for e in episodes if start <= e.declared_at < end]
 
 
 @click.command("report", epilog=EPILOG)
@@ -115,20 +146,14 @@ def report(
         sys.exit(EXIT_USAGE)
     try:
         ratios = asyncio.run(error_ratios(config, slos, start, end))
-        episodes = _episodes(state)
+        recorded = _episodes(state)
+        episodes = {s.name: _in(_of(s, recorded), start, end) for s in slos}
+        began = {s.name: asyncio.run(onsets(config, s, episodes[s.name])) for s in slos}
     except SloguardError as exc:
         click.echo(f"sloguard: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
     reviews = [
-        review(
-            s.name,
-            s,
-            ratios[s.name],
-            _of(s, episodes),
-            start,
-            end,
-        )
-        for s in slos
+        review(s.name, s, ratios[s.name], episodes[s.name], start, end, began[s.name]) for s in slos
     ]
     click.echo(render(build(start, end, reviews), fmt), nl=False)
     sys.exit(EXIT_OK)

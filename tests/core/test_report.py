@@ -8,7 +8,7 @@ import pytest
 
 from sloguard.model import SLO, RatioIndicator
 from sloguard.records import EpisodeRecord, Transition
-from sloguard.report import as_json, as_markdown, build, render, review
+from sloguard.report import as_json, as_markdown, build, onset, render, review
 
 DAY = 86400
 START = 1_717_200_000.0  # 2024-06-01
@@ -77,3 +77,23 @@ def test_renderings() -> None:
     )
     assert "| checkout-availability | big | SEV1 | 10.0% | 1m | 1h | 2 |" in md
     assert "<td>big</td>" in render(report, "html")
+
+
+@pytest.mark.parametrize(
+    ("ratios", "expected"),
+    [
+        pytest.param([0.0005, 0.0005, 0.5, 1.0, 1.0], 120.0, id="last-run-start"),
+        pytest.param([0.5, 0.0005, 0.5, 0.5], 120.0, id="an-earlier-run-does-not-count"),
+        pytest.param([0.5, 0.5], 0.0, id="burning-from-the-first-point"),
+        pytest.param([0.5, 0.0005], None, id="not-burning-at-the-end"),
+        pytest.param([], None, id="no-points"),
+    ],
+)
+def test_onset(ratios: list[float], expected: float | None) -> None:
+    assert onset([(60.0 * i, r) for i, r in enumerate(ratios)], 0.001) == expected
+
+
+def test_time_to_detect_from_the_data_onset() -> None:
+    r = review(SLO_.name, SLO_, 0.001, EPISODES, START, END, {"big": START + 2 * DAY - 300})
+    big = next(e for e in r.episodes if e.id == "big")
+    assert big.time_to_detect_seconds == 300  # not the 60 s the daemon saw

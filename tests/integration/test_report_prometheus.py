@@ -102,3 +102,66 @@ def test_markdown_and_html_show_the_same_rows(
     assert "| ledger-availability |" in outs["markdown"]
     assert "<td>ledger-availability</td>" in outs["html"]
     assert outs["html"].startswith("<!doctype html>")
+
+
+def test_episodes_from_the_state_of_a_daemon(
+    month: tuple[Generated, PrometheusServer], tmp_path: Path
+) -> None:
+    # The daemon evaluates every minute around ledger's outage; the report then reads its state.
+    import asyncio
+
+    from sloguard.app import open_daemon
+    from sloguard.clock import ManualClock
+    from sloguard.config import load_config
+
+    data, server = month
+    slos = tmp_path / "slos.yaml"
+    slos.write_text(availability_yaml("ledger"))
+    state = tmp_path / "state.db"
+    config = tmp_path / "sloguard.yaml"
+    config.write_text(
+        f'prometheus: {{url: "{server.url}"}}\nslo_paths: [{slos}]\nstate_path: {state}\n'
+    )
+    outage_at = SCENARIO.at(10 * DAY)
+    # Every minute through the outage, then every 10 minutes until the slow tiers clear.
+    ticks = [outage_at + 60 * i for i in range(-5, 40)]
+    ticks += [outage_at + 40 * 60 + 600 * i for i in range(1, 41)]
+
+    async def drive() -> None:
+        clock = ManualClock(ticks[0])
+        async with open_daemon(load_config(config), clock=clock) as daemon:
+            for at in ticks:
+                clock.set(at)
+                assert (await daemon.once(at)).failures == ()
+
+    asyncio.run(drive())
+    start, end = SCENARIO.at(HOUR), SCENARIO.at(MONTH + HOUR)
+    done = subprocess.run(
+        [sys.executable, "-m", "sloguard", "report", str(slos), "--prometheus", server.url,
+         "--from", str(start), "--to", str(end), "--format", "json", "--state", str(state)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (row,) = json.loads(done.stdout)["slos"]
+    assert row["episodes_by_severity"] == {"SEV1": 1}
+    (episode,) = row["episodes"]
+    # Time to detect from the data: the outage first shows in the sample at outage_at + 60 s
+    # (a sample carries the minute before it); declared within two evaluations of that.
+    from sloguard.durations import parse_time
+
+    declared = parse_time(episode["declared_at"])
+    assert outage_at + 60 <= declared <= outage_at + 180
+    assert episode["time_to_detect_seconds"] == declared - (outage_at + 60)
+    # Resolved once the outage left the SEV3 tier's 6h window (30 min + 6 h), after the quiet
+    # period (5 min), at the next 10-minute evaluation.
+    assert 6.5 * HOUR + 300 <= episode["time_to_resolve_seconds"] <= 6.5 * HOUR + 300 + 720
+    # The episode's budget: its burn-seconds over the period; the outage itself spent 1800 s
+    # at 1000x the budget rate of a 0.1 % SLO over 30 d: 1800 / (0.001 * 30 d) = 69 %.
+    truth = 1800 / (0.001 * MONTH)
+    assert episode["budget_spent"] == pytest.approx(truth, rel=0.1)
+    # One page (the SEV1 declaration; the resolve is no page), whether or not a route sends it.
+    assert episode["pages"] == 1
+    assert row["pages_per_week"] == pytest.approx(7 / 30)
+    ratio = data.error_ratio("ledger", end - start, end)
+    assert ratio is not None
+    assert episode["budget_spent"] < ratio / 0.001  # one episode of the month's spend
