@@ -37,6 +37,11 @@ prometheus:  ## Debian's prometheus + promtool + alertmanager, only when missing
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    --no-install-recommends prometheus prometheus-alertmanager >/dev/null; \
 	fi
+	@# curl and jq run the shell one-liner of docs/gates.md in its test
+	@if ! command -v curl >/dev/null || ! command -v jq >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends curl jq >/dev/null; \
+	fi
 
 helm: $(HELM)  ## helm v3.17.3 in .tools/ for the chart tests, only when missing
 

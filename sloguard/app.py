@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from sloguard.budget import BudgetPolicy
 from sloguard.burn import Evaluation
 from sloguard.clock import ScaledClock, SystemClock
 from sloguard.collector import CollectorPause
@@ -75,6 +76,9 @@ class Parts:
     def status(self) -> dict[str, Any]:
         return self.tick.shown.status()
 
+    def gate(self, query: Mapping[str, Sequence[str]]) -> tuple[int, dict[str, Any]]:
+        return self.tick.shown.gate(query)
+
     async def once(self, at: float | None = None) -> TickReport:
         """One tick at ``at`` (default: now) and one delivery pass."""
         report = await self.tick.run(self.tick.clock.now() if at is None else at)
@@ -100,8 +104,13 @@ def paging_policy(config: DaemonConfig) -> PagingPolicy:
                 notifiers=tuple(r.notifiers),
                 severities=frozenset(Severity[s] for s in r.match.severity),
                 match=Matcher(frozenset(r.match.slos), MappingProxyType(dict(r.match.labels))),
+                events=frozenset(r.match.event),
             )
             for r in config.routes
+        ),
+        budget=BudgetPolicy(
+            thresholds_percent=tuple(config.budget.thresholds_percent),
+            hysteresis_percent=config.budget.hysteresis_percent,
         ),
         silences=tuple(
             Silence(
@@ -284,7 +293,11 @@ async def serve(
         await supervisor.daemon.aclose()
         raise ConfigError(Problem(Location("<config>"), f"http.listen: {exc}")) from None
     server = HttpServer(
-        metrics=metrics.render, readiness=readiness, snapshot=supervisor.snapshot, limits=limits
+        metrics=metrics.render,
+        readiness=readiness,
+        snapshot=supervisor.snapshot,
+        gate=supervisor.gate,
+        limits=limits,
     )
     try:
         await server.start(host, port)

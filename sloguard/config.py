@@ -36,6 +36,9 @@ _FORBID = ConfigDict(extra="forbid", frozen=True)
 
 
 SeverityName = Literal["SEV1", "SEV2", "SEV3"]
+BudgetEventName = Literal["budget.threshold_crossed", "budget.exhausted", "budget.recovered"]
+# Notifiers that render budget events (PagerDuty and Opsgenie would page on a budget line).
+BUDGET_NOTIFIER_TYPES = ("webhook", "slack")
 
 
 class RouteMatch(BaseModel):
@@ -46,6 +49,31 @@ class RouteMatch(BaseModel):
     severity: list[SeverityName] = Field(default_factory=list, description="empty: all")
     slos: list[str] = Field(default_factory=list, description="SLO names; empty: all")
     labels: dict[str, str] = Field(default_factory=dict, description="exact label values")
+    event: list[BudgetEventName] = Field(
+        default_factory=list,
+        description="budget events this route takes (and only those); empty: the episodes'",
+    )
+
+
+class BudgetConfig(BaseModel):
+    """The error-budget policy's lines: events when the budget left crosses them."""
+
+    model_config = _FORBID
+
+    thresholds_percent: list[float] = Field(
+        default_factory=lambda: [50.0, 25.0, 0.0],
+        description="percent of the budget left, descending; 0 is exhaustion",
+    )
+    hysteresis_percent: float = Field(
+        default=5.0, ge=0, le=50, description="climb this far above a line to recover"
+    )
+
+    @field_validator("thresholds_percent")
+    @classmethod
+    def _descending(cls, value: list[float]) -> list[float]:
+        if value != sorted(set(value), reverse=True) or any(not 0 <= v < 100 for v in value):
+            raise ValueError("give distinct percents from 0 to below 100, highest first")
+        return value
 
 
 class RouteConfig(BaseModel):
@@ -187,6 +215,7 @@ class DaemonConfig(BaseModel):
     routes: list[RouteConfig] = Field(default_factory=list)
     silences: list[SilenceConfig] = Field(default_factory=list)
     lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
     recorded_series: RecordedSeriesConfig = Field(default_factory=RecordedSeriesConfig)
@@ -329,6 +358,12 @@ def _config_wording(problem: Problem) -> Problem:
     return Problem(problem.location, message, problem.field, problem.level)
 
 
+def _renders_budget(notifier: NotifierConfig) -> bool:
+    if notifier.type not in BUDGET_NOTIFIER_TYPES:
+        return False
+    return getattr(notifier, "preset", "generic") == "generic"
+
+
 def _check_references(config: DaemonConfig, located: _Located) -> None:
     problems: list[Problem] = []
     names: dict[str, int] = {}
@@ -350,6 +385,14 @@ def _check_references(config: DaemonConfig, located: _Located) -> None:
                     located.problem(
                         ("routes", i, "notifiers", j),
                         f"no notifier named {name!r}; configured notifiers: {valid}",
+                    )
+                )
+            elif route.match.event and not _renders_budget(config.notifiers[names[name]]):
+                problems.append(
+                    located.problem(
+                        ("routes", i, "notifiers", j),
+                        f"notifier {name!r} cannot take budget events: route them to a "
+                        "slack notifier or a webhook with the generic preset",
                     )
                 )
     fast = config.fast_path.interval_seconds

@@ -12,6 +12,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
+from sloguard.budget import (
+    BudgetEvent,
+    BudgetPolicy,
+    budget_event_id,
+    budget_summary,
+    step_budget,
+)
 from sloguard.burn import Evaluation, TierDecision, TierState
 from sloguard.durations import human_duration
 from sloguard.lifecycle import (
@@ -27,7 +34,14 @@ from sloguard.model import SLO, Severity
 from sloguard.postmortem import SloFacts
 from sloguard.postmortem import render as render_postmortem
 from sloguard.records import EpisodeRecord, Kind, Notification, OutboxRow, Transition
-from sloguard.routing import Route, Silence, active_silence, dispatch, match_labels
+from sloguard.routing import (
+    Route,
+    Silence,
+    active_silence,
+    budget_recipients,
+    dispatch,
+    match_labels,
+)
 
 History = Callable[[str], EpisodeRecord | None]
 
@@ -48,6 +62,7 @@ class PagingPolicy:
     lifecycle: LifecyclePolicy = field(default_factory=LifecyclePolicy)
     routes: tuple[Route, ...] = ()
     silences: tuple[Silence, ...] = ()
+    budget: BudgetPolicy = field(default_factory=BudgetPolicy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +93,20 @@ def advance(
     """
     labels = match_labels(slo.labels, evaluation.labels, slo.service)
     silence = active_silence(policy.silences, slo.name, labels, now) if policy.silences else ""
-    if is_idle(state, evaluation, now, silence):
+    level = state.budget_level if state is not None else 0
+    level, crossed = step_budget(level, evaluation.error_budget_remaining, policy.budget)
+    if not crossed and is_idle(state, evaluation, now, silence):
         assert state is not None
         return Outcome(seen(state, now), (), (), seen_only=True)
     stepped, events = step(state, evaluation, now, policy.lifecycle, silence=silence)
+    stepped = replace(stepped, budget_level=level)
+    budget_out = tuple(
+        row
+        for event in crossed
+        for row in budget_rows(slo, evaluation, event, policy.routes, labels, now)
+    )
     if not events:  # nothing to route (every idle key, every tick)
-        return Outcome(stepped, (), ())
+        return Outcome(stepped, (), budget_out)
     routed, dispatches = dispatch(stepped, events, policy.routes, slo.name, labels)
     rows = []
     draft = ""
@@ -105,7 +128,51 @@ def advance(
                 payload=note.to_json(),
             )
         )
-    return Outcome(routed, tuple(events), tuple(rows))
+    return Outcome(routed, tuple(events), tuple(rows) + budget_out)
+
+
+def budget_rows(
+    slo: SLO,
+    evaluation: Evaluation,
+    event: BudgetEvent,
+    routes: Sequence[Route],
+    labels: Mapping[str, str],
+    now: float,
+) -> list[OutboxRow]:
+    """The outbox rows of one budget event: one per notifier of the routes that take it.
+
+    Its ``episode_id`` is the SLO key's budget, so a notifier hears a key's budget events in
+    order, apart from its incidents."""
+    kind = Kind(event.kind.value)
+    note = Notification(
+        kind=kind,
+        episode_id=f"budget:{evaluation.slo}",
+        event_id=budget_event_id(evaluation.slo, event, now),
+        slo=evaluation.slo,
+        service=slo.service,
+        severity=evaluation.severity.name,
+        previous_severity=None,
+        at=now,
+        summary=budget_summary(evaluation.slo, event, slo.period),
+        objective_percent=slo.objective_percent,
+        period=slo.period,
+        burn_rates=evaluation.burn_rates_by_name(),
+        error_budget_remaining=event.remaining,
+        time_to_exhaustion_seconds=evaluation.time_to_exhaustion_seconds,
+        labels=dict(labels),
+        owner=dict(slo.owner),
+        runbook_url=slo.runbook_url,
+        dashboard_url=slo.dashboard_url,
+        description=slo.description,
+        threshold_percent=event.threshold_percent,
+    )
+    payload = note.to_json()
+    return [
+        OutboxRow(
+            name, note.episode_id, note.event_id, kind.value, slo.name, note.severity, payload
+        )
+        for name in budget_recipients(routes, kind.value, slo.name, labels)
+    ]
 
 
 def postmortem_draft(

@@ -21,6 +21,14 @@ class Kind(StrEnum):
     ESCALATED = "escalated"  # SEVn -> higher: re-trigger the same key with the higher severity
     RESOLVED = "resolved"  # burn over (after the quiet period): resolve / close
     STALE = "stale"  # no data or Prometheus unreachable for too long while an episode is open
+    # The error budget crossing a line of the budget policy (sloguard.budget), no episode.
+    BUDGET_THRESHOLD_CROSSED = "budget.threshold_crossed"
+    BUDGET_EXHAUSTED = "budget.exhausted"
+    BUDGET_RECOVERED = "budget.recovered"
+
+    @property
+    def budget(self) -> bool:
+        return self.value.startswith("budget.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +56,7 @@ class Notification:
     dashboard_url: str = ""
     description: str = ""
     postmortem_markdown: str = ""  # filled on RESOLVED
+    threshold_percent: float | None = None  # budget events: the line crossed
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -45,11 +45,18 @@ class Route:
     notifiers: tuple[str, ...]
     severities: frozenset[Severity] = frozenset()  # empty = every paging severity
     match: Matcher = field(default_factory=Matcher)
+    # Budget events ("budget.exhausted", ...) this route takes; a route naming events takes
+    # only those, and a route naming none takes only the episodes' events.
+    events: frozenset[str] = frozenset()
 
     def matches(self, severity: Severity, slo: str, labels: Mapping[str, str]) -> bool:
-        if self.severities and severity not in self.severities:
+        if self.events or (self.severities and severity not in self.severities):
             return False
         return self.match.matches(slo, labels)
+
+    def takes(self, event: str, slo: str, labels: Mapping[str, str]) -> bool:
+        """Whether the route takes the budget event ``event`` of ``slo``."""
+        return event in self.events and self.match.matches(slo, labels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +93,17 @@ def recipients(
     names: dict[str, None] = {}
     for route in routes:
         if route.matches(severity, slo, labels):
+            names.update(dict.fromkeys(route.notifiers))
+    return tuple(names)
+
+
+def budget_recipients(
+    routes: Sequence[Route], event: str, slo: str, labels: Mapping[str, str]
+) -> tuple[str, ...]:
+    """Notifiers of every route taking the budget event ``event`` of the SLO, once each."""
+    names: dict[str, None] = {}
+    for route in routes:
+        if route.takes(event, slo, labels):
             names.update(dict.fromkeys(route.notifiers))
     return tuple(names)
 

@@ -1,4 +1,4 @@
-"""sloguard's read-only HTTP endpoint: ``/metrics``, ``/healthz``, ``/readyz``, ``/api/v1/slos``.
+"""sloguard's read-only HTTP endpoint: ``/metrics``, probes, ``/api/v1/slos``, ``/api/v1/gate``.
 
 A deliberately small HTTP/1.1 server on :func:`asyncio.start_server`: the daemon already runs
 an event loop, the surface is four GET routes, and a strict parser with hard caps is easier to
@@ -27,7 +27,8 @@ import json
 import logging
 import math
 import re
-from collections.abc import Callable, Mapping
+import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -37,6 +38,8 @@ from sloguard.ports import Clock
 log = logging.getLogger(__name__)
 
 SnapshotProvider = Callable[[], Mapping[str, Any]]
+# /api/v1/gate: the query (each name with its values) in, the HTTP status and the JSON body out.
+GateProvider = Callable[[Mapping[str, Sequence[str]]], tuple[int, Mapping[str, Any]]]
 MetricsRenderer = Callable[[], bytes]
 
 _TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -139,6 +142,7 @@ class _Request:
     path: str
     version: tuple[int, int]
     headers: Mapping[str, str]
+    query: Mapping[str, list[str]] = dataclasses.field(default_factory=dict)
 
     @property
     def keep_alive(self) -> bool:
@@ -157,11 +161,13 @@ class HttpServer:
         metrics: MetricsRenderer,
         readiness: Readiness,
         snapshot: SnapshotProvider,
+        gate: GateProvider | None = None,
         limits: ServerLimits | None = None,
     ) -> None:
         self._metrics = metrics
         self._readiness = readiness
         self._snapshot = snapshot
+        self._gate = gate
         self._limits = limits or ServerLimits()
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[None]] = set()
@@ -172,6 +178,8 @@ class HttpServer:
             "/readyz": self._readyz,
             "/api/v1/slos": self._slos,
         }
+        if gate is not None:
+            self._routes["/api/v1/gate"] = self._gate_route
 
     async def start(self, host: str, port: int) -> None:
         self._server = await asyncio.start_server(self._on_connection, host, port)
@@ -323,6 +331,8 @@ class HttpServer:
                 headers=(("Allow", ", ".join(_ALLOWED)),),
                 close=True,
             )
+        if route == self._gate_route:
+            return self._gate_route(request.query)
         return route()
 
     def _index(self) -> _Response:
@@ -332,6 +342,7 @@ class HttpServer:
             "/healthz       200 while the process runs\n"
             "/readyz        200 when a configuration is loaded and evaluation is recent\n"
             "/api/v1/slos   every SLO's current state and open episodes, as JSON\n"
+            "/api/v1/gate   may a release go out? e.g. ?service=checkout (docs/gates.md)\n"
         )
         return _Response(HTTPStatus.OK, body.encode())
 
@@ -348,6 +359,11 @@ class HttpServer:
 
     def _slos(self) -> _Response:
         return _json(HTTPStatus.OK, self._snapshot())
+
+    def _gate_route(self, query: Mapping[str, list[str]] | None = None) -> _Response:
+        assert self._gate is not None  # routed only when given
+        status, body = self._gate(query or {})
+        return _json(HTTPStatus(status), body)
 
 
 def _parse_head(head: bytes) -> _Request:
@@ -389,8 +405,12 @@ def _parse_head(head: bytes) -> _Request:
             raise _BadRequest(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request bodies are not accepted"
             )
-    path = target.split(b"?", 1)[0].decode("ascii")
-    return _Request(method_b.decode("ascii"), path, version, headers)
+    path, _, query = target.decode("ascii").partition("?")
+    try:
+        params = urllib.parse.parse_qs(query, keep_blank_values=True, max_num_fields=64)
+    except ValueError:
+        raise _BadRequest(HTTPStatus.BAD_REQUEST, "too many query parameters") from None
+    return _Request(method_b.decode("ascii"), path, version, headers, params)
 
 
 def _error(status: HTTPStatus, message: str) -> _Response:

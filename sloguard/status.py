@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sloguard.burn import Evaluation
+from sloguard.gate import decide, decision_json, policy_from_query
 from sloguard.lifecycle import EpisodeState
 from sloguard.model import SLO, Severity
 from sloguard.sink import MetricsSink
@@ -74,6 +75,20 @@ class Shown:
             "slos": [evaluation_json(ev, self.slos_by_key.get(ev.slo)) for ev in self.evaluations],
             "episodes": list(self.episodes),
         }
+
+    def gate(self, query: Mapping[str, Sequence[str]]) -> tuple[int, dict[str, Any]]:
+        """``/api/v1/gate``: the HTTP status and body of the deploy gate on the last tick.
+
+        200 whether allowed or not, 503 when the answer cannot be known (no tick yet, no data,
+        Prometheus unreachable) unless the query allows unknowns, 400 for a bad query.
+        """
+        try:
+            policy = policy_from_query(query)
+        except ValueError as exc:
+            return 400, {"error": str(exc), "allowed": False, "reasons": [str(exc)], "at": None}
+        decision = decide(self.evaluations, self.slos_by_key, policy)
+        status = 503 if decision.unknown and not decision.allowed else 200
+        return status, decision_json(decision, self.at)
 
 
 __all__ = ["Shown"]

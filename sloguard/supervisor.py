@@ -94,6 +94,10 @@ class Daemon(Protocol):
         """The body of ``/api/v1/slos``."""
         ...
 
+    def gate(self, query: Mapping[str, Sequence[str]]) -> tuple[int, Mapping[str, Any]]:
+        """The HTTP status and body of ``/api/v1/gate`` (sloguard.gate on the last tick)."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
@@ -409,6 +413,12 @@ class Supervisor:
         if self._daemon is None:
             return {"evaluated_at": None, "slos": [], "episodes": []}
         return self._daemon.status()
+
+    def gate(self, query: Mapping[str, Sequence[str]]) -> tuple[int, Mapping[str, Any]]:
+        """``/api/v1/gate``: 503 until a configuration is loaded (nothing can be known)."""
+        if self._daemon is None:
+            return 503, {"allowed": False, "reasons": ["no configuration loaded"], "at": None}
+        return self._daemon.gate(query)
 
     @property
     def daemon(self) -> Daemon:

@@ -24,9 +24,11 @@ def main() -> None:
 def _register() -> None:
     from sloguard.cli.backtest import backtest
     from sloguard.cli.evaluate import evaluate
+    from sloguard.cli.gate import gate
     from sloguard.cli.generate import generate
     from sloguard.cli.import_ import import_
     from sloguard.cli.postmortem import postmortem
+    from sloguard.cli.report import report
     from sloguard.cli.run import run
     from sloguard.cli.validate import validate
 
@@ -37,6 +39,8 @@ def _register() -> None:
     main.add_command(generate)
     main.add_command(backtest)
     main.add_command(postmortem)
+    main.add_command(gate)
+    main.add_command(report)
 
 
 _register()

@@ -126,6 +126,13 @@ async def _evaluate(
     return evaluations, unreachable_reason(source.failure, client.display_url)
 
 
+async def evaluate_at(
+    config: PrometheusConfig, slos: list[SLO], at: float
+) -> tuple[list[Evaluation], str]:
+    """Every SLO at ``at`` as the daemon reads it (recorded series where the rules run)."""
+    return await _evaluate(config, slos, at, recorded=True, direct_max=0)
+
+
 def parse_window(ctx: click.Context | None, param: click.Parameter | None, text: str) -> int:
     """``--direct-windows-max`` (a click callback): a duration (``1h``, ``90m``) or ``0``."""
     if text.strip() in ("0", "0s"):

@@ -96,6 +96,7 @@ class EpisodeState:
     peak_burn_rate: float = 0.0  # highest shortest-window burn rate from burn start on
     burn_seconds: float = 0.0  # burn-seconds from burn start; / period = budget share spent
     budget_remaining: float | None = None  # last known error budget remaining (period)
+    budget_level: int = 0  # how many budget lines the budget is below (sloguard.budget)
 
     @property
     def open(self) -> bool:
@@ -131,6 +132,7 @@ class EpisodeState:
             "peak_burn_rate": self.peak_burn_rate,
             "burn_seconds": self.burn_seconds,
             "budget_remaining": self.budget_remaining,
+            "budget_level": self.budget_level,
         }
 
     @classmethod
@@ -158,6 +160,7 @@ class EpisodeState:
             peak_burn_rate=float(data.get("peak_burn_rate", 0.0)),
             burn_seconds=float(data.get("burn_seconds", 0.0)),
             budget_remaining=data.get("budget_remaining"),
+            budget_level=int(data.get("budget_level", 0)),
         )
 
 

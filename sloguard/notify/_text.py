@@ -105,6 +105,8 @@ def headline(n: Notification) -> str:
     ``SEV1 checkout-availability burning 14.6x, 2.0% budget gone in 1h, budget exhausted in
     2h, 71% left``. Falls back to the engine's own summary when no burn rate is known.
     """
+    if n.kind.budget:  # the budget policy's own sentence (sloguard.budget.budget_summary)
+        return n.summary or f"{n.slo}: {n.kind.value.replace('.', ' ').replace('_', ' ')}"
     budget = budget_phrase(n)
     if n.kind is Kind.RESOLVED:
         text = f"Resolved: {n.slo} is no longer burning (peaked at {n.severity})"

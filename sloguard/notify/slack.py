@@ -34,12 +34,18 @@ EMOJI = {
     Kind.ESCALATED: ":arrow_double_up:",
     Kind.RESOLVED: ":white_check_mark:",
     Kind.STALE: ":grey_question:",
+    Kind.BUDGET_THRESHOLD_CROSSED: ":warning:",
+    Kind.BUDGET_EXHAUSTED: ":no_entry:",
+    Kind.BUDGET_RECOVERED: ":white_check_mark:",
 }
 VERB = {
     Kind.DECLARED: "declared",
     Kind.ESCALATED: "escalated",
     Kind.RESOLVED: "resolved",
     Kind.STALE: "evaluation stale",
+    Kind.BUDGET_THRESHOLD_CROSSED: "error budget below a line",
+    Kind.BUDGET_EXHAUSTED: "error budget exhausted",
+    Kind.BUDGET_RECOVERED: "error budget recovered",
 }
 FIELD_KEYS = (
     ("severity", "Severity"),
@@ -80,6 +86,8 @@ def title(notification: Notification) -> str:
     sev = n.severity
     if n.kind is Kind.ESCALATED and n.previous_severity:
         sev = f"{n.previous_severity}→{n.severity}"
+    if n.kind.budget:
+        return truncate(f"{EMOJI[n.kind]} {VERB[n.kind]}: {n.slo}", HEADER_MAX)
     return truncate(f"{EMOJI[n.kind]} {sev} {VERB[n.kind]}: {n.slo}", HEADER_MAX)
 
 

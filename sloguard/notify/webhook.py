@@ -48,6 +48,10 @@ EVENT_TYPES: dict[Kind, str] = {
     Kind.ESCALATED: "incident.escalated",
     Kind.RESOLVED: "incident.resolved",
     Kind.STALE: "slo.evaluation_stale",
+    # Budget events go to generic webhooks only (config validation refuses the presets).
+    Kind.BUDGET_THRESHOLD_CROSSED: Kind.BUDGET_THRESHOLD_CROSSED.value,
+    Kind.BUDGET_EXHAUSTED: Kind.BUDGET_EXHAUSTED.value,
+    Kind.BUDGET_RECOVERED: Kind.BUDGET_RECOVERED.value,
 }
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a format prefix, not a secret)  # nosec B105
 SECRET_BYTES_MIN, SECRET_BYTES_MAX = 24, 64
@@ -144,6 +148,8 @@ def _generic(n: Notification) -> dict[str, Any]:
     }
     if n.kind is Kind.RESOLVED:
         data["postmortem_markdown"] = n.postmortem_markdown
+    if n.kind.budget:
+        data["threshold_percent"] = n.threshold_percent
     return {"type": EVENT_TYPES[n.kind], "timestamp": iso_time(n.at), "data": data}
 
 

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,6 +147,9 @@ class FakeDaemon:
 
     def status(self) -> dict[str, Any]:
         return self.shown.status()
+
+    def gate(self, query: Mapping[str, Sequence[str]]) -> tuple[int, dict[str, Any]]:
+        return self.shown.gate(query)
 
     async def aclose(self) -> None:
         self.world.closed.append(self.generation)

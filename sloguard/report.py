@@ -1,0 +1,282 @@
+"""The reliability review of a period, per SLO: what a weekly review and a postmortem read. Pure.
+
+For each SLO (each group of a grouped SLO): availability over the period against the
+objective, the budget that period spent, the episodes declared in it (by severity, with the
+budget each one spent, time to detect and time to resolve) and the pages per week. The worst
+offenders (most budget spent) come first. The figures come in as data: the error ratio of the
+period from Prometheus, the episodes from the state database (``sloguard.store``).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sloguard.durations import human_duration, iso_time
+from sloguard.model import SLO
+from sloguard.records import EpisodeRecord
+
+WEEK_SECONDS = 7 * 86400
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeLine:
+    """One episode of the period: its peak and what it cost."""
+
+    id: str
+    peak: str
+    declared_at: float
+    resolved_at: float | None
+    budget_spent: float | None  # share of the SLO period's budget (burn-seconds / period)
+    time_to_detect_seconds: float | None  # burn start -> declaration
+    time_to_resolve_seconds: float | None  # declaration -> resolve
+    pages: int
+
+
+@dataclass(frozen=True, slots=True)
+class SloReview:
+    """One SLO key over the period."""
+
+    slo: str
+    service: str
+    objective_percent: float
+    period: str
+    error_ratio: float | None  # over the report's period; None without data
+    budget_spent: float | None  # share of the SLO period's budget the report's period spent
+    episodes: tuple[EpisodeLine, ...] = ()
+    pages_per_week: float = 0.0
+    episodes_by_severity: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def availability_percent(self) -> float | None:
+        return None if self.error_ratio is None else (1.0 - self.error_ratio) * 100.0
+
+    @property
+    def met(self) -> bool | None:
+        avail = self.availability_percent
+        return None if avail is None else avail >= self.objective_percent
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    start: float
+    end: float
+    slos: tuple[SloReview, ...]
+
+
+def onset(points: Sequence[tuple[float, float]], budget: float) -> float | None:
+    """When the burn that led to a declaration began, from the data: the first point of the
+    last unbroken run of the shortest window burning above 1x (``points`` are error ratios up
+    to the declaration). None when the last point does not burn."""
+    start = None
+    for at, ratio in reversed(points):
+        if ratio / budget <= 1.0:
+            break
+        start = at
+    return start
+
+
+def episode_line(episode: EpisodeRecord, slo: SLO, burn_onset: float | None = None) -> EpisodeLine:
+    """An episode's cost and timings; the budget share is its burn-seconds over the period.
+
+    Time to detect runs from ``burn_onset`` (from the data, see :func:`onset`) when known, else
+    from the burn start the daemon itself saw."""
+    spent = None if episode.burn_seconds is None else episode.burn_seconds / slo.period_seconds
+    began = burn_onset if burn_onset is not None else episode.burn_started_at
+    detect = None if began is None else episode.declared_at - began
+    resolve = None if episode.resolved_at is None else episode.resolved_at - episode.declared_at
+    pages = sum(
+        1
+        for t in episode.transitions
+        if t.paged and t.kind in ("declared", "escalated") and t.severity in ("SEV1", "SEV2")
+    )
+    return EpisodeLine(
+        episode.id, episode.peak, episode.declared_at, episode.resolved_at, spent, detect, resolve,
+        pages,
+    )  # fmt: skip
+
+
+def review(
+    key: str,
+    slo: SLO,
+    error_ratio: float | None,
+    episodes: Sequence[EpisodeRecord],
+    start: float,
+    end: float,
+    onsets: Mapping[str, float] | None = None,
+) -> SloReview:
+    """One SLO key over ``[start, end]``; ``episodes`` are all of the key's, any time;
+    ``onsets`` the burn onset from the data by episode id."""
+    inside = [e for e in episodes if start <= e.declared_at < end]
+    found = onsets or {}
+    lines = tuple(
+        sorted(
+            (episode_line(e, slo, found.get(e.id)) for e in inside),
+            key=lambda x: -(x.budget_spent or 0.0),
+        )
+    )
+    by_sev: dict[str, int] = {}
+    for line in lines:
+        by_sev[line.peak] = by_sev.get(line.peak, 0) + 1
+    seconds = end - start
+    spent = None if error_ratio is None else error_ratio / slo.budget * seconds / slo.period_seconds
+    pages = sum(line.pages for line in lines)
+    return SloReview(
+        slo=key,
+        service=slo.service,
+        objective_percent=slo.objective_percent,
+        period=slo.period,
+        error_ratio=error_ratio,
+        budget_spent=spent,
+        episodes=lines,
+        pages_per_week=pages * WEEK_SECONDS / seconds if seconds > 0 else 0.0,
+        episodes_by_severity=dict(sorted(by_sev.items())),
+    )
+
+
+def build(start: float, end: float, reviews: Sequence[SloReview]) -> Report:
+    """The report, worst offenders first (most budget spent; unknown last)."""
+    ordered = sorted(
+        reviews, key=lambda r: (r.budget_spent is None, -(r.budget_spent or 0.0), r.slo)
+    )
+    return Report(start, end, tuple(ordered))
+
+
+# --------------------------------------------------------------------------- renderings
+
+
+def _pct(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def _dur(value: float | None) -> str:
+    return "-" if value is None else human_duration(value)
+
+
+def as_json(report: Report) -> dict[str, Any]:
+    return {
+        "from": iso_time(report.start),
+        "to": iso_time(report.end),
+        "slos": [
+            {
+                "slo": r.slo,
+                "service": r.service,
+                "objective_percent": r.objective_percent,
+                "period": r.period,
+                "availability_percent": r.availability_percent,
+                "objective_met": r.met,
+                "error_ratio": r.error_ratio,
+                "budget_spent": r.budget_spent,
+                "episodes_by_severity": r.episodes_by_severity,
+                "pages_per_week": r.pages_per_week,
+                "episodes": [
+                    {
+                        "id": e.id,
+                        "peak": e.peak,
+                        "declared_at": iso_time(e.declared_at),
+                        "resolved_at": None if e.resolved_at is None else iso_time(e.resolved_at),
+                        "budget_spent": e.budget_spent,
+                        "time_to_detect_seconds": e.time_to_detect_seconds,
+                        "time_to_resolve_seconds": e.time_to_resolve_seconds,
+                        "pages": e.pages,
+                    }
+                    for e in r.episodes
+                ],
+            }
+            for r in report.slos
+        ],
+    }
+
+
+def _rows(report: Report) -> tuple[list[str], list[list[str]]]:
+    head = ["SLO", "availability", "objective", "budget spent", "episodes", "pages/week"]
+    rows = [
+        [
+            r.slo,
+            _pct(None if r.error_ratio is None else 1.0 - r.error_ratio),
+            f"{r.objective_percent:g}%",
+            _pct(r.budget_spent, 1),
+            ", ".join(f"{n} {sev}" for sev, n in r.episodes_by_severity.items()) or "none",
+            f"{r.pages_per_week:.1f}",
+        ]
+        for r in report.slos
+    ]
+    return head, rows
+
+
+def _episode_rows(report: Report) -> list[list[str]]:
+    return [
+        [
+            r.slo,
+            e.id,
+            e.peak,
+            _pct(e.budget_spent, 1),
+            _dur(e.time_to_detect_seconds),
+            _dur(e.time_to_resolve_seconds),
+            str(e.pages),
+        ]
+        for r in report.slos
+        for e in r.episodes
+    ]
+
+
+EPISODE_HEAD = ["SLO", "episode", "peak", "budget spent", "time to detect", "time to resolve",
+                "pages"]  # fmt: skip
+
+
+def as_markdown(report: Report) -> str:
+    def table(head: list[str], rows: list[list[str]]) -> list[str]:
+        cells = [head, ["---"] * len(head), *rows]
+        return ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
+
+    out = [f"# Reliability review {iso_time(report.start)} to {iso_time(report.end)}", ""]
+    out += ["Worst first: the most error budget spent over the period.", ""]
+    out += table(*_rows(report))
+    episodes = _episode_rows(report)
+    out += ["", "## Episodes", ""]
+    out += table(EPISODE_HEAD, episodes) if episodes else ["No episode was declared."]
+    return "\n".join(out) + "\n"
+
+
+def as_html(report: Report) -> str:
+    def table(head: list[str], rows: list[list[str]]) -> str:
+        th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+        trs = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
+        )
+        return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
+
+    title = f"Reliability review {iso_time(report.start)} to {iso_time(report.end)}"
+    episodes = _episode_rows(report)
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title></head><body>"
+        f"<h1>{html.escape(title)}</h1><p>Worst first: the most error budget spent.</p>"
+        f"{table(*_rows(report))}<h2>Episodes</h2>"
+        f"{table(EPISODE_HEAD, episodes) if episodes else '<p>No episode was declared.</p>'}"
+        "</body></html>\n"
+    )
+
+
+def render(report: Report, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(as_json(report), indent=2, allow_nan=False) + "\n"
+    return as_html(report) if fmt == "html" else as_markdown(report)
+
+
+__all__ = [
+    "EpisodeLine",
+    "Report",
+    "SloReview",
+    "as_html",
+    "as_json",
+    "as_markdown",
+    "build",
+    "episode_line",
+    "onset",
+    "render",
+    "review",
+]

@@ -1,0 +1,99 @@
+"""The reliability review (sloguard.report): episodes, timings and ordering. Pure."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sloguard.model import SLO, RatioIndicator
+from sloguard.records import EpisodeRecord, Transition
+from sloguard.report import as_json, as_markdown, build, onset, render, review
+
+DAY = 86400
+START = 1_717_200_000.0  # 2024-06-01
+END = START + 28 * DAY  # four weeks
+SLO_ = SLO("checkout-availability", "checkout", 99.9, 30 * DAY, RatioIndicator("e", "t"))
+
+
+def episode(
+    id_: str, declared: float, peak: str, burn_seconds: float, pages: int, resolved: float | None
+) -> EpisodeRecord:
+    paged = [
+        Transition(declared + i, "declared" if i == 0 else "escalated", peak, None, True, "")
+        for i in range(pages)
+    ]
+    ticket = Transition(declared, "declared", "SEV3", None, True, "")  # a ticket is no page
+    transitions = (*paged, ticket)
+    return EpisodeRecord(
+        id=id_, slo=SLO_.name, declared_at=declared, resolved_at=resolved, peak=peak,
+        transitions=transitions, burn_started_at=declared - 60, burn_seconds=burn_seconds,
+    )  # fmt: skip
+
+
+EPISODES = [
+    episode("before", START - DAY, "SEV1", 9e9, 1, START - DAY + 600),  # outside the period
+    episode("small", START + DAY, "SEV2", 0.02 * 30 * DAY, 1, START + DAY + 1800),
+    episode("big", START + 2 * DAY, "SEV1", 0.10 * 30 * DAY, 2, START + 2 * DAY + 3600),
+    episode("open", START + 27 * DAY, "SEV3", 0.01 * 30 * DAY, 0, None),
+]
+
+
+def test_review_of_a_period() -> None:
+    r = review(SLO_.name, SLO_, 0.0005, EPISODES, START, END)
+    assert r.availability_percent == pytest.approx(99.95)
+    assert r.met is True
+    assert r.budget_spent == pytest.approx(0.5 * 28 / 30)  # 0.5x for 28 of 30 days
+    assert [e.id for e in r.episodes] == ["big", "small", "open"]  # most budget first
+    big = r.episodes[0]
+    assert big.budget_spent == pytest.approx(0.10)
+    assert (big.time_to_detect_seconds, big.time_to_resolve_seconds) == (60, 3600)
+    assert r.episodes[2].time_to_resolve_seconds is None
+    assert r.episodes_by_severity == {"SEV1": 1, "SEV2": 1, "SEV3": 1}
+    assert r.pages_per_week == pytest.approx(3 / 4)  # 2 + 1 pages over four weeks
+
+
+@pytest.mark.parametrize(
+    ("ratios", "order"),
+    [
+        pytest.param({"a": 0.0001, "b": 0.002, "c": None}, ["b", "a", "c"], id="worst-first"),
+        pytest.param({"a": 0.001, "b": 0.001}, ["a", "b"], id="ties-by-name"),
+    ],
+)
+def test_worst_first(ratios: dict[str, float | None], order: list[str]) -> None:
+    reviews = [review(k, SLO_, v, [], START, END) for k, v in ratios.items()]
+    assert [r.slo for r in build(START, END, reviews).slos] == order
+
+
+def test_renderings() -> None:
+    report = build(START, END, [review(SLO_.name, SLO_, 0.002, EPISODES, START, END)])
+    body = json.loads(render(report, "json"))
+    assert body == json.loads(json.dumps(as_json(report)))
+    assert body["from"] == "2024-06-01T00:00:00Z"
+    assert body["slos"][0]["objective_met"] is False
+    md = as_markdown(report)
+    assert (
+        "| checkout-availability | 99.800% | 99.9% | 186.7% | 1 SEV1, 1 SEV2, 1 SEV3 | 0.8 |" in md
+    )
+    assert "| checkout-availability | big | SEV1 | 10.0% | 1m | 1h | 2 |" in md
+    assert "<td>big</td>" in render(report, "html")
+
+
+@pytest.mark.parametrize(
+    ("ratios", "expected"),
+    [
+        pytest.param([0.0005, 0.0005, 0.5, 1.0, 1.0], 120.0, id="last-run-start"),
+        pytest.param([0.5, 0.0005, 0.5, 0.5], 120.0, id="an-earlier-run-does-not-count"),
+        pytest.param([0.5, 0.5], 0.0, id="burning-from-the-first-point"),
+        pytest.param([0.5, 0.0005], None, id="not-burning-at-the-end"),
+        pytest.param([], None, id="no-points"),
+    ],
+)
+def test_onset(ratios: list[float], expected: float | None) -> None:
+    assert onset([(60.0 * i, r) for i, r in enumerate(ratios)], 0.001) == expected
+
+
+def test_time_to_detect_from_the_data_onset() -> None:
+    r = review(SLO_.name, SLO_, 0.001, EPISODES, START, END, {"big": START + 2 * DAY - 300})
+    big = next(e for e in r.episodes if e.id == "big")
+    assert big.time_to_detect_seconds == 300  # not the 60 s the daemon saw
