@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from harness import scenarios
+from harness import pgserver, scenarios
 from harness.promserver import Generated, PrometheusServer, Scenario, serve
 
 
@@ -46,3 +46,13 @@ def incidents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 def slow_burn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """4 d 6 h: ledger burns at 2x for 2 days."""
     yield from _serve(scenarios.slow_burn(), tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[pgserver.PostgresServer]:
+    """A real PostgreSQL on a free loopback port (one per worker); tests take a fresh database
+    each with ``postgres.fresh_database(name)``."""
+    if pgserver.bin_dir() is None:
+        pytest.skip("needs Debian's postgresql package (make postgresql)")
+    with pgserver.serve() as server:
+        yield server
