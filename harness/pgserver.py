@@ -86,7 +86,8 @@ class PostgresServer:
 
     def start(self) -> None:
         """Start on 127.0.0.1:``port`` (socket in ``root``) and wait until it accepts."""
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off"  # fsync=off still writes every commit to the WAL: a crash-stop (not a power cut) keeps it
+        # fsync=off still writes each commit to the WAL: a crash-stop (no power cut) keeps it.
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off"
         self._run(
             "pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-o", options,
             "start",

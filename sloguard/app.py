@@ -37,11 +37,12 @@ from sloguard.paging import PagingPolicy
 from sloguard.ports import Clock, Source
 from sloguard.prometheus.client import PrometheusClient
 from sloguard.routing import Matcher, Route, Silence
+from sloguard.secrets import read_secret
 from sloguard.server import HttpServer, Readiness, ServerLimits, parse_listen
 from sloguard.sink import MetricsSink
 from sloguard.spec import load_slos
 from sloguard.status import Shown
-from sloguard.store import Store
+from sloguard.store import AnyStore, open_store
 from sloguard.supervisor import Daemon, Loader, Supervisor, SupervisorOptions
 from sloguard.tick import Evaluate, Tick, TickReport
 
@@ -126,6 +127,19 @@ def retry_policy(config: DaemonConfig) -> RetryPolicy:
     )
 
 
+def open_state(config: DaemonConfig) -> AnyStore:
+    """The state database the config names: SQLite at ``state_path`` or PostgreSQL at
+    ``state_url`` (its password read through :mod:`sloguard.secrets`)."""
+    password = None
+    if config.state_password_file or config.state_password_env:
+        password = read_secret(
+            file=config.state_password_file,
+            env=config.state_password_env,
+            what="state_password",
+        )
+    return open_store(path=config.state_path, url=config.state_url, password=password)
+
+
 def evaluator(settings: RecordedSeriesConfig, engine: Engine) -> Evaluate:
     """The engine with the config's ``recorded_series`` settings (see docs/config.md); an unset
     ``direct_windows_max_seconds`` reads the paging tiers' short windows directly in fleets of
@@ -168,7 +182,7 @@ async def open_daemon(
     clock = clock or SystemClock()
     slos = load_slos(config.slo_paths)
     async with AsyncExitStack() as stack:
-        store = Store.open(config.state_path)
+        store = open_state(config)
         stack.callback(store.close)
         if source is None:
             client = PrometheusClient(config.prometheus)

@@ -169,7 +169,8 @@ class FastPathConfig(BaseModel):
 
 
 class DaemonConfig(BaseModel):
-    """The whole file. Only ``prometheus``, ``slo_paths`` and ``state_path`` are required."""
+    """The whole file. ``prometheus``, ``slo_paths`` and one of ``state_path`` (SQLite) and
+    ``state_url`` (PostgreSQL) are required."""
 
     model_config = _FORBID
 
@@ -182,7 +183,13 @@ class DaemonConfig(BaseModel):
         le=0.5,
         description="each interval is spread over +/- this share, so replicas de-synchronise",
     )
-    state_path: str = Field(min_length=1)
+    state_path: str | None = Field(default=None, min_length=1)
+    state_url: str | None = Field(
+        default=None,
+        description="postgresql://USER@HOST:PORT/DB[?sslmode=...]: the state in PostgreSQL",
+    )
+    state_password_file: str | None = None
+    state_password_env: str | None = None
     notifiers: list[NotifierConfig] = Field(default_factory=list)
     routes: list[RouteConfig] = Field(default_factory=list)
     silences: list[SilenceConfig] = Field(default_factory=list)
@@ -205,6 +212,16 @@ class DaemonConfig(BaseModel):
     def where(self, notifier: str) -> Location:
         """Where the notifier named ``notifier`` is defined (for errors found when building it)."""
         return self._where.get(notifier, Location("<config>"))
+
+    @field_validator("state_url")
+    @classmethod
+    def _postgresql_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"postgres(ql)?://[^/?#]+/[^/?#]+(\?.*)?", value):
+            raise ValueError(
+                "not a PostgreSQL URL; expected postgresql://USER@HOST:PORT/DB "
+                "(TLS: ?sslmode=verify-full)"
+            )
+        return value
 
     @field_validator("slo_paths")
     @classmethod
@@ -352,6 +369,7 @@ def _check_references(config: DaemonConfig, located: _Located) -> None:
                         f"no notifier named {name!r}; configured notifiers: {valid}",
                     )
                 )
+    problems.extend(_state_problems(config, located))
     fast = config.fast_path.interval_seconds
     explicit = "interval_seconds" in config.fast_path.model_fields_set
     if explicit and fast > 0 and fast >= config.interval_seconds:
@@ -374,6 +392,32 @@ def _check_references(config: DaemonConfig, located: _Located) -> None:
         )
     if problems:
         raise ConfigError(problems)
+
+
+def _state_problems(config: DaemonConfig, located: _Located) -> list[Problem]:
+    """Exactly one state database; a password only with ``state_url``, never inside it."""
+    problems: list[Problem] = []
+    if (config.state_path is None) == (config.state_url is None):
+        where = ("state_url",) if config.state_url is not None else ("state_path",)
+        problems.append(
+            located.problem(
+                where,
+                "give exactly one of state_path (SQLite file) and state_url "
+                "(postgresql://USER@HOST:PORT/DB)",
+            )
+        )
+    url = config.state_url or ""
+    if ":" in url.partition("://")[2].partition("@")[0] and "@" in url:
+        problems.append(
+            located.problem(
+                ("state_url",),
+                "holds a password; put it in state_password_file or state_password_env",
+            )
+        )
+    for name in ("state_password_file", "state_password_env"):
+        if getattr(config, name) is not None and config.state_url is None:
+            problems.append(located.problem((name,), "applies only with state_url; remove it"))
+    return problems
 
 
 def load_config(path: str | Path) -> DaemonConfig:
