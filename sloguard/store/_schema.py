@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Migration N brings a database from version N-1 to N. Append, never edit a released one.
 MIGRATIONS: dict[int, str] = {
@@ -83,6 +83,22 @@ MIGRATIONS: dict[int, str] = {
     3: """
     ALTER TABLE slo_state ADD COLUMN last_at REAL;
     """,
+    # High availability (PostgreSQL, sloguard.store.leases): each outbox row names its SLO's
+    # shard, so only the replica holding that shard's lease delivers it. SQLite has one replica
+    # and keeps shard 0; the lease tables exist on both so the versions mean the same.
+    4: """
+    ALTER TABLE outbox ADD COLUMN shard INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE leases (
+        shard      INTEGER PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        epoch      INTEGER NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE TABLE replicas (
+        instance TEXT PRIMARY KEY,
+        seen_at  REAL NOT NULL
+    );
+    """,
 }
 
 
@@ -154,6 +170,21 @@ PG_MIGRATIONS: dict[int, str] = {
     """,
     3: """
     ALTER TABLE slo_state ADD COLUMN last_at DOUBLE PRECISION;
+    """,
+    # Lease times are PostgreSQL's own (clock_timestamp()), never a replica's.
+    4: """
+    ALTER TABLE outbox ADD COLUMN shard INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX outbox_shard_due ON outbox (shard, status, next_attempt_at);
+    CREATE TABLE leases (
+        shard      INTEGER PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        epoch      BIGINT NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE TABLE replicas (
+        instance TEXT PRIMARY KEY,
+        seen_at  TIMESTAMPTZ NOT NULL
+    );
     """,
 }
 

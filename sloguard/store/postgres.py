@@ -25,8 +25,9 @@ from pydantic import SecretStr
 
 from sloguard.errors import StoreError
 from sloguard.lifecycle import EpisodeState, Event
-from sloguard.records import Delivery, EpisodeRecord, OutboxCounts, OutboxRow, Pending, Transition
-from sloguard.store._history import EPISODE_COLUMNS
+from sloguard.records import EpisodeRecord, Fence, OutboxCounts, OutboxRow, Pending, shard_of
+from sloguard.store import leases
+from sloguard.store._history import EPISODE_COLUMNS, Fetch, episode_record
 from sloguard.store._schema import PG_MIGRATIONS, SCHEMA_VERSION
 
 _SORTED_JSON = json.JSONEncoder(sort_keys=True)
@@ -51,6 +52,9 @@ class PostgresStore:
         self.path = redact(url)  # what messages and the CLI show as "where the state is"
         self._password = password
         self._db: psycopg.Connection[Any] | None = None
+        # The leases this replica holds (sloguard.ha sets it after every claim): with it,
+        # commits and delivery records are fenced and only held shards' rows are due.
+        self.fence: Fence | None = None
 
     @classmethod
     def open(cls, url: str, *, password: SecretStr | None = None) -> PostgresStore:
@@ -130,6 +134,24 @@ class PostgresStore:
             row = cur.fetchone()
         return 0 if row is None else int(row[0])
 
+    # --- leases (sloguard.store.leases) ---------------------------------------------------
+
+    def claim(
+        self, instance: str, shards: int, lease_seconds: float, previous: Fence | None = None
+    ) -> leases.Claim:
+        """Renew, rebalance and take this replica's shard leases (one transaction)."""
+        held = previous.epochs if previous is not None else None
+        with self._transaction() as cur:
+            return leases.claim(cur, instance, shards, lease_seconds, held)
+
+    def release(self, instance: str) -> None:
+        """Give back every lease of ``instance`` (clean shutdown)."""
+        with self._transaction() as cur:
+            leases.release(cur, instance)
+
+    def _shard(self, key: str) -> int:
+        return 0 if self.fence is None else shard_of(key, self.fence.shards)
+
     # --- episode state -------------------------------------------------------------------
 
     def load_states(self) -> dict[str, EpisodeState]:
@@ -161,6 +183,7 @@ class PostgresStore:
         if not changes and not seen:
             return []
         with self._transaction() as cur:
+            leases.check_keys(cur, self.fence, [c[0].slo for c in changes] + [s.slo for s in seen])
             queued = [self._write(cur, state, events, rows, at) for state, events, rows in changes]
             if seen:
                 cur.executemany(
@@ -228,8 +251,8 @@ class PostgresStore:
         for row in rows:
             cur.execute(
                 "INSERT INTO outbox (notifier, episode_id, event_id, kind, slo, "
-                "severity, payload, created_at, next_attempt_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "severity, payload, created_at, next_attempt_at, shard) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (notifier, event_id) DO NOTHING",
                 (
                     row.notifier,
@@ -241,6 +264,7 @@ class PostgresStore:
                     json.dumps(row.payload, sort_keys=True),
                     at,
                     at,
+                    self._shard(row.slo),
                 ),
             )
             queued += cur.rowcount
@@ -249,16 +273,19 @@ class PostgresStore:
     # --- outbox --------------------------------------------------------------------------
 
     def due(self, now: float, limit: int = 100) -> list[Pending]:
-        """Pending rows whose time has come and that head their (notifier, episode) queue."""
+        """Pending rows whose time has come and that head their (notifier, episode) queue;
+        with a fence, only rows of the shards this replica holds."""
+        held = None if self.fence is None else list(self.fence.epochs)
         with self._transaction() as cur:
             rows = cur.execute(
                 "SELECT id, notifier, episode_id, event_id, kind, slo, severity, payload, "
                 "attempts, created_at FROM outbox AS o "
-                "WHERE status = 'pending' AND next_attempt_at <= %s AND NOT EXISTS ("
+                "WHERE status = 'pending' AND next_attempt_at <= %s "
+                "AND (%s::int[] IS NULL OR shard = ANY(%s::int[])) AND NOT EXISTS ("
                 "  SELECT 1 FROM outbox AS p WHERE p.notifier = o.notifier"
                 "  AND p.episode_id = o.episode_id AND p.status = 'pending' AND p.id < o.id) "
                 "ORDER BY id LIMIT %s",
-                (now, limit),
+                (now, held, held, limit),
             ).fetchall()
         return [
             Pending(
@@ -296,6 +323,7 @@ class PostgresStore:
         params: tuple[Any, ...],
     ) -> None:
         with self._transaction() as cur:
+            leases.check_row(cur, self.fence, row_id)
             cur.execute(update_sql.encode(), (*params, row_id))
             cur.execute(
                 "INSERT INTO attempts (outbox_id, at, outcome, status, error, duration_seconds) "
@@ -365,6 +393,7 @@ class PostgresStore:
     def defer(self, row_id: int, next_attempt_at: float) -> None:
         """Postpone a row without counting an attempt (rate limit)."""
         with self._transaction() as cur:
+            leases.check_row(cur, self.fence, row_id)
             cur.execute(
                 "UPDATE outbox SET next_attempt_at = %s WHERE id = %s AND status = 'pending'",
                 (next_attempt_at, row_id),
@@ -390,7 +419,7 @@ class PostgresStore:
                 "ORDER BY declared_at, id".encode(),
                 args,
             ).fetchall()
-            return [self._record(cur, head) for head in heads]
+            return [episode_record(self._fetcher(cur), *head) for head in heads]
 
     def episode(self, episode_id: str) -> EpisodeRecord | None:
         with self._transaction() as cur:
@@ -398,38 +427,14 @@ class PostgresStore:
                 f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE id = %s".encode(),  # noqa: S608  # nosec B608
                 (episode_id,),
             ).fetchone()
-            return None if head is None else self._record(cur, head)
+            return None if head is None else episode_record(self._fetcher(cur), *head)
 
-    def _record(self, cur: psycopg.Cursor[Any], head: Sequence[Any]) -> EpisodeRecord:
-        eid = head[0]
-        transitions = cur.execute(
-            "SELECT at, kind, severity, previous, paged, reason FROM transitions "
-            "WHERE episode_id = %s ORDER BY id",
-            (eid,),
-        ).fetchall()
-        deliveries = cur.execute(
-            "SELECT notifier, kind, status, attempts, created_at, finished_at, last_error, "
-            "last_status FROM outbox WHERE episode_id = %s ORDER BY id",
-            (eid,),
-        ).fetchall()
-        return EpisodeRecord(
-            id=eid,
-            slo=head[1],
-            declared_at=head[2],
-            resolved_at=head[3],
-            peak=head[4],
-            transitions=tuple(
-                Transition(
-                    at=r[0], kind=r[1], severity=r[2], previous=r[3], paged=bool(r[4]), reason=r[5]
-                )
-                for r in transitions
-            ),
-            deliveries=tuple(Delivery(*r) for r in deliveries),
-            burn_started_at=head[5],
-            peak_burn_rate=head[6],
-            burn_seconds=head[7],
-            budget_remaining=head[8],
-        )
+    @staticmethod
+    def _fetcher(cur: psycopg.Cursor[Any]) -> Fetch:
+        def fetch(sql: str, args: tuple[Any, ...]) -> list[Any]:
+            return cur.execute(sql.replace("?", "%s").encode(), args).fetchall()
+
+        return fetch
 
     def latest_payload(self, episode_id: str) -> dict[str, Any] | None:
         """The newest notification queued for the episode, or None."""
