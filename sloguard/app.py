@@ -28,7 +28,8 @@ from sloguard.collector import CollectorPause
 from sloguard.config import DaemonConfig, RecordedSeriesConfig, load_config
 from sloguard.delivery import Deliverer, RetryPolicy
 from sloguard.engine import Engine, auto_direct_windows
-from sloguard.errors import ConfigError, Location, Problem
+from sloguard.errors import ConfigError, Location, Problem, StoreError
+from sloguard.ha import Replica, default_instance_id
 from sloguard.lifecycle import LifecyclePolicy
 from sloguard.metrics import Metrics
 from sloguard.model import SLO, Severity
@@ -42,7 +43,7 @@ from sloguard.server import HttpServer, Readiness, ServerLimits, parse_listen
 from sloguard.sink import MetricsSink
 from sloguard.spec import load_slos
 from sloguard.status import Shown
-from sloguard.store import AnyStore, open_store
+from sloguard.store import AnyStore, PostgresStore, open_store
 from sloguard.supervisor import Daemon, Loader, Supervisor, SupervisorOptions
 from sloguard.tick import Evaluate, Tick, TickReport
 
@@ -69,7 +70,9 @@ class Parts:
 
     async def deliver(self) -> float | None:
         """One delivery pass; seconds until the earliest retry falls due, if any."""
-        await self.deliverer.drain()
+        report = await self.deliverer.drain()
+        if report.fenced:  # nothing to do until the next tick renews the leases
+            return None
         due = self.tick.store.next_due_at()
         return None if due is None else due - self.tick.clock.now()
 
@@ -140,6 +143,14 @@ def open_state(config: DaemonConfig) -> AnyStore:
     return open_store(path=config.state_path, url=config.state_url, password=password)
 
 
+def _release(replica: Replica) -> None:
+    """Give the leases back on a clean stop, so a standby takes over at its next tick."""
+    try:
+        replica.release()
+    except StoreError as exc:
+        log.warning("could not release the leases (they expire by themselves): %s", exc)
+
+
 def evaluator(settings: RecordedSeriesConfig, engine: Engine) -> Evaluate:
     """The engine with the config's ``recorded_series`` settings (see docs/config.md); an unset
     ``direct_windows_max_seconds`` reads the paging tiers' short windows directly in fleets of
@@ -167,6 +178,7 @@ async def open_daemon(
     config_path: Path | None = None,
     shown: Shown | None = None,
     collector: CollectorPause | None = None,
+    instance_id: str | None = None,
 ) -> AsyncIterator[Parts]:
     """Build every part the config describes; close them all on exit.
 
@@ -184,6 +196,16 @@ async def open_daemon(
     async with AsyncExitStack() as stack:
         store = open_state(config)
         stack.callback(store.close)
+        replica = None
+        if isinstance(store, PostgresStore):
+            replica = Replica(
+                store,
+                instance_id or default_instance_id(),
+                shards=config.ha.shards,
+                lease_seconds=config.ha.lease_seconds,
+                metrics=metrics,
+            )
+            stack.callback(_release, replica)
         if source is None:
             client = PrometheusClient(config.prometheus)
             stack.push_async_callback(client.aclose)
@@ -201,6 +223,7 @@ async def open_daemon(
             rng=rng,
             concurrency=config.delivery.concurrency,
             metrics=metrics,
+            shards=replica,
         )
         engine = Engine()  # this daemon's plan memos; a reload builds a new one
         fast_interval = config.fast_path_interval_seconds
@@ -217,6 +240,7 @@ async def open_daemon(
             crossed=engine.crossed,
             shown=shown,
             collector=collector or CollectorPause(),
+            shards=replica,
         )
         yield Parts(
             tick=tick,
@@ -241,6 +265,7 @@ async def load_daemon(
     rng: random.Random | None = None,
     shown: Shown | None = None,
     collector: CollectorPause | None = None,
+    instance_id: str | None = None,
 ) -> Parts:
     """Read the config and the SLO files and build every part; the located errors of
     ``sloguard validate`` (ConfigError, SpecError) when they are invalid."""
@@ -256,6 +281,7 @@ async def load_daemon(
                 config_path=path,
                 shown=shown,
                 collector=collector,
+                instance_id=instance_id,
             )
         )
         parts.stack = stack.pop_all()
@@ -327,6 +353,7 @@ async def run_daemon(
     clock: Clock | None = None,
     options: SupervisorOptions | None = None,
     on_started: Callable[[Supervisor, tuple[str, int]], None] | None = None,
+    instance_id: str | None = None,
 ) -> None:
     """``sloguard run``: serve until SIGTERM/SIGINT, reload on SIGHUP or a file change.
 
@@ -348,7 +375,12 @@ async def run_daemon(
         # What the status API showed stays shown until the new parts' first tick.
         shown = previous.tick.shown if isinstance(previous, Parts) else None
         return await load_daemon(
-            config_path, clock=ticking, metrics=metrics, shown=shown, collector=collector
+            config_path,
+            clock=ticking,
+            metrics=metrics,
+            shown=shown,
+            collector=collector,
+            instance_id=instance_id,
         )
 
     await serve(loader, clock=clock, metrics=metrics, options=options, on_started=on_started)

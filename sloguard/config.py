@@ -116,6 +116,16 @@ class LogConfig(BaseModel):
     format: Literal["text", "json"] = "text"
 
 
+class HaConfig(BaseModel):
+    """Replicas on one PostgreSQL share ``shards`` by lease, renewed every tick and taken over
+    ``lease_seconds`` after its holder stops (docs/reliability.md, "High availability")."""
+
+    model_config = _FORBID
+
+    shards: int = Field(default=1, ge=1, le=1024, description="1: active/standby")
+    lease_seconds: float = Field(default=15.0, ge=1, le=600)
+
+
 class RecordedSeriesConfig(BaseModel):
     """Whether to read the recorded series of ``sloguard generate``'s rules when they run.
 
@@ -184,12 +194,10 @@ class DaemonConfig(BaseModel):
         description="each interval is spread over +/- this share, so replicas de-synchronise",
     )
     state_path: str | None = Field(default=None, min_length=1)
-    state_url: str | None = Field(
-        default=None,
-        description="postgresql://USER@HOST:PORT/DB[?sslmode=...]: the state in PostgreSQL",
-    )
+    state_url: str | None = None  # postgresql://USER@HOST:PORT/DB[?sslmode=...]
     state_password_file: str | None = None
     state_password_env: str | None = None
+    ha: HaConfig = Field(default_factory=HaConfig)
     notifiers: list[NotifierConfig] = Field(default_factory=list)
     routes: list[RouteConfig] = Field(default_factory=list)
     silences: list[SilenceConfig] = Field(default_factory=list)
@@ -414,9 +422,18 @@ def _state_problems(config: DaemonConfig, located: _Located) -> list[Problem]:
                 "holds a password; put it in state_password_file or state_password_env",
             )
         )
-    for name in ("state_password_file", "state_password_env"):
-        if getattr(config, name) is not None and config.state_url is None:
+    for name in ("state_password_file", "state_password_env", "ha"):
+        if name in config.model_fields_set and config.state_url is None:
             problems.append(located.problem((name,), "applies only with state_url; remove it"))
+    ha = config.ha
+    longest = config.interval_seconds * (1 + config.interval_jitter_ratio)
+    if config.state_url is not None and longest >= 0.8 * ha.lease_seconds:
+        message = (
+            f"{ha.lease_seconds:g} s is too short for a tick every {config.interval_seconds:g} s"
+            f" (+{config.interval_jitter_ratio:.0%} jitter): leases are renewed every tick and "
+            f"a replica stops sending after 80 % of its lease; make it over {longest / 0.8:g} s"
+        )
+        problems.append(located.problem(("ha", "lease_seconds"), message))
     return problems
 
 

@@ -304,10 +304,13 @@ class PostgresStore:
         ]
 
     def next_due_at(self) -> float | None:
-        """When the earliest pending row becomes due, or None."""
+        """When the earliest pending row (of a held shard, with a fence) becomes due, or None."""
+        held = None if self.fence is None else list(self.fence.epochs)
         with self._transaction() as cur:
             row = cur.execute(
-                "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'"
+                "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending' "
+                "AND (%s::int[] IS NULL OR shard = ANY(%s::int[]))",
+                (held, held),
             ).fetchone()
         return None if row is None or row[0] is None else float(row[0])
 

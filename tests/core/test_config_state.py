@@ -38,6 +38,21 @@ HEAD = 'prometheus: {url: "http://127.0.0.1:9090"}\nslo_paths: [slos/]\n'
             "sloguard.yaml:4:1: error: state_password_env: applies only with state_url",
             id="password-without-url",
         ),
+        pytest.param(
+            "state_path: s.db\nha: {shards: 2}\n",
+            "sloguard.yaml:4:1: error: ha: applies only with state_url",
+            id="ha-without-url",
+        ),
+        pytest.param(
+            "state_url: postgresql://sg@db/sloguard\nha: {lease_seconds: 15}\n",
+            "sloguard.yaml:4:6: error: ha.lease_seconds: 15 s is too short for a tick every 30 s",
+            id="lease-shorter-than-a-tick",
+        ),
+        pytest.param(
+            "state_url: postgresql://sg@db/sloguard\nha: {shards: 0}\n",
+            "sloguard.yaml:4:6: error: ha.shards: Input should be greater than or equal to 1",
+            id="no-shards",
+        ),
     ],
 )
 def test_state_database_errors_are_located(lines: str, expected: str) -> None:
@@ -55,5 +70,7 @@ def test_state_database_errors_are_located(lines: str, expected: str) -> None:
     ],
 )
 def test_a_state_url_alone_is_valid(url: str) -> None:
-    config = parse_config(HEAD + f"state_url: {url}\nstate_password_env: PGPW\n", "x.yaml")
+    text = HEAD + f"interval_seconds: 5\nstate_url: {url}\nstate_password_env: PGPW\n"
+    config = parse_config(text, "x.yaml")
     assert (config.state_url, config.state_path) == (url, None)
+    assert (config.ha.shards, config.ha.lease_seconds) == (1, 15.0)
