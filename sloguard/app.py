@@ -34,6 +34,7 @@ from sloguard.lifecycle import LifecyclePolicy
 from sloguard.metrics import Metrics
 from sloguard.model import SLO, Severity
 from sloguard.notify import build_notifier
+from sloguard.notify.heartbeat import Heartbeat, targets
 from sloguard.paging import PagingPolicy
 from sloguard.ports import Clock, Source
 from sloguard.prometheus.client import PrometheusClient
@@ -63,10 +64,14 @@ class Parts:
     http_listen: str = ""
     watched_paths: Sequence[Path] = ()  # the config and SLO files whose change reloads
     integrations: Sequence[str] = ()  # the notifier types in use
+    heartbeat: Heartbeat | None = None  # pinged after each successful regular tick
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)  # what aclose() closes
 
     async def run_tick(self, at: float, *, fast: bool = False) -> TickReport:
-        return await self.tick.run(at, fast=fast)
+        report = await self.tick.run(at, fast=fast)
+        if self.heartbeat is not None and not fast and report.outcome.successful:
+            self.heartbeat.kick()  # in the background: a slow receiver never delays a tick
+        return report
 
     async def deliver(self) -> float | None:
         """One delivery pass; seconds until the earliest retry falls due, if any."""
@@ -215,6 +220,15 @@ async def open_daemon(
         notifiers = {
             n.name: build_notifier(n, http, where=config.where(n.name)) for n in config.notifiers
         }
+        heartbeat = None
+        if config.heartbeat is not None:
+            heartbeat = Heartbeat(
+                http,
+                targets(config.heartbeat),
+                timeout_seconds=config.heartbeat.timeout_seconds,
+                metrics=metrics,
+            )
+            stack.push_async_callback(heartbeat.aclose)
         deliverer = Deliverer(
             store,
             notifiers,
@@ -254,6 +268,7 @@ async def open_daemon(
                 *(Path(p) for p in config.slo_paths),
             ],
             integrations=sorted({n.type for n in config.notifiers}),
+            heartbeat=heartbeat,
         )
 
 

@@ -29,6 +29,7 @@ from pydantic import (
 
 from sloguard.errors import ConfigError, Location, Problem
 from sloguard.notify import NotifierConfig
+from sloguard.notify.heartbeat import HeartbeatConfig
 from sloguard.prometheus.config import PrometheusConfig
 from sloguard.spec import DEFAULT_LIMITS, Doc, parse_documents, read_text
 
@@ -198,6 +199,7 @@ class DaemonConfig(BaseModel):
     state_password_file: str | None = None
     state_password_env: str | None = None
     ha: HaConfig = Field(default_factory=HaConfig)
+    heartbeat: HeartbeatConfig | None = None
     notifiers: list[NotifierConfig] = Field(default_factory=list)
     routes: list[RouteConfig] = Field(default_factory=list)
     silences: list[SilenceConfig] = Field(default_factory=list)

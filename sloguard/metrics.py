@@ -228,6 +228,13 @@ class Metrics:
             ("reason",),
             registry=r,
         )
+        self._heartbeats = Counter(
+            "sloguard_heartbeat_pings",
+            "Dead man's switch pings after successful ticks, by target (url, opsgenie) and "
+            "outcome (ok, failure).",
+            ("target", "outcome"),
+            registry=r,
+        )
         build_info = Gauge(
             "sloguard_build_info",
             "Always 1; the labels say which sloguard and Python run.",
@@ -327,6 +334,9 @@ class Metrics:
     def set_outbox(self, pending: int, dead_letters: int) -> None:
         self._outbox_pending.set(pending)
         self._dead_letters.set(dead_letters)
+
+    def count_heartbeat(self, target: str, *, ok: bool) -> None:
+        self._heartbeats.labels(target, "ok" if ok else "failure").inc()
 
     def observe_leases(self, held: int, transitions: Sequence[str]) -> None:
         self._shards_held.set(held)

@@ -85,6 +85,10 @@ class MetricsSink(Protocol):
         """Shards held now, and the lease changes of the last claim (by reason)."""
         ...
 
+    def count_heartbeat(self, target: str, *, ok: bool) -> None:
+        """One dead man's switch ping (target: url | opsgenie)."""
+        ...
+
 
 class NoMetrics:
     """A sink that drops everything: for one-shot runs and benchmarks, which export nothing."""
@@ -118,6 +122,9 @@ class NoMetrics:
         pass
 
     def observe_leases(self, held: int, transitions: Sequence[str]) -> None:
+        pass
+
+    def count_heartbeat(self, target: str, *, ok: bool) -> None:
         pass
 
     def config_reloaded(self, ok: bool, at: float) -> None:
