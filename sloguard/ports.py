@@ -160,6 +160,11 @@ class Shards(Protocol):
         """Whether a notification of ``key`` may be sent now (lease held and not run out)."""
         ...
 
+    @property
+    def held(self) -> int:
+        """How many shards this replica holds now (0: a standby)."""
+        ...
+
 
 class Clock(Protocol):
     """Injected time, so nothing in sloguard reads the wall clock directly."""

@@ -72,6 +72,7 @@ class TickReport:
     fast: bool = False  # a fast tick: only the fast path's SLOs that crossed were evaluated
     outcome: TickOutcome = TickOutcome.SUCCESS  # over the defined SLOs' evaluations
     fast_path_slos: int = 0  # SLOs on the fast path after this tick (0: no fast tick due)
+    shards_held: int | None = None  # with HA replicas: shards this one holds (0: a standby)
 
 
 def tick_outcome(evaluations: Sequence[Evaluation]) -> TickOutcome:
@@ -186,7 +187,8 @@ class Tick:
         self.shown.publish(self.metrics)
         counts = self.store.counts()
         self.metrics.set_outbox(counts.pending, counts.dead)
-        return replace(report, outcome=outcome, fast_path_slos=n)
+        held = None if self.shards is None else self.shards.held
+        return replace(report, outcome=outcome, fast_path_slos=n, shards_held=held)
 
     async def _tick(self, at: float, slos: list[SLO], *, fast: bool) -> TickReport:
         choice = self.fast_path.choice

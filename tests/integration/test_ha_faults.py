@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from harness import scenarios as sc
@@ -64,6 +65,11 @@ class Replica:
 
     def signal(self, sig: signal.Signals) -> None:
         os.kill(self.proc.pid, sig)
+
+    def get(self, path: str) -> httpx.Response:
+        line = next(x for x in self.lines() if "listening on http://" in x)
+        port = re.search(r"127\.0\.0\.1:(\d+)", line).group(1)  # type: ignore[union-attr]
+        return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=5)
 
 
 def eventually(check: Callable[[], bool], timeout: float, what: str, logs: list[Replica]) -> None:
@@ -140,9 +146,16 @@ http: {{listen: "127.0.0.1:0"}}
     try:
         eventually(lambda: any(r.seen("shard 0 acquired") for r in replicas), 30, "a holder", alive)
         eventually(lambda: len(pd.incidents) >= 1, 60, "the checkout page", alive)
+        # The standbys are ready, and say they hold no shard; the holder holds one.
+        first = holder(replicas, alive)
+        for r in alive:
+            ready = r.get("/readyz")
+            held = "sloguard_shards_held 1.0" if r is first else "sloguard_shards_held 0.0"
+            assert held in r.get("/metrics").text
+            assert ready.status_code == 200, ready.text
+            assert ("holds no shard" in ready.json()["reason"]) == (r is not first)
 
         # 1. SIGKILL the holder mid-outage: another replica takes over within the lease.
-        first = holder(replicas, alive)
         first.signal(signal.SIGKILL)
         killed_at = time.monotonic()
         alive.remove(first)
@@ -211,5 +224,6 @@ http: {{listen: "127.0.0.1:0"}}
         assert sev == sorted(set(sev)), f"a trigger doubled or out of order: {incident.severities}"
     print(
         f"takeover seconds: median {statistics.median(takeovers):.1f}, "
-        f"worst {max(takeovers):.1f} ({len(takeovers)} takeovers, lease {LEASE:g} s)"
+        f"worst {max(takeovers):.1f} (kill {takeovers[0]:.1f}, stop {takeovers[1]:.1f}; "
+        f"lease {LEASE:g} s)"
     )
