@@ -1,8 +1,9 @@
 """Three `sloguard run` replicas on one PostgreSQL through a real outage, replayed at 30x: the
 shard holder is SIGKILLed, the next one is SIGSTOPped past its lease and woken, PostgreSQL is
-crash-restarted. PagerDuty's contract receiver must see every episode declared once, no
-trigger doubled, nothing after a resolve. (The outage's slow-burn tiers stay over their
-thresholds for days of scenario time, so the episodes do not resolve within this replay.)
+crash-restarted. PagerDuty's contract receiver must see the outage's episode declared once and
+resolved once, no trigger doubled, nothing out of order. The SLOs have only the fast-burn
+tier (1h/5m), so the episode resolves a few scenario minutes after the outage (the slow-burn
+tiers would keep it open for days of scenario time).
 The takeover times are printed (and written down in docs/reliability.md)."""
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ spec:
     ratio:
       errors: sum(rate(http_requests_total{{{sel},code=~"5.."}}[{{{{.window}}}}]))
       total: sum(rate(http_requests_total{{{sel}}}[{{{{.window}}}}]))
+  alerting:
+    tiers: [{{severity: SEV1, long: 1h, short: 5m, budget_percent: 2}}]
 """
 
 
@@ -180,25 +183,17 @@ http: {{listen: "127.0.0.1:0"}}
         second.signal(signal.SIGCONT)
         eventually(lambda: second.seen("shard 0 lost"), 10, "the woken replica lost it", alive)
 
-        # 3. PostgreSQL crash-restarted: the replicas reconnect and carry on.
+        # 3. PostgreSQL crash-restarted: the replicas reconnect and carry on, and the episode
+        #    resolves through whichever replica holds the shard by then.
         postgres.stop("immediate")
         time.sleep(2)
         postgres.start()
-        sizes = {r.name: len(r.lines()) for r in alive}
-        eventually(
-            lambda: (
-                any(
-                    re.search(r"delivered|shard 0", x)
-                    for r in alive
-                    for x in r.lines()[sizes[r.name] :]
-                )
-                or any(len(r.lines()) > sizes[r.name] + 5 for r in alive)
-            ),
-            30,
-            "the replicas working again after the restart",
-            alive,
-        )
-        time.sleep(5)  # a few more ticks after the restart
+
+        def resolved() -> bool:
+            return bool(pd.incidents) and all(not i.open for i in pd.incidents)
+
+        eventually(resolved, 120, "the outage's episode resolved", alive)
+        time.sleep(3)  # a few more ticks: nothing may follow the resolve
     finally:
         for r in replicas:
             if r.proc.poll() is None:
@@ -213,13 +208,11 @@ http: {{listen: "127.0.0.1:0"}}
     keys = [i.dedup_key for i in pd.incidents]
     assert len(keys) == len(set(keys)), f"an episode declared twice: {keys}"
     ranks = {"info": 0, "warning": 1, "error": 2, "critical": 3}
-    assert len(keys) >= 2, f"checkout and search should both have paged: {keys}"
+    assert len(keys) == 1, f"only the checkout outage pages (search burns 10x < 14.4x): {keys}"
     for incident in pd.incidents:
         actions = [e["event_action"] for e in incident.events]
-        resolves = [i for i, a in enumerate(actions) if a == "resolve"]
-        assert resolves in ([], [len(actions) - 1]), (
-            f"resolved twice or before a trigger: {actions}"
-        )
+        assert actions[-1] == "resolve", actions
+        assert actions.count("resolve") == 1, f"resolved twice: {actions}"
         sev = [ranks[s] for s in incident.severities]
         assert sev == sorted(set(sev)), f"a trigger doubled or out of order: {incident.severities}"
     print(
