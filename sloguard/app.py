@@ -29,20 +29,23 @@ from sloguard.collector import CollectorPause
 from sloguard.config import DaemonConfig, RecordedSeriesConfig, load_config
 from sloguard.delivery import Deliverer, RetryPolicy
 from sloguard.engine import Engine, auto_direct_windows
-from sloguard.errors import ConfigError, Location, Problem
+from sloguard.errors import ConfigError, Location, Problem, StoreError
+from sloguard.ha import Replica, default_instance_id
 from sloguard.lifecycle import LifecyclePolicy
 from sloguard.metrics import Metrics
 from sloguard.model import SLO, Severity
 from sloguard.notify import build_notifier
+from sloguard.notify.heartbeat import Heartbeat, targets
 from sloguard.paging import PagingPolicy
 from sloguard.ports import Clock, Source
 from sloguard.prometheus.client import PrometheusClient
 from sloguard.routing import Matcher, Route, Silence
+from sloguard.secrets import read_secret
 from sloguard.server import HttpServer, Readiness, ServerLimits, parse_listen
 from sloguard.sink import MetricsSink
 from sloguard.spec import load_slos
 from sloguard.status import Shown
-from sloguard.store import Store
+from sloguard.store import AnyStore, PostgresStore, open_store
 from sloguard.supervisor import Daemon, Loader, Supervisor, SupervisorOptions
 from sloguard.tick import Evaluate, Tick, TickReport
 
@@ -62,14 +65,20 @@ class Parts:
     http_listen: str = ""
     watched_paths: Sequence[Path] = ()  # the config and SLO files whose change reloads
     integrations: Sequence[str] = ()  # the notifier types in use
+    heartbeat: Heartbeat | None = None  # pinged after each successful regular tick
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)  # what aclose() closes
 
     async def run_tick(self, at: float, *, fast: bool = False) -> TickReport:
-        return await self.tick.run(at, fast=fast)
+        report = await self.tick.run(at, fast=fast)
+        if self.heartbeat is not None and not fast and report.outcome.successful:
+            self.heartbeat.kick()  # in the background: a slow receiver never delays a tick
+        return report
 
     async def deliver(self) -> float | None:
         """One delivery pass; seconds until the earliest retry falls due, if any."""
-        await self.deliverer.drain()
+        report = await self.deliverer.drain()
+        if report.fenced:  # nothing to do until the next tick renews the leases
+            return None
         due = self.tick.store.next_due_at()
         return None if due is None else due - self.tick.clock.now()
 
@@ -135,6 +144,27 @@ def retry_policy(config: DaemonConfig) -> RetryPolicy:
     )
 
 
+def open_state(config: DaemonConfig) -> AnyStore:
+    """The state database the config names: SQLite at ``state_path`` or PostgreSQL at
+    ``state_url`` (its password read through :mod:`sloguard.secrets`)."""
+    password = None
+    if config.state_password_file or config.state_password_env:
+        password = read_secret(
+            file=config.state_password_file,
+            env=config.state_password_env,
+            what="state_password",
+        )
+    return open_store(path=config.state_path, url=config.state_url, password=password)
+
+
+def _release(replica: Replica) -> None:
+    """Give the leases back on a clean stop, so a standby takes over at its next tick."""
+    try:
+        replica.release()
+    except StoreError as exc:
+        log.warning("could not release the leases (they expire by themselves): %s", exc)
+
+
 def evaluator(settings: RecordedSeriesConfig, engine: Engine) -> Evaluate:
     """The engine with the config's ``recorded_series`` settings (see docs/config.md); an unset
     ``direct_windows_max_seconds`` reads the paging tiers' short windows directly in fleets of
@@ -162,6 +192,7 @@ async def open_daemon(
     config_path: Path | None = None,
     shown: Shown | None = None,
     collector: CollectorPause | None = None,
+    instance_id: str | None = None,
 ) -> AsyncIterator[Parts]:
     """Build every part the config describes; close them all on exit.
 
@@ -177,8 +208,18 @@ async def open_daemon(
     clock = clock or SystemClock()
     slos = load_slos(config.slo_paths)
     async with AsyncExitStack() as stack:
-        store = Store.open(config.state_path)
+        store = open_state(config)
         stack.callback(store.close)
+        replica = None
+        if isinstance(store, PostgresStore):
+            replica = Replica(
+                store,
+                instance_id or default_instance_id(),
+                shards=config.ha.shards,
+                lease_seconds=config.ha.lease_seconds,
+                metrics=metrics,
+            )
+            stack.callback(_release, replica)
         if source is None:
             client = PrometheusClient(config.prometheus)
             stack.push_async_callback(client.aclose)
@@ -188,6 +229,15 @@ async def open_daemon(
         notifiers = {
             n.name: build_notifier(n, http, where=config.where(n.name)) for n in config.notifiers
         }
+        heartbeat = None
+        if config.heartbeat is not None:
+            heartbeat = Heartbeat(
+                http,
+                targets(config.heartbeat),
+                timeout_seconds=config.heartbeat.timeout_seconds,
+                metrics=metrics,
+            )
+            stack.push_async_callback(heartbeat.aclose)
         deliverer = Deliverer(
             store,
             notifiers,
@@ -196,6 +246,7 @@ async def open_daemon(
             rng=rng,
             concurrency=config.delivery.concurrency,
             metrics=metrics,
+            shards=replica,
         )
         engine = Engine()  # this daemon's plan memos; a reload builds a new one
         fast_interval = config.fast_path_interval_seconds
@@ -212,6 +263,7 @@ async def open_daemon(
             crossed=engine.crossed,
             shown=shown,
             collector=collector or CollectorPause(),
+            shards=replica,
         )
         yield Parts(
             tick=tick,
@@ -225,6 +277,7 @@ async def open_daemon(
                 *(Path(p) for p in config.slo_paths),
             ],
             integrations=sorted({n.type for n in config.notifiers}),
+            heartbeat=heartbeat,
         )
 
 
@@ -236,6 +289,7 @@ async def load_daemon(
     rng: random.Random | None = None,
     shown: Shown | None = None,
     collector: CollectorPause | None = None,
+    instance_id: str | None = None,
 ) -> Parts:
     """Read the config and the SLO files and build every part; the located errors of
     ``sloguard validate`` (ConfigError, SpecError) when they are invalid."""
@@ -251,6 +305,7 @@ async def load_daemon(
                 config_path=path,
                 shown=shown,
                 collector=collector,
+                instance_id=instance_id,
             )
         )
         parts.stack = stack.pop_all()
@@ -326,6 +381,7 @@ async def run_daemon(
     clock: Clock | None = None,
     options: SupervisorOptions | None = None,
     on_started: Callable[[Supervisor, tuple[str, int]], None] | None = None,
+    instance_id: str | None = None,
 ) -> None:
     """``sloguard run``: serve until SIGTERM/SIGINT, reload on SIGHUP or a file change.
 
@@ -347,7 +403,12 @@ async def run_daemon(
         # What the status API showed stays shown until the new parts' first tick.
         shown = previous.tick.shown if isinstance(previous, Parts) else None
         return await load_daemon(
-            config_path, clock=ticking, metrics=metrics, shown=shown, collector=collector
+            config_path,
+            clock=ticking,
+            metrics=metrics,
+            shown=shown,
+            collector=collector,
+            instance_id=instance_id,
         )
 
     await serve(loader, clock=clock, metrics=metrics, options=options, on_started=on_started)

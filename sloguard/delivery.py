@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sloguard.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
-from sloguard.ports import Clock, Notifier, Store
+from sloguard.ports import Clock, Notifier, Shards, Store
 from sloguard.records import Notification, Pending
 from sloguard.sink import MetricsSink, NoMetrics, NotificationOutcome
 
@@ -82,6 +82,7 @@ class DrainReport:
     retried: int = 0
     dead: int = 0
     deferred: int = 0
+    fenced: int = 0  # held back: this replica's lease on the row's shard may have run out
 
     def __add__(self, other: DrainReport) -> DrainReport:
         return DrainReport(
@@ -89,6 +90,7 @@ class DrainReport:
             self.retried + other.retried,
             self.dead + other.dead,
             self.deferred + other.deferred,
+            self.fenced + other.fenced,
         )
 
 
@@ -106,8 +108,11 @@ class Deliverer:
         concurrency: int = 8,
         batch: int = 100,
         metrics: MetricsSink | None = None,
+        shards: Shards | None = None,
     ) -> None:
         self.store = store
+        # With several replicas: nothing is sent for a shard whose lease may have run out.
+        self.shards = shards
         self.notifiers = dict(notifiers)
         self.clock = clock
         self.policy = policy or RetryPolicy()
@@ -141,6 +146,8 @@ class Deliverer:
             return await self._deliver(row)
 
     async def _deliver(self, row: Pending) -> DrainReport:
+        if self.shards is not None and not self.shards.may_send(row.slo):
+            return DrainReport(fenced=1)  # the lease may be gone: its holder (us, later?) sends
         now = self.clock.now()
         notifier = self.notifiers.get(row.notifier)
         if notifier is None:

@@ -217,6 +217,24 @@ class Metrics:
             ("severity",),
             registry=r,
         )
+        self._shards_held = Gauge(
+            "sloguard_shards_held",
+            "Shards whose lease this replica holds (HA on PostgreSQL; 0 on a standby).",
+            registry=r,
+        )
+        self._lease_transitions = Counter(
+            "sloguard_lease_transitions",
+            "Shard lease changes of this replica by reason: acquired, takeover, lost, released.",
+            ("reason",),
+            registry=r,
+        )
+        self._heartbeats = Counter(
+            "sloguard_heartbeat_pings",
+            "Dead man's switch pings after successful ticks, by target (url, opsgenie) and "
+            "outcome (ok, failure).",
+            ("target", "outcome"),
+            registry=r,
+        )
         build_info = Gauge(
             "sloguard_build_info",
             "Always 1; the labels say which sloguard and Python run.",
@@ -316,6 +334,14 @@ class Metrics:
     def set_outbox(self, pending: int, dead_letters: int) -> None:
         self._outbox_pending.set(pending)
         self._dead_letters.set(dead_letters)
+
+    def count_heartbeat(self, target: str, *, ok: bool) -> None:
+        self._heartbeats.labels(target, "ok" if ok else "failure").inc()
+
+    def observe_leases(self, held: int, transitions: Sequence[str]) -> None:
+        self._shards_held.set(held)
+        for reason in transitions:
+            self._lease_transitions.labels(reason).inc()
 
     def config_reloaded(self, ok: bool, at: float) -> None:
         """Record a configuration (re)load attempt at wall-clock ``at``."""

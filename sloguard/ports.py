@@ -5,6 +5,7 @@
 - :class:`Store`: episode state, history and the durable outbox (SQLite today; the types in
   its signatures are sloguard's own records, so another engine can implement it).
 - :class:`Clock`: injected time.
+- :class:`Shards`: which SLO keys this replica works on (all of them, or its leased shards).
 """
 
 from __future__ import annotations
@@ -139,6 +140,29 @@ class Store(Protocol):
 
     def latest_payload(self, episode_id: str) -> dict[str, Any] | None:
         """The newest notification queued for the episode, as JSON, or None."""
+        ...
+
+
+class Shards(Protocol):
+    """The shards of SLO keys this replica holds (sloguard.ha on PostgreSQL). Without one, a
+    daemon works on every key (SQLite: one replica)."""
+
+    def claim(self) -> bool:
+        """Renew and take leases (once per tick). True when the held shards changed, so the
+        committed states must be read again. Raises StoreError."""
+        ...
+
+    def owns(self, key: str) -> bool:
+        """Whether this replica evaluates and commits ``key`` now."""
+        ...
+
+    def may_send(self, key: str) -> bool:
+        """Whether a notification of ``key`` may be sent now (lease held and not run out)."""
+        ...
+
+    @property
+    def held(self) -> int:
+        """How many shards this replica holds now (0: a standby)."""
         ...
 
 

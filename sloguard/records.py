@@ -8,6 +8,7 @@ the core, paging and the postmortem read them without importing a database drive
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -153,3 +154,34 @@ class EpisodeRecord:
     peak_burn_rate: float | None = None
     burn_seconds: float | None = None  # burn rate x seconds; / SLO period = budget share spent
     budget_remaining: float | None = None  # last known during the episode
+
+
+def shard_of(key: str, shards: int) -> int:
+    """The shard an SLO key belongs to: a stable hash (CRC-32, the same in every process and
+    release) of its SLO's name, so every group of a grouped SLO (``name{label="v"}``) goes with
+    the SLO and every replica computes the same answer."""
+    name = key.partition("{")[0]
+    return zlib.crc32(name.encode()) % shards if shards > 1 else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """The leases one replica holds: shard -> epoch, valid until ``valid_until`` on the
+    replica's own monotonic clock (measured before the lease was renewed, less a margin, so it
+    ends before PostgreSQL's lease does). The store refuses a commit or a delivery record whose
+    shard's epoch is no longer current; the deliverer sends nothing once ``valid_until`` has
+    passed (a replica that wakes from a pause longer than its lease sends nothing)."""
+
+    instance: str
+    shards: int
+    epochs: Mapping[int, int]
+    valid_until: float
+
+    def holds(self, key: str) -> bool:
+        """Whether this replica evaluates, commits and delivers for ``key``."""
+        return shard_of(key, self.shards) in self.epochs
+
+    def may_send(self, key: str, monotonic_now: float) -> bool:
+        """Whether a notification of ``key`` may go out now: its shard is held and the lease
+        has not run out while this replica was not looking."""
+        return self.holds(key) and monotonic_now < self.valid_until

@@ -89,14 +89,18 @@ class Readiness:
         self._config_loaded = False
         self._last_success: float | None = None
         self._stopping = False
+        self._note = ""
 
     def config_loaded(self, interval_seconds: float | None = None) -> None:
         self._config_loaded = True
         if interval_seconds is not None:
             self._interval = interval_seconds
 
-    def tick_succeeded(self) -> None:
+    def tick_succeeded(self, note: str = "") -> None:
+        """A regular tick succeeded; ``note`` replaces "ok" in the probe's answer (a standby
+        replica says it holds no shard)."""
         self._last_success = self._clock.monotonic()
+        self._note = note
 
     def stopping(self) -> None:
         self._stopping = True
@@ -116,7 +120,7 @@ class Readiness:
                 f"last successful evaluation {age:.0f}s ago, more than {self._grace} intervals "
                 f"({limit:.0f}s)"
             )
-        return True, "ok"
+        return True, self._note or "ok"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -81,6 +81,14 @@ class MetricsSink(Protocol):
 
     def config_reloaded(self, ok: bool, at: float) -> None: ...
 
+    def observe_leases(self, held: int, transitions: Sequence[str]) -> None:
+        """Shards held now, and the lease changes of the last claim (by reason)."""
+        ...
+
+    def count_heartbeat(self, target: str, *, ok: bool) -> None:
+        """One dead man's switch ping (target: url | opsgenie)."""
+        ...
+
 
 class NoMetrics:
     """A sink that drops everything: for one-shot runs and benchmarks, which export nothing."""
@@ -111,6 +119,12 @@ class NoMetrics:
         pass
 
     def declare_integrations(self, integrations: Iterable[str]) -> None:
+        pass
+
+    def observe_leases(self, held: int, transitions: Sequence[str]) -> None:
+        pass
+
+    def count_heartbeat(self, target: str, *, ok: bool) -> None:
         pass
 
     def config_reloaded(self, ok: bool, at: float) -> None:

@@ -316,7 +316,10 @@ class Supervisor:
         if fast and not report.slos:  # nothing crossed: nothing evaluated, nothing changed
             return
         if not fast and report.outcome.successful:
-            self._readiness.tick_succeeded()
+            standby = report.shards_held == 0
+            self._readiness.tick_succeeded(
+                "ok: a standby replica, it holds no shard" if standby else ""
+            )
         self._delivery_kick.set()
 
     # -- delivery -----------------------------------------------------------------------------

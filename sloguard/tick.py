@@ -27,7 +27,7 @@ from sloguard.fastpath import FastPath, approach
 from sloguard.lifecycle import EpisodeState, Event, EventKind, Phase
 from sloguard.model import SLO, RawIndicator, Severity
 from sloguard.paging import Outcome, PagingPolicy, advance, slo_for, slo_index
-from sloguard.ports import Clock, Source, Store
+from sloguard.ports import Clock, Shards, Source, Store
 from sloguard.prometheus.reachability import Reachability
 from sloguard.records import OutboxCounts
 from sloguard.sink import FastOutcome, MetricsSink, NoMetrics, TickOutcome
@@ -72,6 +72,7 @@ class TickReport:
     fast: bool = False  # a fast tick: only the fast path's SLOs that crossed were evaluated
     outcome: TickOutcome = TickOutcome.SUCCESS  # over the defined SLOs' evaluations
     fast_path_slos: int = 0  # SLOs on the fast path after this tick (0: no fast tick due)
+    shards_held: int | None = None  # with HA replicas: shards this one holds (0: a standby)
 
 
 def tick_outcome(evaluations: Sequence[Evaluation]) -> TickOutcome:
@@ -103,6 +104,7 @@ class Tick:
         crossed: Crossed | None = None,
         shown: Shown | None = None,
         collector: CollectorPause | None = None,
+        shards: Shards | None = None,
     ) -> None:
         self.slos = list(slos)
         self.source = Reachability(source)
@@ -118,6 +120,8 @@ class Tick:
         self.shown = shown or Shown()
         self.collector = collector  # paused while the tick runs (see sloguard.collector)
         self._states: dict[str, EpisodeState] | None = None
+        # With several replicas (sloguard.ha), only the keys of the shards this one holds.
+        self.shards = shards
 
     def states(self) -> dict[str, EpisodeState]:
         """Every key's committed episode state: read from the store once, then kept as each
@@ -136,6 +140,8 @@ class Tick:
         everything else keeps its state until the next regular tick. A fast tick that finds
         nothing crossed commits nothing and returns an empty report."""
         started = self.clock.monotonic()
+        if self.shards is not None and not fast and self.shards.claim():
+            self._states = None  # other replicas committed these shards: read them again
         self.source.begin()
         if fast:
             slos = await self._crossing(at)
@@ -146,6 +152,8 @@ class Tick:
                 return TickReport(at=at, slos=(), fast=True, fast_path_slos=n)
         else:
             slos = self.slos
+        if self.shards is not None:
+            slos = [s for s in slos if self.shards.owns(s.name)]
         with self.collector.paused() if self.collector else nullcontext():
             report = await self._tick(at, slos, fast=fast)
         return self._publish(report, started)
@@ -179,7 +187,8 @@ class Tick:
         self.shown.publish(self.metrics)
         counts = self.store.counts()
         self.metrics.set_outbox(counts.pending, counts.dead)
-        return replace(report, outcome=outcome, fast_path_slos=n)
+        held = None if self.shards is None else self.shards.held
+        return replace(report, outcome=outcome, fast_path_slos=n, shards_held=held)
 
     async def _tick(self, at: float, slos: list[SLO], *, fast: bool) -> TickReport:
         choice = self.fast_path.choice
@@ -199,6 +208,8 @@ class Tick:
         for key, state in states.items():
             if not state.open or key in evaluated:
                 continue
+            if self.shards is not None and not self.shards.owns(key):
+                continue  # another replica's
             owner = slo_for(index, key)
             if fast and (owner is None or owner.name not in names):
                 continue

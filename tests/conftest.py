@@ -5,12 +5,13 @@ Each pytest-xdist worker builds its own servers; each server has a fresh tempora
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 
 import pytest
 
-from harness import scenarios
+from harness import pgserver, scenarios
 from harness.promserver import Scenario, serve
 from tests.support.prom import Served
 
@@ -33,3 +34,16 @@ def incidents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 def slow_burn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """4 d 6 h: ledger burns at 2x for 2 days."""
     yield from _serve(scenarios.slow_burn(), tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[pgserver.PostgresServer]:
+    """A real PostgreSQL on a free loopback port (one per worker); tests take a fresh database
+    each with ``postgres.fresh_database(name)``."""
+    if pgserver.bin_dir() is None:
+        reason = "needs Debian's postgresql package (make postgresql)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)  # CI runs `make test`, which installs it
+        pytest.skip(reason)
+    with pgserver.serve() as server:
+        yield server

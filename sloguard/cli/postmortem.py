@@ -8,13 +8,14 @@ from typing import NoReturn
 
 import click
 
+from sloguard.app import open_state
 from sloguard.config import load_config
 from sloguard.durations import iso_time
 from sloguard.errors import ConfigError, SloguardError, SpecError, StoreError
 from sloguard.model import SLO
 from sloguard.postmortem import SloFacts, budget_consumed, render
 from sloguard.records import EpisodeRecord
-from sloguard.store import Store
+from sloguard.store import AnyStore, Store
 
 EXIT_OK = 0
 EXIT_NOT_FOUND = 1
@@ -44,7 +45,7 @@ def _slo_for(slos: list[SLO], key: str) -> SLO | None:
     return max(matches, key=lambda s: len(s.name)) if matches else None
 
 
-def _facts(store: Store, episode: EpisodeRecord, slos: list[SLO]) -> SloFacts:
+def _facts(store: AnyStore, episode: EpisodeRecord, slos: list[SLO]) -> SloFacts:
     slo = _slo_for(slos, episode.slo)
     if slo is not None:
         return SloFacts.of(slo)
@@ -52,7 +53,7 @@ def _facts(store: Store, episode: EpisodeRecord, slos: list[SLO]) -> SloFacts:
     return SloFacts.from_notification(payload) if payload else SloFacts()
 
 
-def _find(store: Store, wanted: str) -> EpisodeRecord:
+def _find(store: AnyStore, wanted: str) -> EpisodeRecord:
     exact = store.episode(wanted)
     if exact is not None:
         return exact
@@ -68,7 +69,7 @@ def _find(store: Store, wanted: str) -> EpisodeRecord:
     )
 
 
-def _listing(store: Store, slos: list[SLO], slo: str | None) -> str:
+def _listing(store: AnyStore, slos: list[SLO], slo: str | None) -> str:
     head = ["EPISODE", "SLO", "DECLARED", "RESOLVED", "PEAK", "PEAK BURN", "BUDGET USED"]
     rows = []
     for e in store.episodes(slo):
@@ -129,6 +130,7 @@ def postmortem(
     if listing == (episode_id is not None):
         raise click.UsageError("give an EPISODE_ID, or --list")
     slos: list[SLO] = []
+    state_url: str | None = None
     if config_path is not None:
         try:
             config = load_config(config_path)
@@ -136,7 +138,8 @@ def postmortem(
             for problem in exc.problems:
                 click.echo(str(problem), err=True)
             sys.exit(EXIT_USAGE)
-        state_path = Path(config.state_path)
+        state_url = config.state_url
+        state_path = Path(config.state_path) if config.state_path else None
         from sloguard.spec import load_slos
 
         try:
@@ -147,9 +150,13 @@ def postmortem(
                 " using the facts stored with the notifications",
                 err=True,
             )
-    assert state_path is not None
     try:
-        store = Store.open(state_path, read_only=True)
+        store: AnyStore
+        if state_url is not None:
+            store = open_state(config)
+        else:
+            assert state_path is not None
+            store = Store.open(state_path, read_only=True)
     except StoreError as exc:
         _fail(str(exc), EXIT_NOT_FOUND)
     try:

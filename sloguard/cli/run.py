@@ -18,6 +18,7 @@ from sloguard.clock import ScaledClock
 from sloguard.config import DaemonConfig, load_config
 from sloguard.durations import iso_time
 from sloguard.errors import ConfigError, SloguardError, SpecError
+from sloguard.ha import default_instance_id
 from sloguard.tick import TickReport
 
 # A replayed tick closer than this to the next in real time would mostly be skipped ticks: the
@@ -33,6 +34,7 @@ _FIELDS = (
     "notifier",
     "integration",
     "status",
+    "instance",
 )
 
 
@@ -48,12 +50,27 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(data)
 
 
-def _setup_logging(config: DaemonConfig) -> None:
+class _Instance(logging.Filter):
+    """Names the replica in every record (several replicas log to one place)."""
+
+    def __init__(self, instance: str) -> None:
+        super().__init__()
+        self.instance = instance
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.instance = self.instance
+        return True
+
+
+def _setup_logging(config: DaemonConfig, instance: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_Instance(instance))
     if config.log.format == "json":
         handler.setFormatter(_JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(instance)s %(name)s: %(message)s")
+        )
     root = logging.getLogger("sloguard")
     root.handlers[:] = [handler]
     root.setLevel(config.log.level.upper())
@@ -162,8 +179,18 @@ def _fail(exc: SloguardError) -> None:
     f"period and retry backoff all run N times faster; interval_seconds / N must be at least "
     f"{MIN_REAL_TICK_SECONDS:g} s.",
 )
+@click.option(
+    "--instance-id",
+    metavar="NAME",
+    help="This replica's name in leases and logs (with state_url; default: hostname-pid).",
+)
 def run(
-    config_path: str, once: bool, at: str | None, replay_from: str | None, speed: float | None
+    config_path: str,
+    once: bool,
+    at: str | None,
+    replay_from: str | None,
+    speed: float | None,
+    instance_id: str | None,
 ) -> None:
     """Run sloguard: evaluate every SLO each interval, page and declare incidents on burns.
 
@@ -212,12 +239,13 @@ def run(
         if replay_start is not None:
             replay = (replay_start, 1.0 if speed is None else speed)
             check_replay(config, *replay, now=time.time())
-        _setup_logging(config)
+        instance_id = instance_id or default_instance_id()
+        _setup_logging(config, instance_id)
         if once:
             report = asyncio.run(_once(config, instant))
             click.echo(render(report))
             sys.exit(1 if report.failures else 0)
         clock = _replay_clock(*replay) if replay else None
-        asyncio.run(run_daemon(config_path, clock=clock))
+        asyncio.run(run_daemon(config_path, clock=clock, instance_id=instance_id))
     except SloguardError as exc:
         _fail(exc)

@@ -1,4 +1,5 @@
-"""The state database: episode state, episode history and the durable outbox, in SQLite.
+"""The state database: episode state, episode history and the durable outbox, in SQLite (one
+replica, the default) or PostgreSQL (several replicas sharing it, :mod:`.postgres`).
 
 One transaction (:meth:`Store.commit`) writes an SLO's new episode state, the transitions that
 led there and one outbox row per routed notifier per paged event. A crash therefore leaves
@@ -18,6 +19,20 @@ Every sqlite3 error is translated into :class:`sloguard.errors.StoreError` sayin
 are arguments.
 """
 
+from pydantic import SecretStr
+
+from sloguard.store.postgres import PostgresStore
 from sloguard.store.sqlite import Store
 
-__all__ = ["Store"]
+__all__ = ["AnyStore", "PostgresStore", "Store", "open_store"]
+
+AnyStore = Store | PostgresStore
+
+
+def open_store(*, path: str | None, url: str | None, password: SecretStr | None = None) -> AnyStore:
+    """The SQLite store at ``path`` or the PostgreSQL store at ``url`` (exactly one is given;
+    the config checks that), opened and migrated."""
+    if url is not None:
+        return PostgresStore.open(url, password=password)
+    assert path is not None
+    return Store.open(path)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from sloguard.records import Delivery, EpisodeRecord, Transition
 
@@ -12,8 +13,12 @@ EPISODE_COLUMNS = (
 )
 
 
+Fetch = Callable[[str, tuple[Any, ...]], Sequence[Sequence[Any]]]
+"""Runs one SELECT (``?`` placeholders) and returns its rows: each engine's own way."""
+
+
 def episode_record(
-    db: sqlite3.Connection,
+    fetch: Fetch,
     eid: str,
     slo: str,
     declared_at: float,
@@ -26,16 +31,16 @@ def episode_record(
 ) -> EpisodeRecord:
     """One ``episodes`` row (its :data:`EPISODE_COLUMNS`, in order) with its transitions and
     deliveries, as the postmortem reads it."""
-    transitions = db.execute(
+    transitions = fetch(
         "SELECT at, kind, severity, previous, paged, reason FROM transitions "
         "WHERE episode_id = ? ORDER BY id",
         (eid,),
-    ).fetchall()
-    deliveries = db.execute(
+    )
+    deliveries = fetch(
         "SELECT notifier, kind, status, attempts, created_at, finished_at, last_error, "
         "last_status FROM outbox WHERE episode_id = ? ORDER BY id",
         (eid,),
-    ).fetchall()
+    )
     return EpisodeRecord(
         id=eid,
         slo=slo,

@@ -1,10 +1,15 @@
-"""The SQLite schema, migrated forward step by step, and what its errors mean to a person."""
+"""The schema, migrated forward step by step, and what SQLite's errors mean to a person.
+
+SQLite (:data:`MIGRATIONS`) and PostgreSQL (:data:`PG_MIGRATIONS`) share the version numbers:
+migration N means the same tables and columns on both, written in each engine's dialect
+(PostgreSQL's ``REAL`` is 4 bytes, so times are ``DOUBLE PRECISION`` there).
+"""
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Migration N brings a database from version N-1 to N. Append, never edit a released one.
 MIGRATIONS: dict[int, str] = {
@@ -77,6 +82,109 @@ MIGRATIONS: dict[int, str] = {
     # every tick): written alone instead of the whole state (see Store.commit_many's seen).
     3: """
     ALTER TABLE slo_state ADD COLUMN last_at REAL;
+    """,
+    # High availability (PostgreSQL, sloguard.store.leases): each outbox row names its SLO's
+    # shard, so only the replica holding that shard's lease delivers it. SQLite has one replica
+    # and keeps shard 0; the lease tables exist on both so the versions mean the same.
+    4: """
+    ALTER TABLE outbox ADD COLUMN shard INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE leases (
+        shard      INTEGER PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        epoch      INTEGER NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE TABLE replicas (
+        instance TEXT PRIMARY KEY,
+        seen_at  REAL NOT NULL
+    );
+    """,
+}
+
+
+# The same steps for PostgreSQL, same numbers. Append to both together.
+PG_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE slo_state (
+        slo        TEXT PRIMARY KEY,
+        state      TEXT NOT NULL,
+        updated_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE TABLE episodes (
+        id          TEXT PRIMARY KEY,
+        slo         TEXT NOT NULL,
+        declared_at DOUBLE PRECISION NOT NULL,
+        resolved_at DOUBLE PRECISION,
+        peak        TEXT NOT NULL
+    );
+    CREATE INDEX episodes_slo ON episodes (slo, declared_at);
+    CREATE TABLE transitions (
+        id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        episode_id TEXT NOT NULL,
+        slo        TEXT NOT NULL,
+        at         DOUBLE PRECISION NOT NULL,
+        kind       TEXT NOT NULL,
+        severity   TEXT NOT NULL,
+        previous   TEXT,
+        paged      INTEGER NOT NULL,
+        reason     TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX transitions_episode ON transitions (episode_id, id);
+    CREATE TABLE outbox (
+        id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        notifier        TEXT NOT NULL,
+        episode_id      TEXT NOT NULL,
+        event_id        TEXT NOT NULL,
+        kind            TEXT NOT NULL,
+        slo             TEXT NOT NULL,
+        severity        TEXT NOT NULL,
+        payload         TEXT NOT NULL,
+        status          TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (status IN ('pending', 'delivered', 'dead')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        created_at      DOUBLE PRECISION NOT NULL,
+        next_attempt_at DOUBLE PRECISION NOT NULL,
+        last_error      TEXT NOT NULL DEFAULT '',
+        last_status     INTEGER,
+        finished_at     DOUBLE PRECISION,
+        UNIQUE (notifier, event_id)
+    );
+    CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+    CREATE INDEX outbox_key ON outbox (notifier, episode_id, status, id);
+    CREATE TABLE attempts (
+        id               BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        outbox_id        BIGINT NOT NULL REFERENCES outbox (id),
+        at               DOUBLE PRECISION NOT NULL,
+        outcome          TEXT NOT NULL,
+        status           INTEGER,
+        error            TEXT NOT NULL DEFAULT '',
+        duration_seconds DOUBLE PRECISION NOT NULL DEFAULT 0
+    );
+    CREATE INDEX attempts_outbox ON attempts (outbox_id, id);
+    """,
+    2: """
+    ALTER TABLE episodes ADD COLUMN burn_started_at DOUBLE PRECISION;
+    ALTER TABLE episodes ADD COLUMN peak_burn_rate DOUBLE PRECISION;
+    ALTER TABLE episodes ADD COLUMN burn_seconds DOUBLE PRECISION;
+    ALTER TABLE episodes ADD COLUMN budget_remaining DOUBLE PRECISION;
+    """,
+    3: """
+    ALTER TABLE slo_state ADD COLUMN last_at DOUBLE PRECISION;
+    """,
+    # Lease times are PostgreSQL's own (clock_timestamp()), never a replica's.
+    4: """
+    ALTER TABLE outbox ADD COLUMN shard INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX outbox_shard_due ON outbox (shard, status, next_attempt_at);
+    CREATE TABLE leases (
+        shard      INTEGER PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        epoch      BIGINT NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE TABLE replicas (
+        instance TEXT PRIMARY KEY,
+        seen_at  TIMESTAMPTZ NOT NULL
+    );
     """,
 }
 

@@ -395,7 +395,7 @@ class Store:
                 "ORDER BY declared_at, id",
                 args,
             ).fetchall()
-            return [episode_record(self._db, *head) for head in heads]
+            return [episode_record(self._fetch, *head) for head in heads]
 
     def episode(self, episode_id: str) -> EpisodeRecord | None:
         with self._errors():
@@ -403,7 +403,10 @@ class Store:
                 f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE id = ?",  # noqa: S608  # nosec B608
                 (episode_id,),
             ).fetchone()
-            return None if head is None else episode_record(self._db, *head)
+            return None if head is None else episode_record(self._fetch, *head)
+
+    def _fetch(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        return self._db.execute(sql, args).fetchall()
 
     def latest_payload(self, episode_id: str) -> dict[str, Any] | None:
         """The newest notification queued for the episode (it carries the SLO's facts:

@@ -87,6 +87,7 @@ routes:
 async def drive(config_path: Path, budget: list[float], start: float = T0) -> None:
     config = load_config(config_path)
     clock = ManualClock(start)
+    assert config.state_path is not None
     store = Store.open(config.state_path)
     try:
         async with httpx.AsyncClient() as http:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from sloguard.errors import StoreError
 from sloguard.lifecycle import EpisodeState, Event, LifecyclePolicy, episode_id, step
 from sloguard.model import Severity
 from sloguard.records import Kind, OutboxRow
-from sloguard.store import Store
+from sloguard.store import AnyStore, PostgresStore, Store
 from sloguard.store import sqlite as store_module
 from sloguard.store._schema import MIGRATIONS, SCHEMA_VERSION
 from tests.support.fakes import notification
@@ -35,13 +36,29 @@ def declared_state() -> tuple[EpisodeState, list[Event]]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     s = Store.open(tmp_path / "state" / "sloguard.db")
     yield s
     s.close()
 
 
-def test_commit_writes_state_history_and_outbox_together(store: Store) -> None:
+_DATABASES = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AnyStore]:
+    """The same tests against both engines: SQLite in a temporary file, PostgreSQL in a fresh
+    database of the session's real server."""
+    if request.param == "sqlite":
+        s: AnyStore = Store.open(tmp_path / "state" / "sloguard.db")
+    else:
+        server = request.getfixturevalue("postgres")
+        s = PostgresStore.open(server.fresh_database(f"store_{next(_DATABASES)}"))
+    yield s
+    s.close()
+
+
+def test_commit_writes_state_history_and_outbox_together(store: AnyStore) -> None:
     state, events = declared_state()
     queued = store.commit(state, events, [row("pd", Kind.DECLARED)], at=1000.0)
     assert queued == 1
@@ -55,7 +72,7 @@ def test_commit_writes_state_history_and_outbox_together(store: Store) -> None:
     assert store.counts().pending == 1
 
 
-def test_commit_is_all_or_nothing(store: Store) -> None:
+def test_commit_is_all_or_nothing(store: AnyStore) -> None:
     state, events = declared_state()
     bad = OutboxRow("pd", "e", "x", "declared", "checkout", "SEV1", {"x": object()})
     with pytest.raises(TypeError):
@@ -75,7 +92,7 @@ def test_commit_is_all_or_nothing(store: Store) -> None:
     ],
 )
 def test_due_is_fifo_per_notifier_and_episode(
-    store: Store, first_outcome: str, second_due: bool
+    store: AnyStore, first_outcome: str, second_due: bool
 ) -> None:
     state, _ = declared_state()
     rows = [
@@ -101,7 +118,7 @@ def test_due_is_fifo_per_notifier_and_episode(
     assert sorted(due) == sorted(expected)
 
 
-def test_history_keeps_attempts_and_outcomes(store: Store) -> None:
+def test_history_keeps_attempts_and_outcomes(store: AnyStore) -> None:
     state, events = declared_state()
     store.commit(state, events, [row("pd", Kind.DECLARED)], at=1000.0)
     (pending,) = store.due(1000.0)
@@ -141,7 +158,8 @@ def test_read_only_database_is_a_clear_store_error(tmp_path: Path) -> None:
     ro.close()
 
 
-def test_full_disk_is_a_clear_store_error(store: Store) -> None:
+def test_full_disk_is_a_clear_store_error(sqlite_store: Store) -> None:
+    store = sqlite_store
     store._db.execute("PRAGMA max_page_count = 20")  # SQLite's own way to simulate a full disk
     state, _ = declared_state()
     big = {"summary": "x" * 200_000}
@@ -193,17 +211,19 @@ def test_a_version_1_database_gains_episode_impact_columns(tmp_path: Path) -> No
     s.close()
 
 
-def test_wal_and_full_sync(store: Store) -> None:
-    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+def test_wal_and_full_sync(sqlite_store: Store) -> None:
+    assert sqlite_store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert sqlite_store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
-def test_outbox_payload_is_the_notification_json(store: Store) -> None:
+def test_outbox_payload_is_the_notification_json(store: AnyStore) -> None:
     state, events = declared_state()
     store.commit(state, events, [row("pd", Kind.DECLARED)], at=1000.0)
     (pending,) = store.due(1000.0)
-    raw = store._db.execute("SELECT payload FROM outbox").fetchone()[0]
-    assert json.loads(raw) == pending.payload == notification(Kind.DECLARED, episode=EP1).to_json()
+    (delivery,) = store.episodes()[0].deliveries
+    assert delivery.notifier == "pd"
+    assert store.latest_payload(EP1) == pending.payload
+    assert pending.payload == notification(Kind.DECLARED, episode=EP1).to_json()
 
 
 def _state_text(path: Path) -> dict[str, str]:

@@ -121,7 +121,9 @@ sloguard.resolveFiles: walk a value (map, list or scalar) and replace every `<na
 {{- $_ := set $http "listen" (printf "0.0.0.0:%d" (int .Values.containerPort)) -}}
 {{- $_ := set $cfg "http" $http -}}
 {{- $_ := set $cfg "slo_paths" (list (include "sloguard.slosDir" .)) -}}
+{{- if not (hasKey $cfg "state_url") -}}
 {{- $_ := set $cfg "state_path" (printf "%s/state.db" (include "sloguard.stateDir" .)) -}}
+{{- end -}}
 {{- $used := dict -}}
 {{- $r := include "sloguard.resolveFiles" (dict "dir" (include "sloguard.secretsDir" .) "used" $used "value" $cfg "path" "config") | fromYaml -}}
 {{- if and $used (not .Values.secrets.existingSecret) -}}

@@ -1,0 +1,449 @@
+"""The PostgreSQL store: the same state, history and outbox as SQLite, shared by replicas.
+
+One psycopg 3 connection, used synchronously like the SQLite store: the services call the
+:class:`~sloguard.ports.Store` Protocol synchronously, and a tick's commit is one transaction
+of a few milliseconds on a nearby server. A statement timeout and a connect timeout bound how
+long the event loop can be held when PostgreSQL is slow or gone; then the call raises
+:class:`~sloguard.errors.StoreError` (the tick fails and is retried, nothing is sent unrecorded)
+and the next call connects again.
+
+Migrations: the schema version lives in ``sloguard_schema``; a replica migrates under a
+transaction-scoped advisory lock and reads the version again once it holds it, so two replicas
+starting together migrate once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+import psycopg
+from pydantic import SecretStr
+
+from sloguard.errors import StoreError
+from sloguard.lifecycle import EpisodeState, Event
+from sloguard.records import EpisodeRecord, Fence, OutboxCounts, OutboxRow, Pending, shard_of
+from sloguard.store import leases
+from sloguard.store._history import EPISODE_COLUMNS, Fetch, episode_record
+from sloguard.store._schema import PG_MIGRATIONS, SCHEMA_VERSION
+
+_SORTED_JSON = json.JSONEncoder(sort_keys=True)
+# pg_advisory_xact_lock key of schema migrations: "sloguard" in ASCII, as an int64.
+MIGRATION_LOCK = 0x736C6F6775617264
+STATEMENT_TIMEOUT_MS = 10_000
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def redact(url: str) -> str:
+    """``url`` without any password, for messages."""
+    scheme, sep, rest = url.partition("://")
+    auth, at, host = rest.rpartition("@")
+    return f"{scheme}{sep}{auth.partition(':')[0]}{at}{host}" if at else url
+
+
+class PostgresStore:
+    """The state database in PostgreSQL. Not thread-safe: one owner (the daemon's event loop)."""
+
+    def __init__(self, url: str, password: SecretStr | None) -> None:
+        self.url = url
+        self.path = redact(url)  # what messages and the CLI show as "where the state is"
+        self._password = password
+        self._db: psycopg.Connection[Any] | None = None
+        # The leases this replica holds (sloguard.ha sets it after every claim): with it,
+        # commits and delivery records are fenced and only held shards' rows are due.
+        self.fence: Fence | None = None
+
+    @classmethod
+    def open(cls, url: str, *, password: SecretStr | None = None) -> PostgresStore:
+        """Connect to ``url`` and migrate the schema forward (safe with several replicas)."""
+        store = cls(url, password)
+        try:
+            store._migrate_all()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        if self._db is not None and not self._db.closed and not self._db.broken:
+            return self._db
+        self.close()
+        extra: dict[str, Any] = {}
+        if self._password is not None:
+            extra["password"] = self._password.get_secret_value()
+        self._db = psycopg.connect(
+            self.url,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+            application_name="sloguard",
+            **extra,
+        )
+        return self._db
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except psycopg.Error as exc:
+            if self._db is not None and self._db.broken:
+                self.close()  # the next call connects again
+            raise StoreError(f"state database {self.path}: {type(exc).__name__}: {exc}") from exc
+
+    @contextmanager
+    def _transaction(self) -> Iterator[psycopg.Cursor[Any]]:
+        with self._errors():
+            db = self._connect()
+            with db.transaction(), db.cursor() as cur:
+                yield cur
+
+    # --- schema --------------------------------------------------------------------------
+
+    def _migrate_all(self) -> None:
+        with self._transaction() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            cur.execute("CREATE TABLE IF NOT EXISTS sloguard_schema (version INTEGER NOT NULL)")
+            cur.execute("SELECT version FROM sloguard_schema")
+            row = cur.fetchone()
+            version = 0 if row is None else int(row[0])
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"state database {self.path} has schema version {version}, newer than this "
+                    f"sloguard understands ({SCHEMA_VERSION}); run a newer sloguard"
+                )
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in PG_MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        cur.execute(statement.encode())
+            if row is None:
+                cur.execute("INSERT INTO sloguard_schema VALUES (%s)", (SCHEMA_VERSION,))
+            else:
+                cur.execute("UPDATE sloguard_schema SET version = %s", (SCHEMA_VERSION,))
+
+    @property
+    def schema_version(self) -> int:
+        with self._transaction() as cur:
+            cur.execute("SELECT version FROM sloguard_schema")
+            row = cur.fetchone()
+        return 0 if row is None else int(row[0])
+
+    # --- leases (sloguard.store.leases) ---------------------------------------------------
+
+    def claim(
+        self, instance: str, shards: int, lease_seconds: float, previous: Fence | None = None
+    ) -> leases.Claim:
+        """Renew, rebalance and take this replica's shard leases (one transaction)."""
+        held = previous.epochs if previous is not None else None
+        with self._transaction() as cur:
+            return leases.claim(cur, instance, shards, lease_seconds, held)
+
+    def release(self, instance: str) -> None:
+        """Give back every lease of ``instance`` (clean shutdown)."""
+        with self._transaction() as cur:
+            leases.release(cur, instance)
+
+    def _shard(self, key: str) -> int:
+        return 0 if self.fence is None else shard_of(key, self.fence.shards)
+
+    # --- episode state -------------------------------------------------------------------
+
+    def load_states(self) -> dict[str, EpisodeState]:
+        """The last committed state of every SLO key."""
+        with self._transaction() as cur:
+            rows = cur.execute("SELECT state, last_at FROM slo_state ORDER BY slo").fetchall()
+        out: dict[str, EpisodeState] = {}
+        for text, seen in rows:
+            state = EpisodeState.from_json(json.loads(text))
+            if seen is not None and (state.last_at is None or seen > state.last_at):
+                state = replace(state, last_at=seen)
+            out[state.slo] = state
+        return out
+
+    def commit(
+        self, state: EpisodeState, events: Sequence[Event], rows: Sequence[OutboxRow], at: float
+    ) -> int:
+        """One SLO's new state, transitions and outbox rows in one transaction."""
+        return self.commit_many([(state, events, rows)], at)[0]
+
+    def commit_many(
+        self,
+        changes: Sequence[tuple[EpisodeState, Sequence[Event], Sequence[OutboxRow]]],
+        at: float,
+        *,
+        seen: Sequence[EpisodeState] = (),
+    ) -> list[int]:
+        """Many keys' changes in one transaction (see the SQLite store's docstring)."""
+        if not changes and not seen:
+            return []
+        with self._transaction() as cur:
+            leases.check_keys(cur, self.fence, [c[0].slo for c in changes] + [s.slo for s in seen])
+            queued = [self._write(cur, state, events, rows, at) for state, events, rows in changes]
+            if seen:
+                cur.executemany(
+                    "UPDATE slo_state SET last_at = %s WHERE slo = %s",
+                    [(s.last_at, s.slo) for s in seen],
+                )
+            return queued
+
+    def _write(
+        self,
+        cur: psycopg.Cursor[Any],
+        state: EpisodeState,
+        events: Sequence[Event],
+        rows: Sequence[OutboxRow],
+        at: float,
+    ) -> int:
+        cur.execute(
+            "INSERT INTO slo_state (slo, state, updated_at, last_at) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (slo) DO UPDATE SET state = excluded.state, "
+            "updated_at = excluded.updated_at, last_at = excluded.last_at",
+            (state.slo, _SORTED_JSON.encode(state.to_json()), at, state.last_at),
+        )
+        if state.episode_id and state.declared_at is not None:
+            cur.execute(
+                "INSERT INTO episodes (id, slo, declared_at, resolved_at, peak, "
+                "burn_started_at, peak_burn_rate, burn_seconds, budget_remaining) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
+                "resolved_at = excluded.resolved_at, peak = excluded.peak, "
+                "burn_started_at = excluded.burn_started_at, "
+                "peak_burn_rate = excluded.peak_burn_rate, "
+                "burn_seconds = excluded.burn_seconds, "
+                "budget_remaining = excluded.budget_remaining",
+                (
+                    state.episode_id,
+                    state.slo,
+                    state.declared_at,
+                    state.resolved_at if not state.open else None,
+                    state.peak.name,
+                    state.burn_started_at,
+                    state.peak_burn_rate,
+                    state.burn_seconds,
+                    state.budget_remaining,
+                ),
+            )
+        if events:
+            cur.executemany(
+                "INSERT INTO transitions "
+                "(episode_id, slo, at, kind, severity, previous, paged, reason) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (
+                        e.episode_id,
+                        e.slo,
+                        e.at,
+                        e.kind.value,
+                        e.severity.name,
+                        e.previous.name if e.previous is not None else None,
+                        int(e.notify),
+                        e.reason,
+                    )
+                    for e in events
+                ],
+            )
+        queued = 0
+        for row in rows:
+            cur.execute(
+                "INSERT INTO outbox (notifier, episode_id, event_id, kind, slo, "
+                "severity, payload, created_at, next_attempt_at, shard) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (notifier, event_id) DO NOTHING",
+                (
+                    row.notifier,
+                    row.episode_id,
+                    row.event_id,
+                    row.kind,
+                    row.slo,
+                    row.severity,
+                    json.dumps(row.payload, sort_keys=True),
+                    at,
+                    at,
+                    self._shard(row.slo),
+                ),
+            )
+            queued += cur.rowcount
+        return queued
+
+    # --- outbox --------------------------------------------------------------------------
+
+    def due(self, now: float, limit: int = 100) -> list[Pending]:
+        """Pending rows whose time has come and that head their (notifier, episode) queue;
+        with a fence, only rows of the shards this replica holds."""
+        held = None if self.fence is None else list(self.fence.epochs)
+        with self._transaction() as cur:
+            rows = cur.execute(
+                "SELECT id, notifier, episode_id, event_id, kind, slo, severity, payload, "
+                "attempts, created_at FROM outbox AS o "
+                "WHERE status = 'pending' AND next_attempt_at <= %s "
+                "AND (%s::int[] IS NULL OR shard = ANY(%s::int[])) AND NOT EXISTS ("
+                "  SELECT 1 FROM outbox AS p WHERE p.notifier = o.notifier"
+                "  AND p.episode_id = o.episode_id AND p.status = 'pending' AND p.id < o.id) "
+                "ORDER BY id LIMIT %s",
+                (now, held, held, limit),
+            ).fetchall()
+        return [
+            Pending(
+                id=r[0],
+                notifier=r[1],
+                episode_id=r[2],
+                event_id=r[3],
+                kind=r[4],
+                slo=r[5],
+                severity=r[6],
+                payload=json.loads(r[7]),
+                attempts=r[8],
+                created_at=r[9],
+            )
+            for r in rows
+        ]
+
+    def next_due_at(self) -> float | None:
+        """When the earliest pending row (of a held shard, with a fence) becomes due, or None."""
+        held = None if self.fence is None else list(self.fence.epochs)
+        with self._transaction() as cur:
+            row = cur.execute(
+                "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending' "
+                "AND (%s::int[] IS NULL OR shard = ANY(%s::int[]))",
+                (held, held),
+            ).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    def _attempt(
+        self,
+        row_id: int,
+        at: float,
+        outcome: str,
+        status: int | None,
+        error: str,
+        duration: float,
+        update_sql: str,
+        params: tuple[Any, ...],
+    ) -> None:
+        with self._transaction() as cur:
+            leases.check_row(cur, self.fence, row_id)
+            cur.execute(update_sql.encode(), (*params, row_id))
+            cur.execute(
+                "INSERT INTO attempts (outbox_id, at, outcome, status, error, duration_seconds) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                (row_id, at, outcome, status, error, duration),
+            )
+
+    def mark_delivered(
+        self, row_id: int, at: float, *, status: int | None = None, duration: float = 0.0
+    ) -> None:
+        self._attempt(
+            row_id,
+            at,
+            "delivered",
+            status,
+            "",
+            duration,
+            "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, finished_at = %s, "
+            "last_status = %s, last_error = '' WHERE id = %s",
+            (at, status),
+        )
+
+    def mark_retry(
+        self,
+        row_id: int,
+        at: float,
+        next_attempt_at: float,
+        error: str,
+        *,
+        status: int | None = None,
+        duration: float = 0.0,
+    ) -> None:
+        self._attempt(
+            row_id,
+            at,
+            "retry",
+            status,
+            error,
+            duration,
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = %s, last_error = %s, "
+            "last_status = %s WHERE id = %s",
+            (next_attempt_at, error, status),
+        )
+
+    def mark_dead(
+        self,
+        row_id: int,
+        at: float,
+        error: str,
+        *,
+        status: int | None = None,
+        duration: float = 0.0,
+        attempted: bool = True,
+    ) -> None:
+        self._attempt(
+            row_id,
+            at,
+            "dead",
+            status,
+            error,
+            duration,
+            "UPDATE outbox SET status = 'dead', attempts = attempts + %s, finished_at = %s, "
+            "last_error = %s, last_status = %s WHERE id = %s",
+            (int(attempted), at, error, status),
+        )
+
+    def defer(self, row_id: int, next_attempt_at: float) -> None:
+        """Postpone a row without counting an attempt (rate limit)."""
+        with self._transaction() as cur:
+            leases.check_row(cur, self.fence, row_id)
+            cur.execute(
+                "UPDATE outbox SET next_attempt_at = %s WHERE id = %s AND status = 'pending'",
+                (next_attempt_at, row_id),
+            )
+
+    def counts(self) -> OutboxCounts:
+        with self._transaction() as cur:
+            rows = dict(cur.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status"))
+        return OutboxCounts(
+            pending=rows.get("pending", 0),
+            delivered=rows.get("delivered", 0),
+            dead=rows.get("dead", 0),
+        )
+
+    # --- history -------------------------------------------------------------------------
+
+    def episodes(self, slo: str | None = None) -> list[EpisodeRecord]:
+        """Every episode (of ``slo``, if given), oldest first, with transitions and deliveries."""
+        where, args = ("WHERE slo = %s", (slo,)) if slo else ("", ())
+        with self._transaction() as cur:
+            heads = cur.execute(
+                f"SELECT {EPISODE_COLUMNS} FROM episodes {where} "  # noqa: S608  # nosec B608
+                "ORDER BY declared_at, id".encode(),
+                args,
+            ).fetchall()
+            return [episode_record(self._fetcher(cur), *head) for head in heads]
+
+    def episode(self, episode_id: str) -> EpisodeRecord | None:
+        with self._transaction() as cur:
+            head = cur.execute(
+                f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE id = %s".encode(),  # noqa: S608  # nosec B608
+                (episode_id,),
+            ).fetchone()
+            return None if head is None else episode_record(self._fetcher(cur), *head)
+
+    @staticmethod
+    def _fetcher(cur: psycopg.Cursor[Any]) -> Fetch:
+        def fetch(sql: str, args: tuple[Any, ...]) -> list[Any]:
+            return cur.execute(sql.replace("?", "%s").encode(), args).fetchall()
+
+        return fetch
+
+    def latest_payload(self, episode_id: str) -> dict[str, Any] | None:
+        """The newest notification queued for the episode, or None."""
+        with self._transaction() as cur:
+            row = cur.execute(
+                "SELECT payload FROM outbox WHERE episode_id = %s ORDER BY id DESC LIMIT 1",
+                (episode_id,),
+            ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
