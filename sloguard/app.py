@@ -112,6 +112,7 @@ def paging_policy(config: DaemonConfig) -> PagingPolicy:
             )
             for s in config.silences
         ),
+        incident_channels=any(n.type == "slack_app" for n in config.notifiers),
     )
 
 
@@ -177,7 +178,8 @@ async def open_daemon(
         http = httpx.AsyncClient(trust_env=False, follow_redirects=False)
         stack.push_async_callback(http.aclose)
         notifiers = {
-            n.name: build_notifier(n, http, where=config.where(n.name)) for n in config.notifiers
+            n.name: build_notifier(n, http, where=config.where(n.name), state=store)
+            for n in config.notifiers
         }
         deliverer = Deliverer(
             store,

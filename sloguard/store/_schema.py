@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Migration N brings a database from version N-1 to N. Append, never edit a released one.
 MIGRATIONS: dict[int, str] = {
@@ -77,6 +77,17 @@ MIGRATIONS: dict[int, str] = {
     # every tick): written alone instead of the whole state (see Store.commit_many's seen).
     3: """
     ALTER TABLE slo_state ADD COLUMN last_at REAL;
+    """,
+    # What a multi-call notifier has done for an episode (the incident channel's id, the steps
+    # taken, the messages posted), so a retry or a restart continues instead of starting over.
+    4: """
+    CREATE TABLE notifier_state (
+        notifier   TEXT NOT NULL,
+        episode_id TEXT NOT NULL,
+        state      TEXT NOT NULL,               -- JSON object, the notifier's own
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (notifier, episode_id)
+    );
     """,
 }
 

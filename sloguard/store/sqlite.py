@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -414,3 +414,24 @@ class Store:
                 (episode_id,),
             ).fetchone()
         return None if row is None else dict(json.loads(row[0]))
+
+    def notifier_state(self, notifier: str, episode_id: str) -> dict[str, Any]:
+        """What ``notifier`` recorded for the episode ({} when nothing yet)."""
+        with self._errors():
+            row = self._db.execute(
+                "SELECT state FROM notifier_state WHERE notifier = ? AND episode_id = ?",
+                (notifier, episode_id),
+            ).fetchone()
+        return {} if row is None else dict(json.loads(row[0]))
+
+    def save_notifier_state(
+        self, notifier: str, episode_id: str, state: Mapping[str, Any], at: float
+    ) -> None:
+        """Replace what ``notifier`` recorded for the episode, durably (its own transaction)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO notifier_state (notifier, episode_id, state, updated_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (notifier, episode_id) "
+                "DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+                (notifier, episode_id, _SORTED_JSON.encode(dict(state)), at),
+            )
