@@ -20,6 +20,7 @@ from sloguard.notify.opsgenie import OpsgenieConfig, OpsgenieNotifier
 from sloguard.notify.pagerduty import PagerDutyConfig, PagerDutyNotifier
 from sloguard.notify.slack import SlackConfig, SlackNotifier
 from sloguard.notify.slack_app import SlackAppConfig, SlackAppNotifier
+from sloguard.notify.statuspage import StatuspageConfig, StatuspageNotifier
 from sloguard.notify.webhook import WebhookConfig, WebhookNotifier
 from sloguard.ports import MemoryNotifierState, Notifier, NotifierState
 from sloguard.secrets import read_secret
@@ -31,12 +32,18 @@ __all__ = [
     "PagerDutyConfig",
     "SlackAppConfig",
     "SlackConfig",
+    "StatuspageConfig",
     "WebhookConfig",
     "build_notifier",
 ]
 
 NotifierConfig = Annotated[
-    PagerDutyConfig | OpsgenieConfig | WebhookConfig | SlackConfig | SlackAppConfig,
+    PagerDutyConfig
+    | OpsgenieConfig
+    | WebhookConfig
+    | SlackConfig
+    | SlackAppConfig
+    | StatuspageConfig,
     Field(discriminator="type"),
 ]
 
@@ -57,6 +64,12 @@ def build_notifier(
     ``state`` keeps what multi-call notifiers did per episode (the store; default: memory)."""
     loc = where or Location("<config>")
     label = f"notifier {config.name!r}"
+    memory = state if state is not None else MemoryNotifierState()
+    if isinstance(config, StatuspageConfig):
+        sp_key = read_secret(
+            file=config.api_key_file, env=config.api_key_env, what=f"{label}: api_key", where=loc
+        ).get_secret_value()
+        return StatuspageNotifier(config, client, api_key=sp_key, state=memory)
     if isinstance(config, SlackAppConfig):
         bot_token = read_secret(
             file=config.token_file, env=config.token_env, what=f"{label}: token", where=loc
@@ -74,7 +87,7 @@ def build_notifier(
             config,
             client,
             token=bot_token,
-            state=state if state is not None else MemoryNotifierState(),
+            state=memory,
         )
     if isinstance(config, PagerDutyConfig):
         key = read_secret(
