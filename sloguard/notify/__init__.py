@@ -16,6 +16,7 @@ from pydantic import Field
 
 from sloguard.errors import ConfigError, Location, Problem
 from sloguard.notify.base import NotifierConfigBase
+from sloguard.notify.jira import JiraConfig, JiraNotifier
 from sloguard.notify.opsgenie import OpsgenieConfig, OpsgenieNotifier
 from sloguard.notify.pagerduty import PagerDutyConfig, PagerDutyNotifier
 from sloguard.notify.slack import SlackConfig, SlackNotifier
@@ -26,6 +27,7 @@ from sloguard.ports import MemoryNotifierState, Notifier, NotifierState
 from sloguard.secrets import read_secret
 
 __all__ = [
+    "JiraConfig",
     "NotifierConfig",
     "NotifierConfigBase",
     "OpsgenieConfig",
@@ -43,7 +45,8 @@ NotifierConfig = Annotated[
     | WebhookConfig
     | SlackConfig
     | SlackAppConfig
-    | StatuspageConfig,
+    | StatuspageConfig
+    | JiraConfig,
     Field(discriminator="type"),
 ]
 
@@ -65,6 +68,14 @@ def build_notifier(
     loc = where or Location("<config>")
     label = f"notifier {config.name!r}"
     memory = state if state is not None else MemoryNotifierState()
+    if isinstance(config, JiraConfig):
+        jira_token = read_secret(
+            file=config.api_token_file,
+            env=config.api_token_env,
+            what=f"{label}: api_token",
+            where=loc,
+        ).get_secret_value()
+        return JiraNotifier(config, client, api_token=jira_token, state=memory)
     if isinstance(config, StatuspageConfig):
         sp_key = read_secret(
             file=config.api_key_file, env=config.api_key_env, what=f"{label}: api_key", where=loc
