@@ -25,6 +25,8 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from sloguard.action_items import ActionItem, EditedPostmortem
+from sloguard.errors import PermanentDeliveryError
 from sloguard.notify import _adf, _http
 from sloguard.notify._text import headline, truncate
 from sloguard.notify.base import NotifierConfigBase
@@ -36,6 +38,7 @@ RATE_LIMIT_PER_MINUTE = 60
 RETRY_AFTER_429_SECONDS = 5.0
 LABEL = "sloguard"
 POSTMORTEM_LABEL = "sloguard-postmortem"
+ACTION_LABEL = "sloguard-action"
 
 
 class PostmortemTickets(BaseModel):
@@ -221,3 +224,55 @@ class JiraNotifier:
 
     def _save(self, n: Notification, state: dict[str, Any]) -> None:
         self._state.save_notifier_state(self.name, n.episode_id, state, n.at)
+
+
+def action_label(episode_id: str, item: ActionItem) -> str:
+    """The same item of the same postmortem gets the same label, so a second push finds it."""
+    digest = hashlib.sha256(f"{episode_id}\x00{' '.join(item.text.lower().split())}".encode())
+    return f"action-{digest.hexdigest()[:16]}"
+
+
+def action_body(
+    item: ActionItem, postmortem_key: str, episode_id: str, config: JiraConfig
+) -> dict[str, Any]:
+    text = f"Action item of the postmortem {postmortem_key} (episode `{episode_id}`)."
+    return {
+        "fields": {
+            "project": {"key": config.project},
+            "issuetype": {"name": config.issue_type},
+            "summary": truncate(item.text, SUMMARY_MAX),
+            "description": _adf.document(f"{item.text}\n\n{text}"),
+            "labels": [ACTION_LABEL, action_label(episode_id, item)],
+            "duedate": item.due,
+            "assignee": {"accountId": item.owner},
+        },
+        "update": {
+            "issuelinks": [
+                {"add": {"type": {"name": "Relates"}, "outwardIssue": {"key": postmortem_key}}}
+            ]
+        },
+    }
+
+
+async def push_action_items(
+    config: JiraConfig, client: httpx.AsyncClient, api_token: str, edited: EditedPostmortem
+) -> list[tuple[ActionItem, str, bool]]:
+    """One issue per action item, linked to the episode's postmortem issue; an item pushed
+    before is found by its label and not created again. (item, key, created) in order."""
+    jira = JiraClient(config, client, api_token=api_token)
+    postmortem = await jira.find(postmortem_label(edited.episode_id))
+    if postmortem is None:
+        raise PermanentDeliveryError(
+            f"jira {config.name!r}: no postmortem issue for episode {edited.episode_id} in "
+            f"{config.project} (it is created when a paged episode resolves)"
+        )
+    out = []
+    for item in edited.items:
+        label = action_label(edited.episode_id, item)
+        key = await jira.find(label)
+        created = key is None
+        if key is None:
+            body = action_body(item, postmortem, edited.episode_id, config)
+            key = str((await jira.request("POST", "issue", body, f"create {label}"))["key"])
+        out.append((item, key, created))
+    return out
