@@ -86,7 +86,7 @@ def ticket_body(n: Notification, config: JiraConfig) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "project": {"key": config.project},
         "issuetype": {"name": config.issue_type},
-        "summary": truncate(f"{n.severity} {n.slo}: {headline(n)}", SUMMARY_MAX),
+        "summary": truncate(headline(n), SUMMARY_MAX),
         "description": _adf.document("\n".join(lines)),
         "labels": [LABEL, episode_label(n.episode_id)],
     }

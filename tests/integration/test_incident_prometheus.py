@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from harness import scenarios as sc
-from harness.receivers import SlackWebReceiver, StatuspageReceiver
+from harness.receivers import JiraReceiver, SlackWebReceiver, StatuspageReceiver
+from harness.receivers._contracts import contract_validator
+from harness.receivers.jira import DEMO_API_TOKEN, DEMO_EMAIL
 from harness.receivers.slack_web import DEMO_TOKEN
 from harness.receivers.statuspage import DEMO_API_KEY, DEMO_PAGE_ID
 from sloguard.app import open_daemon
@@ -72,6 +74,7 @@ class Setup:
     config: Path
     slack: SlackWebReceiver
     page: StatuspageReceiver
+    jira: JiraReceiver
     state: Path
 
 
@@ -82,10 +85,12 @@ def setup(incidents, tmp_path: Path):
     (tmp_path / "secrets").mkdir()
     (tmp_path / "secrets" / "slack").write_text(DEMO_TOKEN + "\n")
     (tmp_path / "secrets" / "statuspage").write_text(DEMO_API_KEY + "\n")
+    (tmp_path / "secrets" / "jira").write_text(DEMO_API_TOKEN + "\n")
     components = {cid: svc.title() for svc, cid in COMPONENTS.items()}
     with (
         SlackWebReceiver(usergroups={GROUP[0]: GROUP[1]}) as slack,
         StatuspageReceiver(components=components) as page,
+        JiraReceiver(projects=["OPS"]) as jira,
     ):
         announce = slack.workspace.create({"name": "incidents"})["channel"]["id"]
         config = tmp_path / "sloguard.yaml"
@@ -105,12 +110,20 @@ notifiers:
     api_key_file: secrets/statuspage
     page_id: {DEMO_PAGE_ID}
     url: "{page.api_url}"
+  - name: tracker
+    type: jira
+    url: "{jira.url}"
+    email: {DEMO_EMAIL}
+    api_token_file: secrets/jira
+    project: OPS
+    postmortem: {{due_days: 5}}
 routes:
-  - {{match: {{severity: [SEV1, SEV2]}}, notifiers: [war-room, public]}}
+  - {{match: {{severity: [SEV1, SEV2]}}, notifiers: [war-room, public, tracker]}}
+  - {{match: {{severity: [SEV3]}}, notifiers: [tracker]}}
 delivery: {{attempt_timeout_seconds: 5}}
 """
         )
-        yield Setup(config, slack, page, tmp_path / "state" / "sloguard.db")
+        yield Setup(config, slack, page, jira, tmp_path / "state" / "sloguard.db")
 
 
 STEPS = [
@@ -176,13 +189,30 @@ def test_outage_and_burn_make_one_channel_and_one_public_incident_each(setup, in
     assert by_component[COMPONENTS["search"]].status == "investigating"
     assert setup.page.components[COMPONENTS["search"]].status == "partial_outage"
 
+    # Jira: one ticket per episode (search opened as SEV3 and got the escalation as a comment),
+    # and after checkout's SEV1 resolve its postmortem, due, assigned, in valid ADF.
+    tickets = setup.jira.with_label("sloguard")
+    assert sorted(t.summary.replace(":", "").split(" ")[:2] for t in tickets) == [
+        ["SEV1", "checkout-availability"],
+        ["SEV3", "search-availability"],
+    ]
+    search_ticket = next(t for t in tickets if "search" in t.summary)
+    assert len(search_ticket.comments) == 1
+    (postmortem,) = setup.jira.with_label("sloguard-postmortem")
+    assert postmortem.summary.startswith("Postmortem: checkout-availability SEV1 on ")
+    assert postmortem.assignee == "5b10ac8d82e05b22cc7d4ef5"
+    assert postmortem.duedate is not None
+    adf = contract_validator("jira", "adf.schema.json")
+    assert [e.message for e in adf.iter_errors(postmortem.description)] == []
+    assert "Timeline" in str(postmortem.description)
+
     store = Store.open(setup.state, read_only=True)
     assert store.counts().pending == 0
     assert store.counts().dead == 0
     store.close()
     blob = setup.state.read_bytes().decode("latin-1")
-    assert DEMO_TOKEN not in blob
-    assert DEMO_API_KEY not in blob
+    for secret in (DEMO_TOKEN, DEMO_API_KEY, DEMO_API_TOKEN):
+        assert secret not in blob
 
 
 def _run_once(setup: Setup, at: float) -> subprocess.Popen[str]:
