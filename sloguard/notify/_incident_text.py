@@ -73,7 +73,7 @@ def _runbook(n: Notification) -> list[str]:
 
 def first_message(n: Notification) -> str:
     """Who holds which role, what burns how fast, the runbook, the bridge."""
-    lines = [f":rotating_light: *{n.severity} declared* — {headline(n)}", "", "*Roles*"]
+    lines = [f":rotating_light: *{n.severity} declared* — {n.slo}", "", "*Roles*"]
     lines += _roles(n)
     lines += ["", "*What burns*", _burn(n)]
     if n.description:
