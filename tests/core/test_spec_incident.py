@@ -17,7 +17,9 @@ from sloguard.notify.pagerduty import build_payload as pagerduty_payload
 from sloguard.notify.webhook import WebhookConfig
 from sloguard.notify.webhook import build_payload as webhook_payload
 from sloguard.paging import build_notification
-from sloguard.records import Kind, Notification, incident_channel_name
+from sloguard.postmortem import SloFacts
+from sloguard.postmortem import render as render_postmortem
+from sloguard.records import EpisodeRecord, Kind, Notification, incident_channel_name
 from sloguard.spec import load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -217,3 +219,16 @@ def test_the_page_and_the_declaration_carry_runbook_bridge_and_channel(tmp_path:
     schema = json.loads(schema_path.read_text())
     assert list(Draft202012Validator(schema).iter_errors(body)) == []
     assert Notification.from_json(note.to_json()) == note
+
+
+def test_the_postmortem_draft_holds_the_runbook_used(tmp_path: Path) -> None:
+    slos, _ = _load(tmp_path, FULL)
+    episode = EpisodeRecord(
+        id="sloguard-ep1", slo=slos[0].name, declared_at=1_700_000_000.0, resolved_at=None,
+        peak="SEV1",
+    )  # fmt: skip
+    for facts in (SloFacts.of(slos[0]), SloFacts.from_notification(_declared(slos[0]).to_json())):
+        draft = render_postmortem(episode, facts)
+        assert "## Runbook used" in draft
+        assert "- `Disable flag new-cart`" in draft
+    assert "Runbook used" not in render_postmortem(episode, SloFacts())
