@@ -130,6 +130,7 @@ def paging_policy(config: DaemonConfig) -> PagingPolicy:
             )
             for s in config.silences
         ),
+        incident_channels=any(n.type == "slack_app" for n in config.notifiers),
     )
 
 
@@ -227,7 +228,8 @@ async def open_daemon(
         http = httpx.AsyncClient(trust_env=False, follow_redirects=False)
         stack.push_async_callback(http.aclose)
         notifiers = {
-            n.name: build_notifier(n, http, where=config.where(n.name)) for n in config.notifiers
+            n.name: build_notifier(n, http, where=config.where(n.name), state=store)
+            for n in config.notifiers
         }
         heartbeat = None
         if config.heartbeat is not None:

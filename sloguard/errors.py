@@ -3,6 +3,7 @@
     SloguardError                   anything sloguard raises on purpose
     ├── SpecError                   an SLO definition is invalid (carries located Problems)
     ├── ConfigError                 the daemon configuration is invalid (carries located Problems)
+    ├── PostmortemError             an edited postmortem's action items are not specific enough
     ├── SourceError                 Prometheus could not answer a query
     │   ├── SourceUnavailable       transport failure, timeout, 5xx: worth retrying
     │   └── QueryError              4xx / bad_data / unexpected result shape: not worth retrying
@@ -73,6 +74,10 @@ class SpecError(_ProblemsError):
 
 class ConfigError(_ProblemsError):
     """The daemon configuration is invalid."""
+
+
+class PostmortemError(_ProblemsError):
+    """An edited postmortem cannot be pushed: an action item lacks an owner or a due date."""
 
 
 class SourceError(SloguardError):

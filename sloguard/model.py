@@ -143,6 +143,41 @@ class RawIndicator:
 Indicator = RatioIndicator | LatencyIndicator | RawIndicator
 
 
+@dataclass(frozen=True, slots=True)
+class Runbook:
+    """The runbook's steps, carried into the page, the incident channel and the postmortem."""
+
+    diagnostics: tuple[str, ...] = ()
+    mitigations: tuple[str, ...] = ()
+    escalation: tuple[str, ...] = ()
+
+    def steps(self) -> dict[str, list[str]]:
+        """Non-empty sections, in reading order (JSON-ready)."""
+        sections = (
+            ("diagnostics", self.diagnostics),
+            ("mitigations", self.mitigations),
+            ("escalation", self.escalation),
+        )
+        return {name: list(steps) for name, steps in sections if steps}
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentTeam:
+    """Who runs the incident (Slack user IDs by role), whom else to bring in, and where to talk."""
+
+    roles: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+    invite: tuple[str, ...] = ()
+    bridge_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StatusComponent:
+    """The SLO's component on the public status page; ``name`` is what customers read."""
+
+    component_id: str
+    name: str
+
+
 def _frozen(mapping: Mapping[str, str] | None) -> Mapping[str, str]:
     return MappingProxyType(dict(mapping or {}))
 
@@ -177,6 +212,9 @@ class SLO:
     # the prometheus-operator's rule selector); never labels of the series.
     namespace: str = ""
     k8s_labels: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+    runbook: Runbook = field(default_factory=Runbook)
+    incident: IncidentTeam = field(default_factory=IncidentTeam)
+    status_page: StatusComponent | None = None
 
     @property
     def budget(self) -> float:

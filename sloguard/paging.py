@@ -33,7 +33,14 @@ from sloguard.lifecycle import (
 from sloguard.model import SLO, Severity
 from sloguard.postmortem import SloFacts
 from sloguard.postmortem import render as render_postmortem
-from sloguard.records import EpisodeRecord, Kind, Notification, OutboxRow, Transition
+from sloguard.records import (
+    EpisodeRecord,
+    Kind,
+    Notification,
+    OutboxRow,
+    Transition,
+    incident_channel_name,
+)
 from sloguard.routing import (
     Route,
     Silence,
@@ -63,6 +70,8 @@ class PagingPolicy:
     routes: tuple[Route, ...] = ()
     silences: tuple[Silence, ...] = ()
     budget: BudgetPolicy = field(default_factory=BudgetPolicy)
+    # A slack_app notifier is configured: every notification names the episode's channel.
+    incident_channels: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +123,10 @@ def advance(
         note = build_notification(
             slo, evaluation, d.event, _KINDS[d.kind], routed, labels, policy.lifecycle
         )
+        if policy.incident_channels:
+            declared = routed.declared_at if routed.declared_at is not None else note.at
+            channel = incident_channel_name(note.slo, note.episode_id, declared)
+            note = replace(note, incident_channel="#" + channel)
         if note.kind is Kind.RESOLVED:
             draft = draft or postmortem_draft(slo, routed, events, history)
             note = replace(note, postmortem_markdown=draft)
@@ -247,6 +260,15 @@ def build_notification(
         runbook_url=slo.runbook_url,
         dashboard_url=slo.dashboard_url,
         description=slo.description,
+        runbook=slo.runbook.steps(),
+        roles=dict(slo.incident.roles),
+        invite=slo.incident.invite,
+        bridge_url=slo.incident.bridge_url,
+        status_component=(
+            {"component_id": slo.status_page.component_id, "name": slo.status_page.name}
+            if slo.status_page is not None
+            else {}
+        ),
     )
 
 

@@ -166,6 +166,35 @@ class Shards(Protocol):
         ...
 
 
+class NotifierState(Protocol):
+    """Per-episode memory of a notifier that makes several calls for one notification (the
+    Slack incident channel: its id, the steps done, the messages posted). Each step is saved
+    as soon as the vendor accepted it, so a retry or a restart redoes at most the one step in
+    flight, and the vendor-side lookups (a taken channel name, open incidents' metadata)
+    cover that one. Raises :class:`sloguard.errors.StoreError`."""
+
+    def notifier_state(self, notifier: str, episode_id: str) -> dict[str, Any]: ...
+
+    def save_notifier_state(
+        self, notifier: str, episode_id: str, state: Mapping[str, Any], at: float
+    ) -> None: ...
+
+
+class MemoryNotifierState:
+    """A :class:`NotifierState` in memory: for a one-shot run without a state file, and tests."""
+
+    def __init__(self) -> None:
+        self._states: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def notifier_state(self, notifier: str, episode_id: str) -> dict[str, Any]:
+        return dict(self._states.get((notifier, episode_id), {}))
+
+    def save_notifier_state(
+        self, notifier: str, episode_id: str, state: Mapping[str, Any], at: float
+    ) -> None:
+        self._states[(notifier, episode_id)] = dict(state)
+
+
 class Clock(Protocol):
     """Injected time, so nothing in sloguard reads the wall clock directly."""
 

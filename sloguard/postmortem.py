@@ -62,6 +62,8 @@ class SloFacts:
     dashboard_url: str = ""
     description: str = ""
     fast_window: str = ""  # the window the burn rates are measured on, e.g. "5m"
+    # spec.runbook's steps by section (diagnostics, mitigations, escalation): the runbook used.
+    runbook: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
     def of(cls, slo: SLO) -> SloFacts:
@@ -75,6 +77,7 @@ class SloFacts:
             dashboard_url=slo.dashboard_url,
             description=slo.description,
             fast_window=format_duration(min(windows)) if windows else "",
+            runbook=MappingProxyType({k: tuple(v) for k, v in slo.runbook.steps().items()}),
         )
 
     @classmethod
@@ -96,6 +99,13 @@ class SloFacts:
             dashboard_url=str(payload.get("dashboard_url") or ""),
             description=str(payload.get("description") or ""),
             fast_window=str(fast),
+            runbook=MappingProxyType(
+                {
+                    str(k): tuple(str(step) for step in v)
+                    for k, v in (payload.get("runbook") or {}).items()
+                    if isinstance(v, list)
+                }
+            ),
         )
 
 
@@ -230,6 +240,7 @@ def render(episode: EpisodeRecord, facts: SloFacts | None = None) -> str:
         f"- Dashboard: {facts.dashboard_url or 'none recorded'}",
         f"- Episode id: `{episode.id}`",
         "",
+        *_runbook(facts),
         "## Contributing factors",
         "",
         "<!-- What conditions made this possible? Look for several, not one root cause. -->",
@@ -246,6 +257,16 @@ def render(episode: EpisodeRecord, facts: SloFacts | None = None) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _runbook(facts: SloFacts) -> list[str]:
+    """The runbook's steps at hand during the incident (spec.runbook), or nothing."""
+    if not facts.runbook:
+        return []
+    out = ["## Runbook used", ""]
+    for section, steps in facts.runbook.items():
+        out += [f"**{section.title()}**", "", *(f"- `{step}`" for step in steps), ""]
+    return out
 
 
 def _owner(owner: Mapping[str, str]) -> str:

@@ -8,11 +8,17 @@ the core, paging and the postmortem read them without importing a database drive
 
 from __future__ import annotations
 
+import hashlib
+import re
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from sloguard.durations import iso_time
+
+CHANNEL_NAME_MAX = 80  # Slack's limit for conversations.create names
 
 
 class Kind(StrEnum):
@@ -58,6 +64,16 @@ class Notification:
     description: str = ""
     postmortem_markdown: str = ""  # filled on RESOLVED
     threshold_percent: float | None = None  # budget events: the line crossed
+    # The incident after the page (spec.runbook, spec.incident, spec.status_page): the runbook's
+    # steps by section, Slack user IDs by role, more users or groups to invite, the video
+    # bridge, the incident channel's name ("#inc-...", when a slack_app notifier is configured)
+    # and the status-page component ({"component_id", "name"}).
+    runbook: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    roles: Mapping[str, str] = field(default_factory=dict)
+    invite: Sequence[str] = ()
+    bridge_url: str = ""
+    incident_channel: str = ""
+    status_component: Mapping[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -66,13 +82,34 @@ class Notification:
         data["thresholds"] = dict(self.thresholds)
         data["labels"] = dict(self.labels)
         data["owner"] = dict(self.owner)
+        data["runbook"] = {k: list(v) for k, v in self.runbook.items()}
+        data["roles"] = dict(self.roles)
+        data["invite"] = list(self.invite)
+        data["status_component"] = dict(self.status_component)
         return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Notification:
         values = dict(data)
         values["kind"] = Kind(values["kind"])
+        if "invite" in values:
+            values["invite"] = tuple(values["invite"])
         return cls(**values)
+
+
+def incident_channel_name(slo: str, episode_id: str, declared_at: float) -> str:
+    """The Slack channel of one episode: ``inc-20240318-checkout-availability-1a2b3c``.
+
+    Readable (date and SLO), valid (lowercase letters, digits, ``-``; at most 80 characters)
+    and derived from the episode alone, so the page can name it before the channel exists and
+    a retry after a crash between create and commit finds the same name taken by the same
+    incident, never a second channel. The suffix keeps two episodes of one day apart.
+    """
+    day = iso_time(declared_at)[:10].replace("-", "")
+    slug = re.sub(r"[^a-z0-9]+", "-", slo.lower()).strip("-") or "slo"
+    suffix = hashlib.sha256(episode_id.encode()).hexdigest()[:6]
+    room = CHANNEL_NAME_MAX - len(f"inc-{day}--{suffix}")
+    return f"inc-{day}-{slug[:room].strip('-')}-{suffix}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,6 +95,7 @@ def _listing(store: AnyStore, slos: list[SLO], slo: str | None) -> str:
 
 @click.command("postmortem", epilog=EPILOG)
 @click.argument("episode_id", required=False)
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--config",
     "config_path",
@@ -109,14 +110,21 @@ def _listing(store: AnyStore, slos: list[SLO], slo: str | None) -> str:
 )
 @click.option("--list", "listing", is_flag=True, help="List the recorded episodes instead.")
 @click.option("--slo", metavar="NAME", help="With --list: only the episodes of this SLO key.")
+@click.option("--notifier", metavar="NAME", help="With push: the jira notifier to use.")
 def postmortem(
     episode_id: str | None,
+    file: Path | None,
     config_path: Path | None,
     state_path: Path | None,
     listing: bool,
     slo: str | None,
+    notifier: str | None,
 ) -> None:
     """Print the blameless postmortem draft (Markdown) of the episode EPISODE_ID.
+
+    ``sloguard postmortem push FILE --config C`` instead creates one Jira issue per action
+    item of the edited postmortem FILE (``- [ ] text (owner: ACCOUNT_ID, due: YYYY-MM-DD)``),
+    linked to the episode's postmortem issue; items pushed before are not created again.
 
     The draft holds the timeline from the first burn to the resolve (declaration, every
     escalation and de-escalation, every notification and whether it arrived), the impact in SLO
@@ -125,6 +133,14 @@ def postmortem(
     items. The same draft travels in the incident.resolved webhook. A unique prefix of the
     episode id is enough.
     """
+    if episode_id == "push":
+        if file is None or config_path is None:
+            raise click.UsageError("push needs the edited postmortem FILE and --config")
+        from sloguard.cli._push import push
+
+        sys.exit(push(file, config_path, notifier))
+    if file is not None:
+        raise click.UsageError(f"unexpected argument {str(file)!r}")
     if (config_path is None) == (state_path is None):
         raise click.UsageError("give exactly one of --config FILE or --state PATH")
     if listing == (episode_id is not None):

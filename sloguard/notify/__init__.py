@@ -16,39 +16,90 @@ from pydantic import Field
 
 from sloguard.errors import ConfigError, Location, Problem
 from sloguard.notify.base import NotifierConfigBase
+from sloguard.notify.jira import JiraConfig, JiraNotifier
 from sloguard.notify.opsgenie import OpsgenieConfig, OpsgenieNotifier
 from sloguard.notify.pagerduty import PagerDutyConfig, PagerDutyNotifier
 from sloguard.notify.slack import SlackConfig, SlackNotifier
+from sloguard.notify.slack_app import SlackAppConfig, SlackAppNotifier
+from sloguard.notify.statuspage import StatuspageConfig, StatuspageNotifier
 from sloguard.notify.webhook import WebhookConfig, WebhookNotifier
-from sloguard.ports import Notifier
+from sloguard.ports import MemoryNotifierState, Notifier, NotifierState
 from sloguard.secrets import read_secret
 
 __all__ = [
+    "JiraConfig",
     "NotifierConfig",
     "NotifierConfigBase",
     "OpsgenieConfig",
     "PagerDutyConfig",
+    "SlackAppConfig",
     "SlackConfig",
+    "StatuspageConfig",
     "WebhookConfig",
     "build_notifier",
 ]
 
 NotifierConfig = Annotated[
-    PagerDutyConfig | OpsgenieConfig | WebhookConfig | SlackConfig,
+    PagerDutyConfig
+    | OpsgenieConfig
+    | WebhookConfig
+    | SlackConfig
+    | SlackAppConfig
+    | StatuspageConfig
+    | JiraConfig,
     Field(discriminator="type"),
 ]
 
 _ROUTING_KEY = re.compile(r"^[A-Za-z0-9]{32}$")
 _URL = re.compile(r"^https?://\S+$")
+_BOT_TOKEN = re.compile(r"^xoxb-[A-Za-z0-9-]+$")
 
 
 def build_notifier(
-    config: NotifierConfig, client: httpx.AsyncClient, *, where: Location | None = None
+    config: NotifierConfig,
+    client: httpx.AsyncClient,
+    *,
+    where: Location | None = None,
+    state: NotifierState | None = None,
 ) -> Notifier:
     """A ready notifier for ``config`` sharing ``client``. Secrets are read here, once; a
-    missing or malformed secret raises ConfigError naming the field, never the value."""
+    missing or malformed secret raises ConfigError naming the field, never the value.
+    ``state`` keeps what multi-call notifiers did per episode (the store; default: memory)."""
     loc = where or Location("<config>")
     label = f"notifier {config.name!r}"
+    memory = state if state is not None else MemoryNotifierState()
+    if isinstance(config, JiraConfig):
+        jira_token = read_secret(
+            file=config.api_token_file,
+            env=config.api_token_env,
+            what=f"{label}: api_token",
+            where=loc,
+        ).get_secret_value()
+        return JiraNotifier(config, client, api_token=jira_token, state=memory)
+    if isinstance(config, StatuspageConfig):
+        sp_key = read_secret(
+            file=config.api_key_file, env=config.api_key_env, what=f"{label}: api_key", where=loc
+        ).get_secret_value()
+        return StatuspageNotifier(config, client, api_key=sp_key, state=memory)
+    if isinstance(config, SlackAppConfig):
+        bot_token = read_secret(
+            file=config.token_file, env=config.token_env, what=f"{label}: token", where=loc
+        ).get_secret_value()
+        if not _BOT_TOKEN.match(bot_token):
+            raise ConfigError(
+                Problem(
+                    loc,
+                    f"{label}: token must be a Slack bot token: the one read is not xoxb- followed "
+                    "by letters, digits and dashes (a user token xoxp- will not do)",
+                    field="token",
+                )
+            )
+        return SlackAppNotifier(
+            config,
+            client,
+            token=bot_token,
+            state=memory,
+        )
     if isinstance(config, PagerDutyConfig):
         key = read_secret(
             file=config.routing_key_file,

@@ -166,6 +166,11 @@ def facts(n: Notification) -> dict[str, str]:
         "severity": n.severity,
         "objective": f"{n.objective_percent:g}% over {n.period}",
     }
+    # Where to join, before the numbers: whoever is paged can go there at once.
+    if n.incident_channel:
+        out["incident_channel"] = n.incident_channel
+    if n.bridge_url:
+        out["bridge"] = n.bridge_url
     if n.previous_severity:
         out["previous_severity"] = n.previous_severity
     for window, rate in n.burn_rates.items():
@@ -185,6 +190,8 @@ def facts(n: Notification) -> dict[str, str]:
         out["runbook"] = n.runbook_url
     if n.dashboard_url:
         out["dashboard"] = n.dashboard_url
+    for section, steps in n.runbook.items():
+        out[f"runbook_{section}"] = "\n".join(steps)
     out["episode"] = n.episode_id
     out["evaluated_at"] = iso_time(n.at)
     return out

@@ -103,11 +103,21 @@ def custom_details(notification: Notification) -> dict[str, Any]:
         details["labels"] = dict(n.labels)
     if n.description:
         details["description"] = n.description
+    if n.incident_channel:
+        details["incident_channel"] = n.incident_channel
+    if n.bridge_url:
+        details["bridge_url"] = n.bridge_url
+    if n.runbook:
+        details["runbook"] = {k: list(v) for k, v in n.runbook.items()}
+    if n.roles:
+        details["roles"] = dict(n.roles)
     return details
 
 
 def links(notification: Notification) -> list[dict[str, str]]:
     out = []
+    if notification.bridge_url:  # first: whoever is paged joins the bridge at once
+        out.append({"href": notification.bridge_url, "text": "Incident bridge"})
     if notification.runbook_url:
         out.append({"href": notification.runbook_url, "text": "Runbook"})
     if notification.dashboard_url:

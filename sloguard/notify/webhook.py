@@ -145,6 +145,10 @@ def _generic(n: Notification) -> dict[str, Any]:
         "runbook_url": n.runbook_url,
         "dashboard_url": n.dashboard_url,
         "evaluated_at": iso_time(n.at),
+        "runbook": {k: list(v) for k, v in n.runbook.items()},
+        "roles": dict(n.roles),
+        "bridge_url": n.bridge_url,
+        "incident_channel": n.incident_channel,
     }
     if n.kind is Kind.RESOLVED:
         data["postmortem_markdown"] = n.postmortem_markdown

@@ -20,11 +20,14 @@ from sloguard.errors import Problem
 from sloguard.model import (
     DEFAULT_TIERS,
     SLO,
+    IncidentTeam,
     Indicator,
     LatencyIndicator,
     RatioIndicator,
     RawIndicator,
+    Runbook,
     Severity,
+    StatusComponent,
     Tier,
     render_window,
 )
@@ -152,8 +155,24 @@ def build(doc: Doc) -> tuple[SLO | None, list[Problem]]:
         source=doc.start,
         namespace=parsed.metadata.namespace,
         k8s_labels=dict(parsed.metadata.k8s_labels),
+        **_incident_fields(spec),
     )
     return slo, []
+
+
+def _incident_fields(spec: SloSpec) -> dict[str, Any]:
+    """The runbook, the incident team and the status-page component, as model values."""
+    out: dict[str, Any] = {}
+    if spec.runbook is not None:
+        rb = spec.runbook
+        out["runbook"] = Runbook(tuple(rb.diagnostics), tuple(rb.mitigations), tuple(rb.escalation))
+    if spec.incident is not None:
+        inc = spec.incident
+        roles = {k: v for k, v in inc.roles.model_dump().items() if v}
+        out["incident"] = IncidentTeam(roles, tuple(inc.invite), inc.bridge_url)
+    if spec.status_page is not None:
+        out["status_page"] = StatusComponent(spec.status_page.component_id, spec.status_page.name)
+    return out
 
 
 _QUERY_PATHS: tuple[Path_, ...] = (

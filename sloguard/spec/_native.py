@@ -192,6 +192,94 @@ class AlertingSpec(_Model):
     tiers: list[TierSpec]
 
 
+SLACK_USER_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
+SLACK_INVITE_RE = re.compile(r"^[UWS][A-Z0-9]{2,}$")
+STEP_MAX = 500  # one runbook step is one line of the page and the channel, not a document
+
+
+class RunbookSpec(_Model):
+    """What to look at, what to try, whom to call: shown in the page, the channel and the
+    postmortem, so nobody has to find the runbook first."""
+
+    diagnostics: list[str] = Field(default_factory=list)
+    mitigations: list[str] = Field(default_factory=list)
+    escalation: list[str] = Field(default_factory=list)
+
+    @field_validator("diagnostics", "mitigations", "escalation")
+    @classmethod
+    def _steps(cls, value: list[str]) -> list[str]:
+        for step in value:
+            if not step.strip():
+                raise ValueError("a runbook step is empty; write the command or the action")
+            if len(step) > STEP_MAX:
+                raise ValueError(
+                    f"runbook step {_shown(step)} is longer than {STEP_MAX} characters; "
+                    "link a document from runbook_url instead"
+                )
+        return value
+
+
+def check_slack_id(value: str, pattern: re.Pattern[str], what: str) -> str:
+    if value and not pattern.match(value):
+        raise ValueError(
+            f"{what} {value!r} is not a Slack ID: give the member ID (U012AB3CD, from the "
+            "profile's 'Copy member ID')"
+            + (" or a user group ID (S0PAYMENTS)" if "S" in pattern.pattern else "")
+            + ", not a display name"
+        )
+    return value
+
+
+class RolesSpec(_Model):
+    """Who holds which incident role, as Slack user IDs."""
+
+    commander: str = ""
+    tech_lead: str = ""
+    communications: str = ""
+
+    @field_validator("commander", "tech_lead", "communications")
+    @classmethod
+    def _user(cls, value: str) -> str:
+        return check_slack_id(value, SLACK_USER_RE, "role holder")
+
+
+class IncidentSpec(_Model):
+    """The incident's people and its standing video bridge."""
+
+    roles: RolesSpec = Field(default_factory=RolesSpec)
+    invite: list[str] = Field(default_factory=list)
+    bridge_url: str = ""
+
+    @field_validator("invite")
+    @classmethod
+    def _invite(cls, value: list[str]) -> list[str]:
+        for ref in value:
+            check_slack_id(ref, SLACK_INVITE_RE, "invite")
+        return value
+
+    @field_validator("bridge_url")
+    @classmethod
+    def _bridge(cls, value: str) -> str:
+        return check_url(value)
+
+
+class StatusPageSpec(_Model):
+    """The SLO's component on the public status page: its Statuspage id and public name."""
+
+    component_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=100)
+
+    @field_validator("component_id")
+    @classmethod
+    def _component(cls, value: str) -> str:
+        if not re.match(r"^[a-z0-9]+$", value):
+            raise ValueError(
+                f"component_id {value!r} is not a Statuspage component id: lowercase letters "
+                "and digits, e.g. 8kbf7d35c070 (from the component's API page)"
+            )
+        return value
+
+
 class SloSpec(_Model):
     service: str
     objective: float
@@ -204,6 +292,9 @@ class SloSpec(_Model):
     runbook_url: str = ""
     dashboard_url: str = ""
     owner: dict[str, str] = Field(default_factory=dict)
+    runbook: RunbookSpec | None = None
+    incident: IncidentSpec | None = None
+    status_page: StatusPageSpec | None = None
 
     @field_validator("service")
     @classmethod
@@ -223,7 +314,14 @@ class SloSpec(_Model):
     @field_validator("owner")
     @classmethod
     def _owner(cls, value: dict[str, str]) -> dict[str, str]:
-        return check_labels(value, "owner")
+        check_labels(value, "owner")
+        account = value.get("jira_account_id", "")
+        if "jira_account_id" in value and not re.match(r"^[A-Za-z0-9:_-]{1,128}$", account):
+            raise ValueError(
+                f"owner.jira_account_id {account!r} is not a Jira Cloud account id "
+                "(e.g. 5b10ac8d82e05b22cc7d4ef5, from the user's profile URL)"
+            )
+        return value
 
     @field_validator("objective")
     @classmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Migration N brings a database from version N-1 to N. Append, never edit a released one.
 MIGRATIONS: dict[int, str] = {
@@ -99,6 +99,17 @@ MIGRATIONS: dict[int, str] = {
         seen_at  REAL NOT NULL
     );
     """,
+    # What a multi-call notifier has done for an episode (the incident channel's id, the steps
+    # taken, the messages posted), so a retry or a restart continues instead of starting over.
+    5: """
+    CREATE TABLE notifier_state (
+        notifier   TEXT NOT NULL,
+        episode_id TEXT NOT NULL,
+        state      TEXT NOT NULL,               -- JSON object, the notifier's own
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (notifier, episode_id)
+    );
+    """,
 }
 
 
@@ -184,6 +195,17 @@ PG_MIGRATIONS: dict[int, str] = {
     CREATE TABLE replicas (
         instance TEXT PRIMARY KEY,
         seen_at  TIMESTAMPTZ NOT NULL
+    );
+    """,
+    # What a multi-call notifier has done for an episode (the incident channel's id, the steps
+    # taken, the messages posted), so a retry or a restart continues instead of starting over.
+    5: """
+    CREATE TABLE notifier_state (
+        notifier   TEXT NOT NULL,
+        episode_id TEXT NOT NULL,
+        state      TEXT NOT NULL,               -- JSON object, the notifier's own
+        updated_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (notifier, episode_id)
     );
     """,
 }

@@ -15,7 +15,7 @@ starting together migrate once.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -26,22 +26,15 @@ from pydantic import SecretStr
 from sloguard.errors import StoreError
 from sloguard.lifecycle import EpisodeState, Event
 from sloguard.records import EpisodeRecord, Fence, OutboxCounts, OutboxRow, Pending, shard_of
+from sloguard.store import _notifier_state as notifier_rows
 from sloguard.store import leases
 from sloguard.store._history import EPISODE_COLUMNS, Fetch, episode_record
+from sloguard.store._pg import connect, marks, redact
 from sloguard.store._schema import PG_MIGRATIONS, SCHEMA_VERSION
 
 _SORTED_JSON = json.JSONEncoder(sort_keys=True)
 # pg_advisory_xact_lock key of schema migrations: "sloguard" in ASCII, as an int64.
 MIGRATION_LOCK = 0x736C6F6775617264
-STATEMENT_TIMEOUT_MS = 10_000
-CONNECT_TIMEOUT_SECONDS = 5
-
-
-def redact(url: str) -> str:
-    """``url`` without any password, for messages."""
-    scheme, sep, rest = url.partition("://")
-    auth, at, host = rest.rpartition("@")
-    return f"{scheme}{sep}{auth.partition(':')[0]}{at}{host}" if at else url
 
 
 class PostgresStore:
@@ -76,16 +69,7 @@ class PostgresStore:
         if self._db is not None and not self._db.closed and not self._db.broken:
             return self._db
         self.close()
-        extra: dict[str, Any] = {}
-        if self._password is not None:
-            extra["password"] = self._password.get_secret_value()
-        self._db = psycopg.connect(
-            self.url,
-            connect_timeout=CONNECT_TIMEOUT_SECONDS,
-            options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
-            application_name="sloguard",
-            **extra,
-        )
+        self._db = connect(self.url, self._password)
         return self._db
 
     @contextmanager
@@ -434,10 +418,22 @@ class PostgresStore:
 
     @staticmethod
     def _fetcher(cur: psycopg.Cursor[Any]) -> Fetch:
-        def fetch(sql: str, args: tuple[Any, ...]) -> list[Any]:
-            return cur.execute(sql.replace("?", "%s").encode(), args).fetchall()
+        """Run a query written with ``?`` marks (shared with SQLite) on ``cur``."""
+        return lambda sql, args: cur.execute(marks(sql), args).fetchall()
 
-        return fetch
+    def notifier_state(self, notifier: str, episode_id: str) -> dict[str, Any]:
+        """What ``notifier`` recorded for the episode ({} when nothing yet)."""
+        with self._transaction() as cur:
+            row = cur.execute(marks(notifier_rows.SELECT), (notifier, episode_id)).fetchone()
+        return notifier_rows.decode(row)
+
+    def save_notifier_state(
+        self, notifier: str, episode_id: str, state: Mapping[str, Any], at: float
+    ) -> None:
+        """Replace what ``notifier`` recorded for the episode, durably (its own transaction)."""
+        row = (notifier, episode_id, notifier_rows.encode(state), at)
+        with self._transaction() as cur:
+            cur.execute(marks(notifier_rows.UPSERT), row)
 
     def latest_payload(self, episode_id: str) -> dict[str, Any] | None:
         """The newest notification queued for the episode, or None."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +13,7 @@ from typing import Any
 from sloguard.errors import StoreError
 from sloguard.lifecycle import EpisodeState, Event
 from sloguard.records import EpisodeRecord, OutboxCounts, OutboxRow, Pending
+from sloguard.store import _notifier_state as notifier_rows
 from sloguard.store._history import EPISODE_COLUMNS, episode_record
 from sloguard.store._schema import MIGRATIONS, SCHEMA_VERSION, classify
 
@@ -417,3 +418,19 @@ class Store:
                 (episode_id,),
             ).fetchone()
         return None if row is None else dict(json.loads(row[0]))
+
+    def notifier_state(self, notifier: str, episode_id: str) -> dict[str, Any]:
+        """What ``notifier`` recorded for the episode ({} when nothing yet)."""
+        with self._errors():
+            return notifier_rows.decode(
+                self._db.execute(notifier_rows.SELECT, (notifier, episode_id)).fetchone()
+            )
+
+    def save_notifier_state(
+        self, notifier: str, episode_id: str, state: Mapping[str, Any], at: float
+    ) -> None:
+        """Replace what ``notifier`` recorded for the episode, durably (its own transaction)."""
+        with self._transaction() as db:
+            db.execute(
+                notifier_rows.UPSERT, (notifier, episode_id, notifier_rows.encode(state), at)
+            )

@@ -1,0 +1,278 @@
+"""Jira Cloud (REST v3): a ticket per routed episode, and the postmortem to write after a page.
+
+Contract: ``harness/contracts/jira/`` (create issue, enhanced JQL search, comments, the ADF
+subset, limits). What sloguard relies on:
+
+- **One issue per routed episode**: labels ``sloguard`` and the episode id. Jira has no
+  idempotency (every create is a new issue), so the issue key is kept with the episode
+  (:class:`sloguard.ports.NotifierState`) and, when it is not (a crash between the create and
+  that write), ``POST /rest/api/3/search/jql`` by label finds it before creating again.
+- Escalation and resolve add a **comment** (ADF), each once per event id. Stale data does not.
+- After a routed **SEV1/SEV2** episode resolves (``postmortem`` set): one issue "Postmortem:
+  ..." holding the draft in ADF, due ``due_days`` after the resolve, assigned to the SLO's
+  ``owner.jira_account_id``, labelled ``sloguard-postmortem`` and ``postmortem-<episode>``.
+- **Retry**: 429 (``Retry-After``) and 5xx; 400, 401, 403, 404 are permanent. Jira publishes
+  no request budget; the contract's receiver bursts at 10 a second per endpoint.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from sloguard.action_items import ActionItem, EditedPostmortem
+from sloguard.errors import PermanentDeliveryError
+from sloguard.notify import _adf, _http
+from sloguard.notify._text import headline, truncate
+from sloguard.notify.base import NotifierConfigBase
+from sloguard.ports import NotifierState
+from sloguard.records import Kind, Notification
+
+SUMMARY_MAX = 254  # "send <= 254 to be safe" (contract: 255 itself is ambiguous)
+RATE_LIMIT_PER_MINUTE = 60
+RETRY_AFTER_429_SECONDS = 5.0
+LABEL = "sloguard"
+POSTMORTEM_LABEL = "sloguard-postmortem"
+ACTION_LABEL = "sloguard-action"
+
+
+class PostmortemTickets(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    due_days: int = Field(default=5, ge=1, le=90)
+    issue_type: str = "Task"
+
+
+class JiraConfig(NotifierConfigBase):
+    """``type: jira``. The API token comes from ``api_token_file`` or ``api_token_env``."""
+
+    type: Literal["jira"]
+    url: str = Field(pattern=r"^https?://")
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    api_token_file: str | None = None
+    api_token_env: str | None = None
+    project: str = Field(pattern=r"^[A-Z][A-Z0-9_]{1,9}$")
+    issue_type: str = "Task"
+    postmortem: PostmortemTickets | None = None
+
+
+def episode_label(episode_id: str) -> str:
+    return episode_id.replace(" ", "-")
+
+
+def postmortem_label(episode_id: str) -> str:
+    return "postmortem-" + episode_label(episode_id)
+
+
+def ticket_body(n: Notification, config: JiraConfig) -> dict[str, Any]:
+    """The episode's issue: the headline as summary, the facts and runbook in ADF."""
+    lines = [n.summary or headline(n), ""]
+    if n.description:
+        lines += [n.description, ""]
+    lines += [f"- **SLO**: `{n.slo}` ({n.objective_percent:g}% over {n.period})"]
+    lines += [f"- **Service**: {n.service}", f"- **Severity**: {n.severity}"]
+    if n.runbook_url:
+        lines.append(f"- **Runbook**: {n.runbook_url}")
+    if n.dashboard_url:
+        lines.append(f"- **Dashboard**: {n.dashboard_url}")
+    for section, steps in n.runbook.items():
+        lines += ["", f"## {section.title()}", *(f"- `{step}`" for step in steps)]
+    lines += ["", f"Episode `{n.episode_id}`, opened by sloguard."]
+    fields: dict[str, Any] = {
+        "project": {"key": config.project},
+        "issuetype": {"name": config.issue_type},
+        "summary": truncate(headline(n), SUMMARY_MAX),
+        "description": _adf.document("\n".join(lines)),
+        "labels": [LABEL, episode_label(n.episode_id)],
+    }
+    return {"fields": fields}
+
+
+def comment_body(n: Notification) -> dict[str, Any]:
+    text = {
+        Kind.ESCALATED: f"Escalated to {n.severity}: {n.summary or headline(n)}",
+        Kind.RESOLVED: f"Resolved: {n.summary or headline(n)}",
+    }.get(n.kind, n.summary or headline(n))
+    return {"body": _adf.document(text)}
+
+
+def due_date(resolved_at: float, days: int) -> str:
+    return (datetime.fromtimestamp(resolved_at, UTC) + timedelta(days=days)).strftime("%Y-%m-%d")
+
+
+def postmortem_body(n: Notification, config: JiraConfig) -> dict[str, Any]:
+    """The postmortem issue: the draft as its description, due and assigned."""
+    assert config.postmortem is not None
+    day = datetime.fromtimestamp(n.at, UTC).strftime("%Y-%m-%d")
+    draft = n.postmortem_markdown or f"# Postmortem: {n.slo}\n\n{n.summary}"
+    fields: dict[str, Any] = {
+        "project": {"key": config.project},
+        "issuetype": {"name": config.postmortem.issue_type},
+        "summary": truncate(f"Postmortem: {n.slo} {n.severity} on {day}", SUMMARY_MAX),
+        "description": _adf.document(draft),
+        "labels": [POSTMORTEM_LABEL, postmortem_label(n.episode_id)],
+        "duedate": due_date(n.at, config.postmortem.due_days),
+    }
+    if n.owner.get("jira_account_id"):
+        fields["assignee"] = {"accountId": n.owner["jira_account_id"]}
+    return {"fields": fields}
+
+
+class JiraClient:
+    """The three calls sloguard makes, with auth, errors and the search-before-create rule."""
+
+    def __init__(self, config: JiraConfig, client: httpx.AsyncClient, *, api_token: str) -> None:
+        self._config = config
+        self._client = client
+        basic = base64.b64encode(f"{config.email}:{api_token}".encode()).decode()
+        self._auth = f"Basic {basic}"
+        _http.register_secret(api_token)
+        _http.register_secret(basic)
+
+    async def request(self, method: str, path: str, body: Any, what: str) -> Any:
+        response = await _http.call(
+            self._client,
+            method,
+            f"{self._config.url.rstrip('/')}/rest/api/3/{path}",
+            what=f"jira {self._config.name!r} {what}",
+            timeout_seconds=self._config.timeout_seconds,
+            json=body,
+            headers={"Authorization": self._auth, "Accept": "application/json"},
+            default_retry_after=RETRY_AFTER_429_SECONDS,
+        )
+        return response.json() if response.content else {}
+
+    async def find(self, label: str) -> str | None:
+        """The key of the issue labelled ``label`` in the project, if any."""
+        jql = f'project = {self._config.project} AND labels = "{label}"'
+        body = {"jql": jql, "fields": ["summary"], "maxResults": 1}
+        found = await self.request("POST", "search/jql", body, f"search {label}")
+        issues = found.get("issues", []) if isinstance(found, dict) else []
+        return str(issues[0]["key"]) if issues else None
+
+    async def ensure(self, label: str, body: dict[str, Any]) -> str:
+        """The key of the issue labelled ``label``, creating it from ``body`` if none exists."""
+        key = await self.find(label)
+        if key is None:
+            created = await self.request("POST", "issue", body, f"create {label}")
+            key = str(created["key"])
+        return key
+
+
+class JiraNotifier:
+    integration = "jira"
+
+    def __init__(
+        self,
+        config: JiraConfig,
+        client: httpx.AsyncClient,
+        *,
+        api_token: str,
+        state: NotifierState,
+    ) -> None:
+        self.name = config.name
+        self._config = config
+        self._jira = JiraClient(config, client, api_token=api_token)
+        self._state = state
+        self._bucket = (
+            "jira:" + hashlib.sha256(f"{config.url}{config.email}".encode()).hexdigest()[:12]
+        )
+
+    def __repr__(self) -> str:
+        return f"JiraNotifier(name={self.name!r}, url={self._config.url!r})"
+
+    @property
+    def rate_limit_key(self) -> str | None:
+        return self._bucket
+
+    @property
+    def rate_limit_per_minute(self) -> int | None:
+        return RATE_LIMIT_PER_MINUTE
+
+    async def send(self, notification: Notification) -> None:
+        n = notification
+        if n.kind is Kind.STALE:
+            return
+        state = self._state.notifier_state(self.name, n.episode_id)
+        if "issue" not in state:
+            state["issue"] = await self._jira.ensure(
+                episode_label(n.episode_id), ticket_body(n, self._config)
+            )
+            state.setdefault("posted", []).append(f"{n.event_id}:opened")
+            self._save(n, state)
+        if n.kind is not Kind.DECLARED and n.event_id not in state.get("posted", []):
+            path = f"issue/{state['issue']}/comment"
+            await self._jira.request("POST", path, comment_body(n), f"comment {n.kind.value}")
+            state["posted"] = [*state.get("posted", []), n.event_id]
+            self._save(n, state)
+        if self._wants_postmortem(n) and "postmortem" not in state:
+            label = postmortem_label(n.episode_id)
+            state["postmortem"] = await self._jira.ensure(label, postmortem_body(n, self._config))
+            self._save(n, state)
+
+    def _wants_postmortem(self, n: Notification) -> bool:
+        return (
+            n.kind is Kind.RESOLVED
+            and self._config.postmortem is not None
+            and n.severity in ("SEV1", "SEV2")
+        )
+
+    def _save(self, n: Notification, state: dict[str, Any]) -> None:
+        self._state.save_notifier_state(self.name, n.episode_id, state, n.at)
+
+
+def action_label(episode_id: str, item: ActionItem) -> str:
+    """The same item of the same postmortem gets the same label, so a second push finds it."""
+    digest = hashlib.sha256(f"{episode_id}\x00{' '.join(item.text.lower().split())}".encode())
+    return f"action-{digest.hexdigest()[:16]}"
+
+
+def action_body(
+    item: ActionItem, postmortem_key: str, episode_id: str, config: JiraConfig
+) -> dict[str, Any]:
+    text = f"Action item of the postmortem {postmortem_key} (episode `{episode_id}`)."
+    return {
+        "fields": {
+            "project": {"key": config.project},
+            "issuetype": {"name": config.issue_type},
+            "summary": truncate(item.text, SUMMARY_MAX),
+            "description": _adf.document(f"{item.text}\n\n{text}"),
+            "labels": [ACTION_LABEL, action_label(episode_id, item)],
+            "duedate": item.due,
+            "assignee": {"accountId": item.owner},
+        },
+        "update": {
+            "issuelinks": [
+                {"add": {"type": {"name": "Relates"}, "outwardIssue": {"key": postmortem_key}}}
+            ]
+        },
+    }
+
+
+async def push_action_items(
+    config: JiraConfig, client: httpx.AsyncClient, api_token: str, edited: EditedPostmortem
+) -> list[tuple[ActionItem, str, bool]]:
+    """One issue per action item, linked to the episode's postmortem issue; an item pushed
+    before is found by its label and not created again. (item, key, created) in order."""
+    jira = JiraClient(config, client, api_token=api_token)
+    postmortem = await jira.find(postmortem_label(edited.episode_id))
+    if postmortem is None:
+        raise PermanentDeliveryError(
+            f"jira {config.name!r}: no postmortem issue for episode {edited.episode_id} in "
+            f"{config.project} (it is created when a paged episode resolves)"
+        )
+    out = []
+    for item in edited.items:
+        label = action_label(edited.episode_id, item)
+        key = await jira.find(label)
+        created = key is None
+        if key is None:
+            body = action_body(item, postmortem, edited.episode_id, config)
+            key = str((await jira.request("POST", "issue", body, f"create {label}"))["key"])
+        out.append((item, key, created))
+    return out
