@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from sloguard.app import open_daemon
 from sloguard.clock import ManualClock
 from sloguard.config import load_config
 from sloguard.store import Store
+from tests.support.prom import Served
 
 pytestmark = pytest.mark.prometheus
 MIN = 60
@@ -79,7 +81,7 @@ class Setup:
 
 
 @pytest.fixture
-def setup(incidents, tmp_path: Path):
+def setup(incidents: Served, tmp_path: Path) -> Iterator[Setup]:
     (tmp_path / "slos").mkdir()
     (tmp_path / "slos" / "slos.yaml").write_text(slo_yaml(incidents.scenario.job))
     (tmp_path / "secrets").mkdir()
@@ -134,7 +136,9 @@ STEPS = [
 ]
 
 
-def test_outage_and_burn_make_one_channel_and_one_public_incident_each(setup, incidents) -> None:
+def test_outage_and_burn_make_one_channel_and_one_public_incident_each(
+    setup: Setup, incidents: Served
+) -> None:
     scenario = incidents.scenario
 
     async def drive() -> list[str]:
@@ -227,7 +231,9 @@ def _run_once(setup: Setup, at: float) -> subprocess.Popen[str]:
     )
 
 
-def test_sigkill_between_create_and_commit_never_makes_two_channels(setup, incidents) -> None:
+def test_sigkill_between_create_and_commit_never_makes_two_channels(
+    setup: Setup, incidents: Served
+) -> None:
     scenario = incidents.scenario
     outage = scenario.at(sc.OUTAGE_START + 4 * MIN) + 7
     setup.slack.delay(3.0, times=1)  # conversations.create is in Slack's hands when we kill

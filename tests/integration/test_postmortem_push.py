@@ -8,6 +8,7 @@ import asyncio
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -36,7 +37,7 @@ EDITED = f"""# Postmortem draft: checkout-availability, SEV1, 2024-03-18
 
 
 @pytest.fixture
-def jira(tmp_path: Path):
+def jira(tmp_path: Path) -> Iterator[JiraReceiver]:
     with JiraReceiver(projects=["OPS"]) as receiver:
         config = JiraConfig(
             name="tracker", type="jira", url=receiver.url, email=DEMO_EMAIL,
@@ -84,7 +85,9 @@ def _push(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_push_twice_creates_each_item_once_linked_to_the_postmortem(jira, tmp_path) -> None:
+def test_push_twice_creates_each_item_once_linked_to_the_postmortem(
+    jira: JiraReceiver, tmp_path: Path
+) -> None:
     first = _push(tmp_path, EDITED)
     assert first.returncode == 0, first.stderr
     second = _push(tmp_path, EDITED)
@@ -113,7 +116,9 @@ REFUSED = [
 
 
 @pytest.mark.parametrize(("item", "message"), REFUSED)
-def test_unowned_or_undated_items_are_refused_where_they_are(jira, tmp_path, item, message):
+def test_unowned_or_undated_items_are_refused_where_they_are(
+    jira: JiraReceiver, tmp_path: Path, item: str, message: str
+) -> None:
     result = _push(tmp_path, EDITED.replace("- [ ] Add a canary for checkout", "- [ ] X") + item)
     assert result.returncode == 2
     line = len(EDITED.splitlines()) + 1

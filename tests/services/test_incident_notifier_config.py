@@ -56,7 +56,7 @@ def _build(config: dict[str, Any]) -> Notifier:
 
 @pytest.mark.parametrize(("config", "secret", "integration"), CONFIGS)
 def test_built_from_config_without_showing_the_secret(
-    config, secret, integration, monkeypatch
+    config: dict[str, Any], secret: str, integration: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SECRET", secret)
     notifier = _build(config)
@@ -65,7 +65,7 @@ def test_built_from_config_without_showing_the_secret(
     assert CANARY not in str(notifier.rate_limit_key)
 
 
-def test_a_user_token_is_refused_without_showing_it(monkeypatch) -> None:
+def test_a_user_token_is_refused_without_showing_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SECRET", "xoxp-" + CANARY)
     with pytest.raises(ConfigError, match="not xoxb-") as caught:
         _build({"type": "slack_app", "name": "war-room", "token_env": "SECRET"})
@@ -93,6 +93,6 @@ BAD = [
 
 
 @pytest.mark.parametrize(("config", "field"), BAD)
-def test_bad_fields_are_named(config, field) -> None:
+def test_bad_fields_are_named(config: dict[str, Any], field: str) -> None:
     with pytest.raises(ValueError, match=field):
         ADAPTER.validate_python(config)

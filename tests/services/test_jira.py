@@ -5,6 +5,8 @@ postmortem issue with the draft in valid ADF, due and assigned."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -17,17 +19,23 @@ from sloguard.notify import _adf
 from sloguard.notify.jira import JiraConfig, JiraNotifier, PostmortemTickets
 from sloguard.ports import MemoryNotifierState
 from sloguard.postmortem import render
-from sloguard.records import EpisodeRecord, Kind, Transition
+from sloguard.records import EpisodeRecord, Kind, Notification, Transition
 from tests.support.incident import EPISODE, incident_episode, incident_note, run
 
 
 @pytest.fixture
-def jira():
+def jira() -> Iterator[JiraReceiver]:
     with JiraReceiver(projects=["OPS"]) as receiver:
         yield receiver
 
 
-async def _send(jira, notes, state=None, token=DEMO_API_TOKEN, postmortem=True) -> None:
+async def _send(
+    jira: JiraReceiver,
+    notes: Iterable[Notification],
+    state: MemoryNotifierState | None = None,
+    token: str = DEMO_API_TOKEN,
+    postmortem: bool = True,
+) -> None:
     config = JiraConfig(
         name="tracker", type="jira", url=jira.url, email=DEMO_EMAIL, api_token_env="UNUSED",
         project="OPS", postmortem=PostmortemTickets(due_days=5) if postmortem else None,
@@ -40,11 +48,11 @@ async def _send(jira, notes, state=None, token=DEMO_API_TOKEN, postmortem=True) 
             await notifier.send(note)
 
 
-def _valid_adf(doc) -> list[str]:
+def _valid_adf(doc: dict[str, Any] | None) -> list[str]:
     return [e.message for e in contract_validator("jira", "adf.schema.json").iter_errors(doc)]
 
 
-def test_a_sev3_episode_is_one_issue_with_comments(jira) -> None:
+def test_a_sev3_episode_is_one_issue_with_comments(jira: JiraReceiver) -> None:
     sev3 = [
         incident_note(Kind.DECLARED, severity="SEV3"),
         incident_note(Kind.STALE, severity="SEV3"),
@@ -58,7 +66,7 @@ def test_a_sev3_episode_is_one_issue_with_comments(jira) -> None:
     assert len(issue.comments) == 1  # the resolve; stale is not a ticket event
 
 
-def test_a_paged_episode_gets_its_postmortem_issue_due_and_assigned(jira) -> None:
+def test_a_paged_episode_gets_its_postmortem_issue_due_and_assigned(jira: JiraReceiver) -> None:
     run(_send(jira, incident_episode()))
     ticket, postmortem = jira.issues
     assert len(ticket.comments) == 2  # escalation, resolve
@@ -68,14 +76,14 @@ def test_a_paged_episode_gets_its_postmortem_issue_due_and_assigned(jira) -> Non
     assert _valid_adf(postmortem.description) == []
 
 
-def test_lost_state_searches_before_creating_again(jira) -> None:
+def test_lost_state_searches_before_creating_again(jira: JiraReceiver) -> None:
     notes = incident_episode()
     run(_send(jira, notes))
     run(_send(jira, [notes[0], notes[-1]]))  # everything again with an empty memory
     assert len(jira.issues) == 2
 
 
-def test_no_postmortem_when_not_configured(jira) -> None:
+def test_no_postmortem_when_not_configured(jira: JiraReceiver) -> None:
     run(_send(jira, incident_episode(), postmortem=False))
     assert len(jira.issues) == 1
 
@@ -98,7 +106,7 @@ def test_the_real_postmortem_draft_is_valid_adf() -> None:
     assert {"heading", "bulletList", "codeBlock", "paragraph"} <= set(kinds)
 
 
-def test_a_wrong_token_is_a_dead_letter_without_the_token(jira) -> None:
+def test_a_wrong_token_is_a_dead_letter_without_the_token(jira: JiraReceiver) -> None:
     note = dataclasses.replace(incident_note(), severity="SEV3")
     with pytest.raises(PermanentDeliveryError, match="HTTP 401") as caught:
         run(_send(jira, [note], token="jira-LeakCanary-token"))

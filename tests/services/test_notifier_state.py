@@ -3,6 +3,7 @@ continue instead of starting over), and both implementations of the port agree."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,9 @@ def _sqlite(tmp_path: Path) -> NotifierState:
         pytest.param(lambda _: MemoryNotifierState(), id="memory"),
     ],
 )
-def test_state_is_kept_per_notifier_and_episode(tmp_path: Path, make) -> None:
+def test_state_is_kept_per_notifier_and_episode(
+    tmp_path: Path, make: Callable[[Path], NotifierState]
+) -> None:
     state = make(tmp_path)
     assert state.notifier_state("war-room", "ep1") == {}
     state.save_notifier_state("war-room", "ep1", {"channel": "C1", "done": ["topic"]}, 1.0)

@@ -5,16 +5,18 @@ limits and refusals honoured."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 import httpx
 import pytest
 
-from harness.receivers import SlackWebReceiver
+from harness.receivers import SlackChannel, SlackWebReceiver
 from harness.receivers.slack_web import DEMO_TOKEN
 from sloguard.errors import PermanentDeliveryError, TransientDeliveryError
 from sloguard.notify.slack_app import SlackAppConfig, SlackAppNotifier
 from sloguard.ports import MemoryNotifierState
-from sloguard.records import Kind
+from sloguard.records import Kind, Notification
 from tests.support.incident import (
     BRIDGE,
     GROUP,
@@ -35,7 +37,7 @@ class Clock:
 
 
 @pytest.fixture
-def slack():
+def slack() -> Iterator[SlackWebReceiver]:
     with SlackWebReceiver(usergroups={GROUP: GROUP_MEMBERS}, clock=Clock()) as receiver:
         receiver.workspace.create({"name": "incidents"})
         yield receiver
@@ -57,18 +59,25 @@ def _notifier(
     return SlackAppNotifier(config, client, token=token, state=state or MemoryNotifierState())
 
 
-async def _send(slack, notes, state=None, token=DEMO_TOKEN) -> None:
+async def _send(
+    slack: SlackWebReceiver,
+    notes: Iterable[Notification],
+    state: MemoryNotifierState | None = None,
+    token: str = DEMO_TOKEN,
+) -> None:
     async with httpx.AsyncClient() as client:
         notifier = _notifier(slack, client, state, token)
         for note in notes:
             await notifier.send(note)
 
 
-def _incident_channels(slack: SlackWebReceiver):
+def _incident_channels(slack: SlackWebReceiver) -> list[SlackChannel]:
     return [c for c in slack.channels if c.name.startswith("inc-")]
 
 
-def test_one_episode_is_one_channel_with_its_team_runbook_and_story(slack) -> None:
+def test_one_episode_is_one_channel_with_its_team_runbook_and_story(
+    slack: SlackWebReceiver,
+) -> None:
     run(_send(slack, incident_episode()))
     (channel,) = _incident_channels(slack)
     assert channel.name == "inc-20240318-checkout-availability-1a2b3c"
@@ -105,14 +114,18 @@ class CrashingOnFirstSave(MemoryNotifierState):
         super().__init__()
         self.crashed = False
 
-    def save_notifier_state(self, notifier, episode_id, state, at) -> None:
+    def save_notifier_state(
+        self, notifier: str, episode_id: str, state: Mapping[str, Any], at: float
+    ) -> None:
         if not self.crashed:
             self.crashed = True
             raise Crash
         super().save_notifier_state(notifier, episode_id, state, at)
 
 
-def test_a_crash_between_create_and_commit_never_makes_two_channels(slack) -> None:
+def test_a_crash_between_create_and_commit_never_makes_two_channels(
+    slack: SlackWebReceiver,
+) -> None:
     state = CrashingOnFirstSave()
     declared = incident_note(Kind.DECLARED)
     with pytest.raises(Crash):
@@ -142,7 +155,7 @@ class FailNth(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
-def test_a_failure_midway_resumes_without_repeating_steps(slack) -> None:
+def test_a_failure_midway_resumes_without_repeating_steps(slack: SlackWebReceiver) -> None:
     """Attempts that each fail one call further, as the outbox retries: every step once."""
     state = MemoryNotifierState()
     declared = incident_note(Kind.DECLARED)
@@ -168,7 +181,7 @@ def test_a_failure_midway_resumes_without_repeating_steps(slack) -> None:
     assert set(channel.members) >= {*ROLES.values(), *GROUP_MEMBERS}
 
 
-def test_an_escalation_delivered_twice_is_posted_once(slack) -> None:
+def test_an_escalation_delivered_twice_is_posted_once(slack: SlackWebReceiver) -> None:
     state = MemoryNotifierState()
     notes = incident_episode()
     run(_send(slack, [notes[0], notes[1], notes[1]], state))
@@ -183,7 +196,9 @@ REFUSALS = [
 
 
 @pytest.mark.parametrize(("case", "code"), REFUSALS)
-def test_permanent_refusals_dead_letter_with_a_clear_reason(slack, case, code) -> None:
+def test_permanent_refusals_dead_letter_with_a_clear_reason(
+    slack: SlackWebReceiver, case: str, code: str
+) -> None:
     state = MemoryNotifierState()
     notes = incident_episode()
     token = DEMO_TOKEN
@@ -198,7 +213,7 @@ def test_permanent_refusals_dead_letter_with_a_clear_reason(slack, case, code) -
     assert "LeakCanary" not in str(caught.value)
 
 
-def test_slack_rate_limits_are_honoured_with_retry_after(slack) -> None:
+def test_slack_rate_limits_are_honoured_with_retry_after(slack: SlackWebReceiver) -> None:
     """bookmarks.add is Tier 2 (20 a minute): the eleventh declaration in one minute is told
     to wait, and the outbox gets Slack's Retry-After."""
     notes = [
@@ -212,14 +227,16 @@ def test_slack_rate_limits_are_honoured_with_retry_after(slack) -> None:
     assert caught.value.retry_after_seconds > 0
 
 
-def test_a_channel_name_taken_by_someone_else_private_is_a_clear_dead_letter(slack) -> None:
+def test_a_channel_name_taken_by_someone_else_private_is_a_clear_dead_letter(
+    slack: SlackWebReceiver,
+) -> None:
     note = incident_note()
     slack.workspace.create({"name": note.incident_channel[1:], "is_private": True})
     with pytest.raises(PermanentDeliveryError, match="name_taken, and no channel"):
         run(_send(slack, [note]))
 
 
-def test_no_roles_and_no_runbook_still_make_a_useful_channel(slack) -> None:
+def test_no_roles_and_no_runbook_still_make_a_useful_channel(slack: SlackWebReceiver) -> None:
     note = dataclasses.replace(
         incident_note(), roles={}, invite=(), runbook={}, bridge_url="", runbook_url=""
     )

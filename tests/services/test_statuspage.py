@@ -5,6 +5,8 @@ read, and never twice after a crash."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -13,7 +15,7 @@ from harness.receivers import StatuspageReceiver
 from harness.receivers.statuspage import DEMO_API_KEY, DEMO_PAGE_ID
 from sloguard.errors import PermanentDeliveryError, TransientDeliveryError
 from sloguard.notify.statuspage import StatuspageConfig, StatuspageNotifier, StatusTemplates
-from sloguard.ports import MemoryNotifierState
+from sloguard.ports import MemoryNotifierState, NotifierState
 from sloguard.records import Kind, Notification
 from tests.support.incident import incident_episode, incident_note, run
 
@@ -29,12 +31,18 @@ class Clock:
 
 
 @pytest.fixture
-def page():
+def page() -> Iterator[StatuspageReceiver]:
     with StatuspageReceiver(components={COMPONENT: "Checkout"}, clock=Clock()) as receiver:
         yield receiver
 
 
-async def _send(page, notes, state=None, key=DEMO_API_KEY, **config) -> None:
+async def _send(
+    page: StatuspageReceiver,
+    notes: Iterable[Notification],
+    state: NotifierState | None = None,
+    key: str = DEMO_API_KEY,
+    **config: Any,
+) -> None:
     cfg = StatuspageConfig(
         name="public", type="statuspage", api_key_env="UNUSED", page_id=DEMO_PAGE_ID,
         url=page.api_url, **config,
@@ -47,7 +55,7 @@ async def _send(page, notes, state=None, key=DEMO_API_KEY, **config) -> None:
             await notifier.send(note)
 
 
-def test_an_episode_opens_updates_and_resolves_one_incident(page) -> None:
+def test_an_episode_opens_updates_and_resolves_one_incident(page: StatuspageReceiver) -> None:
     run(_send(page, incident_episode()))
     (incident,) = page.incidents
     assert incident.name == "Service disruption: Checkout"
@@ -57,7 +65,7 @@ def test_an_episode_opens_updates_and_resolves_one_incident(page) -> None:
     assert incident.metadata == {"sloguard": {"episode_id": incident_episode()[0].episode_id}}
 
 
-def test_customers_read_no_internals(page) -> None:
+def test_customers_read_no_internals(page: StatuspageReceiver) -> None:
     run(_send(page, incident_episode()))
     (incident,) = page.incidents
     shown = " ".join([incident.name, *(u["body"] for u in incident.updates)])
@@ -65,7 +73,9 @@ def test_customers_read_no_internals(page) -> None:
         assert internal not in shown
 
 
-def test_a_crash_before_the_save_finds_the_incident_instead_of_opening_another(page) -> None:
+def test_a_crash_before_the_save_finds_the_incident_instead_of_opening_another(
+    page: StatuspageReceiver,
+) -> None:
     declared, escalated, _, resolved = incident_episode()
     run(_send(page, [declared]))  # delivered; the record of it was lost with a crash
     run(_send(page, [declared, escalated, resolved]))  # a fresh memory, the outbox resends
@@ -74,7 +84,7 @@ def test_a_crash_before_the_save_finds_the_incident_instead_of_opening_another(p
     assert page.components[COMPONENT].status == "operational"
 
 
-def test_a_repeated_delivery_sends_nothing_new(page) -> None:
+def test_a_repeated_delivery_sends_nothing_new(page: StatuspageReceiver) -> None:
     state = MemoryNotifierState()
     declared, escalated, _, _ = incident_episode()
     run(_send(page, [declared, declared, escalated, escalated], state))
@@ -90,12 +100,14 @@ UNPUBLISHED = [
 
 
 @pytest.mark.parametrize("note", UNPUBLISHED)
-def test_what_is_not_published_sends_nothing(page, note: Notification) -> None:
+def test_what_is_not_published_sends_nothing(page: StatuspageReceiver, note: Notification) -> None:
     run(_send(page, [note, dataclasses.replace(note, kind=Kind.RESOLVED, event_id="r")]))
     assert page.incidents == []
 
 
-def test_an_episode_that_escalates_into_the_publish_line_opens_then(page) -> None:
+def test_an_episode_that_escalates_into_the_publish_line_opens_then(
+    page: StatuspageReceiver,
+) -> None:
     sev3 = incident_note(severity="SEV3")
     sev1 = incident_note(Kind.ESCALATED, severity="SEV1", previous_severity="SEV3", event_id="e")
     run(_send(page, [sev3, sev1]))
@@ -111,7 +123,7 @@ def test_templates_are_configurable_and_checked() -> None:
         StatusTemplates(title="{slo} is burning")
 
 
-def test_rate_limit_and_refusals(page) -> None:
+def test_rate_limit_and_refusals(page: StatuspageReceiver) -> None:
     page.rate_limit_per_minute = 1
     with pytest.raises(TransientDeliveryError) as caught:
         run(_send(page, incident_episode()[:2]))
