@@ -37,7 +37,7 @@ from sloguard.paging import PagingPolicy
 from sloguard.ports import Clock, Source
 from sloguard.prometheus.client import PrometheusClient
 from sloguard.routing import Matcher, Route, Silence
-from sloguard.server import HttpServer, Readiness, ServerLimits, parse_listen
+from sloguard.server import HttpServer, Readiness, ServerLimits, Sources, build_app, parse_listen
 from sloguard.sink import MetricsSink
 from sloguard.spec import load_slos
 from sloguard.status import Shown
@@ -283,9 +283,10 @@ async def serve(
     except ValueError as exc:
         await supervisor.daemon.aclose()
         raise ConfigError(Problem(Location("<config>"), f"http.listen: {exc}")) from None
-    server = HttpServer(
-        metrics=metrics.render, readiness=readiness, snapshot=supervisor.snapshot, limits=limits
+    app = build_app(
+        Sources(metrics=metrics.render, readiness=readiness, snapshot=supervisor.snapshot)
     )
+    server = HttpServer(app, limits=limits)
     try:
         await server.start(host, port)
     except OSError as exc:
