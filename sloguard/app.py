@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,8 +36,10 @@ from sloguard.notify import build_notifier
 from sloguard.paging import PagingPolicy
 from sloguard.ports import Clock, Source
 from sloguard.prometheus.client import PrometheusClient
+from sloguard.records import EpisodeRecord
 from sloguard.routing import Matcher, Route, Silence
 from sloguard.server import HttpServer, Readiness, ServerLimits, Sources, build_app, parse_listen
+from sloguard.server.ui import Ui
 from sloguard.sink import MetricsSink
 from sloguard.spec import load_slos
 from sloguard.status import Shown
@@ -254,6 +256,32 @@ async def load_daemon(
     return parts
 
 
+class DaemonView:
+    """What the web UI reads from the running daemon: the last tick's evaluations and the
+    store's episodes (the current configuration's, across reloads)."""
+
+    def __init__(self, supervisor: Supervisor) -> None:
+        self._supervisor = supervisor
+
+    def _parts(self) -> Parts | None:
+        daemon = self._supervisor.daemon
+        return daemon if isinstance(daemon, Parts) else None
+
+    def evaluations(self) -> tuple[Sequence[Evaluation], Mapping[str, SLO]]:
+        parts = self._parts()
+        if parts is None:
+            return [], {}
+        return parts.tick.shown.evaluations, parts.tick.shown.slos_by_key
+
+    def episodes(self) -> list[EpisodeRecord]:
+        parts = self._parts()
+        return [] if parts is None else parts.tick.store.episodes()
+
+    def episode(self, episode_id: str) -> EpisodeRecord | None:
+        parts = self._parts()
+        return None if parts is None else parts.tick.store.episode(episode_id)
+
+
 async def serve(
     loader: Loader,
     *,
@@ -284,7 +312,12 @@ async def serve(
         await supervisor.daemon.aclose()
         raise ConfigError(Problem(Location("<config>"), f"http.listen: {exc}")) from None
     app = build_app(
-        Sources(metrics=metrics.render, readiness=readiness, snapshot=supervisor.snapshot)
+        Sources(
+            metrics=metrics.render,
+            readiness=readiness,
+            snapshot=supervisor.snapshot,
+            extra_routes=Ui(DaemonView(supervisor)).routes(),
+        )
     )
     server = HttpServer(app, limits=limits)
     try:
