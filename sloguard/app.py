@@ -25,7 +25,7 @@ import httpx
 from sloguard.burn import Evaluation
 from sloguard.clock import ScaledClock, SystemClock
 from sloguard.collector import CollectorPause
-from sloguard.config import DaemonConfig, RecordedSeriesConfig, load_config
+from sloguard.config import DaemonConfig, RecordedSeriesConfig, StatusPageConfig, load_config
 from sloguard.delivery import Deliverer, RetryPolicy
 from sloguard.engine import Engine, auto_direct_windows
 from sloguard.errors import ConfigError, Location, Problem
@@ -39,6 +39,7 @@ from sloguard.prometheus.client import PrometheusClient
 from sloguard.records import EpisodeRecord
 from sloguard.routing import Matcher, Route, Silence
 from sloguard.server import HttpServer, Readiness, ServerLimits, Sources, build_app, parse_listen
+from sloguard.server.statuspage import build_status_app
 from sloguard.server.ui import Ui
 from sloguard.sink import MetricsSink
 from sloguard.spec import load_slos
@@ -61,6 +62,7 @@ class Parts:
     fast_interval_seconds: float = 0.0  # between fast ticks while SLOs approach a page (0: off)
     jitter_ratio: float = 0.0
     http_listen: str = ""
+    status_page: StatusPageConfig | None = None  # the public status page; read at start only
     watched_paths: Sequence[Path] = ()  # the config and SLO files whose change reloads
     integrations: Sequence[str] = ()  # the notifier types in use
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)  # what aclose() closes
@@ -213,6 +215,7 @@ async def open_daemon(
             fast_interval_seconds=fast_interval,
             jitter_ratio=config.interval_jitter_ratio,
             http_listen=config.http.listen,
+            status_page=config.status_page,
             watched_paths=[
                 *([config_path] if config_path is not None else []),
                 *(Path(p) for p in config.slo_paths),
@@ -328,17 +331,50 @@ async def serve(
             Problem(Location("<config>"), f"http.listen {listen!r}: cannot listen: {exc.strerror}")
         ) from exc
     bound = server.address
-    log.info("listening on http://%s:%d (/metrics, /healthz, /readyz, /api/v1/slos)", *bound)
-    if on_started is not None:
-        on_started(supervisor, bound)
-    if install_signals:
-        supervisor.install_signal_handlers()
+    log.info("listening on http://%s:%d (UI, /metrics, /healthz, /readyz, /api/v1/slos)", *bound)
+    public: HttpServer | None = None
     try:
+        public = await _start_status_page(supervisor, clock, limits)
+        if on_started is not None:
+            on_started(supervisor, bound)
+        if install_signals:
+            supervisor.install_signal_handlers()
         await supervisor.run()
     finally:
         if install_signals:
             supervisor.remove_signal_handlers()
         await server.stop()
+        if public is not None:
+            await public.stop()
+
+
+async def _start_status_page(
+    supervisor: Supervisor, clock: Clock, limits: ServerLimits | None
+) -> HttpServer | None:
+    """The public status page on its own listener, when the configuration asks for one."""
+    daemon = supervisor.daemon
+    settings = daemon.status_page if isinstance(daemon, Parts) else None
+    if settings is None:
+        return None
+    app = build_status_app(
+        DaemonView(supervisor),
+        title=settings.title,
+        severity_status={str(k): str(v) for k, v in settings.severity_status.items()},
+        now=clock.now,
+    )
+    public = HttpServer(app, limits=limits)
+    try:
+        await public.start(*parse_listen(settings.listen))
+    except OSError as exc:
+        await daemon.aclose()
+        raise ConfigError(
+            Problem(
+                Location("<config>"),
+                f"status_page.listen {settings.listen!r}: cannot listen: {exc.strerror}",
+            )
+        ) from exc
+    log.info("status page on http://%s:%d", *public.address)
+    return public
 
 
 async def run_daemon(
