@@ -49,6 +49,11 @@ def json_response(payload: Mapping[str, Any], status: int = 200) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
 
+async def no_favicon(_: Request) -> Response:
+    """Browsers ask for /favicon.ico on every page: answer "nothing here" without a 404."""
+    return Response(status_code=204)
+
+
 def build_app(sources: Sources) -> Starlette:
     """The daemon port's ASGI app: the API endpoints plus any ``extra_routes`` (the UI)."""
 
@@ -73,6 +78,7 @@ def build_app(sources: Sources) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/api/v1/slos", slos),
+        Route("/favicon.ico", no_favicon),
         *sources.extra_routes,
     ]
     if not any(getattr(r, "path", None) == "/" for r in sources.extra_routes):
@@ -98,4 +104,11 @@ def _finite(value: Any) -> Any:
     return value
 
 
-__all__ = ["MetricsRenderer", "SnapshotProvider", "Sources", "build_app", "json_response"]
+__all__ = [
+    "MetricsRenderer",
+    "SnapshotProvider",
+    "Sources",
+    "build_app",
+    "json_response",
+    "no_favicon",
+]

@@ -21,7 +21,7 @@ from sloguard.durations import iso_time
 from sloguard.records import EpisodeRecord
 from sloguard.server._guard import Guard
 from sloguard.server._templates import CSS, environment
-from sloguard.server.routes import json_response
+from sloguard.server.routes import json_response, no_favicon
 from sloguard.server.ui import UiData
 
 DAYS = 90
@@ -60,7 +60,8 @@ def _worst(statuses: Sequence[str]) -> str:
 class PublicIncident:
     id: str
     component: str
-    status: str  # the component status it caused at its worst
+    status: str  # the component status it caused at its worst (its peak)
+    current: str  # the component status it causes now (operational once it is resolved)
     started_at: float
     resolved_at: float | None
 
@@ -102,7 +103,7 @@ def board(data: UiData, now: float, severity_status: Mapping[str, str], days: in
     components = []
     for name in names:
         mine = [i for i in incidents if i.component == name]
-        status = _worst([i.status for i in mine if i.resolved_at is None])
+        status = _worst([i.current for i in mine])
         daily = tuple(
             _worst([i.status for i in mine if _overlaps(i, start, start + _DAY, now)])
             for start in starts
@@ -113,9 +114,15 @@ def board(data: UiData, now: float, severity_status: Mapping[str, str], days: in
 
 
 def _incident(e: EpisodeRecord, component: str, mapping: Mapping[str, str]) -> PublicIncident:
-    severity = e.transitions[-1].severity if e.transitions and e.resolved_at is None else e.peak
-    status = mapping.get(severity, "operational")
-    return PublicIncident(opaque_id(e.id), component, status, e.declared_at, e.resolved_at)
+    now = e.transitions[-1].severity if e.transitions and e.resolved_at is None else ""
+    return PublicIncident(
+        opaque_id(e.id),
+        component,
+        mapping.get(e.peak, "degraded_performance"),
+        mapping.get(now, "operational"),
+        e.declared_at,
+        e.resolved_at,
+    )
 
 
 def _overlaps(i: PublicIncident, start: float, end: float, now: float) -> bool:
@@ -273,6 +280,7 @@ def build_status_app(
         routes=[
             Route("/", page),
             Route("/status.css", css),
+            Route("/favicon.ico", no_favicon),
             Route("/api/v2/summary.json", summary),
             Route("/api/v2/status.json", status),
         ]

@@ -95,7 +95,7 @@ class Ui:
     async def slo_list(self, request: Request) -> Response:
         evaluations, slos = self._data.evaluations()
         filters = pages.Filters.from_query(request.query_params)
-        rows, total = pages.apply(pages.slo_rows(evaluations, slos), filters)
+        rows, total = pages.page_of(evaluations, slos, filters)
         page_count = max(1, math.ceil(total / pages.PAGE_SIZE))
 
         def query(page: int) -> str:
