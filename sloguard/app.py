@@ -28,17 +28,18 @@ from sloguard.collector import CollectorPause
 from sloguard.config import DaemonConfig, RecordedSeriesConfig, StatusPageConfig, load_config
 from sloguard.delivery import Deliverer, RetryPolicy
 from sloguard.engine import Engine, auto_direct_windows
-from sloguard.errors import ConfigError, Location, Problem
+from sloguard.errors import ConfigError, Location, Problem, SourceUnavailable
 from sloguard.lifecycle import LifecyclePolicy
 from sloguard.metrics import Metrics
 from sloguard.model import SLO, Severity
 from sloguard.notify import build_notifier
 from sloguard.paging import PagingPolicy
-from sloguard.ports import Clock, Source
+from sloguard.ports import Clock, Sample, Series, Source
 from sloguard.prometheus.client import PrometheusClient
 from sloguard.records import EpisodeRecord
 from sloguard.routing import Matcher, Route, Silence
 from sloguard.server import HttpServer, Readiness, ServerLimits, Sources, build_app, parse_listen
+from sloguard.server.graphs import BurnHistory
 from sloguard.server.statuspage import build_status_app
 from sloguard.server.ui import Ui
 from sloguard.sink import MetricsSink
@@ -284,6 +285,19 @@ class DaemonView:
         parts = self._parts()
         return None if parts is None else parts.tick.store.episode(episode_id)
 
+    async def query(self, expr: str, at: float) -> list[Sample]:
+        return await self._source().query(expr, at)
+
+    async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
+        """The current configuration's Prometheus (a Source), for the UI's range graphs."""
+        return await self._source().query_range(expr, start, end, step)
+
+    def _source(self) -> Source:
+        parts = self._parts()
+        if parts is None:
+            raise SourceUnavailable("no configuration loaded")
+        return parts.tick.source
+
 
 async def serve(
     loader: Loader,
@@ -314,12 +328,13 @@ async def serve(
     except ValueError as exc:
         await supervisor.daemon.aclose()
         raise ConfigError(Problem(Location("<config>"), f"http.listen: {exc}")) from None
+    view = DaemonView(supervisor)
     app = build_app(
         Sources(
             metrics=metrics.render,
             readiness=readiness,
             snapshot=supervisor.snapshot,
-            extra_routes=Ui(DaemonView(supervisor)).routes(),
+            extra_routes=Ui(view, BurnHistory(view, clock.now)).routes(),
         )
     )
     server = HttpServer(app, limits=limits)

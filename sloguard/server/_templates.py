@@ -21,6 +21,8 @@ th,td{padding:.3em .5em;border-bottom:1px solid #e3e6ea;text-align:left;vertical
 form{margin:.5em 0}input,select{margin-right:.5em}pre{white-space:pre-wrap;background:#fff;padding:1em}
 .dead{color:#b3261e;font-weight:600}.over{fill:#b3261e}.under{fill:#1e8e3e}
 .threshold{stroke:#1d2430;stroke-dasharray:4 3}svg{background:#fff}
+.line{fill:none;stroke-width:2}.line.w1{stroke:#1a73e8}.line.w2{stroke:#e8710a}
+.legend.w1{color:#1a73e8}.legend.w2{color:#e8710a}
 """
 
 _BASE = """<!doctype html>
@@ -75,6 +77,11 @@ Now: <span class="sev {{ r.severity }}" id="severity">{{ r.severity }}</span></p
  x2="{{ '%.1f' % (b.x + bar_width + 4) }}" y1="{{ '%.1f' % b.threshold_y }}" y2="{{ '%.1f' % b.threshold_y }}"/>{% endif %}
 <text x="{{ '%.1f' % b.x }}" y="218">{{ b.label }} {{ b.value_text }}</text>{% endfor %}
 </svg>
+{% if lines %}<h2>Burn rate over time</h2>
+<svg id="burn-history" role="img" aria-label="burn rate over time" width="600" height="200" viewBox="0 0 600 200">
+{% for l in lines %}<polyline class="line w{{ loop.index }}" points="{{ l.points }}"><title>{{ l.window }}</title></polyline>
+<line class="threshold" x1="0" x2="600" y1="{{ '%.1f' % l.threshold_y }}" y2="{{ '%.1f' % l.threshold_y }}"/>{% endfor %}
+</svg><p>{% for l in lines %}<span class="legend w{{ loop.index }}">{{ l.window }}</span> {% endfor %}against the threshold (dashed)</p>{% endif %}
 <h2>Tiers</h2><table id="tiers"><tr><th>Severity</th><th>Windows</th><th>Threshold</th>
 <th>Long</th><th>Short</th><th>State</th></tr>{% for d in ev.tiers %}<tr>
 <td>{{ d.tier.severity.name }}</td><td>{{ dur(d.tier.long_seconds) }}/{{ dur(d.tier.short_seconds) }}</td>

@@ -19,11 +19,13 @@ from starlette.routing import BaseRoute, Route
 
 from sloguard.burn import Evaluation
 from sloguard.durations import format_duration
+from sloguard.errors import SloguardError
 from sloguard.model import SLO, Severity
 from sloguard.postmortem import SloFacts, render
 from sloguard.records import EpisodeRecord
 from sloguard.server import pages
 from sloguard.server._templates import CSS, environment
+from sloguard.server.graphs import BurnHistory, plot
 
 RECENT_EPISODES = 50
 
@@ -70,8 +72,9 @@ def _when(at: float | None) -> str:
 class Ui:
     """The UI's handlers over one :class:`UiData`."""
 
-    def __init__(self, data: UiData) -> None:
+    def __init__(self, data: UiData, history: BurnHistory | None = None) -> None:
         self._data = data
+        self._history = history
         self._env = environment()
         self._env.globals.update(
             pct=_pct, ratio=_ratio, rate=_rate, when=_when, dur=format_duration
@@ -129,6 +132,12 @@ class Ui:
         bars = pages.burn_bars(ev)
         bar_width = 600 / max(1, len(bars)) * 0.7
         episodes = [e for e in self._data.episodes() if e.slo == key][-RECENT_EPISODES:]
+        lines = []
+        if self._history is not None and slo is not None:
+            try:
+                lines = plot(await self._history.lines(slo))
+            except SloguardError:  # Prometheus unreachable: the page still shows the numbers
+                lines = []
         return self._html(
             "detail.html",
             r=row,
@@ -136,6 +145,7 @@ class Ui:
             slo=slo,
             bars=bars,
             bar_width=bar_width,
+            lines=lines,
             episodes=list(reversed(episodes)),
         )
 

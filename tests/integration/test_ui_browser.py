@@ -177,6 +177,7 @@ def during(browser: Chromium, ui: str, public: str) -> None:
     clean(detail)
     assert 'id="burn-graph"' in detail.html
     assert detail.html.count('class="over"') >= 2  # the short windows burn over their thresholds
+    assert detail.html.count("<polyline") == 2  # burn over time from Prometheus range queries
     assert HOSTILE in detail.text
 
 
