@@ -4,7 +4,9 @@
 
 Builds 10,000 evaluations with every default tier, and times ``/`` (sort + filter + one page
 of 50), ``/?q=...&severity=SEV1`` and ``/slos/{name}``. The detail page draws its graph from
-the last evaluation, so it has no cache to be cold or warm yet (docs/ui.md).
+the last evaluation and its burn-over-time graph from range queries, answered here by a canned
+source (120 points, no Prometheus): "cold" is the first view of an SLO (two range queries
+decoded and plotted), "warm" a view within the cache's lifetime.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from sloguard.burn import Evaluation, TierDecision, TierState
 from sloguard.clock import ManualClock
 from sloguard.metrics import Metrics
 from sloguard.model import DEFAULT_TIERS, SLO, RatioIndicator, Severity
+from sloguard.ports import Sample, Series
 from sloguard.records import EpisodeRecord
 from sloguard.server import Readiness, Sources, build_app
+from sloguard.server.graphs import BurnHistory
 from sloguard.server.ui import Ui
 
 PERIOD = 30 * 86400
@@ -42,6 +46,16 @@ class Data:
 
     def episode(self, episode_id: str) -> EpisodeRecord | None:
         return None
+
+
+class Canned:
+    """A Source whose every range query returns one series of 120 points at once."""
+
+    async def query(self, expr: str, at: float) -> list[Sample]:
+        return []
+
+    async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
+        return [Series({}, [(start + i * step, 0.01 + i * 1e-4) for i in range(120)])]
 
 
 def fleet(count: int) -> Data:
@@ -98,15 +112,25 @@ async def timed(client: httpx.AsyncClient, path: str, runs: int) -> list[float]:
 async def main(count: int, runs: int) -> None:
     data = fleet(count)
     readiness = Readiness(ManualClock(), interval_seconds=30)
-    app = build_app(Sources(Metrics().render, readiness, dict, extra_routes=Ui(data).routes()))
+    history = BurnHistory(Canned(), ManualClock(start=1.7e9).now, ttl_seconds=1e9)
+    ui = Ui(data, history)
+    app = build_app(Sources(Metrics().render, readiness, dict, extra_routes=ui.routes()))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
         await timed(client, "/", 2)  # templates compiled, imports warm
+        cold = []
+        for ev in data.evals[:runs]:  # each SLO's first view: nothing cached
+            cold += await timed(client, f"/slos/{ev.slo}", 1)
+        print(
+            f"{'/slos/{name} cold':28s} {count} SLOs  CPU median "
+            f"{statistics.median(cold) * 1000:6.1f} ms  max {max(cold) * 1000:6.1f} ms"
+            f"  ({runs} runs)"
+        )
         for label, path in [
             ("/ (page 1 of the list)", "/"),
             ("/?q=svc042&severity=SEV1", "/?q=svc042&severity=SEV1"),
             ("/?page=100", "/?page=100"),
-            ("/slos/{name}", f"/slos/{data.evals[count // 2].slo}"),
+            ("/slos/{name} warm", f"/slos/{data.evals[count // 2].slo}"),
         ]:
             times = await timed(client, path, runs)
             print(
