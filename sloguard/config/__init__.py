@@ -13,6 +13,13 @@ from sloguard.config._load import load_config, parse_config
 from sloguard.config._models import (
     DaemonConfig,
     RecordedSeriesConfig,
+    StatusPageConfig,
 )
 
-__all__ = ["DaemonConfig", "RecordedSeriesConfig", "load_config", "parse_config"]
+__all__ = [
+    "DaemonConfig",
+    "RecordedSeriesConfig",
+    "StatusPageConfig",
+    "load_config",
+    "parse_config",
+]

@@ -194,6 +194,29 @@ class FastPathConfig(BaseModel):
     )
 
 
+ComponentStatus = Literal["operational", "degraded_performance", "partial_outage", "major_outage"]
+
+
+class StatusPageConfig(BaseModel):
+    """The public status page: its own listener, so the daemon's port can stay private."""
+
+    model_config = _FORBID
+
+    listen: str = Field(
+        pattern=r"^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$",
+        description="host:port of the public status page (a different port from http.listen)",
+    )
+    title: str = Field(default="Status", min_length=1, max_length=200)
+    severity_status: dict[Literal["SEV1", "SEV2", "SEV3"], ComponentStatus] = Field(
+        default_factory=lambda: {  # type: ignore[arg-type]  # the literals are the keys
+            "SEV1": "major_outage",
+            "SEV2": "partial_outage",
+            "SEV3": "degraded_performance",
+        },
+        description="the component status an open episode of each severity shows",
+    )
+
+
 class DaemonConfig(BaseModel):
     """The whole file. ``prometheus``, ``slo_paths`` and one of ``state_path`` (SQLite) and
     ``state_url`` (PostgreSQL) are required."""
@@ -222,6 +245,7 @@ class DaemonConfig(BaseModel):
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
+    status_page: StatusPageConfig | None = None
     recorded_series: RecordedSeriesConfig = Field(default_factory=RecordedSeriesConfig)
     fast_path: FastPathConfig = Field(default_factory=FastPathConfig)
     log: LogConfig = Field(default_factory=LogConfig)

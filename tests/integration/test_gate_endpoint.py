@@ -18,7 +18,7 @@ from harness import scenarios as sc
 from sloguard.app import open_daemon
 from sloguard.clock import ManualClock
 from sloguard.config import load_config
-from sloguard.server import HttpServer, Readiness
+from sloguard.server import HttpServer, Readiness, Sources, build_app
 from tests.support.gate import run_gate, write_slos
 from tests.support.prom import Served
 
@@ -49,10 +49,14 @@ async def ask_daemon(config_path: Path, at: float) -> list[tuple[int, dict[str, 
         report = await parts.run_tick(at)
         assert report.failures == ()
         server = HttpServer(
-            metrics=lambda: b"",
-            readiness=Readiness(clock, interval_seconds=30),
-            snapshot=parts.status,
-            gate=parts.gate,
+            build_app(
+                Sources(
+                    metrics=lambda: b"",
+                    readiness=Readiness(clock, interval_seconds=30),
+                    snapshot=parts.status,
+                    gate=parts.gate,
+                )
+            )
         )
         await server.start("127.0.0.1", 0)
         try:
@@ -94,10 +98,14 @@ def test_bad_query_is_400_naming_the_parameter(incidents: Served, tmp_path: Path
     async def ask() -> httpx.Response:
         async with open_daemon(load_config(config), clock=ManualClock(0)) as parts:
             server = HttpServer(
-                metrics=lambda: b"",
-                readiness=Readiness(ManualClock(0), interval_seconds=30),
-                snapshot=parts.status,
-                gate=parts.gate,
+                build_app(
+                    Sources(
+                        metrics=lambda: b"",
+                        readiness=Readiness(ManualClock(0), interval_seconds=30),
+                        snapshot=parts.status,
+                        gate=parts.gate,
+                    )
+                )
             )
             await server.start("127.0.0.1", 0)
             try:

@@ -159,6 +159,16 @@ MINIMAL = 'prometheus: {url: "http://p:9090"}\nslo_paths: [s]\nstate_path: s.db\
             id="yaml-syntax",
         ),
         pytest.param(
+            MINIMAL + 'status_page: {listen: "0.0.0.0:8080", severity_status: {SEV1: down}}\n',
+            r"sloguard.yaml:4:.*status_page.severity_status.SEV1",
+            id="status-page-unknown-status",
+        ),
+        pytest.param(
+            MINIMAL + "status_page: {title: Acme}\n",
+            r"sloguard.yaml:4:.*status_page.listen: required field is missing",
+            id="status-page-without-listen",
+        ),
+        pytest.param(
             "- a\n- b\n",
             r"sloguard.yaml:1:1: error: \(top level\): the config must be a mapping",
             id="not-a-mapping",

@@ -70,17 +70,21 @@ async def daemon_endpoint(config_path: Path, at: float) -> AsyncIterator[str]:
     from sloguard.app import open_daemon
     from sloguard.clock import ManualClock
     from sloguard.config import load_config
-    from sloguard.server import HttpServer, Readiness
+    from sloguard.server import HttpServer, Readiness, Sources, build_app
 
     clock = ManualClock(at)
     async with open_daemon(load_config(config_path), clock=clock) as parts:
         report = await parts.run_tick(at)
         assert report.failures == ()
         server = HttpServer(
-            metrics=lambda: b"",
-            readiness=Readiness(clock, interval_seconds=30),
-            snapshot=parts.status,
-            gate=parts.gate,
+            build_app(
+                Sources(
+                    metrics=lambda: b"",
+                    readiness=Readiness(clock, interval_seconds=30),
+                    snapshot=parts.status,
+                    gate=parts.gate,
+                )
+            )
         )
         await server.start("127.0.0.1", 0)
         try:

@@ -1,19 +1,10 @@
-"""The composition root: builds a daemon from its config. Wiring only.
-
-* :func:`open_daemon` builds the parts from a :class:`~sloguard.config.DaemonConfig` (SLOs,
-  Prometheus client, notifiers, state database, the tick and the delivery) as one
-  :class:`Parts`, and closes them on exit;
-* :meth:`Parts.once` is one tick plus one delivery pass (``sloguard run --once [--at]``);
-* :func:`serve` opens the HTTP endpoint and runs a :class:`~sloguard.supervisor.Supervisor`
-  until it is stopped; :func:`run_daemon` is ``sloguard run``: the supervisor drives the parts
-  of each (re)loaded configuration, all reporting to one :class:`~sloguard.metrics.Metrics`.
-"""
+"""The parts of one daemon, built from its configuration (see the package docstring)."""
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,15 +15,14 @@ import httpx
 
 from sloguard.budget import BudgetPolicy
 from sloguard.burn import Evaluation
-from sloguard.clock import ScaledClock, SystemClock
+from sloguard.clock import SystemClock
 from sloguard.collector import CollectorPause
-from sloguard.config import DaemonConfig, RecordedSeriesConfig, load_config
+from sloguard.config import DaemonConfig, RecordedSeriesConfig, StatusPageConfig, load_config
 from sloguard.delivery import Deliverer, RetryPolicy
 from sloguard.engine import Engine, auto_direct_windows
-from sloguard.errors import ConfigError, Location, Problem, StoreError
+from sloguard.errors import StoreError
 from sloguard.ha import Replica, default_instance_id
 from sloguard.lifecycle import LifecyclePolicy
-from sloguard.metrics import Metrics
 from sloguard.model import SLO, Severity
 from sloguard.notify import build_notifier
 from sloguard.notify.heartbeat import Heartbeat, targets
@@ -41,12 +31,10 @@ from sloguard.ports import Clock, Source
 from sloguard.prometheus.client import PrometheusClient
 from sloguard.routing import Matcher, Route, Silence
 from sloguard.secrets import read_secret
-from sloguard.server import HttpServer, Readiness, ServerLimits, parse_listen
 from sloguard.sink import MetricsSink
 from sloguard.spec import load_slos
 from sloguard.status import Shown
 from sloguard.store import AnyStore, PostgresStore, open_store
-from sloguard.supervisor import Daemon, Loader, Supervisor, SupervisorOptions
 from sloguard.tick import Evaluate, Tick, TickReport
 
 log = logging.getLogger("sloguard.app")
@@ -63,6 +51,7 @@ class Parts:
     fast_interval_seconds: float = 0.0  # between fast ticks while SLOs approach a page (0: off)
     jitter_ratio: float = 0.0
     http_listen: str = ""
+    status_page: StatusPageConfig | None = None  # the public status page; read at start only
     watched_paths: Sequence[Path] = ()  # the config and SLO files whose change reloads
     integrations: Sequence[str] = ()  # the notifier types in use
     heartbeat: Heartbeat | None = None  # pinged after each successful regular tick
@@ -274,6 +263,7 @@ async def open_daemon(
             fast_interval_seconds=fast_interval,
             jitter_ratio=config.interval_jitter_ratio,
             http_listen=config.http.listen,
+            status_page=config.status_page,
             watched_paths=[
                 *([config_path] if config_path is not None else []),
                 *(Path(p) for p in config.slo_paths),
@@ -318,111 +308,3 @@ async def load_daemon(
         config.interval_seconds,
     )
     return parts
-
-
-async def serve(
-    loader: Loader,
-    *,
-    clock: Clock,
-    metrics: Metrics | None = None,
-    options: SupervisorOptions | None = None,
-    limits: ServerLimits | None = None,
-    install_signals: bool = True,
-    on_started: Callable[[Supervisor, tuple[str, int]], None] | None = None,
-) -> None:
-    """Load the configuration, open the HTTP endpoint and run the daemon until stopped.
-
-    The first load's errors propagate (ConfigError/SpecError with located problems): with no
-    good configuration there is nothing to run. ``on_started`` gets the supervisor (to stop or
-    reload it without signals) and the bound address.
-    """
-    metrics = metrics or Metrics()
-    opts = options or SupervisorOptions()
-    readiness = Readiness(
-        clock, interval_seconds=30.0, grace_intervals=opts.readiness_grace_intervals
-    )
-    supervisor = Supervisor(loader, clock=clock, metrics=metrics, readiness=readiness, options=opts)
-    await supervisor.load_initial()
-    listen = supervisor.daemon.http_listen
-    try:
-        host, port = parse_listen(listen)
-    except ValueError as exc:
-        await supervisor.daemon.aclose()
-        raise ConfigError(Problem(Location("<config>"), f"http.listen: {exc}")) from None
-    server = HttpServer(
-        metrics=metrics.render,
-        readiness=readiness,
-        snapshot=supervisor.snapshot,
-        gate=supervisor.gate,
-        limits=limits,
-    )
-    try:
-        await server.start(host, port)
-    except OSError as exc:
-        await supervisor.daemon.aclose()
-        raise ConfigError(
-            Problem(Location("<config>"), f"http.listen {listen!r}: cannot listen: {exc.strerror}")
-        ) from exc
-    bound = server.address
-    log.info("listening on http://%s:%d (/metrics, /healthz, /readyz, /api/v1/slos)", *bound)
-    if on_started is not None:
-        on_started(supervisor, bound)
-    if install_signals:
-        supervisor.install_signal_handlers()
-    try:
-        await supervisor.run()
-    finally:
-        if install_signals:
-            supervisor.remove_signal_handlers()
-        await server.stop()
-
-
-async def run_daemon(
-    config_path: str | Path,
-    *,
-    clock: Clock | None = None,
-    options: SupervisorOptions | None = None,
-    on_started: Callable[[Supervisor, tuple[str, int]], None] | None = None,
-    instance_id: str | None = None,
-) -> None:
-    """``sloguard run``: serve until SIGTERM/SIGINT, reload on SIGHUP or a file change.
-
-    With a :class:`~sloguard.clock.ScaledClock` the schedule runs faster, but file polling and
-    the shutdown deadline stay in real seconds (5 s and 8 s)."""
-    clock = clock or SystemClock()
-    if options is None:
-        speed = clock.speed if isinstance(clock, ScaledClock) else 1.0
-        options = SupervisorOptions(
-            watch_interval_seconds=5.0 * speed,
-            shutdown_timeout_seconds=8.0 * speed,
-            max_delivery_wait_seconds=30.0 * speed,
-        )
-    metrics = Metrics()
-    collector = CollectorPause()  # one per process: the old and new ticks of a reload share it
-    ticking: Clock = clock
-
-    async def loader(previous: Daemon | None) -> Daemon:
-        # What the status API showed stays shown until the new parts' first tick.
-        shown = previous.tick.shown if isinstance(previous, Parts) else None
-        return await load_daemon(
-            config_path,
-            clock=ticking,
-            metrics=metrics,
-            shown=shown,
-            collector=collector,
-            instance_id=instance_id,
-        )
-
-    await serve(loader, clock=clock, metrics=metrics, options=options, on_started=on_started)
-
-
-__all__ = [
-    "Parts",
-    "evaluator",
-    "load_daemon",
-    "open_daemon",
-    "paging_policy",
-    "retry_policy",
-    "run_daemon",
-    "serve",
-]

@@ -1,0 +1,201 @@
+"""The UI and the status page in a real headless chromium, against ``sloguard run`` on a real
+Prometheus replaying the checkout outage (``--replay-from``, a scaled clock).
+
+During the outage: the list shows checkout first at SEV1, its detail graph shows bars over
+their thresholds, the status page says major outage. After it: the incident page shows the
+timeline and the notification dead-lettered by a receiver that refuses its signature, and
+the status page shows checkout operational. On every page: no console message, no dialog,
+and the hostile description is text. With ``SLOGUARD_SCREENSHOTS=docs/img`` the pages are
+photographed for docs/ui.md (``make screenshots``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from harness import scenarios as sc
+from tests.support.browser import Chromium, Visit, chromium
+from tests.support.e2e import notifiers_and_routes, slo_yaml, slos_secrets_and_receivers
+from tests.support.prom import Served
+
+pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
+REPO = Path(__file__).resolve().parents[2]
+RUN = (sys.executable, "-m", "sloguard", "run")
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_home(home: Path, served: Served, routes: str, status_port: int) -> Path:
+    text = slo_yaml(served.scenario.job).replace(
+        "  service: checkout\n", f'  service: checkout\n  description: "{HOSTILE}"\n'
+    )
+    (home / "slos" / "slos.yaml").write_text(text)
+    (home / "secrets" / "wrong").write_text("whsec_" + "QUJD" * 8 + "\n")
+    config = home / "sloguard.yaml"
+    hook_url = re.search(r'url: "([^"]+/hook)"', routes)
+    assert hook_url is not None
+    broken = (
+        f'  - {{name: broken, type: webhook, url: "{hook_url[1]}", secret_file: secrets/wrong}}\n'
+    )
+    routes = routes.replace("routes:\n", broken + "routes:\n").replace(
+        "notifiers: [pd, incidents]", "notifiers: [pd, incidents, broken]"
+    )
+    config.write_text(
+        f"""\
+prometheus: {{url: "{served.url}"}}
+slo_paths: [slos/]
+state_path: state/sloguard.db
+interval_seconds: 120
+{routes}http: {{listen: "127.0.0.1:0"}}
+status_page: {{listen: "127.0.0.1:{status_port}", title: "Acme status"}}
+"""
+    )
+    return config
+
+
+class Run:
+    """A ``sloguard run`` subprocess and its stderr."""
+
+    def __init__(self, config: Path, start: float) -> None:
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            [*RUN, "--config", str(config), "--replay-from", repr(start), "--speed", "120"],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        line = self.wait_for(r"listening on http://127\.0\.0\.1:(\d+)", 30)
+        self.port = int(re.search(r"127\.0\.0\.1:(\d+)", line)[1])  # type: ignore[index]
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, pattern: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                if re.search(pattern, line):
+                    return line
+            assert self.proc.poll() is None, "\n".join(self.lines)
+            time.sleep(0.05)
+        raise AssertionError(f"no {pattern!r} in:\n" + "\n".join(self.lines[-50:]))
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.reader.join(5)
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
+
+
+def eventually(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{what} not within {timeout}s")
+
+
+def clean(visit: Visit) -> None:
+    """Nothing ran: no console message or page error, no dialog, no injected element."""
+    assert visit.console == []
+    assert visit.dialogs == []
+    assert "<img" not in visit.html
+
+
+def test_ui_and_status_page_through_an_outage(incidents: Served, tmp_path: Path) -> None:
+    shots_dir = os.environ.get("SLOGUARD_SCREENSHOTS")
+    shots = Path(shots_dir).resolve() if shots_dir else None
+    status_port = free_port()
+    with slos_secrets_and_receivers(incidents, tmp_path) as (pd, og, hook):
+        config = write_home(tmp_path, incidents, notifiers_and_routes(pd, og, hook), status_port)
+        run = Run(config, incidents.scenario.at(sc.OUTAGE_START - 5 * 60))
+        ui = f"http://127.0.0.1:{run.port}"
+        public = f"http://127.0.0.1:{status_port}"
+        try:
+
+            def checkout_status() -> str:
+                body = httpx.get(f"{public}/api/v2/summary.json", timeout=5).json()
+                return str({c["name"]: c["status"] for c in body["components"]}.get("checkout", ""))
+
+            def checkout_resolved() -> bool:
+                body = httpx.get(f"{public}/api/v2/summary.json", timeout=5).json()
+                opened = [i for i in body["incidents"] if i["name"].endswith(" of checkout")]
+                return checkout_status() == "operational" and not opened
+
+            eventually(lambda: checkout_status() == "major_outage", 120, "checkout major outage")
+            with chromium(shots) as browser:
+                during(browser, ui, public)
+                eventually(checkout_resolved, 300, "the checkout episode resolved")
+                after(browser, ui, public)
+        finally:
+            run.stop()
+    assert "Traceback" not in "\n".join(run.lines)
+
+
+def during(browser: Chromium, ui: str, public: str) -> None:
+    status = browser.visit(public, "status-outage")
+    clean(status)
+    assert "checkout\nMajor outage" in status.text or "Major outage" in status.text
+    assert "Major System Outage" in status.text
+    listing = browser.visit(ui, "list")
+    clean(listing)
+    first = re.search(r'<tr class="slo">.*?</tr>', listing.html, re.S)
+    assert first is not None
+    assert "checkout-availability" in first[0]
+    assert ">SEV1<" in first[0]
+    assert HOSTILE in listing.text  # shown as text
+    detail = browser.visit(f"{ui}/slos/checkout-availability", "detail")
+    clean(detail)
+    assert 'id="burn-graph"' in detail.html
+    assert detail.html.count('class="over"') >= 2  # the short windows burn over their thresholds
+    assert detail.html.count("<polyline") == 2  # burn over time from Prometheus range queries
+    assert HOSTILE in detail.text
+
+
+def after(browser: Chromium, ui: str, public: str) -> None:
+    status = browser.visit(public, "status-after")
+    clean(status)
+    assert "is operating normally again" in status.text
+    incidents = browser.visit(f"{ui}/incidents", "incidents")
+    clean(incidents)
+    row = r'href="/incidents/([^"]+)">[^<]*</a></td><td>checkout-availability</td>'
+    checkout = re.findall(row, incidents.html)
+    assert checkout, incidents.text
+    incident = browser.visit(f"{ui}/incidents/{checkout[0]}", "incident")
+    clean(incident)
+    timeline = re.search(r'<table id="timeline">.*?</table>', incident.html, re.S)
+    assert timeline is not None
+    assert ">declared<" in timeline[0]
+    assert ">resolved<" in timeline[0]
+    assert "dead-lettered" in incident.text
+    assert "401" in incident.text  # the reason the receiver gave
+    assert "Postmortem draft" in incident.text
