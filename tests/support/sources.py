@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 
 from sloguard import rules
-from sloguard.engine import PROBE, Engine, bulk_query
+from sloguard.engine import PROBE, Combined, Engine, Plan, bulk_query
 from sloguard.model import QUERY_TAG_LABEL, SLO, RatioIndicator
 from sloguard.ports import Sample, Series
 from sloguard.prometheus import PrometheusClient
@@ -114,6 +115,12 @@ class RulesLoaded(FakeSource):
     def direct_asks(self) -> list[str]:
         """The direct queries as sent to Prometheus."""
         return [q for q, _ in self.asked if not q.startswith(("max without", "group by"))]
+
+
+def one_by_one(plan: Plan) -> Plan:
+    """``plan`` asking each distinct query on its own: the shape before queries were combined,
+    which the combined one must decode exactly like."""
+    return replace(plan, asks=tuple(Combined(q, (q,)) for q in plan.queries))
 
 
 def parts_of(expr: str) -> list[str]:
