@@ -196,8 +196,8 @@ def auto_direct_windows(slos: Sequence[SLO]) -> int:
 
     The short window of a paging tier (5m for SEV1) decides when an SLO joins the fast path
     (sloguard.fastpath); read from a recorded series it shows an outage up to one rule interval
-    late. Up to ``AUTO_DIRECT_MAX_SLOS`` SLOs it is read directly (2 queries per SLO per tick:
-    at most 1,000); beyond that the fleet stays fully recorded, one query per window.
+    late. Up to ``AUTO_DIRECT_MAX_SLOS`` SLOs it is read directly (one combined query per SLO
+    per tick: at most 500); beyond that the fleet stays fully recorded, one query per window.
     """
     if len(slos) > AUTO_DIRECT_MAX_SLOS:
         return 0
