@@ -6,9 +6,11 @@ matches every series, so every series of ``Q`` gets the tag ``i``) and the tagge
 joined with ``or``. The tags differ, so no series of one query can shadow another's: the union
 holds every series of every query, with its labels and value unchanged. The tag is then removed.
 
-A rejected union (``QueryError``: a query that yields a scalar, or one Prometheus refuses) is
-asked again one query at a time, so such an SLO gets exactly the answers, and the messages, it
-got before. An unavailable Prometheus is not asked again: every query gets that failure.
+A rejected union (``QueryError``: a query that yields a scalar, or one Prometheus refuses), or
+an answer whose series lack the tags (something in front of Prometheus that does not evaluate
+PromQL), is asked again one query at a time, so such an SLO gets exactly the answers, and the
+messages, it got before. An unavailable Prometheus is not asked again: every query gets that
+failure.
 """
 
 from __future__ import annotations
@@ -66,12 +68,12 @@ async def ask_combined(
     if len(c.parts) == 1:
         return {c.text: await ask(source, c.text, at, semaphore)}
     got = await ask(source, c.text, at, semaphore)
-    if isinstance(got, QueryError):
-        one_by_one = await asyncio.gather(*(ask(source, q, at, semaphore) for q in c.parts))
-        return dict(zip(c.parts, one_by_one, strict=True))
-    if isinstance(got, SloguardError):
+    if isinstance(got, SloguardError) and not isinstance(got, QueryError):
         return dict.fromkeys(c.parts, got)
-    try:
-        return dict(split(c, got))
-    except QueryError as exc:
-        return dict.fromkeys(c.parts, exc)
+    if not isinstance(got, QueryError):
+        try:
+            return dict(split(c, got))
+        except QueryError:
+            pass  # an answer without the tags: not Prometheus's union; ask as before
+    one_by_one = await asyncio.gather(*(ask(source, q, at, semaphore) for q in c.parts))
+    return dict(zip(c.parts, one_by_one, strict=True))

@@ -83,3 +83,13 @@ def test_every_slo_asks_at_most_one_query_per_tick() -> None:
     for slo in SLOS:
         assert Engine().plan([slo]).query_count == 1, slo.name
     assert Engine().plan(SLOS).query_count == len(SLOS) - 1  # identical unions asked once
+
+
+def test_an_answer_without_tags_is_asked_again_query_by_query() -> None:
+    plan = Engine().plan([SLOS[0]])
+    answers: dict[str, list[Sample] | Exception] = {q: [Sample({}, 0.0)] for q in plan.queries}
+    untagged = {plan.asks[0].text: [Sample({}, 0.0)], **answers}  # not how Prometheus answers
+    source = FakeSource(untagged)
+    [ev] = asyncio.run(run(plan, source, AT))
+    assert ev.error == ""
+    assert len(source.asked) == 1 + 16
