@@ -18,6 +18,9 @@ from sloguard.durations import format_duration
 from sloguard.errors import Location
 
 WINDOW_PLACEHOLDER = "{{.window}}"
+# The label that tags each query of an SLO in the one query the engine sends for it; reserved,
+# so no group_by may use it.
+QUERY_TAG_LABEL = "sloguard_query"
 
 
 class Severity(IntEnum):

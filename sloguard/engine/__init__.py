@@ -1,9 +1,11 @@
 """Evaluate many SLOs at one pinned instant: plan the queries, ask them, decode the answers.
 (Service layer.)
 
-* planning (``_plan``, PromQL text in ``_promql``): each SLO's queries per window; identical
-  expressions are asked once, however many SLOs share them;
-* asking (``_ask``): the distinct queries concurrently (bounded), all at the same ``time=``;
+* planning (``_plan``, PromQL text in ``_promql``): each SLO's queries per window, sent as one
+  combined query per SLO (``_combine``); identical ones are asked once, however many SLOs share
+  them;
+* asking (``_ask``, ``_combine``): the distinct queries concurrently (bounded), all at the same
+  ``time=``; a combined answer is split back into the answer of each query;
 * decoding (``_decode``): the one function, :func:`evaluate_planned`, that turns answers into
   :class:`~sloguard.burn.Evaluation` objects; failures stay per SLO;
 * recorded series (``_recorded``): SLOs whose ``sloguard generate`` rules run in Prometheus are
@@ -15,6 +17,7 @@ nothing is cached at module level.
 """
 
 from sloguard.engine._ask import DEFAULT_CONCURRENCY
+from sloguard.engine._combine import Combined, combined
 from sloguard.engine._decode import evaluate_planned, group_key
 from sloguard.engine._engine import AUTO_DIRECT_MAX_SLOS, Engine, auto_direct_windows, run
 from sloguard.engine._plan import BUCKET_CHECK_RANGE, Plan, SloPlan, plan_slo
@@ -26,6 +29,7 @@ __all__ = [
     "BUCKET_CHECK_RANGE",
     "DEFAULT_CONCURRENCY",
     "PROBE",
+    "Combined",
     "Engine",
     "Plan",
     "Recorded",
@@ -33,6 +37,7 @@ __all__ = [
     "auto_direct_windows",
     "bucket_selector",
     "bulk_query",
+    "combined",
     "evaluate_planned",
     "group_expr",
     "group_key",

@@ -15,6 +15,7 @@ from typing import TypeVar, cast
 
 from sloguard.burn import Evaluation
 from sloguard.engine._ask import DEFAULT_CONCURRENCY, Answer, ask
+from sloguard.engine._combine import ask_combined
 from sloguard.engine._crossing import Probes, crossed
 from sloguard.engine._decode import evaluate_planned
 from sloguard.engine._memo import PerSlo
@@ -162,9 +163,10 @@ class Engine:
 async def run(
     the_plan: Plan, source: Source, at: float, *, concurrency: int = DEFAULT_CONCURRENCY
 ) -> list[Evaluation]:
-    """Ask every distinct query once at ``at``, then evaluate each SLO (input order; groups of a
+    """Ask every distinct query once at ``at`` (one combined query per SLO, see
+    :mod:`sloguard.engine._combine`), then evaluate each SLO (input order; groups of a
     grouped SLO sorted by their label values)."""
-    direct, names = the_plan.queries, the_plan.recorded
+    names = the_plan.recorded
     semaphore = asyncio.Semaphore(concurrency)
     sids = {sp.sloth_id: sp.sloth_id for sp in the_plan.slos if sp.recorded}
     grouped = {sp.sloth_id for sp in the_plan.slos if sp.recorded and sp.slo.group_by}
@@ -175,10 +177,12 @@ async def run(
         return got if isinstance(got, SloguardError) else by_sloth_id(got, sids, grouped)
 
     answered, split = await asyncio.gather(
-        asyncio.gather(*(ask(source, q, at, semaphore) for q in direct)),
+        asyncio.gather(*(ask_combined(source, c, at, semaphore) for c in the_plan.asks)),
         asyncio.gather(*(bulk(name) for name in names)),
     )
-    answers: dict[str, Answer] = dict(zip(direct, answered, strict=True))
+    answers: dict[str, Answer] = {}
+    for got in answered:
+        answers.update(got)
     recorded = dict(zip(names, split, strict=True))
     del answered, split
     out: list[Evaluation] = []
@@ -192,8 +196,8 @@ def auto_direct_windows(slos: Sequence[SLO]) -> int:
 
     The short window of a paging tier (5m for SEV1) decides when an SLO joins the fast path
     (sloguard.fastpath); read from a recorded series it shows an outage up to one rule interval
-    late. Up to ``AUTO_DIRECT_MAX_SLOS`` SLOs it is read directly (2 queries per SLO per tick:
-    at most 1,000); beyond that the fleet stays fully recorded, one query per window.
+    late. Up to ``AUTO_DIRECT_MAX_SLOS`` SLOs it is read directly (one combined query per SLO
+    per tick: at most 500); beyond that the fleet stays fully recorded, one query per window.
     """
     if len(slos) > AUTO_DIRECT_MAX_SLOS:
         return 0

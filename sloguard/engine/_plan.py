@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sloguard.durations import format_duration
+from sloguard.engine._combine import Combined, combined
 from sloguard.engine._promql import bucket_selector, group_expr
 from sloguard.model import SLO, LatencyIndicator
 
@@ -61,17 +62,19 @@ class SloPlan:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What one evaluation asks Prometheus: distinct queries in a stable order, and the
-    recorded series asked once each for all SLOs."""
+    """What one evaluation asks Prometheus: distinct queries in a stable order, sent as one
+    combined query per SLO (``asks``; identical ones asked once), and the recorded series asked
+    once each for all SLOs."""
 
     slos: tuple[SloPlan, ...]
     queries: tuple[str, ...] = field(default=())
     recorded: tuple[str, ...] = field(default=())
+    asks: tuple[Combined, ...] = field(default=())
 
     @property
     def query_count(self) -> int:
         """Queries sent to Prometheus (a recorded series is asked once for all SLOs)."""
-        return len(self.queries) + len(self.recorded)
+        return len(self.asks) + len(self.recorded)
 
 
 def plan_slo(slo: SLO) -> SloPlan:
@@ -95,12 +98,15 @@ def plan_slo(slo: SLO) -> SloPlan:
 
 
 def combine(planned: Iterable[SloPlan]) -> Plan:
-    """The plan of many SLOs: an expression shared by several is asked once (first use order),
-    and so is each recorded series."""
+    """The plan of many SLOs: each SLO's direct queries as one combined query (an identical one
+    shared by several SLOs asked once, first use order), and each recorded series once."""
     slos = tuple(planned)
     distinct = dict.fromkeys(q for p in slos for q in p.queries)
     series = dict.fromkeys(q for p in slos if p.recorded for q in p.series)
-    return Plan(slos=slos, queries=tuple(distinct), recorded=tuple(series))
+    asks = {c.text: c for c in (combined(p.queries) for p in slos if p.queries)}
+    return Plan(
+        slos=slos, queries=tuple(distinct), recorded=tuple(series), asks=tuple(asks.values())
+    )
 
 
 PlanOf = Callable[[SLO], SloPlan]

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sloguard.durations import DurationError, parse_duration
+from sloguard.model import QUERY_TAG_LABEL
 
 API_VERSION = "sloguard/v1"
 KIND = "SLO"
@@ -341,6 +342,11 @@ class SloSpec(_Model):
                 raise ValueError(f"group_by label {label!r} is not a Prometheus label name")
         if len(set(value)) != len(value):
             raise ValueError("group_by lists a label twice")
+        if QUERY_TAG_LABEL in value:
+            raise ValueError(
+                f"group_by label {QUERY_TAG_LABEL!r} is reserved: sloguard tags its queries "
+                "with it; rename the label"
+            )
         return value
 
 

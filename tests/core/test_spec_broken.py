@@ -136,6 +136,12 @@ CASES = [
         id="group-by-dropped",
     ),
     pytest.param(
+        _swap("objective: 99.9", "objective: 99.9\n  group_by: [route, sloguard_query]"),
+        (8, 3),
+        "'sloguard_query' is reserved",
+        id="group-by-reserved-label",
+    ),
+    pytest.param(
         _swap("name: checkout-availability", "name: Checkout Availability!"),
         (4, 3),
         "metadata.name: name 'Checkout Availability!' is not valid",

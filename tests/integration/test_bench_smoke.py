@@ -29,7 +29,7 @@ def test_cost_direct_and_recorded_on_ten_slos(tmp_path: Path) -> None:
     assert cost.main(args) == 0
     rows = json.loads((tmp_path / "cost.json").read_text())["rows"]
     by_mode = {r["mode"]: r for r in rows}
-    assert by_mode["direct"]["queries"] == 16 * 10  # no rules in that Prometheus: no probe
+    assert by_mode["direct"]["queries"] == 10  # one combined query per SLO; no rules: no probe
     assert by_mode["recorded"]["queries"] == 2 + 15  # probe, period probe, one per series
     for r in rows:
         assert r["failures"] == 0

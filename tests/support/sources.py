@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import replace
 
 from sloguard import rules
-from sloguard.engine import PROBE, Engine, bulk_query
-from sloguard.model import SLO, RatioIndicator
+from sloguard.engine import PROBE, Combined, Engine, Plan, bulk_query
+from sloguard.model import QUERY_TAG_LABEL, SLO, RatioIndicator
 from sloguard.ports import Sample, Series
 from sloguard.prometheus import PrometheusClient
 
 DAY = 86400
+# One part of the engine's combined query (sloguard.engine._combine): its text and its tag.
+_COMBINED = re.compile(
+    rf'label_replace\(\n(.*?)\n, "{QUERY_TAG_LABEL}", "(\d+)", "", ""\)', re.DOTALL
+)
 AT = 1704067207.0
 
 
@@ -37,12 +43,27 @@ class FakeSource:
 
     async def query(self, expr: str, at: float) -> list[Sample]:
         self.asked.append((expr, at))
+        if expr not in self.answers and _COMBINED.match(expr):
+            return self._union(expr)
         if expr not in self.answers:
             raise AssertionError(f"unexpected query: {expr}")
         got = self.answers[expr]
         if isinstance(got, Exception):
             raise got
         return got
+
+    def _union(self, expr: str) -> list[Sample]:
+        """What Prometheus answers to the engine's combined query: each part's series tagged,
+        or the first failure of a part (a failing part fails the whole query)."""
+        out: list[Sample] = []
+        for part, tag in _COMBINED.findall(expr):
+            if part not in self.answers:
+                raise AssertionError(f"unexpected query: {part}")
+            got = self.answers[part]
+            if isinstance(got, Exception):
+                raise got
+            out += [Sample({**s.labels, QUERY_TAG_LABEL: tag}, s.value) for s in got]
+        return out
 
     async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
         raise AssertionError("the engine makes instant queries only")
@@ -88,7 +109,23 @@ class RulesLoaded(FakeSource):
         return {by_name[q] for q, _ in self.asked if q in by_name}
 
     def direct(self) -> list[str]:
+        """The direct queries asked, each part of a combined query on its own."""
+        return [p for q in self.direct_asks() for p in parts_of(q)]
+
+    def direct_asks(self) -> list[str]:
+        """The direct queries as sent to Prometheus."""
         return [q for q, _ in self.asked if not q.startswith(("max without", "group by"))]
+
+
+def one_by_one(plan: Plan) -> Plan:
+    """``plan`` asking each distinct query on its own: the shape before queries were combined,
+    which the combined one must decode exactly like."""
+    return replace(plan, asks=tuple(Combined(q, (q,)) for q in plan.queries))
+
+
+def parts_of(expr: str) -> list[str]:
+    """The queries the engine combined into ``expr`` (just ``expr`` if it is not combined)."""
+    return [part for part, _ in _COMBINED.findall(expr)] or [expr]
 
 
 class Counting:
