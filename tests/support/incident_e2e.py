@@ -15,12 +15,12 @@ from harness.receivers.slack_web import DEMO_TOKEN
 from harness.receivers.statuspage import DEMO_API_KEY, DEMO_PAGE_ID
 from tests.support.prom import Served
 
-COMPONENTS = {"checkout": "8kbf7d35c070", "search": "p31zjtct2jer"}
+COMPONENTS = {"checkout": "8kbf7d35c070", "search": "p31zjtct2jer", "ledger": "q7m2ld9v0h4c"}
 ROLES = {"commander": "U012AB3CD", "tech_lead": "U045EF6GH", "communications": "U078IJ9KL"}
 GROUP = ("S0PAYMENTS", ("U0PAY1", "U0PAY2"))
 
 
-def slo_yaml(job: str) -> str:
+def slo_yaml(job: str, services: tuple[str, ...] = ("checkout", "search")) -> str:
     def one(service: str) -> str:
         sel = f'job="{job}",service="{service}"'
         return f"""\
@@ -52,7 +52,7 @@ spec:
   owner: {{team: payments, jira_account_id: "5b10ac8d82e05b22cc7d4ef5"}}
 """
 
-    return one("checkout") + "---\n" + one("search")
+    return "---\n".join(one(service) for service in services)
 
 
 @dataclass
@@ -70,12 +70,14 @@ class Setup:
 
 
 @contextmanager
-def incident_setup(incidents: Served, tmp_path: Path) -> Iterator[Setup]:
+def incident_setup(
+    incidents: Served, tmp_path: Path, services: tuple[str, ...] = ("checkout", "search")
+) -> Iterator[Setup]:
     """The checkout and search SLOs with their people, runbook and public component; the
     strict Slack Web API, Statuspage and Jira receivers; a config routing SEV1/SEV2 to all
     three and SEV3 to Jira alone."""
     (tmp_path / "slos").mkdir()
-    (tmp_path / "slos" / "slos.yaml").write_text(slo_yaml(incidents.scenario.job))
+    (tmp_path / "slos" / "slos.yaml").write_text(slo_yaml(incidents.scenario.job, services))
     (tmp_path / "secrets").mkdir()
     (tmp_path / "secrets" / "slack").write_text(DEMO_TOKEN + "\n")
     (tmp_path / "secrets" / "statuspage").write_text(DEMO_API_KEY + "\n")
