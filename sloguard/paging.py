@@ -56,6 +56,7 @@ _KINDS: Mapping[EventKind, Kind] = MappingProxyType(
     {
         EventKind.DECLARED: Kind.DECLARED,
         EventKind.ESCALATED: Kind.ESCALATED,
+        EventKind.DEESCALATED: Kind.DEESCALATED,
         EventKind.RESOLVED: Kind.RESOLVED,
         EventKind.STALE: Kind.STALE,
     }
@@ -72,6 +73,8 @@ class PagingPolicy:
     budget: BudgetPolicy = field(default_factory=BudgetPolicy)
     # A slack_app notifier is configured: every notification names the episode's channel.
     incident_channels: bool = False
+    # Notifiers that follow an open incident's severity down as well as up (routing.dispatch).
+    severity_followers: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +119,9 @@ def advance(
     )
     if not events:  # nothing to route (every idle key, every tick)
         return Outcome(stepped, (), budget_out)
-    routed, dispatches = dispatch(stepped, events, policy.routes, slo.name, labels)
+    routed, dispatches = dispatch(
+        stepped, events, policy.routes, slo.name, labels, policy.severity_followers
+    )
     rows = []
     draft = ""
     for d in dispatches:
@@ -236,7 +241,7 @@ def build_notification(
     """What a receiver needs to act on ``event``, as ``kind`` (see :mod:`sloguard.routing`)."""
     closing = kind in (Kind.RESOLVED, Kind.STALE)
     severity = state.peak if closing else event.severity
-    previous = event.previous if kind is Kind.ESCALATED else None
+    previous = event.previous if kind in (Kind.ESCALATED, Kind.DEESCALATED) else None
     return Notification(
         kind=kind,
         episode_id=event.episode_id,

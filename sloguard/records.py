@@ -26,6 +26,9 @@ class Kind(StrEnum):
 
     DECLARED = "declared"  # OK -> SEVn: trigger / create / incident.declared
     ESCALATED = "escalated"  # SEVn -> higher: re-trigger the same key with the higher severity
+    # SEVn -> lower, still firing. Only notifiers that follow an incident's severity hear it
+    # (routing.dispatch, ``followers``): a page is never re-sent to say it matters less.
+    DEESCALATED = "deescalated"
     RESOLVED = "resolved"  # burn over (after the quiet period): resolve / close
     STALE = "stale"  # no data or Prometheus unreachable for too long while an episode is open
     # The error budget crossing a line of the budget policy (sloguard.budget), no episode.

@@ -7,6 +7,8 @@
   it, and the resolve and the stale warning whatever their routes say, so nothing it opened is
   left open. A notifier routed only at a higher severity first hears a *declaration* at the
   escalation (its incident starts there).
+* A notifier that *follows the severity* (``dispatch(followers=...)``: the incident channel,
+  the status page, the ticket) also hears de-escalations and re-escalations, which page no one.
 * A **silence** (maintenance window) matches SLOs the same way and mutes pages between
   ``start`` and ``end``; :mod:`sloguard.lifecycle` still tracks the episode.
 
@@ -15,7 +17,7 @@ Labels seen by matchers: the SLO's labels, the group labels of a grouped SLO, an
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
@@ -108,6 +110,12 @@ def budget_recipients(
     return tuple(names)
 
 
+# Recorded, not paged: what a follower of the severity hears of them.
+_FOLLOWED: Mapping[EventKind, EventKind] = MappingProxyType(
+    {EventKind.DEESCALATED: EventKind.DEESCALATED, EventKind.REESCALATED: EventKind.ESCALATED}
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Dispatch:
     """One notification to make: ``kind`` is what *this* notifier hears (see module doc)."""
@@ -123,14 +131,23 @@ def dispatch(
     routes: Sequence[Route],
     slo: str,
     labels: Mapping[str, str],
+    followers: Collection[str] = (),
 ) -> tuple[EpisodeState, list[Dispatch]]:
     """Route the paged events of one step; returns the state with ``notified`` brought up to date.
 
     ``slo`` is the SLO's name (not the group key) and ``labels`` come from :func:`match_labels`.
+    ``followers`` name the notifiers that follow an open incident's severity both ways (the
+    incident channel, the status page, the ticket): of those already told about the episode,
+    they also hear a de-escalation and a re-escalation (as an escalation), which are recorded
+    but never paged, so the channel and the public page show the severity that burns now.
     """
     told = list(state.notified)
     out: list[Dispatch] = []
     for event in events:
+        if event.kind in _FOLLOWED:
+            heard = _FOLLOWED[event.kind]
+            out.extend(Dispatch(name, heard, event) for name in told if name in followers)
+            continue
         if not event.notify:
             continue
         if event.kind in (EventKind.RESOLVED, EventKind.STALE):

@@ -24,7 +24,7 @@ from sloguard.errors import StoreError
 from sloguard.ha import Replica, default_instance_id
 from sloguard.lifecycle import LifecyclePolicy
 from sloguard.model import SLO, Severity
-from sloguard.notify import build_notifier
+from sloguard.notify import SEVERITY_FOLLOWERS, build_notifier
 from sloguard.notify.heartbeat import Heartbeat, targets
 from sloguard.paging import PagingPolicy
 from sloguard.ports import Clock, Source
@@ -120,6 +120,9 @@ def paging_policy(config: DaemonConfig) -> PagingPolicy:
             for s in config.silences
         ),
         incident_channels=any(n.type == "slack_app" for n in config.notifiers),
+        severity_followers=frozenset(
+            n.name for n in config.notifiers if n.type in SEVERITY_FOLLOWERS
+        ),
     )
 
 

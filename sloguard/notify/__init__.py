@@ -26,7 +26,14 @@ from sloguard.notify.webhook import WebhookConfig, WebhookNotifier
 from sloguard.ports import MemoryNotifierState, Notifier, NotifierState
 from sloguard.secrets import read_secret
 
+# Integrations that follow an incident's severity down as well as up (routing.dispatch): a
+# channel message, a status-page update, a ticket comment. The pagers (PagerDuty, Opsgenie,
+# webhooks, the Slack incoming webhook) hear escalations only: their contracts have no way to
+# lower an open alert without a fresh event that reads as a new page.
+SEVERITY_FOLLOWERS = frozenset({"slack_app", "statuspage", "jira"})
+
 __all__ = [
+    "SEVERITY_FOLLOWERS",
     "JiraConfig",
     "NotifierConfig",
     "NotifierConfigBase",

@@ -92,6 +92,11 @@ def transition_message(n: Notification) -> str:
     """The message an escalation, a de-escalation, stale data or the resolve posts."""
     if n.kind is Kind.ESCALATED:
         return truncate(f":arrow_double_up: *Escalated to {n.severity}* — {headline(n)}", TEXT_MAX)
+    if n.kind is Kind.DEESCALATED:
+        was = f" (from {n.previous_severity})" if n.previous_severity else ""
+        return truncate(
+            f":arrow_down: *De-escalated to {n.severity}*{was} — {headline(n)}", TEXT_MAX
+        )
     if n.kind is Kind.STALE:
         return truncate(
             f":grey_question: *Evaluation stale* — {n.summary}\n"

@@ -96,6 +96,7 @@ def ticket_body(n: Notification, config: JiraConfig) -> dict[str, Any]:
 def comment_body(n: Notification) -> dict[str, Any]:
     text = {
         Kind.ESCALATED: f"Escalated to {n.severity}: {n.summary or headline(n)}",
+        Kind.DEESCALATED: f"De-escalated to {n.severity}: {n.summary or headline(n)}",
         Kind.RESOLVED: f"Resolved: {n.summary or headline(n)}",
     }.get(n.kind, n.summary or headline(n))
     return {"body": _adf.document(text)}

@@ -218,6 +218,8 @@ class OpsgenieNotifier:
         )
 
     async def send(self, notification: Notification) -> None:
+        if notification.kind is Kind.DEESCALATED:
+            return  # not routed here (notify.SEVERITY_FOLLOWERS): a pager never hears "less"
         n = notification
         if n.kind is Kind.RESOLVED:
             body = close_payload(n, self._config)

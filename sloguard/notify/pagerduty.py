@@ -190,6 +190,8 @@ class PagerDutyNotifier:
         return RATE_LIMIT_PER_MINUTE
 
     async def send(self, notification: Notification) -> None:
+        if notification.kind is Kind.DEESCALATED:
+            return  # not routed here (notify.SEVERITY_FOLLOWERS): a pager never hears "less"
         bodies = [build_payload(notification, self._config)]
         if notification.kind is Kind.RESOLVED:
             bodies.append(stale_resolve_payload(notification))

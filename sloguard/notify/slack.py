@@ -167,6 +167,8 @@ class SlackNotifier:
         return RATE_LIMIT_PER_MINUTE
 
     async def send(self, notification: Notification) -> None:
+        if notification.kind is Kind.DEESCALATED:
+            return  # not routed here (notify.SEVERITY_FOLLOWERS): a pager never hears "less"
         await _http.call(
             self._client,
             "POST",

@@ -159,7 +159,7 @@ class SlackAppNotifier:
                 await self._post(channel, transition_message(n))
                 state["posted"] = [*state.get("posted", []), n.event_id]
                 self._save(n, state)
-            if n.kind in (Kind.ESCALATED, Kind.RESOLVED):  # idempotent: set on every attempt
+            if n.kind in (Kind.ESCALATED, Kind.DEESCALATED, Kind.RESOLVED):  # idempotent
                 await self._call("conversations.setTopic", channel=channel, topic=topic(n))
         except SlackCallError as exc:
             raise delivery_error(self.name, exc) from None

@@ -57,9 +57,13 @@ class StatusTemplates(BaseModel):
         "The disruption of {component} has grown worse. Our engineers are working on it "
         "and will post an update soon."
     )
+    deescalated: str = (
+        "The disruption of {component} has lessened; some requests may still fail. Our "
+        "engineers continue to work on it."
+    )
     resolved: str = "{component} is working normally again. We are sorry for the disruption."
 
-    @field_validator("title", "investigating", "escalated", "resolved")
+    @field_validator("title", "investigating", "escalated", "deescalated", "resolved")
     @classmethod
     def _placeholders(cls, value: str) -> str:
         names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
@@ -114,7 +118,8 @@ def open_body(n: Notification, config: StatuspageConfig) -> dict[str, Any]:
 
 
 def update_body(n: Notification, config: StatuspageConfig) -> dict[str, Any]:
-    """An escalation's update (status ``identified``) or the resolve."""
+    """An escalation's or a de-escalation's update (status ``identified``; the component's
+    status follows the new severity) or the resolve."""
     cid = n.status_component["component_id"]
     if n.kind is Kind.RESOLVED:
         return {
@@ -128,7 +133,12 @@ def update_body(n: Notification, config: StatuspageConfig) -> dict[str, Any]:
         "incident": {
             "status": "identified",
             "impact_override": IMPACT.get(n.severity, "minor"),
-            "body": _text(config.templates.escalated, n),
+            "body": _text(
+                config.templates.deescalated
+                if n.kind is Kind.DEESCALATED
+                else config.templates.escalated,
+                n,
+            ),
             "components": {cid: COMPONENT_STATUS.get(n.severity, "degraded_performance")},
         }
     }

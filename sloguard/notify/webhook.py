@@ -307,6 +307,8 @@ class WebhookNotifier:
         return None
 
     async def send(self, notification: Notification) -> None:
+        if notification.kind is Kind.DEESCALATED:
+            return  # not routed here (notify.SEVERITY_FOLLOWERS): a pager never hears "less"
         body = encode(build_payload(notification, self._config))
         headers = build_headers(notification, body, key=self._key, now=self._now())
         if self._auth:

@@ -5,6 +5,7 @@ postmortem issue with the draft in valid ADF, due and assigned."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -20,7 +21,13 @@ from sloguard.notify.jira import JiraConfig, JiraNotifier, PostmortemTickets
 from sloguard.ports import MemoryNotifierState
 from sloguard.postmortem import render
 from sloguard.records import EpisodeRecord, Kind, Notification, Transition
-from tests.support.incident import EPISODE, incident_episode, incident_note, run
+from tests.support.incident import (
+    EPISODE,
+    deescalating_episode,
+    incident_episode,
+    incident_note,
+    run,
+)
 
 
 @pytest.fixture
@@ -74,6 +81,15 @@ def test_a_paged_episode_gets_its_postmortem_issue_due_and_assigned(jira: JiraRe
     assert postmortem.duedate == "2024-03-23"
     assert postmortem.assignee == "5b10ac8d82e05b22cc7d4ef5"
     assert _valid_adf(postmortem.description) == []
+
+
+def test_a_deescalation_is_a_comment(jira: JiraReceiver) -> None:
+    run(_send(jira, deescalating_episode(), postmortem=False))
+    (ticket,) = jira.issues
+    texts = [json.dumps(c) for c in ticket.comments]
+    assert len(texts) == 2
+    assert "De-escalated to SEV2: checkout-availability SEV2" in texts[0]
+    assert "Resolved: " in texts[1]
 
 
 def test_lost_state_searches_before_creating_again(jira: JiraReceiver) -> None:

@@ -22,6 +22,7 @@ from tests.support.incident import (
     GROUP,
     GROUP_MEMBERS,
     ROLES,
+    deescalating_episode,
     incident_episode,
     incident_note,
     run,
@@ -121,6 +122,22 @@ class CrashingOnFirstSave(MemoryNotifierState):
             self.crashed = True
             raise Crash
         super().save_notifier_state(notifier, episode_id, state, at)
+
+
+def test_a_deescalation_is_a_message_in_order_and_the_topic_follows(
+    slack: SlackWebReceiver,
+) -> None:
+    declared, deescalated, resolved = deescalating_episode()
+    state = MemoryNotifierState()
+    run(_send(slack, [declared, deescalated], state))
+    (channel,) = _incident_channels(slack)
+    assert channel.topic.startswith("SEV2 · checkout-availability")
+    run(_send(slack, [deescalated, resolved], state))  # delivered twice: posted once
+    texts = [m.text for m in channel.messages]
+    assert len(texts) == 3
+    assert texts[0].startswith(":rotating_light: *SEV1 declared*")
+    assert texts[1].startswith(":arrow_down: *De-escalated to SEV2* (from SEV1)")
+    assert texts[2].startswith(":white_check_mark: *Resolved*")
 
 
 def test_a_crash_between_create_and_commit_never_makes_two_channels(

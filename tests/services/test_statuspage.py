@@ -17,7 +17,7 @@ from sloguard.errors import PermanentDeliveryError, TransientDeliveryError
 from sloguard.notify.statuspage import StatuspageConfig, StatuspageNotifier, StatusTemplates
 from sloguard.ports import MemoryNotifierState, NotifierState
 from sloguard.records import Kind, Notification
-from tests.support.incident import incident_episode, incident_note, run
+from tests.support.incident import deescalating_episode, incident_episode, incident_note, run
 
 COMPONENT = "8kbf7d35c070"
 
@@ -63,6 +63,16 @@ def test_an_episode_opens_updates_and_resolves_one_incident(page: StatuspageRece
     assert [u["status"] for u in incident.updates] == ["investigating", "identified", "resolved"]
     assert page.components[COMPONENT].history == ["partial_outage", "major_outage", "operational"]
     assert incident.metadata == {"sloguard": {"episode_id": incident_episode()[0].episode_id}}
+
+
+def test_a_deescalation_updates_the_incident_and_the_component_follows(
+    page: StatuspageReceiver,
+) -> None:
+    run(_send(page, deescalating_episode()))
+    (incident,) = page.incidents
+    assert [u["status"] for u in incident.updates] == ["investigating", "identified", "resolved"]
+    assert incident.updates[1]["body"] == StatusTemplates().deescalated.format(component="Checkout")
+    assert page.components[COMPONENT].history == ["major_outage", "partial_outage", "operational"]
 
 
 def test_customers_read_no_internals(page: StatuspageReceiver) -> None:

@@ -94,3 +94,25 @@ def run(coro: Awaitable[T]) -> T:
         return await coro
 
     return asyncio.run(main())
+
+
+def deescalating_episode() -> list[Notification]:
+    """declared SEV1 -> de-escalated SEV2 -> resolved (peak SEV1)."""
+    return [
+        incident_note(
+            Kind.DECLARED, severity="SEV1", summary="checkout-availability SEV1: burning 16.0x"
+        ),
+        incident_note(
+            Kind.DEESCALATED,
+            severity="SEV2",
+            previous_severity="SEV1",
+            at=DECLARED_AT + 900,
+            summary="checkout-availability SEV2: burning 6.5x the error budget",
+        ),
+        incident_note(
+            Kind.RESOLVED,
+            severity="SEV1",
+            at=DECLARED_AT + 5400,
+            summary="checkout-availability resolved: no burn-rate alert firing for 15m",
+        ),
+    ]
