@@ -190,3 +190,22 @@ def test_vmalert_records_what_recorded_mode_reads(
     asked = _recorded_queries(replayed.url, slo_dir, at)
     assert any(RATIO in q for q in asked), "recorded mode read the vmalert-recorded ratios"
     assert not any("http_requests_total" in q and "[5m]" in q for q in asked)
+
+
+def test_the_daemon_in_recorded_mode_declares_the_outage_from_vmalert_series(
+    replayed: vmserver.VictoriaMetricsServer, slo_dir: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "sloguard.yaml"
+    config.write_text(
+        f"prometheus:\n  url: {replayed.url}\n"
+        f"slo_paths: [{slo_dir}]\n"
+        f"state_path: {tmp_path / 'state.db'}\n"
+        "recorded_series:\n  mode: auto\n  direct_windows_max_seconds: 0\n"
+    )
+    at = sc.incidents().at(sc.OUTAGE_START + 10 * 60) + 7
+    done = sloguard("run", "--config", str(config), "--once", "--at", str(at))
+    assert done.returncode == 0, done.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines()[1:-1]}
+    assert rows["checkout-availability"][:2] == ["SEV1", "firing"]
+    assert "declared SEV1" in " ".join(rows["checkout-availability"])
+    assert rows["search-availability"][0] == "SEV2"
