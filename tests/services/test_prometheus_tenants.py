@@ -12,9 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+import click
 import pytest
 from pydantic import ValidationError
 
+from sloguard.cli._prometheus import Connection, prometheus_config
 from sloguard.config import parse_config
 from sloguard.errors import ConfigError
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
@@ -135,3 +137,27 @@ def test_the_daemon_config_names_the_file_line_and_field() -> None:
         parse_config(text, "sloguard.yaml")
     assert "sloguard.yaml:3" in str(err.value)
     assert "prometheus.tenant" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("connection", "expected"),
+    [
+        pytest.param(Connection(), (None, {}), id="no-flags"),
+        pytest.param(Connection(tenant="team-a"), ("team-a", {}), id="tenant"),
+        pytest.param(
+            Connection(partial_response=False, dedup=True),
+            (None, {"partial_response": "false", "dedup": "true"}),
+            id="thanos",
+        ),
+    ],
+)
+def test_the_command_line_flags_give_the_same_config(
+    connection: Connection, expected: tuple[str | None, dict[str, str]]
+) -> None:
+    config = prometheus_config("http://thanos:10902", 10.0, 2, connection)
+    assert (config.tenant, config.query_params()) == expected
+
+
+def test_a_bad_tenant_flag_is_a_usage_error() -> None:
+    with pytest.raises(click.UsageError, match="tenant"):
+        prometheus_config("http://mimir:8080", 10.0, 2, Connection(tenant="a b"))
