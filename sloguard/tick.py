@@ -138,6 +138,8 @@ class Tick:
         if self._states is None or self.shards is None:
             return  # read in full by states() when next asked
         shards = self.shards
+        if shards.held and all(shards.owns(s.name) for s in self.slos):
+            return  # it holds every SLO (the active one of active/standby): nothing to read
         for key, state in self.store.load_states().items():
             if not shards.owns(key):
                 self._states[key] = state

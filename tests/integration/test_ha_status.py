@@ -106,3 +106,22 @@ def test_with_two_shards_each_replica_shows_every_slo(postgres: PostgresServer) 
         assert severities(a_sees) == severities(b_sees) == expected
     finally:
         pair.close()
+
+
+def test_the_replica_holding_every_shard_does_not_re_read_the_states(
+    replicas: TwoReplicas,
+) -> None:
+    reads = {"a": 0, "b": 0}
+    for name, tick in replicas.ticks.items():
+        store = tick.store
+        load = store.load_states
+
+        def counted(name: str = name, load: Any = load) -> Any:
+            reads[name] += 1
+            return load()
+
+        store.load_states = counted  # type: ignore[method-assign]
+    for step in range(3):
+        replicas.run("a", T0 + 60 * step)
+        replicas.run("b", T0 + 60 * step)
+    assert reads == {"a": 1, "b": 3}  # a: once at start; the standby: every tick
