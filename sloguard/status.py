@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from sloguard.burn import Evaluation
@@ -31,6 +32,8 @@ class Shown:
     prometheus_up: bool = True
     open_episodes: dict[Severity, int] = field(default_factory=dict)
     episodes: list[Mapping[str, Any]] = field(default_factory=list)
+    # With replicas: the SLOs other replicas evaluate, as they last committed them.
+    shared: list[tuple[Evaluation, SLO]] = field(default_factory=list)
 
     def update(
         self,
@@ -41,8 +44,10 @@ class Shown:
         prometheus_up: bool,
         open_states: Iterable[EpisodeState],
         fast: bool,
+        shared: Sequence[tuple[Evaluation, SLO]] = (),
     ) -> None:
-        """Take one tick's results: a regular tick replaces them, a fast one lays over."""
+        """Take one tick's results: a regular tick replaces them, a fast one lays over.
+        ``shared``: other replicas' SLOs from the store (a regular tick re-reads them)."""
         if fast and self.at is not None:
             fresh = {ev.slo: ev for ev in evaluations}
             kept = [fresh.pop(ev.slo, ev) for ev in self.evaluations]
@@ -52,6 +57,7 @@ class Shown:
             self.at = at
             self.evaluations = list(evaluations)
             self.slos_by_key = dict(slos_by_key)
+            self.shared = list(shared)
         self.prometheus_up = prometheus_up
         opened = [s for s in open_states if s.open]
         self.open_episodes = {}
@@ -72,7 +78,10 @@ class Shown:
         return {
             "evaluated_at": self.at,
             "prometheus_up": self.prometheus_up,
-            "slos": [evaluation_json(ev, self.slos_by_key.get(ev.slo)) for ev in self.evaluations],
+            "slos": [
+                *(evaluation_json(ev, self.slos_by_key.get(ev.slo)) for ev in self.evaluations),
+                *(evaluation_json(ev, slo) for ev, slo in self.shared),
+            ],
             "episodes": list(self.episodes),
         }
 
@@ -91,4 +100,19 @@ class Shown:
         return status, decision_json(decision, self.at)
 
 
-__all__ = ["Shown"]
+def committed(state: EpisodeState) -> Evaluation:
+    """What another replica last committed of a key, as an evaluation to show: its severity,
+    budget and error at its last evaluation; burn rates stay with the replica that read them
+    (they are not stored)."""
+    return Evaluation(
+        slo=state.slo,
+        at=state.last_at if state.last_at is not None else 0.0,
+        severity=state.severity,
+        burn_rates=MappingProxyType({}),
+        error_budget_remaining=state.budget_remaining,
+        time_to_exhaustion_seconds=None,
+        error=state.error,
+    )
+
+
+__all__ = ["Shown", "committed"]

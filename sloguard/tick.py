@@ -31,7 +31,7 @@ from sloguard.ports import Clock, Shards, Source, Store
 from sloguard.prometheus.reachability import Reachability
 from sloguard.records import OutboxCounts
 from sloguard.sink import FastOutcome, MetricsSink, NoMetrics, TickOutcome
-from sloguard.status import Shown
+from sloguard.status import Shown, committed
 
 log = logging.getLogger("sloguard.tick")
 
@@ -131,6 +131,19 @@ class Tick:
             self._states = self.store.load_states()
         return self._states
 
+    def _read_shared(self) -> None:
+        """With replicas, take the states of the shards others hold from the store, so what
+        this replica shows (a standby too) is the committed shared state, one tick behind at
+        most. Its own shards' states are its own to keep: it is their one writer."""
+        if self._states is None or self.shards is None:
+            return  # read in full by states() when next asked
+        shards = self.shards
+        if shards.held and all(shards.owns(s.name) for s in self.slos):
+            return  # it holds every SLO (the active one of active/standby): nothing to read
+        for key, state in self.store.load_states().items():
+            if not shards.owns(key):
+                self._states[key] = state
+
     async def run(self, at: float, *, fast: bool = False) -> TickReport:
         """Evaluate every SLO at ``at`` and commit what changed; report it to the metrics.
 
@@ -140,8 +153,10 @@ class Tick:
         everything else keeps its state until the next regular tick. A fast tick that finds
         nothing crossed commits nothing and returns an empty report."""
         started = self.clock.monotonic()
-        if self.shards is not None and not fast and self.shards.claim():
-            self._states = None  # other replicas committed these shards: read them again
+        if self.shards is not None and not fast:
+            if self.shards.claim():
+                self._states = None  # other replicas committed these shards: read them again
+            self._read_shared()
         self.source.begin()
         if fast:
             slos = await self._crossing(at)
@@ -169,6 +184,14 @@ class Tick:
         evaluations = [ev for ev in report.evaluations if ev.slo in slos_by_key]
         outcome = tick_outcome(evaluations)
         n = len(self.fast_path.choice.fast)
+        shards = self.shards
+        shared = [
+            (committed(state), slo)
+            for key, state in self.states().items()
+            if shards is not None
+            and not shards.owns(key)
+            and (slo := slo_for(index, key)) is not None
+        ]
         self.shown.update(
             report.at,
             evaluations,
@@ -176,6 +199,7 @@ class Tick:
             prometheus_up=self.source.up,
             open_states=self.states().values(),
             fast=report.fast,
+            shared=shared,
         )
         if report.fast:
             crossed = FastOutcome.CROSSED if outcome.successful else FastOutcome.FAILURE

@@ -27,6 +27,9 @@ class Connection:
     basic_auth_password_env: str | None = None
     ca_file: str | None = None
     insecure_skip_verify: bool = False
+    tenant: str | None = None
+    partial_response: bool | None = None
+    dedup: bool | None = None
 
 
 _OPTIONS = (
@@ -39,6 +42,17 @@ _OPTIONS = (
     click.option("--basic-auth-password-env", metavar="VAR", help="Basic auth password env var."),
     click.option("--ca-file", metavar="PEM", help="CA bundle to verify Prometheus's certificate."),
     click.option("--insecure-skip-verify", is_flag=True, help="Do not verify TLS (testing only)."),
+    click.option("--tenant", metavar="ID", help="Mimir/Cortex tenant, sent as X-Scope-OrgID."),
+    click.option(
+        "--partial-response/--no-partial-response",
+        default=None,
+        help="Thanos Query: allow (or refuse) answers some stores left out. Default: not sent.",
+    ),
+    click.option(
+        "--dedup/--no-dedup",
+        default=None,
+        help="Thanos Query: deduplicate HA replicas' series. Default: not sent.",
+    ),
 )
 _NAMES = tuple(Connection.__dataclass_fields__)
 
@@ -84,6 +98,9 @@ def prometheus_config(
             basic_auth=basic,
             ca_file=c.ca_file,
             insecure_skip_verify=c.insecure_skip_verify,
+            tenant=c.tenant,
+            partial_response=c.partial_response,
+            dedup=c.dedup,
         )
     except ValidationError as exc:
         problems = "; ".join(

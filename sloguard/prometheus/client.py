@@ -192,10 +192,15 @@ class PrometheusClient:
             verify=verify,
             timeout=httpx.Timeout(config.timeout_seconds),
             follow_redirects=False,
-            headers={"User-Agent": f"sloguard/{__version__}", **config.headers},
+            headers={
+                "User-Agent": f"sloguard/{__version__}",
+                **config.headers,
+                **config.tenant_headers(),
+            },
             trust_env=False,
         )
         self.display_url = _display_url(self._http.base_url)
+        self._params = config.query_params()  # Thanos' partial_response / dedup, if set
 
     @staticmethod
     def display(config: PrometheusConfig) -> str:
@@ -253,7 +258,7 @@ class PrometheusClient:
         return backoff * (1.0 + random.uniform(0.0, 0.2))  # noqa: S311 (jitter)  # nosec B311
 
     async def _call(self, path: str, form: dict[str, str], expr: str) -> Mapping[str, Any]:
-        form = {**form, "timeout": f"{self.config.timeout_seconds:g}s"}
+        form = {**form, "timeout": f"{self.config.timeout_seconds:g}s", **self._params}
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.config.retries + 1),
             retry=retry_if_exception_type(SourceUnavailable),

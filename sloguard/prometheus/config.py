@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+TENANT_HEADER = "X-Scope-OrgID"
+# Mimir's tenant ID characters; '|' joins several for tenant federation.
+_TENANTS = re.compile(r"[A-Za-z0-9!_.*'()-]{1,150}(\|[A-Za-z0-9!_.*'()-]{1,150})*")
 
 
 class BasicAuth(BaseModel):
@@ -28,6 +34,19 @@ class PrometheusConfig(BaseModel):
     ca_file: str | None = Field(default=None, description="PEM bundle to verify the server with")
     insecure_skip_verify: bool = False
     headers: dict[str, str] = Field(default_factory=dict, description="extra non-secret headers")
+    tenant: str | None = Field(
+        default=None,
+        description="Mimir/Cortex/Loki-style tenant, sent as the X-Scope-OrgID header "
+        "(several as 'a|b' for a cross-tenant query)",
+    )
+    partial_response: bool | None = Field(
+        default=None,
+        description="Thanos Query: partial_response= on every query (false: a store that "
+        "does not answer fails the query instead of leaving its series out)",
+    )
+    dedup: bool | None = Field(
+        default=None, description="Thanos Query: dedup= on every query (replica deduplication)"
+    )
 
     @model_validator(mode="after")
     def _one_auth(self) -> PrometheusConfig:
@@ -35,3 +54,30 @@ class PrometheusConfig(BaseModel):
         if sum(m is not None for m in methods) > 1:
             raise ValueError("use one of bearer_token_file, bearer_token_env or basic_auth")
         return self
+
+    @field_validator("tenant")
+    @classmethod
+    def _tenant_id(cls, value: str | None) -> str | None:
+        if value is not None and not _TENANTS.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a tenant ID: letters, digits and !-_.*'() (at most 150), "
+                "several joined by '|' for a federated query"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_tenant(self) -> PrometheusConfig:
+        if self.tenant is not None and any(
+            h.lower() == TENANT_HEADER.lower() for h in self.headers
+        ):
+            raise ValueError(f"give the tenant once: tenant or headers.{TENANT_HEADER}, not both")
+        return self
+
+    def query_params(self) -> dict[str, str]:
+        """The Thanos parameters sent with every query (none unless configured)."""
+        params = {"partial_response": self.partial_response, "dedup": self.dedup}
+        return {k: "true" if v else "false" for k, v in params.items() if v is not None}
+
+    def tenant_headers(self) -> dict[str, str]:
+        """``X-Scope-OrgID`` when a tenant is configured (Mimir, Cortex, Thanos Receive)."""
+        return {} if self.tenant is None else {TENANT_HEADER: self.tenant}

@@ -1,0 +1,163 @@
+"""Mimir/Cortex tenants and Thanos query parameters, on the wire: a loopback HTTP server records
+what the client sends (``X-Scope-OrgID``; ``partial_response`` and ``dedup`` in the form of
+every instant and range query), and the config refuses a tenant given twice or malformed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+import click
+import pytest
+from pydantic import ValidationError
+
+from sloguard.cli._prometheus import Connection, prometheus_config
+from sloguard.config import parse_config
+from sloguard.errors import ConfigError
+from sloguard.prometheus import PrometheusClient, PrometheusConfig
+
+VECTOR = {"status": "success", "data": {"resultType": "vector", "result": []}}
+MATRIX = {"status": "success", "data": {"resultType": "matrix", "result": []}}
+
+
+class Seen:
+    """What the loopback server received: (path, headers, form) per request."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, str], dict[str, str]]] = []
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, Seen]]:
+    seen = Seen()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+            seen.requests.append((self.path, dict(self.headers.items()), form))
+            body = json.dumps(MATRIX if self.path.endswith("query_range") else VECTOR).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/prometheus", seen
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+def ask(config: PrometheusConfig) -> None:
+    async def go() -> None:
+        async with PrometheusClient(config) as client:
+            await client.query("up", 1704067200.0)
+            await client.query_range("up", 1704067200.0, 1704067260.0, 60.0)
+
+    asyncio.run(go())
+
+
+CASES = [
+    pytest.param({}, None, {}, id="plain-prometheus"),
+    pytest.param({"tenant": "team-a"}, "team-a", {}, id="mimir-tenant"),
+    pytest.param({"tenant": "team-a|team-b"}, "team-a|team-b", {}, id="mimir-federated-tenants"),
+    pytest.param(
+        {"headers": {"X-Scope-OrgID": "team-c"}}, "team-c", {}, id="tenant-as-plain-header"
+    ),
+    pytest.param(
+        {"partial_response": False, "dedup": True},
+        None,
+        {"partial_response": "false", "dedup": "true"},
+        id="thanos-strict-deduplicated",
+    ),
+    pytest.param(
+        {"partial_response": True},
+        None,
+        {"partial_response": "true"},
+        id="thanos-partial-allowed",
+    ),
+    pytest.param(
+        {"tenant": "t1", "dedup": False},
+        "t1",
+        {"dedup": "false"},
+        id="tenant-and-thanos",
+    ),
+]
+
+
+@pytest.mark.parametrize(("fields", "tenant", "params"), CASES)
+def test_every_query_carries_the_tenant_and_the_thanos_parameters(
+    server: tuple[str, Seen], fields: dict[str, Any], tenant: str | None, params: dict[str, str]
+) -> None:
+    url, seen = server
+    ask(PrometheusConfig(url=url, **fields))
+    paths = [path for path, _, _ in seen.requests]
+    assert paths == ["/prometheus/api/v1/query", "/prometheus/api/v1/query_range"]
+    for _, headers, form in seen.requests:
+        assert headers.get("X-Scope-OrgID") == tenant
+        thanos = {k: v for k, v in form.items() if k in ("partial_response", "dedup")}
+        assert thanos == params
+        assert form["query"] == "up"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        pytest.param(
+            {"tenant": "a", "headers": {"x-scope-orgid": "b"}},
+            "give the tenant once",
+            id="tenant-twice",
+        ),
+        pytest.param({"tenant": "a b"}, "tenant", id="space-in-tenant"),
+        pytest.param({"tenant": "a\nX-Evil: 1"}, "tenant", id="header-injection"),
+        pytest.param({"tenant": ""}, "tenant", id="empty-tenant"),
+        pytest.param({"dedup": "maybe"}, "dedup", id="dedup-not-a-boolean"),
+    ],
+)
+def test_bad_tenant_or_thanos_settings_are_refused(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        PrometheusConfig(url="http://prom:9090", **fields)
+
+
+def test_the_daemon_config_names_the_file_line_and_field() -> None:
+    text = "prometheus:\n  url: http://mimir:8080/prometheus\n  tenant: 'a b'\nslo_paths: [x]\n"
+    with pytest.raises(ConfigError) as err:
+        parse_config(text, "sloguard.yaml")
+    assert "sloguard.yaml:3" in str(err.value)
+    assert "prometheus.tenant" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("connection", "expected"),
+    [
+        pytest.param(Connection(), (None, {}), id="no-flags"),
+        pytest.param(Connection(tenant="team-a"), ("team-a", {}), id="tenant"),
+        pytest.param(
+            Connection(partial_response=False, dedup=True),
+            (None, {"partial_response": "false", "dedup": "true"}),
+            id="thanos",
+        ),
+    ],
+)
+def test_the_command_line_flags_give_the_same_config(
+    connection: Connection, expected: tuple[str | None, dict[str, str]]
+) -> None:
+    config = prometheus_config("http://thanos:10902", 10.0, 2, connection)
+    assert (config.tenant, config.query_params()) == expected
+
+
+def test_a_bad_tenant_flag_is_a_usage_error() -> None:
+    with pytest.raises(click.UsageError, match="tenant"):
+        prometheus_config("http://mimir:8080", 10.0, 2, Connection(tenant="a b"))
