@@ -21,7 +21,7 @@ from harness.receivers.jira import DEMO_API_TOKEN
 from harness.receivers.slack_web import DEMO_TOKEN
 from harness.receivers.statuspage import DEMO_API_KEY
 from sloguard.store import Store
-from tests.support.incident_e2e import COMPONENTS, Setup, incident_setup
+from tests.support.incident_e2e import COMPONENTS, KillAtCreate, Setup, incident_setup
 from tests.support.prom import Served
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
@@ -80,10 +80,10 @@ def test_the_daemon_killed_mid_create_then_restarted_tells_each_episode_once(
     # 1. At 30x, a tick a second: search (burning at SEV2) is declared at the first tick and
     #    killed while Slack holds its conversations.create.
     ticking(setup, 30)
-    setup.slack.delay(3.0, times=1)
+    kill = KillAtCreate(setup.slack)
     with daemon(setup, log, scenario.at(sc.OUTAGE_START - 2 * MIN), 30) as first:
-        until(lambda: bool(setup.slack.arrivals), 30, "a Slack call", log)
-        first.send_signal(signal.SIGKILL)
+        kill.watch(first)
+        assert kill.wait(), "the daemon never asked Slack for a channel"
         assert first.wait(10) == -signal.SIGKILL
     setup.slack.wait_for(lambda arrivals: arrivals[0].status is not None, timeout=10)
     assert setup.slack.arrivals[0].path.endswith("conversations.create")

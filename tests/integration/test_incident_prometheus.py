@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +23,14 @@ from sloguard.app import open_daemon
 from sloguard.clock import ManualClock
 from sloguard.config import load_config
 from sloguard.store import Store
-from tests.support.incident_e2e import COMPONENTS, GROUP, ROLES, Setup, incident_setup
+from tests.support.incident_e2e import (
+    COMPONENTS,
+    GROUP,
+    ROLES,
+    KillAtCreate,
+    Setup,
+    incident_setup,
+)
 from tests.support.prom import Served
 
 pytestmark = pytest.mark.prometheus
@@ -158,16 +164,17 @@ def test_sigkill_between_create_and_commit_never_makes_two_channels(
 ) -> None:
     scenario = incidents.scenario
     outage = scenario.at(sc.OUTAGE_START + 4 * MIN) + 7
-    setup.slack.delay(3.0, times=1)  # conversations.create is in Slack's hands when we kill
+    kill = KillAtCreate(setup.slack)
     first = _run_once(setup, outage)
-    deadline = time.monotonic() + 30
-    while not setup.slack.arrivals and time.monotonic() < deadline and first.poll() is None:
-        time.sleep(0.05)
-    first.send_signal(signal.SIGKILL)
+    kill.watch(first)
+    assert kill.wait(), "the daemon never asked Slack for a channel"
     outputs = list(first.communicate(timeout=10))
     assert first.returncode == -signal.SIGKILL
     setup.slack.wait_for(lambda arrivals: bool(arrivals) and arrivals[0].status is not None)
-    assert len([c for c in setup.slack.channels if c.name.startswith("inc-")]) == 1
+    # Made at Slack, never committed: one channel per episode whose create was in flight (the
+    # daemon delivers episodes side by side, so one or two).
+    made = [c.name for c in setup.slack.channels if c.name.startswith("inc-")]
+    assert 1 <= len(made) == len(set(made)) <= 2
     after = sc.OUTAGE_END + 6 * 3600
     for offset in (sc.OUTAGE_START + 4 * MIN, after + 20 * MIN, after + 26 * MIN):
         proc = _run_once(setup, scenario.at(offset) + 7)

@@ -4,12 +4,21 @@ their people and runbook, secrets, the three incident receivers and the config."
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.receivers import JiraReceiver, SlackWebReceiver, StatuspageReceiver
+from harness.receivers import (
+    Arrival,
+    JiraReceiver,
+    Receiver,
+    SlackWebReceiver,
+    StatuspageReceiver,
+)
 from harness.receivers.jira import DEMO_API_TOKEN, DEMO_EMAIL
 from harness.receivers.slack_web import DEMO_TOKEN
 from harness.receivers.statuspage import DEMO_API_KEY, DEMO_PAGE_ID
@@ -121,3 +130,32 @@ delivery: {{attempt_timeout_seconds: 5}}
         )
         setup.configure("")
         yield setup
+
+
+class KillAtCreate:
+    """Kills a daemon the moment Slack has made an incident channel, before the answer reaches
+    it: the receiver calls ``on_arrival`` after handling a request and before replying, so the
+    channel exists at Slack and the daemon never learns it (a crash between create and commit).
+    """
+
+    def __init__(self, slack: SlackWebReceiver) -> None:
+        self._slack = slack
+        self._proc: subprocess.Popen[str] | None = None
+        self._killed = threading.Event()
+        slack.on_arrival = self._on_arrival
+
+    def watch(self, proc: subprocess.Popen[str]) -> None:
+        self._proc = proc
+
+    def _on_arrival(self, _: Receiver, arrival: Arrival) -> None:
+        proc = self._proc
+        if arrival.path.endswith("conversations.create") and proc and not self._killed.is_set():
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+            self._killed.set()
+
+    def wait(self, timeout: float = 60.0) -> bool:
+        """Whether the kill happened within ``timeout``; the receiver answers normally after."""
+        killed = self._killed.wait(timeout)
+        self._slack.on_arrival = None
+        return killed
