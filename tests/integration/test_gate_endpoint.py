@@ -19,7 +19,7 @@ from sloguard.app import open_daemon
 from sloguard.clock import ManualClock
 from sloguard.config import load_config
 from sloguard.server import HttpServer, Readiness, Sources, build_app
-from tests.support.gate import run_gate, write_slos
+from tests.support.gate import daemon_endpoint, run_gate, write_slos
 from tests.support.prom import Served
 
 pytestmark = pytest.mark.prometheus
@@ -44,27 +44,11 @@ INSTANTS = [
 
 async def ask_daemon(config_path: Path, at: float) -> list[tuple[int, dict[str, Any]]]:
     """One tick at ``at``, then every policy of POLICIES asked over HTTP."""
-    clock = ManualClock(at)
-    async with open_daemon(load_config(config_path), clock=clock) as parts:
-        report = await parts.run_tick(at)
-        assert report.failures == ()
-        server = HttpServer(
-            build_app(
-                Sources(
-                    metrics=lambda: b"",
-                    readiness=Readiness(clock, interval_seconds=30),
-                    snapshot=parts.status,
-                    gate=parts.gate,
-                )
-            )
-        )
-        await server.start("127.0.0.1", 0)
-        try:
-            host, port = server.address
-            async with httpx.AsyncClient(base_url=f"http://{host}:{port}") as http:
-                replies = [await http.get("/api/v1/gate", params=q) for q, _ in POLICIES]
-        finally:
-            await server.stop()
+    async with (
+        daemon_endpoint(config_path, at) as url,
+        httpx.AsyncClient(base_url=url) as http,
+    ):
+        replies = [await http.get("/api/v1/gate", params=q) for q, _ in POLICIES]
     return [(r.status_code, r.json()) for r in replies]
 
 
