@@ -89,6 +89,7 @@ class Receiver:
         self._lock = threading.RLock()
         self._arrived = threading.Condition(self._lock)
         self._arrivals: list[Arrival] = []
+        self.aborted = 0  # requests whose client went away before its body was all sent
         self._faults: deque[_Fault] = deque()
         self._delay_seconds = 0.0
         self._delay_times: int | None = None
@@ -237,6 +238,13 @@ class Receiver:
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if len(body) < length:
+                    # The client went away mid-body (killed, cut off): a real service never
+                    # sees a request, so nothing is recorded or handled.
+                    with receiver._lock:
+                        receiver.aborted += 1
+                    self.close_connection = True
+                    return
                 split = urlsplit(self.path)
                 arrival = Arrival(
                     at=receiver.clock(),

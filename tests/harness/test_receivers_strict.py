@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -530,3 +531,22 @@ def test_demo_runner_prints_one_line_per_arrival() -> None:
         assert proc.wait(timeout=10) == 0
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_a_request_cut_short_by_its_client_is_not_an_arrival(pd: PagerDutyReceiver) -> None:
+    """A client killed while sending its body never made a request: a real service drops the
+    connection and processes nothing, so the fake neither records nor handles it."""
+    before = len(pd.arrivals)
+    body = json.dumps(pd_trigger(dedup_key="cut-short")).encode()
+    head = (
+        f"POST /v2/enqueue HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", pd.port)) as sock:
+        sock.sendall(head + body[: len(body) // 2])
+        sock.shutdown(socket.SHUT_WR)
+        assert sock.recv(1) == b""  # closed without an answer
+    assert pd.aborted == 1
+    assert len(pd.arrivals) == before
+    reply = http.post(f"{pd.url}/v2/enqueue", json=pd_trigger(dedup_key="cut-short"))
+    assert reply.status_code == 202  # the whole request, sent again, is handled
