@@ -17,12 +17,13 @@ import contextlib
 import glob
 import os
 import shutil
-import socket
 import subprocess  # nosec B404
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from harness.process import free_port
 
 DATABASE = "sloguard"
 USER = "postgres"
@@ -40,13 +41,6 @@ def bin_dir() -> Path | None:
 def _version(path: str) -> int:
     part = Path(path).parent.name
     return int(part) if part.isdigit() else 0
-
-
-def free_port() -> int:
-    """A loopback port the kernel just handed out (free at the time of asking)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

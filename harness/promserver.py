@@ -26,7 +26,6 @@ import bisect
 import math
 import re
 import shutil
-import signal
 import subprocess  # nosec B404
 import tempfile
 import time
@@ -38,6 +37,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.process import ServerProcess
 from sloguard.model import DEFAULT_TIERS, SLO, LatencyIndicator, RatioIndicator, Tier
 
 BLOCK_SECONDS = 7200  # promtool writes 2h blocks aligned to multiples of 7200 s since the epoch
@@ -453,38 +453,16 @@ class PrometheusError(RuntimeError):
 
 
 @dataclass(slots=True)
-class PrometheusServer:
-    """A running ``prometheus`` on 127.0.0.1; :meth:`stop` (SIGTERM, wait) when done."""
+class PrometheusServer(ServerProcess):
+    """A running ``prometheus`` on 127.0.0.1; :meth:`stop` (SIGTERM, wait) when done, and its
+    work directory removed when it owns it."""
 
-    url: str
-    process: subprocess.Popen[bytes]
-    workdir: Path
-    log_path: Path
     _owns_workdir: bool = True
 
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
     def stop(self, timeout: float = 20.0) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        ServerProcess.stop(self, timeout)
         if self._owns_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def __enter__(self) -> PrometheusServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def backfill(

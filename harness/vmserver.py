@@ -18,8 +18,6 @@ which is what a live ``vmalert`` does tick by tick.
 from __future__ import annotations
 
 import shutil
-import signal
-import socket
 import subprocess  # nosec B404
 import tempfile
 import time
@@ -30,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.process import ServerProcess, free_port
 from harness.promserver import Generated, Scenario
 
 _IMPORT_SAMPLES_PER_REQUEST = 200_000
@@ -40,45 +39,12 @@ class VictoriaMetricsError(RuntimeError):
 
 
 @dataclass(slots=True)
-class VictoriaMetricsServer:
+class VictoriaMetricsServer(ServerProcess):
     """A running ``victoria-metrics`` on 127.0.0.1; :meth:`stop` (SIGTERM, wait) when done."""
-
-    url: str
-    process: subprocess.Popen[bytes]
-    workdir: Path
-    log_path: Path
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop(self, timeout: float = 20.0) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
     def flush(self) -> None:
         """Make every imported sample searchable now (``/internal/force_flush``)."""
         _http(f"{self.url}/internal/force_flush")
-
-    def __enter__(self) -> VictoriaMetricsServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _http(url: str, data: bytes | None = None, timeout: float = 60.0) -> int:
@@ -99,7 +65,7 @@ def start_victoriametrics(
 ) -> VictoriaMetricsServer:
     """Start ``victoria-metrics`` on a free loopback port with its data in ``workdir``."""
     for _ in range(3):  # the port may be taken between picking and binding it
-        port = _free_port()
+        port = free_port()
         log_path = workdir / f"victoria-metrics-{port}.log"
         with log_path.open("wb") as log:
             cmd = [

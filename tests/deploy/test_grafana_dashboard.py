@@ -7,7 +7,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from typing import Any
 
 import promql_parser
 import pytest
+
+from harness.process import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 DASHBOARD = REPO / "deploy" / "grafana" / "sloguard.json"
@@ -197,13 +198,6 @@ def test_a_wrong_metric_name_would_be_caught() -> None:
 # --- against a real Prometheus that scrapes a running sloguard --------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _wait_for(predicate: Any, timeout: float, what: str) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -224,7 +218,7 @@ def test_dashboard_metrics_exist_in_prometheus_scraping_a_running_sloguard(
     import httpx
     from prometheus_client.parser import text_string_to_metric_families
 
-    sloguard_port = _free_port()
+    sloguard_port = free_port()
     slo_dir = tmp_path / "slos"
     slo_dir.mkdir()
     (slo_dir / "prometheus.yaml").write_text(

@@ -7,11 +7,9 @@ outbox, the HTTP endpoint and the signals are the production ones.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from harness import scenarios as sc
 from harness.receivers import OpsgenieReceiver, PagerDutyReceiver, WebhookReceiver
+from harness.tcpgate import TcpGate
 from sloguard.store import Store
 from tests.support.e2e import (
     SECRETS,
@@ -271,71 +270,11 @@ def test_reload_good_and_broken_config_then_sigterm_with_a_delivery_in_flight(
     assert all(i.open for i in world.pd.incidents)
 
 
-class Gate:
-    """A TCP forwarder in front of Prometheus that can go away and come back on the same port,
-    as a stopped and restarted Prometheus does (a fresh Prometheus could not reuse the port)."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target = ("127.0.0.1", target_port)
-        self.port = 0
-        self._listener: socket.socket | None = None
-        self._conns: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self.up()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def up(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(16)
-        self.port = listener.getsockname()[1]
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def down(self) -> None:
-        """Refuse new connections and cut the open ones."""
-        with self._lock:
-            listener, self._listener = self._listener, None
-            conns, self._conns = self._conns, []
-        if listener is not None:
-            with contextlib.suppress(OSError):
-                listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
-            listener.close()
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-            conn.close()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            with self._lock:
-                self._conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := src.recv(65536):
-                dst.sendall(data)
-        with contextlib.suppress(OSError):
-            dst.shutdown(socket.SHUT_WR)
-
-
 def test_prometheus_gone_mid_episode_then_back(world: World) -> None:
     scenario = world.served.scenario
-    gate = Gate(int(world.served.url.rsplit(":", 1)[1]))
+    gate = TcpGate(int(world.served.url.rsplit(":", 1)[1]))
     world.write_config(interval_seconds=30, extra="lifecycle: {stale_after_seconds: 300}\n")
-    text = world.config.read_text().replace(world.served.url, gate.url)
+    text = world.config.read_text().replace(world.served.url, f"http://127.0.0.1:{gate.port}")
     world.config.write_text(text)
     at = scenario.at(sc.OUTAGE_START + 2 * MIN)
     daemon = Daemon.start(world, "--replay-from", repr(at), "--speed", "60")

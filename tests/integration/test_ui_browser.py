@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ import httpx
 import pytest
 
 from harness import scenarios as sc
+from harness.process import free_port
 from tests.support.browser import Chromium, Visit, chromium
 from tests.support.e2e import notifiers_and_routes, slo_yaml, slos_secrets_and_receivers
 from tests.support.prom import Served
@@ -33,12 +33,6 @@ pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 RUN = (sys.executable, "-m", "sloguard", "run")
 HOSTILE = "<img src=x onerror=alert(1)>"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_home(home: Path, served: Served, routes: str, status_port: int) -> Path:
