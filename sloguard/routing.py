@@ -9,6 +9,10 @@
   escalation (its incident starts there).
 * A notifier that *follows the severity* (``dispatch(followers=...)``: the incident channel,
   the status page, the ticket) also hears de-escalations and re-escalations, which page no one.
+  A follower not yet told hears a *declaration* when the episode moves, without a page, into a
+  severity it is routed at (a SEV1 easing into SEV3 opens the SEV3 ticket), outside a silence;
+  a follower whose severities the episode never burns at hears nothing of it. A pager is never
+  told on the way down.
 * A **silence** (maintenance window) matches SLOs the same way and mutes pages between
   ``start`` and ``end``; :mod:`sloguard.lifecycle` still tracks the episode.
 
@@ -114,6 +118,9 @@ def budget_recipients(
 _FOLLOWED: Mapping[EventKind, EventKind] = MappingProxyType(
     {EventKind.DEESCALATED: EventKind.DEESCALATED, EventKind.REESCALATED: EventKind.ESCALATED}
 )
+# Recorded, not paged: the episode now burns at the event's severity, which may be the first
+# one a follower is routed at.
+_ENTERED = frozenset({EventKind.DEESCALATED, EventKind.REESCALATED, EventKind.REFIRED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +147,10 @@ def dispatch(
     incident channel, the status page, the ticket): of those already told about the episode,
     they also hear a de-escalation and a re-escalation (as an escalation), which are recorded
     but never paged, so the channel and the public page show the severity that burns now.
+    A follower not told yet that is routed at the severity the episode eased or re-fired into
+    hears that event as a declaration (the SEV3 ticket opens once the burn slowed to the
+    ticket tier), unless the episode is silenced (``state.silenced``): a silence holds back
+    what would open something new.
     """
     told = list(state.notified)
     out: list[Dispatch] = []
@@ -147,6 +158,11 @@ def dispatch(
         if event.kind in _FOLLOWED:
             heard = _FOLLOWED[event.kind]
             out.extend(Dispatch(name, heard, event) for name in told if name in followers)
+        if event.kind in _ENTERED:
+            if not state.silenced:
+                joining = _joining(routes, event, slo, labels, followers, told)
+                told.extend(joining)
+                out.extend(Dispatch(name, EventKind.DECLARED, event) for name in joining)
             continue
         if not event.notify:
             continue
@@ -160,3 +176,16 @@ def dispatch(
                 told.append(name)
                 out.append(Dispatch(name, EventKind.DECLARED, event))
     return replace(state, notified=tuple(told)), out
+
+
+def _joining(
+    routes: Sequence[Route],
+    event: Event,
+    slo: str,
+    labels: Mapping[str, str],
+    followers: Collection[str],
+    told: Collection[str],
+) -> list[str]:
+    """The followers routed at ``event``'s severity that have not been told of the episode."""
+    routed = recipients(routes, event.severity, slo, labels)
+    return [name for name in routed if name in followers and name not in told]

@@ -1,6 +1,7 @@
 """De-escalations and re-escalations page no one, but the notifiers that follow an incident's
 severity (the incident channel, the status page, the ticket) hear them, so what the team and
-the customers read shows the severity that burns now."""
+the customers read shows the severity that burns now; a follower routed only at a lower tier
+is told when the episode eases into that tier (the SEV3 ticket once the burn slowed)."""
 
 from __future__ import annotations
 
@@ -9,22 +10,28 @@ from types import MappingProxyType
 import pytest
 
 from sloguard.burn import Evaluation
-from sloguard.lifecycle import EpisodeState, Event, LifecyclePolicy, step
+from sloguard.lifecycle import EpisodeState, LifecyclePolicy, step
 from sloguard.model import Severity
-from sloguard.routing import Route, dispatch
+from sloguard.routing import Route, Silence, active_silence, dispatch
 
 S1, S2, S3, OK = Severity.SEV1, Severity.SEV2, Severity.SEV3, Severity.OK
 T0 = 1_704_067_200.0
 POLICY = LifecyclePolicy(quiet_period_seconds=300, stale_after_seconds=600)
 ROUTES = [
     Route(("pd", "room", "public"), frozenset({S1, S2})),
-    Route(("tracker",), frozenset({S3})),
+    Route(("tracker", "pager3"), frozenset({S3})),
 ]
+QUIET = [OK] * 11  # 330 s with no tier firing: past the quiet period, resolved
+# Muting the third and fourth evaluations (T0 + 60 s to T0 + 120 s).
+SILENCE = Silence("maintenance", T0 + 60, T0 + 120)
 
 
-def _events(severities: list[Severity]) -> list[Event]:
+def _heard(
+    severities: list[Severity], followers: frozenset[str], silences: tuple[Silence, ...] = ()
+) -> list[str]:
+    """Step and route one evaluation every 30 s, as a tick does (sloguard.paging.advance)."""
     state: EpisodeState | None = None
-    events: list[Event] = []
+    got: list[str] = []
     for i, severity in enumerate(severities):
         at = T0 + 30 * i
         evaluation = Evaluation(
@@ -35,16 +42,9 @@ def _events(severities: list[Severity]) -> list[Event]:
             error_budget_remaining=None,
             time_to_exhaustion_seconds=None,
         )
-        state, new = step(state, evaluation, at, POLICY)
-        events.extend(new)
-    return events
-
-
-def _heard(severities: list[Severity], followers: frozenset[str]) -> list[str]:
-    state = EpisodeState(slo="checkout")
-    got: list[str] = []
-    for event in _events(severities):
-        state, out = dispatch(state, [event], ROUTES, "checkout", {}, followers)
+        muted = active_silence(silences, "checkout", {}, at)
+        state, events = step(state, evaluation, at, POLICY, silence=muted)
+        state, out = dispatch(state, events, ROUTES, "checkout", {}, followers)
         got.extend(f"{d.notifier} {d.kind.value} {d.event.severity.name}" for d in out)
     return got
 
@@ -74,7 +74,7 @@ def _heard(severities: list[Severity], followers: frozenset[str]) -> list[str]:
         ),
         pytest.param(
             [S2, S3],
-            frozenset({"room", "tracker"}),
+            frozenset({"room"}),
             [
                 "pd declared SEV2",
                 "room declared SEV2",
@@ -83,9 +83,82 @@ def _heard(severities: list[Severity], followers: frozenset[str]) -> list[str]:
             ],
             id="only-followers-already-told",
         ),
+        pytest.param(
+            [S2, S3, *QUIET],
+            frozenset({"room", "tracker"}),
+            [
+                "pd declared SEV2",
+                "room declared SEV2",
+                "public declared SEV2",
+                "room deescalated SEV3",
+                "tracker declared SEV3",  # eased into its tier: the ticket opens now
+                "pd resolved SEV2",
+                "room resolved SEV2",
+                "public resolved SEV2",
+                "tracker resolved SEV2",
+            ],
+            id="eased-into-a-lower-followers-tier-then-resolved",
+        ),
+        pytest.param(
+            [S1, S3, S2, S3, S2, S3],
+            frozenset({"tracker"}),
+            [
+                "pd declared SEV1",
+                "room declared SEV1",
+                "public declared SEV1",
+                "tracker declared SEV3",
+                "tracker escalated SEV2",  # told: now it follows the severity both ways
+                "tracker deescalated SEV3",
+                "tracker escalated SEV2",
+                "tracker deescalated SEV3",
+            ],
+            id="declared-once-per-episode-then-followed",
+        ),
+        pytest.param(
+            [S1, S2, *QUIET],
+            frozenset({"room", "tracker"}),
+            [
+                "pd declared SEV1",
+                "room declared SEV1",
+                "public declared SEV1",
+                "room deescalated SEV2",
+                "pd resolved SEV1",
+                "room resolved SEV1",
+                "public resolved SEV1",
+            ],
+            id="never-at-its-tier-hears-nothing",
+        ),
+        pytest.param(
+            [S1, OK, S3],
+            frozenset({"tracker"}),
+            [
+                "pd declared SEV1",
+                "room declared SEV1",
+                "public declared SEV1",
+                "tracker declared SEV3",
+            ],
+            id="refired-into-its-tier",
+        ),
+        pytest.param(
+            [S2, S3],
+            frozenset(),
+            ["pd declared SEV2", "room declared SEV2", "public declared SEV2"],
+            id="a-pager-at-the-lower-tier-is-not-paged-on-the-way-down",
+        ),
     ],
 )
 def test_who_hears_a_change_of_severity(
     severities: list[Severity], followers: frozenset[str], expected: list[str]
 ) -> None:
     assert _heard(severities, followers) == expected
+
+
+def test_a_silence_holds_back_the_lower_tier_until_it_eases_there_again() -> None:
+    # SEV1 paged, eased to SEV3 inside the silence (not told), then SEV2 and SEV3 after it.
+    heard = _heard([S1, S2, S3, S3, S2, S3], frozenset({"tracker"}), (SILENCE,))
+    assert heard == [
+        "pd declared SEV1",
+        "room declared SEV1",
+        "public declared SEV1",
+        "tracker declared SEV3",
+    ]

@@ -91,3 +91,39 @@ def test_a_pager_given_a_deescalation_sends_nothing(
 
     asyncio.run(go())
     assert requests == []
+
+
+SEV3_TICKETS = """\
+prometheus: {url: "http://127.0.0.1:9090"}
+slo_paths: [slo/]
+state_path: state.db
+notifiers:
+  - {name: pd, type: pagerduty, routing_key_file: pd-key}
+  - {name: pd3, type: pagerduty, routing_key_file: pd-key}
+  - {name: tracker, type: jira, api_token_file: jira-token, project: OPS,
+     url: "https://acme.atlassian.net", email: ops-bot@acme.com}
+routes:
+  - {match: {severity: [SEV1, SEV2]}, notifiers: [pd]}
+  - {match: {severity: [SEV3]}, notifiers: [pd3, tracker]}
+"""
+
+
+def test_a_ticket_routed_at_sev3_alone_opens_when_the_burn_eases_into_sev3() -> None:
+    policy = paging_policy(parse_config(SEV3_TICKETS, "sloguard.yaml"))
+    story = [Severity.SEV1, Severity.SEV2, Severity.SEV3, Severity.SEV2, Severity.SEV3]
+    story += [Severity.OK] * 7  # 6 minutes clear: past the 5-minute quiet period
+    state = None
+    heard: list[tuple[str, str, str]] = []
+    for i, severity in enumerate(story):
+        at = T0 + 60 * i
+        out = advance(CHECKOUT, reading(CHECKOUT, severity, at), state, at, policy)
+        state = out.state
+        heard += [(r.notifier, r.kind, r.severity) for r in out.rows]
+    assert heard == [
+        ("pd", "declared", "SEV1"),
+        ("tracker", "declared", "SEV3"),  # once, when the burn slowed to the ticket tier
+        ("tracker", "escalated", "SEV2"),
+        ("tracker", "deescalated", "SEV3"),
+        ("pd", "resolved", "SEV1"),
+        ("tracker", "resolved", "SEV1"),  # the peak: its postmortem follows (docs/incident.md)
+    ]

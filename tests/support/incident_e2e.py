@@ -78,13 +78,29 @@ class Setup:
         self.config.write_text(self.base + extra)
 
 
+# SEV1/SEV2 to all three notifiers, SEV3 to Jira alone.
+ROUTES = """\
+  - {match: {severity: [SEV1, SEV2]}, notifiers: [war-room, public, tracker]}
+  - {match: {severity: [SEV3]}, notifiers: [tracker]}
+"""
+# Jira as the ticket tier only: its ticket opens when an episode burns at SEV3, also when a
+# SEV1/SEV2 eases into it (sloguard.routing.dispatch).
+TICKETS_AT_SEV3 = """\
+  - {match: {severity: [SEV1, SEV2]}, notifiers: [war-room, public]}
+  - {match: {severity: [SEV3]}, notifiers: [tracker]}
+"""
+
+
 @contextmanager
 def incident_setup(
-    incidents: Served, tmp_path: Path, services: tuple[str, ...] = ("checkout", "search")
+    incidents: Served,
+    tmp_path: Path,
+    services: tuple[str, ...] = ("checkout", "search"),
+    routes: str = ROUTES,
 ) -> Iterator[Setup]:
     """The checkout and search SLOs with their people, runbook and public component; the
-    strict Slack Web API, Statuspage and Jira receivers; a config routing SEV1/SEV2 to all
-    three and SEV3 to Jira alone."""
+    strict Slack Web API, Statuspage and Jira receivers; a config with ``routes`` (YAML list
+    items; by default SEV1/SEV2 to all three and SEV3 to Jira alone)."""
     (tmp_path / "slos").mkdir()
     (tmp_path / "slos" / "slos.yaml").write_text(slo_yaml(incidents.scenario.job, services))
     (tmp_path / "secrets").mkdir()
@@ -121,9 +137,7 @@ notifiers:
     project: OPS
     postmortem: {{due_days: 5}}
 routes:
-  - {{match: {{severity: [SEV1, SEV2]}}, notifiers: [war-room, public, tracker]}}
-  - {{match: {{severity: [SEV3]}}, notifiers: [tracker]}}
-delivery: {{attempt_timeout_seconds: 5}}
+{routes}delivery: {{attempt_timeout_seconds: 5}}
 """
         setup = Setup(
             tmp_path / "sloguard.yaml", slack, page, jira, tmp_path / "state" / "sloguard.db", base
