@@ -22,7 +22,7 @@ form{margin:.5em 0}input,select{margin-right:.5em}pre{white-space:pre-wrap;backg
 .dead{color:#b3261e;font-weight:600}.over{fill:#b3261e}.under{fill:#1e8e3e}
 .threshold{stroke:#1d2430;stroke-dasharray:4 3}svg{background:#fff}
 .line{fill:none;stroke-width:2}.line.w1{stroke:#1a73e8}.line.w2{stroke:#e8710a}
-.legend.w1{color:#1a73e8}.legend.w2{color:#e8710a}
+.line.budget{stroke:#5e35b1}.legend.w1{color:#1a73e8}.legend.w2{color:#e8710a}
 """
 
 _BASE = """<!doctype html>
@@ -77,11 +77,19 @@ Now: <span class="sev {{ r.severity }}" id="severity">{{ r.severity }}</span></p
  x2="{{ '%.1f' % (b.x + bar_width + 4) }}" y1="{{ '%.1f' % b.threshold_y }}" y2="{{ '%.1f' % b.threshold_y }}"/>{% endif %}
 <text x="{{ '%.1f' % b.x }}" y="218">{{ b.label }} {{ b.value_text }}</text>{% endfor %}
 </svg>
-{% if lines %}<h2>Burn rate over time</h2>
-<svg id="burn-history" role="img" aria-label="burn rate over time" width="600" height="200" viewBox="0 0 600 200">
-{% for l in lines %}<polyline class="line w{{ loop.index }}" points="{{ l.points }}"><title>{{ l.window }}</title></polyline>
-<line class="threshold" x1="0" x2="600" y1="{{ '%.1f' % l.threshold_y }}" y2="{{ '%.1f' % l.threshold_y }}"/>{% endfor %}
-</svg><p>{% for l in lines %}<span class="legend w{{ loop.index }}">{{ l.window }}</span> {% endfor %}against the threshold (dashed)</p>{% endif %}
+{% if history %}<h2>Error budget left over the period ({{ history.budget.window }})</h2>
+{% if budget %}<svg id="budget-history" role="img" aria-label="error budget left over the period" width="600" height="160" viewBox="0 0 600 160">
+{% for l in budget.lines %}<polyline class="line budget" points="{{ l.points }}"><title>budget left</title></polyline>{% endfor %}
+{% for y in budget.marks %}<line class="threshold" x1="0" x2="600" y1="{{ '%.1f' % y }}" y2="{{ '%.1f' % y }}"/>{% endfor %}
+</svg><p id="budget-now">{{ ratio(budget.lines[0].last) }} left now; the dashed line is a spent budget{% if history.recorded %}; from the recorded series{% endif %}.</p>
+{% else %}<p>No data over the period yet.</p>{% endif %}
+<h2>Burn rate of every window over the last {{ span }}</h2>
+{% for t, c in tiers %}<h3 class="tier-title">{{ t.severity }}: {{ t.long.window }} and {{ t.short.window }}, threshold {{ rate(t.threshold) }}</h3>
+{% if c %}<svg class="tier-history" role="img" aria-label="{{ t.severity }} burn rate over time" width="600" height="160" viewBox="0 0 600 160">
+{% for l in c.lines %}<polyline class="line w{{ loop.index }}" points="{{ l.points }}"><title>{{ l.window }}</title></polyline>{% endfor %}
+{% for y in c.marks %}<line class="threshold" x1="0" x2="600" y1="{{ '%.1f' % y }}" y2="{{ '%.1f' % y }}"/>{% endfor %}
+</svg><p>{% for l in c.lines %}<span class="legend w{{ loop.index }}">{{ l.window }} now {{ rate(l.last) }}</span>{% if not loop.last %}, {% endif %}{% endfor %}; threshold dashed; scale up to {{ rate(c.top) }}</p>
+{% else %}<p>No data.</p>{% endif %}{% endfor %}{% endif %}
 <h2>Tiers</h2><table id="tiers"><tr><th>Severity</th><th>Windows</th><th>Threshold</th>
 <th>Long</th><th>Short</th><th>State</th></tr>{% for d in ev.tiers %}<tr>
 <td>{{ d.tier.severity.name }}</td><td>{{ dur(d.tier.long_seconds) }}/{{ dur(d.tier.short_seconds) }}</td>

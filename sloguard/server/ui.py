@@ -25,7 +25,7 @@ from sloguard.postmortem import SloFacts, render
 from sloguard.records import EpisodeRecord
 from sloguard.server import pages
 from sloguard.server._templates import CSS, environment
-from sloguard.server.graphs import BurnHistory, plot
+from sloguard.server.graphs import BurnHistory, Chart, History, TierLines, chart
 
 RECENT_EPISODES = 50
 
@@ -67,6 +67,11 @@ def _when(at: float | None) -> str:
     if at is None:
         return ""
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _tier_charts(tiers: Sequence[TierLines]) -> list[tuple[TierLines, Chart | None]]:
+    """Each tier with its two windows drawn against its threshold."""
+    return [(t, chart([t.long, t.short], [t.threshold])) for t in tiers]
 
 
 class Ui:
@@ -132,12 +137,7 @@ class Ui:
         bars = pages.burn_bars(ev)
         bar_width = 600 / max(1, len(bars)) * 0.7
         episodes = [e for e in self._data.episodes() if e.slo == key][-RECENT_EPISODES:]
-        lines = []
-        if self._history is not None and slo is not None:
-            try:
-                lines = plot(await self._history.lines(slo))
-            except SloguardError:  # Prometheus unreachable: the page still shows the numbers
-                lines = []
+        history = await self._history_of(slo)
         return self._html(
             "detail.html",
             r=row,
@@ -145,9 +145,20 @@ class Ui:
             slo=slo,
             bars=bars,
             bar_width=bar_width,
-            lines=lines,
+            history=history,
+            budget=None if history is None else chart([history.budget], [0.0]),
+            tiers=[] if history is None else _tier_charts(history.tiers),
+            span=format_duration(int(self._history.span_seconds)) if self._history else "",
             episodes=list(reversed(episodes)),
         )
+
+    async def _history_of(self, slo: SLO | None) -> History | None:
+        if self._history is None or slo is None:
+            return None
+        try:
+            return await self._history.history(slo)
+        except SloguardError:  # Prometheus unreachable: the page still shows the numbers
+            return None
 
     async def incidents(self, _: Request) -> Response:
         everything = self._data.episodes()

@@ -177,7 +177,10 @@ def during(browser: Chromium, ui: str, public: str) -> None:
     clean(detail)
     assert 'id="burn-graph"' in detail.html
     assert detail.html.count('class="over"') >= 2  # the short windows burn over their thresholds
-    assert detail.html.count("<polyline") == 2  # burn over time from Prometheus range queries
+    # From Prometheus range queries: the budget left over the period, and every tier's windows.
+    assert 'id="budget-history"' in detail.html
+    assert detail.html.count('class="tier-history"') == 4
+    assert detail.html.count("<polyline") == 1 + 4 * 2
     assert HOSTILE in detail.text
 
 
