@@ -95,8 +95,12 @@ Now: <span class="sev {{ r.severity }}" id="severity">{{ r.severity }}</span></p
 <td>{{ d.tier.severity.name }}</td><td>{{ dur(d.tier.long_seconds) }}/{{ dur(d.tier.short_seconds) }}</td>
 <td>{{ rate(d.factor) }}</td><td>{{ rate(d.long_burn_rate) }}</td><td>{{ rate(d.short_burn_rate) }}</td>
 <td>{{ d.state }}</td></tr>{% endfor %}</table>
-<h2>Runbook</h2>{% if slo and slo.runbook_url %}<p><a href="{{ slo.runbook_url }}" rel="noreferrer">{{ slo.runbook_url }}</a></p>{% else %}<p>No runbook in the spec.</p>{% endif %}
-{% if slo and slo.dashboard_url %}<p><a href="{{ slo.dashboard_url }}" rel="noreferrer">Dashboard</a></p>{% endif %}
+<h2>Runbook</h2><div id="runbook">{% set steps = slo.runbook.steps() if slo else {} %}
+{% if slo and slo.runbook_url %}<p>Runbook: <a href="{{ slo.runbook_url }}" rel="noreferrer">{{ slo.runbook_url }}</a></p>{% endif %}
+{% if slo and slo.dashboard_url %}<p>Dashboard: <a href="{{ slo.dashboard_url }}" rel="noreferrer">{{ slo.dashboard_url }}</a></p>{% endif %}
+{% for section, items in steps.items() %}<h3>{{ section | capitalize }}</h3><ol class="steps {{ section }}">
+{% for step in items %}<li>{{ step }}</li>{% endfor %}</ol>{% endfor %}
+{% if not steps and not (slo and (slo.runbook_url or slo.dashboard_url)) %}<p>No runbook in the spec.</p>{% endif %}</div>
 <h2>Labels</h2><ul>{% for k, v in r.labels.items() %}<li>{{ k }}={{ v }}</li>{% endfor %}</ul>
 <h2>Episodes</h2>{{ episode_table(episodes) }}{% endblock %}
 """
