@@ -19,7 +19,7 @@ th,td{padding:.3em .5em;border-bottom:1px solid #e3e6ea;text-align:left;vertical
 .sev{padding:.1em .4em;border-radius:3px;font-weight:600}
 .num{font-size:2em;font-weight:600}.cards{display:flex;gap:2em;margin:1em 0}
 form{margin:.5em 0}input,select{margin-right:.5em}pre{white-space:pre-wrap;background:#fff;padding:1em}
-.dead{color:#b3261e;font-weight:600}.over{fill:#b3261e}.under{fill:#1e8e3e}
+.dead{color:#b3261e;font-weight:600}.next{display:block;color:#5f6368}.over{fill:#b3261e}.under{fill:#1e8e3e}
 .threshold{stroke:#1d2430;stroke-dasharray:4 3}svg{background:#fff}
 .line{fill:none;stroke-width:2}.line.w1{stroke:#1a73e8}.line.w2{stroke:#e8710a}
 .line.budget{stroke:#5e35b1}.legend.w1{color:#1a73e8}.legend.w2{color:#e8710a}
@@ -131,7 +131,8 @@ _INCIDENT = """{% extends "base.html" %}{% block title %}{{ e.id }} · sloguard{
 <tr class="delivery {{ d.status }}"><td>{{ when(d.created_at) }}</td><td>{{ d.notifier }}</td><td>{{ d.kind }}</td>
 <td class="{{ 'dead' if d.status == 'dead' else '' }}">{{ state(d.status, d.attempts) }}</td><td>{{ d.attempts }}</td>
 <td>{% if d.last_error %}{{ d.last_error }}{% endif %}{% if d.last_status %} (HTTP {{ d.last_status }}){% endif %}
-{% if d.finished_at is not none %} at {{ when(d.finished_at) }}{% endif %}</td></tr>
+{% if d.finished_at is not none %} at {{ when(d.finished_at) }}{% endif %}
+{% if d.status == 'pending' and d.next_attempt_at is not none %}<span class="next">{% if d.attempts %}next attempt{% else %}due{% endif %} {{ when(d.next_attempt_at) }}</span>{% endif %}</td></tr>
 {% else %}<tr><td colspan="6">none</td></tr>{% endfor %}</table>
 <h2>Postmortem draft</h2><pre id="postmortem">{{ postmortem }}</pre>{% endblock %}
 """

@@ -164,6 +164,13 @@ def test_detail_shows_the_runbook_steps_and_links(
         pytest.param("/incidents/ep-1", 200, "dead-lettered", id="dead-letter"),
         pytest.param("/incidents/ep-1", 200, "HTTP 400: bad key", id="dead-reason"),
         pytest.param("/incidents/ep-1", 200, "retrying", id="retrying"),
+        pytest.param("/incidents/ep-1", 200, "<td>timed out", id="retrying-last-error"),
+        pytest.param(
+            "/incidents/ep-1",
+            200,
+            '<span class="next">next attempt 2023-11-14 22:15:20 UTC</span>',
+            id="retrying-next-attempt",
+        ),
         pytest.param("/incidents/ep-1", 200, "burn 20x over 1h/5m", id="timeline"),
         pytest.param("/incidents/ep-1", 200, "# Postmortem draft: checkout", id="postmortem"),
         pytest.param("/incidents/nope", 404, "no episode", id="unknown-incident"),
