@@ -69,13 +69,13 @@ Now: <span class="sev {{ r.severity }}" id="severity">{{ r.severity }}</span></p
 <div><div class="num" id="budget">{{ ratio(r.budget_left) }}</div>budget left</div>
 <div><div class="num">{{ r.time_to_exhaustion }}</div>until exhausted</div></div>
 <h2>Burn rate by window</h2>
-<svg id="burn-graph" role="img" aria-label="burn rate by window" width="600" height="230"
- viewBox="0 0 600 230">{% for b in bars %}
+<svg id="burn-graph" role="img" aria-label="burn rate by window" width="600" height="245"
+ viewBox="0 0 600 245">{% for b in bars %}
 <rect class="{{ 'over' if b.over else 'under' }}" x="{{ '%.1f' % b.x }}" y="{{ '%.1f' % b.y }}"
  width="{{ '%.1f' % bar_width }}" height="{{ '%.1f' % b.height }}"><title>{{ b.label }}: {{ b.value_text }}</title></rect>
 {% if b.threshold_y is not none %}<line class="threshold" x1="{{ '%.1f' % (b.x - 4) }}"
  x2="{{ '%.1f' % (b.x + bar_width + 4) }}" y1="{{ '%.1f' % b.threshold_y }}" y2="{{ '%.1f' % b.threshold_y }}"/>{% endif %}
-<text x="{{ '%.1f' % b.x }}" y="218">{{ b.label }} {{ b.value_text }}</text>{% endfor %}
+<text x="{{ '%.1f' % b.x }}" y="218">{{ b.label }}</text><text x="{{ '%.1f' % b.x }}" y="236">{{ b.value_text }}</text>{% endfor %}
 </svg>
 {% if history %}<h2>Error budget left over the period ({{ history.budget.window }})</h2>
 {% if budget %}<svg id="budget-history" role="img" aria-label="error budget left over the period" width="600" height="160" viewBox="0 0 600 160">

@@ -48,6 +48,9 @@ class History:
     budget: Line  # budget left over the period: 1 is untouched, 0 spent, below 0 overspent
     tiers: tuple[TierLines, ...]
     recorded: bool  # read from the recorded series of ``sloguard generate`` rules
+    until: float = 0.0  # the graphs' right edge (when they were asked)
+    budget_from: float = 0.0  # the budget graph's left edge: one period before ``until``
+    burn_from: float = 0.0  # the burn graphs' left edge
 
 
 class BurnHistory:
@@ -144,7 +147,9 @@ class BurnHistory:
             )
             for t in sorted(slo.tiers, key=lambda t: t.severity, reverse=True)
         )
-        return History(budget_line, tiers, recorded)
+        return History(
+            budget_line, tiers, recorded, now, now - slo.period_seconds, now - self._span
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,13 +179,18 @@ def chart(
     height: float = 160,
     floor: float = 0.0,
     ceiling: float = 1.0,
+    start: float | None = None,
+    end: float | None = None,
 ) -> Chart | None:
-    """Lines on one time scale and one value scale that holds every value, every mark,
-    ``floor`` and ``ceiling``, with a tenth of headroom; None when there is no point."""
+    """Lines on one time scale (``start`` to ``end``, else the points' own) and one value
+    scale that holds every value, every mark, ``floor`` and ``ceiling``, with a tenth of
+    headroom; None when there is no point. A period with data for its last hours only is
+    drawn at the right of the whole period, not stretched over it."""
     times = [t for line in lines for t, _ in line.points]
     if not times:
         return None
-    start, span = min(times), max(max(times) - min(times), 1.0)
+    start = min(times) if start is None else start
+    span = max((max(times) if end is None else end) - start, 1.0)
     values = [v for line in lines for _, v in line.points]
     low = min([floor, *values, *marks])
     high = max([ceiling, *values, *marks])

@@ -69,9 +69,21 @@ def _when(at: float | None) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _tier_charts(tiers: Sequence[TierLines]) -> list[tuple[TierLines, Chart | None]]:
+def _budget_chart(h: History | None) -> Chart | None:
+    """The budget left over the whole period, against zero (spent)."""
+    if h is None:
+        return None
+    return chart([h.budget], [0.0], start=h.budget_from, end=h.until)
+
+
+def _tier_charts(h: History | None) -> list[tuple[TierLines, Chart | None]]:
     """Each tier with its two windows drawn against its threshold."""
-    return [(t, chart([t.long, t.short], [t.threshold])) for t in tiers]
+    if h is None:
+        return []
+    return [
+        (t, chart([t.long, t.short], [t.threshold], start=h.burn_from, end=h.until))
+        for t in h.tiers
+    ]
 
 
 class Ui:
@@ -146,8 +158,8 @@ class Ui:
             bars=bars,
             bar_width=bar_width,
             history=history,
-            budget=None if history is None else chart([history.budget], [0.0]),
-            tiers=[] if history is None else _tier_charts(history.tiers),
+            budget=_budget_chart(history),
+            tiers=_tier_charts(history),
             span=format_duration(int(self._history.span_seconds)) if self._history else "",
             episodes=list(reversed(episodes)),
         )

@@ -147,6 +147,15 @@ def test_chart_scales_every_value_and_mark_into_the_box(
     assert drawn.lines[0].last == values[-1]
 
 
+def test_chart_draws_the_points_within_the_asked_time_scale() -> None:
+    # A 30-day period whose data began 3 days before its end: drawn at the right tenth.
+    end = START + 30 * 86400
+    line = Line("30d", ((end - 3 * 86400, 1.0), (end, 0.5)))
+    drawn = chart([line], [0.0], width=600, start=START, end=end)
+    assert drawn is not None
+    assert [p.split(",")[0] for p in drawn.lines[0].points.split()] == ["540.0", "600.0"]
+
+
 def test_chart_of_nothing_is_none() -> None:
     assert chart([Line("1h", ())], [1.0]) is None
 
