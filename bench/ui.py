@@ -4,9 +4,10 @@
 
 Builds 10,000 evaluations with every default tier, and times ``/`` (sort + filter + one page
 of 50), ``/?q=...&severity=SEV1`` and ``/slos/{name}``. The detail page draws its graph from
-the last evaluation and its burn-over-time graph from range queries, answered here by a canned
-source (120 points, no Prometheus): "cold" is the first view of an SLO (two range queries
-decoded and plotted), "warm" a view within the cache's lifetime.
+the last evaluation and its graphs over time (budget left over the period, every tier's two
+windows) from range queries, answered here by a canned source (120 points, no Prometheus):
+"cold" is the first view of an SLO (the recorded-series probe and eight range queries decoded
+and plotted), "warm" a view within the cache's lifetime.
 """
 
 from __future__ import annotations

@@ -177,6 +177,7 @@ class Delivery:
     finished_at: float | None
     last_error: str
     last_status: int | None
+    next_attempt_at: float | None = None  # when a pending row is tried (again); None once done
 
 
 @dataclass(frozen=True, slots=True)

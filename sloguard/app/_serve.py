@@ -16,6 +16,7 @@ from sloguard.model import SLO
 from sloguard.ports import Clock, Sample, Series, Source
 from sloguard.records import EpisodeRecord
 from sloguard.server import HttpServer, Readiness, ServerLimits, Sources, build_app, parse_listen
+from sloguard.server.daily import DailyRatios
 from sloguard.server.graphs import BurnHistory
 from sloguard.server.statuspage import build_status_app
 from sloguard.server.ui import Ui
@@ -136,11 +137,13 @@ async def _start_status_page(
     settings = daemon.status_page if isinstance(daemon, Parts) else None
     if settings is None:
         return None
+    view = DaemonView(supervisor)
     app = build_status_app(
-        DaemonView(supervisor),
+        view,
         title=settings.title,
         severity_status={str(k): str(v) for k, v in settings.severity_status.items()},
         now=clock.now,
+        daily=DailyRatios(view),
     )
     public = HttpServer(app, limits=limits)
     try:

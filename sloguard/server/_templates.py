@@ -19,10 +19,10 @@ th,td{padding:.3em .5em;border-bottom:1px solid #e3e6ea;text-align:left;vertical
 .sev{padding:.1em .4em;border-radius:3px;font-weight:600}
 .num{font-size:2em;font-weight:600}.cards{display:flex;gap:2em;margin:1em 0}
 form{margin:.5em 0}input,select{margin-right:.5em}pre{white-space:pre-wrap;background:#fff;padding:1em}
-.dead{color:#b3261e;font-weight:600}.over{fill:#b3261e}.under{fill:#1e8e3e}
+.dead{color:#b3261e;font-weight:600}.next{display:block;color:#5f6368}.over{fill:#b3261e}.under{fill:#1e8e3e}
 .threshold{stroke:#1d2430;stroke-dasharray:4 3}svg{background:#fff}
 .line{fill:none;stroke-width:2}.line.w1{stroke:#1a73e8}.line.w2{stroke:#e8710a}
-.legend.w1{color:#1a73e8}.legend.w2{color:#e8710a}
+.line.budget{stroke:#5e35b1}.legend.w1{color:#1a73e8}.legend.w2{color:#e8710a}
 """
 
 _BASE = """<!doctype html>
@@ -69,26 +69,38 @@ Now: <span class="sev {{ r.severity }}" id="severity">{{ r.severity }}</span></p
 <div><div class="num" id="budget">{{ ratio(r.budget_left) }}</div>budget left</div>
 <div><div class="num">{{ r.time_to_exhaustion }}</div>until exhausted</div></div>
 <h2>Burn rate by window</h2>
-<svg id="burn-graph" role="img" aria-label="burn rate by window" width="600" height="230"
- viewBox="0 0 600 230">{% for b in bars %}
+<svg id="burn-graph" role="img" aria-label="burn rate by window" width="600" height="245"
+ viewBox="0 0 600 245">{% for b in bars %}
 <rect class="{{ 'over' if b.over else 'under' }}" x="{{ '%.1f' % b.x }}" y="{{ '%.1f' % b.y }}"
  width="{{ '%.1f' % bar_width }}" height="{{ '%.1f' % b.height }}"><title>{{ b.label }}: {{ b.value_text }}</title></rect>
 {% if b.threshold_y is not none %}<line class="threshold" x1="{{ '%.1f' % (b.x - 4) }}"
  x2="{{ '%.1f' % (b.x + bar_width + 4) }}" y1="{{ '%.1f' % b.threshold_y }}" y2="{{ '%.1f' % b.threshold_y }}"/>{% endif %}
-<text x="{{ '%.1f' % b.x }}" y="218">{{ b.label }} {{ b.value_text }}</text>{% endfor %}
+<text x="{{ '%.1f' % b.x }}" y="218">{{ b.label }}</text><text x="{{ '%.1f' % b.x }}" y="236">{{ b.value_text }}</text>{% endfor %}
 </svg>
-{% if lines %}<h2>Burn rate over time</h2>
-<svg id="burn-history" role="img" aria-label="burn rate over time" width="600" height="200" viewBox="0 0 600 200">
-{% for l in lines %}<polyline class="line w{{ loop.index }}" points="{{ l.points }}"><title>{{ l.window }}</title></polyline>
-<line class="threshold" x1="0" x2="600" y1="{{ '%.1f' % l.threshold_y }}" y2="{{ '%.1f' % l.threshold_y }}"/>{% endfor %}
-</svg><p>{% for l in lines %}<span class="legend w{{ loop.index }}">{{ l.window }}</span> {% endfor %}against the threshold (dashed)</p>{% endif %}
+{% if history %}<h2>Error budget left over the period ({{ history.budget.window }})</h2>
+{% if budget %}<svg id="budget-history" role="img" aria-label="error budget left over the period" width="600" height="160" viewBox="0 0 600 160">
+{% for l in budget.lines %}<polyline class="line budget" points="{{ l.points }}"><title>budget left</title></polyline>{% endfor %}
+{% for y in budget.marks %}<line class="threshold" x1="0" x2="600" y1="{{ '%.1f' % y }}" y2="{{ '%.1f' % y }}"/>{% endfor %}
+</svg><p id="budget-now">{{ ratio(budget.lines[0].last) }} left now; the dashed line is a spent budget{% if history.recorded %}; from the recorded series{% endif %}.</p>
+{% else %}<p>No data over the period yet.</p>{% endif %}
+<h2>Burn rate of every window over the last {{ span }}</h2>
+{% for t, c in tiers %}<h3 class="tier-title">{{ t.severity }}: {{ t.long.window }} and {{ t.short.window }}, threshold {{ rate(t.threshold) }}</h3>
+{% if c %}<svg class="tier-history" role="img" aria-label="{{ t.severity }} burn rate over time" width="600" height="160" viewBox="0 0 600 160">
+{% for l in c.lines %}<polyline class="line w{{ loop.index }}" points="{{ l.points }}"><title>{{ l.window }}</title></polyline>{% endfor %}
+{% for y in c.marks %}<line class="threshold" x1="0" x2="600" y1="{{ '%.1f' % y }}" y2="{{ '%.1f' % y }}"/>{% endfor %}
+</svg><p>{% for l in c.lines %}<span class="legend w{{ loop.index }}">{{ l.window }} now {{ rate(l.last) }}</span>{% if not loop.last %}, {% endif %}{% endfor %}; threshold dashed; scale up to {{ rate(c.top) }}</p>
+{% else %}<p>No data.</p>{% endif %}{% endfor %}{% endif %}
 <h2>Tiers</h2><table id="tiers"><tr><th>Severity</th><th>Windows</th><th>Threshold</th>
 <th>Long</th><th>Short</th><th>State</th></tr>{% for d in ev.tiers %}<tr>
 <td>{{ d.tier.severity.name }}</td><td>{{ dur(d.tier.long_seconds) }}/{{ dur(d.tier.short_seconds) }}</td>
 <td>{{ rate(d.factor) }}</td><td>{{ rate(d.long_burn_rate) }}</td><td>{{ rate(d.short_burn_rate) }}</td>
 <td>{{ d.state }}</td></tr>{% endfor %}</table>
-<h2>Runbook</h2>{% if slo and slo.runbook_url %}<p><a href="{{ slo.runbook_url }}" rel="noreferrer">{{ slo.runbook_url }}</a></p>{% else %}<p>No runbook in the spec.</p>{% endif %}
-{% if slo and slo.dashboard_url %}<p><a href="{{ slo.dashboard_url }}" rel="noreferrer">Dashboard</a></p>{% endif %}
+<h2>Runbook</h2><div id="runbook">{% set steps = slo.runbook.steps() if slo else {} %}
+{% if slo and slo.runbook_url %}<p>Runbook: <a href="{{ slo.runbook_url }}" rel="noreferrer">{{ slo.runbook_url }}</a></p>{% endif %}
+{% if slo and slo.dashboard_url %}<p>Dashboard: <a href="{{ slo.dashboard_url }}" rel="noreferrer">{{ slo.dashboard_url }}</a></p>{% endif %}
+{% for section, items in steps.items() %}<h3>{{ section | capitalize }}</h3><ol class="steps {{ section }}">
+{% for step in items %}<li>{{ step }}</li>{% endfor %}</ol>{% endfor %}
+{% if not steps and not (slo and (slo.runbook_url or slo.dashboard_url)) %}<p>No runbook in the spec.</p>{% endif %}</div>
 <h2>Labels</h2><ul>{% for k, v in r.labels.items() %}<li>{{ k }}={{ v }}</li>{% endfor %}</ul>
 <h2>Episodes</h2>{{ episode_table(episodes) }}{% endblock %}
 """
@@ -119,7 +131,8 @@ _INCIDENT = """{% extends "base.html" %}{% block title %}{{ e.id }} · sloguard{
 <tr class="delivery {{ d.status }}"><td>{{ when(d.created_at) }}</td><td>{{ d.notifier }}</td><td>{{ d.kind }}</td>
 <td class="{{ 'dead' if d.status == 'dead' else '' }}">{{ state(d.status, d.attempts) }}</td><td>{{ d.attempts }}</td>
 <td>{% if d.last_error %}{{ d.last_error }}{% endif %}{% if d.last_status %} (HTTP {{ d.last_status }}){% endif %}
-{% if d.finished_at is not none %} at {{ when(d.finished_at) }}{% endif %}</td></tr>
+{% if d.finished_at is not none %} at {{ when(d.finished_at) }}{% endif %}
+{% if d.status == 'pending' and d.next_attempt_at is not none %}<span class="next">{% if d.attempts %}next attempt{% else %}due{% endif %} {{ when(d.next_attempt_at) }}</span>{% endif %}</td></tr>
 {% else %}<tr><td colspan="6">none</td></tr>{% endfor %}</table>
 <h2>Postmortem draft</h2><pre id="postmortem">{{ postmortem }}</pre>{% endblock %}
 """

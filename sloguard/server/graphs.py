@@ -1,33 +1,60 @@
-"""Burn rate over time for the SLO detail page: Prometheus range queries, cached.
+"""The SLO detail page's graphs over time: Prometheus range queries, cached.
 
-The page's second graph shows the two windows of the SLO's most severe tier over the last
-``span_seconds``, each against that tier's threshold. The daemon asks Prometheus (one range
-query per window) and keeps the answer for ``ttl_seconds`` in this object, which lives as
-long as the UI, so a page reloaded by several people costs Prometheus one pair of queries.
+Two kinds of graph: the error budget left over the SLO's period, and, for every tier, the burn
+rate of its long and short windows over the last ``span_seconds`` against the tier's threshold.
+The daemon asks Prometheus (one range query per distinct window, one for the budget, and one
+instant probe for recorded series) and keeps the answer for ``ttl_seconds`` in this object,
+which lives as long as the UI, so a page reloaded by several people costs Prometheus one set
+of queries. When the SLO's ``sloguard generate`` rules run in Prometheus with the same meaning
+(``sloth_slo_info`` carries the SLO's hash), the graphs read the recorded ratios instead of
+the raw indicator.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from sloguard import rules
 from sloguard.durations import format_duration
-from sloguard.model import SLO, RatioIndicator, render_window
+from sloguard.model import SLO
 from sloguard.ports import Source
 
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """One window's burn rate over time, and the threshold it is compared with."""
+    """One series over time: a window's burn rate, or the budget left (a ratio)."""
 
     window: str
-    points: tuple[tuple[float, float], ...]  # (unix seconds, burn rate)
+    points: tuple[tuple[float, float], ...]  # (unix seconds, value)
+
+
+@dataclass(frozen=True, slots=True)
+class TierLines:
+    """One tier's two windows over time and the threshold both must cross to fire."""
+
+    severity: str
+    long: Line
+    short: Line
     threshold: float
 
 
+@dataclass(frozen=True, slots=True)
+class History:
+    """Everything the detail page draws over time for one SLO."""
+
+    budget: Line  # budget left over the period: 1 is untouched, 0 spent, below 0 overspent
+    tiers: tuple[TierLines, ...]
+    recorded: bool  # read from the recorded series of ``sloguard generate`` rules
+    until: float = 0.0  # the graphs' right edge (when they were asked)
+    budget_from: float = 0.0  # the budget graph's left edge: one period before ``until``
+    burn_from: float = 0.0  # the burn graphs' left edge
+
+
 class BurnHistory:
-    """Burn-rate lines per SLO, from range queries, cached for ``ttl_seconds``."""
+    """The graphs' data per SLO, from range queries, cached for ``ttl_seconds``."""
 
     def __init__(
         self,
@@ -45,74 +72,143 @@ class BurnHistory:
         self._points = points
         self._ttl = ttl_seconds
         self._max = max_entries
-        self._cache: dict[str, tuple[float, list[Line]]] = {}
+        self._cache: dict[str, tuple[float, History]] = {}
 
-    async def lines(self, slo: SLO) -> list[Line]:
-        """The lines of ``slo`` (empty for SLOs not drawn: grouped or not a ratio)."""
-        if slo.group_by or not isinstance(slo.indicator, RatioIndicator) or not slo.tiers:
-            return []
+    @property
+    def span_seconds(self) -> float:
+        """How far back the burn-rate graphs go."""
+        return self._span
+
+    async def history(self, slo: SLO) -> History | None:
+        """The graphs of ``slo`` (None for SLOs not drawn: grouped, or without tiers)."""
+        if slo.group_by or not slo.tiers or slo.budget <= 0:
+            return None
         now = self._now()
         cached = self._cache.get(slo.name)
         if cached is not None and now - cached[0] < self._ttl:
             return cached[1]
-        lines = await self._fetch(slo, slo.indicator, now)
+        history = await self._fetch(slo, now)
         if len(self._cache) >= self._max:
             self._cache.pop(next(iter(self._cache)))  # the oldest entry
-        self._cache[slo.name] = (now, lines)
-        return lines
+        self._cache[slo.name] = (now, history)
+        return history
 
-    async def _fetch(self, slo: SLO, indicator: RatioIndicator, now: float) -> list[Line]:
-        tier = max(slo.tiers, key=lambda t: t.severity)
-        threshold = tier.factor(slo.period_seconds)
-        step = max(1.0, self._span / self._points)
-        lines = []
-        for window in (tier.long_seconds, tier.short_seconds):
-            text = format_duration(window)
-            errors = render_window(indicator.errors, text)
-            total = render_window(indicator.total, text)
-            series = await self._source.query_range(
-                f"({errors}) / ({total})", now - self._span, now, step
+    async def _recorded(self, slo: SLO, now: float) -> bool:
+        """Do the SLO's recording rules run in Prometheus, meaning what the spec means now?"""
+        sid = rules.sloth_id(slo)
+        probe = f'group by ({rules.HASH_LABEL}) ({rules.INFO}{{sloth_id="{sid}"}})'
+        got = await self._source.query(probe, now)
+        return any(s.labels.get(rules.HASH_LABEL) == rules.sli_hash(slo) for s in got)
+
+    def _ratio(self, slo: SLO, seconds: int, recorded: bool) -> str:
+        if recorded:
+            return f'{rules.ratio_series(seconds)}{{sloth_id="{rules.sloth_id(slo)}"}}'
+        return slo.error_ratio_query(format_duration(seconds))
+
+    async def _series(
+        self, expr: str, start: float, end: float, scale: Callable[[float], float]
+    ) -> Line:
+        step = max(1.0, (end - start) / self._points)
+        series = await self._source.query_range(expr, start, end, step)
+        points = tuple((t, scale(v)) for s in series[:1] for t, v in s.points if math.isfinite(v))
+        return Line("", points)
+
+    async def _fetch(self, slo: SLO, now: float) -> History:
+        recorded = await self._recorded(slo, now)
+        windows = sorted({w for t in slo.tiers for w in (t.long_seconds, t.short_seconds)})
+        budget = slo.budget
+
+        async def burn(seconds: int) -> Line:
+            line = await self._series(
+                self._ratio(slo, seconds, recorded), now - self._span, now, lambda v: v / budget
             )
-            points = tuple(
-                (t, v / slo.budget)
-                for s in series[:1]
-                for t, v in s.points
-                if math.isfinite(v) and slo.budget > 0
+            return Line(format_duration(seconds), line.points)
+
+        async def left() -> Line:
+            ratio = self._ratio(slo, slo.period_seconds, recorded)
+            line = await self._series(
+                ratio, now - slo.period_seconds, now, lambda v: 1.0 - v / budget
             )
-            lines.append(Line(text, points, threshold))
-        return lines
+            return Line(format_duration(slo.period_seconds), line.points)
+
+        # Every query runs to its end, so none is left behind with an unretrieved error.
+        got = await asyncio.gather(left(), *(burn(w) for w in windows), return_exceptions=True)
+        for outcome in got:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        budget_line, *burns = (line for line in got if isinstance(line, Line))
+        by_window = dict(zip(windows, burns, strict=True))
+        tiers = tuple(
+            TierLines(
+                t.severity.name,
+                by_window[t.long_seconds],
+                by_window[t.short_seconds],
+                t.factor(slo.period_seconds),
+            )
+            for t in sorted(slo.tiers, key=lambda t: t.severity, reverse=True)
+        )
+        return History(
+            budget_line, tiers, recorded, now, now - slo.period_seconds, now - self._span
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class Plot:
-    """A line as SVG polyline points (numbers only) and its threshold's height."""
+    """A line as SVG polyline points (numbers only)."""
 
     window: str
     points: str
-    threshold_y: float
+    last: float | None  # the newest value, for the legend
 
 
-def plot(lines: Sequence[Line], *, width: float = 600, height: float = 200) -> list[Plot]:
-    """Lines scaled into a width x height box, one shared time and burn-rate scale."""
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """Lines and horizontal marks (a threshold, zero) scaled into one box, numbers only."""
+
+    lines: tuple[Plot, ...]
+    marks: tuple[float, ...]  # the y of each mark, in the order given
+    top: float  # the value at y = 0
+    bottom: float  # the value at y = height
+
+
+def chart(
+    lines: Sequence[Line],
+    marks: Sequence[float] = (),
+    *,
+    width: float = 600,
+    height: float = 160,
+    floor: float = 0.0,
+    ceiling: float = 1.0,
+    start: float | None = None,
+    end: float | None = None,
+) -> Chart | None:
+    """Lines on one time scale (``start`` to ``end``, else the points' own) and one value
+    scale that holds every value, every mark, ``floor`` and ``ceiling``, with a tenth of
+    headroom; None when there is no point. A period with data for its last hours only is
+    drawn at the right of the whole period, not stretched over it."""
     times = [t for line in lines for t, _ in line.points]
     if not times:
-        return []
-    start, end = min(times), max(times)
-    top = max([1.0, *(v for line in lines for _, v in line.points)]) * 1.1
-    top = max(top, *(line.threshold * 1.1 for line in lines))
-    span = max(end - start, 1.0)
+        return None
+    start = min(times) if start is None else start
+    span = max((max(times) if end is None else end) - start, 1.0)
+    values = [v for line in lines for _, v in line.points]
+    low = min([floor, *values, *marks])
+    high = max([ceiling, *values, *marks])
+    pad = (high - low) * 0.1
+    high, low = high + pad, low - pad if low < floor else low
 
     def y(value: float) -> float:
-        return height - height * min(value, top) / top
+        return height - height * (value - low) / (high - low)
 
-    return [
+    plots = tuple(
         Plot(
             line.window,
             " ".join(f"{(t - start) / span * width:.1f},{y(v):.1f}" for t, v in line.points),
-            y(line.threshold),
+            line.points[-1][1] if line.points else None,
         )
         for line in lines
-    ]
+    )
+    return Chart(plots, tuple(y(m) for m in marks), high, low)
 
 
-__all__ = ["BurnHistory", "Line", "Plot", "plot"]
+__all__ = ["BurnHistory", "Chart", "History", "Line", "Plot", "TierLines", "chart"]

@@ -1,9 +1,12 @@
 """The public status page, on its own listener: components, 90 daily bars, incident history,
 and ``/api/v2/summary.json`` / ``/api/v2/status.json`` in Atlassian Statuspage's public shape.
 
-Nothing internal is shown here: a component is a service (until SLO specs name a status-page
-component), an incident is an episode of one of its SLOs under an opaque id, and the messages
-are fixed public sentences. No SLO name, label, PromQL, burn rate or notifier appears.
+Nothing internal is shown here: a component is the ``status_page.name`` of its SLOs' specs
+(the service for SLOs without one), an incident is an episode of one of its SLOs under an
+opaque id, and the messages are fixed public sentences. No SLO name, label, PromQL, burn rate
+or notifier appears. A day's bar is the worst status an episode caused that day; on a day
+without one, it says whether the day's error ratio in Prometheus stayed within the objective
+(:mod:`.daily`), or that there was no data.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from sloguard.durations import iso_time
+from sloguard.model import SLO
 from sloguard.records import EpisodeRecord
 from sloguard.server._guard import Guard
 from sloguard.server._templates import CSS, environment
+from sloguard.server.daily import DailyRatios, Verdicts, day_start
 from sloguard.server.routes import json_response, no_favicon
 from sloguard.server.ui import UiData
 
@@ -44,6 +49,8 @@ WORDS = {
     "degraded_performance": "Degraded performance",
     "partial_outage": "Partial outage",
     "major_outage": "Major outage",
+    "missed_objective": "More errors than the objective allows",
+    "no_data": "No data",
 }
 
 
@@ -71,7 +78,9 @@ class Component:
     id: str
     name: str
     status: str
-    days: tuple[str, ...]  # worst status of each of the last DAYS days, oldest first
+    # Each of the last DAYS days, oldest first: the worst status an episode caused, else
+    # "missed_objective" or "operational" from the day's error ratio, or "no_data".
+    days: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,16 +89,31 @@ class Board:
 
     components: tuple[Component, ...]
     incidents: tuple[PublicIncident, ...]  # newest first
+    day_starts: tuple[float, ...] = ()  # midnight UTC of each day of the bars, oldest first
 
     @property
     def indicator(self) -> str:
         return INDICATOR[_worst([c.status for c in self.components])]
 
 
-def board(data: UiData, now: float, severity_status: Mapping[str, str], days: int = DAYS) -> Board:
-    """The components (services) with their status now and per day, and the incidents."""
+def component_name(slo: SLO) -> str:
+    """The public component an SLO belongs to: its spec's ``status_page.name``, else its
+    service."""
+    return slo.status_page.name if slo.status_page is not None else slo.service
+
+
+def board(
+    data: UiData,
+    now: float,
+    severity_status: Mapping[str, str],
+    days: int = DAYS,
+    verdicts: Mapping[str, Verdicts] | None = None,
+) -> Board:
+    """The components with their status now and per day, and the incidents. With
+    ``verdicts`` (each SLO's days from Prometheus, by SLO name) a day without an episode says
+    whether its error ratio met the objective; without, such a day is operational."""
     evaluations, slos = data.evaluations()
-    component_of = {key: slo.service for key, slo in slos.items()}
+    component_of = {key: component_name(slo) for key, slo in slos.items()}
     for ev in evaluations:
         component_of.setdefault(ev.slo, "")
     names = sorted({name for name in component_of.values() if name})
@@ -98,19 +122,44 @@ def board(data: UiData, now: float, severity_status: Mapping[str, str], days: in
         for e in data.episodes()
         if component_of.get(e.slo)
     ]
-    today = now - now % _DAY
-    starts = [today - (days - 1 - i) * _DAY for i in range(days)]
+    today = day_start(now)
+    starts = tuple(today - (days - 1 - i) * _DAY for i in range(days))
     components = []
     for name in names:
         mine = [i for i in incidents if i.component == name]
         status = _worst([i.current for i in mine])
+        slo_names = {slo.name for key, slo in slos.items() if component_of[key] == name}
         daily = tuple(
-            _worst([i.status for i in mine if _overlaps(i, start, start + _DAY, now)])
+            _day(
+                _worst([i.status for i in mine if _overlaps(i, start, start + _DAY, now)]),
+                None if verdicts is None or start == today else _missed(verdicts, slo_names, start),
+            )
             for start in starts
         )
         components.append(Component(opaque_id(name), name, status, daily))
     incidents.sort(key=lambda i: i.started_at, reverse=True)
-    return Board(tuple(components), tuple(incidents))
+    return Board(tuple(components), tuple(incidents), starts)
+
+
+def _missed(
+    verdicts: Mapping[str, Verdicts], slo_names: set[str], start: float
+) -> list[bool] | None:
+    """The verdicts of a component's SLOs on the day starting at ``start`` (those with data);
+    None when Prometheus answered for none of them (the bar is the episodes' alone)."""
+    asked = [verdicts[n] for n in slo_names if n in verdicts]
+    if not asked:
+        return None
+    found = (v.missed.get(start) for v in asked)
+    return [v for v in found if v is not None]
+
+
+def _day(episodes: str, missed: list[bool] | None) -> str:
+    """One bar: an episode's status wins; else the day's error ratio, when asked for."""
+    if episodes != "operational" or missed is None:
+        return episodes
+    if not missed:
+        return "no_data"
+    return "missed_objective" if any(missed) else "operational"
 
 
 def _incident(e: EpisodeRecord, component: str, mapping: Mapping[str, str]) -> PublicIncident:
@@ -225,8 +274,13 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <svg class="days" role="img" aria-label="last {{ c.days | length }} days"
  width="{{ c.days | length * 6 }}" height="30">{% for d in c.days %}
 <rect class="{{ d }}" x="{{ loop.index0 * 6 }}" y="0" width="4" height="30">
-<title>{{ words[d] }}</title></rect>{% endfor %}
+<title>{{ day(b.day_starts[loop.index0]) }}: {{ words[d] }}</title></rect>{% endfor %}
 </svg></section>{% endfor %}
+<p class="key">Each bar is a day (UTC), oldest left:
+{% for k in keys %}<span class="swatch {{ k }}">&#9632;</span> {{ words[k] }}
+{%- if not loop.last %}, {% endif %}{% endfor %}.
+A bar with an outage or degraded performance is an incident;
+the others compare that day's errors with the objective.</p>
 <h2>Incident history</h2>{% for i in b.incidents %}<article class="incident"><h3>{{ name(i) }}</h3>
 {% for status, at, body in updates(i) %}
 <p><b>{{ status }}</b> {{ when(at) }}: {{ body }}</p>{% endfor %}
@@ -239,19 +293,42 @@ _CSS = CSS + (
     ".banner.critical{background:#b3261e}.operational{fill:#1e8e3e;color:#1e8e3e}"
     ".degraded_performance{fill:#f9ab00;color:#b06000}.partial_outage{fill:#e8710a;color:#e8710a}"
     ".major_outage{fill:#b3261e;color:#b3261e}.state{font-size:.7em;margin-left:1em}"
+    ".missed_objective{fill:#8e24aa;color:#8e24aa}.no_data{fill:#dadce0;color:#9aa0a6}"
+    ".key{color:#5f6368}.swatch{font-size:1.2em}"
+)
+KEYS = (
+    "operational",
+    "missed_objective",
+    "degraded_performance",
+    "partial_outage",
+    "major_outage",
+    "no_data",
 )
 
 
+def _date(at: float) -> str:
+    return iso_time(at)[:10]
+
+
 def build_status_app(
-    data: UiData, *, title: str, severity_status: Mapping[str, str], now: Callable[[], float]
+    data: UiData,
+    *,
+    title: str,
+    severity_status: Mapping[str, str],
+    now: Callable[[], float],
+    daily: DailyRatios | None = None,
 ) -> Starlette:
-    """The status page's ASGI app (read-only, same guard and headers as the daemon port)."""
+    """The status page's ASGI app (read-only, same guard and headers as the daemon port).
+    With ``daily``, the bars of days without an episode come from Prometheus."""
     env = environment()
     template = env.from_string(_PAGE)
 
     async def page(_: Request) -> Response:
         at = now()
-        b = board(data, at, severity_status)
+        verdicts = None
+        if daily is not None:
+            verdicts = await daily.verdicts(data.evaluations()[1].values(), at)
+        b = board(data, at, severity_status, verdicts=verdicts)
         html = template.render(
             title=title,
             b=b,
@@ -261,6 +338,8 @@ def build_status_app(
             name=incident_name,
             updates=incident_updates,
             when=iso_time,
+            day=_date,
+            keys=KEYS,
         )
         return HTMLResponse(html)
 
@@ -289,4 +368,4 @@ def build_status_app(
     return app
 
 
-__all__ = ["Board", "board", "build_status_app", "summary_json"]
+__all__ = ["Board", "board", "build_status_app", "component_name", "summary_json"]

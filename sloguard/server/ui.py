@@ -25,7 +25,7 @@ from sloguard.postmortem import SloFacts, render
 from sloguard.records import EpisodeRecord
 from sloguard.server import pages
 from sloguard.server._templates import CSS, environment
-from sloguard.server.graphs import BurnHistory, plot
+from sloguard.server.graphs import BurnHistory, Chart, History, TierLines, chart
 
 RECENT_EPISODES = 50
 
@@ -67,6 +67,23 @@ def _when(at: float | None) -> str:
     if at is None:
         return ""
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _budget_chart(h: History | None) -> Chart | None:
+    """The budget left over the whole period, against zero (spent)."""
+    if h is None:
+        return None
+    return chart([h.budget], [0.0], start=h.budget_from, end=h.until)
+
+
+def _tier_charts(h: History | None) -> list[tuple[TierLines, Chart | None]]:
+    """Each tier with its two windows drawn against its threshold."""
+    if h is None:
+        return []
+    return [
+        (t, chart([t.long, t.short], [t.threshold], start=h.burn_from, end=h.until))
+        for t in h.tiers
+    ]
 
 
 class Ui:
@@ -132,12 +149,7 @@ class Ui:
         bars = pages.burn_bars(ev)
         bar_width = 600 / max(1, len(bars)) * 0.7
         episodes = [e for e in self._data.episodes() if e.slo == key][-RECENT_EPISODES:]
-        lines = []
-        if self._history is not None and slo is not None:
-            try:
-                lines = plot(await self._history.lines(slo))
-            except SloguardError:  # Prometheus unreachable: the page still shows the numbers
-                lines = []
+        history = await self._history_of(slo)
         return self._html(
             "detail.html",
             r=row,
@@ -145,9 +157,20 @@ class Ui:
             slo=slo,
             bars=bars,
             bar_width=bar_width,
-            lines=lines,
+            history=history,
+            budget=_budget_chart(history),
+            tiers=_tier_charts(history),
+            span=format_duration(int(self._history.span_seconds)) if self._history else "",
             episodes=list(reversed(episodes)),
         )
+
+    async def _history_of(self, slo: SLO | None) -> History | None:
+        if self._history is None or slo is None:
+            return None
+        try:
+            return await self._history.history(slo)
+        except SloguardError:  # Prometheus unreachable: the page still shows the numbers
+            return None
 
     async def incidents(self, _: Request) -> Response:
         everything = self._data.episodes()

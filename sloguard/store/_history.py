@@ -38,7 +38,8 @@ def episode_record(
     )
     deliveries = fetch(
         "SELECT notifier, kind, status, attempts, created_at, finished_at, last_error, "
-        "last_status FROM outbox WHERE episode_id = ? ORDER BY id",
+        "last_status, CASE WHEN status = 'pending' THEN next_attempt_at END "
+        "FROM outbox WHERE episode_id = ? ORDER BY id",
         (eid,),
     )
     return EpisodeRecord(

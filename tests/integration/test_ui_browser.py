@@ -1,12 +1,16 @@
 """The UI and the status page in a real headless chromium, against ``sloguard run`` on a real
 Prometheus replaying the checkout outage (``--replay-from``, a scaled clock).
 
-During the outage: the list shows checkout first at SEV1, its detail graph shows bars over
-their thresholds, the status page says major outage. After it: the incident page shows the
-timeline and the notification dead-lettered by a receiver that refuses its signature, and
-the status page shows checkout operational. On every page: no console message, no dialog,
-and the hostile description is text. With ``SLOGUARD_SCREENSHOTS=docs/img`` the pages are
-photographed for docs/ui.md (``make screenshots``).
+During the outage: the list shows checkout first at SEV1; its detail page shows bars over
+their thresholds, the budget over the period and every tier's windows over time (from
+Prometheus), and the runbook's steps; its incident page shows a notification to a closed port
+retrying with its next attempt time and last error; the status page says major outage for
+the component checkout's spec names ("Payments"), with daily bars from Prometheus. After it:
+the incident page shows the timeline and the notification dead-lettered by a receiver that
+refuses its signature, and the status page shows the component operational. On every page:
+no console message, no dialog, and the hostile description is text. With
+``SLOGUARD_SCREENSHOTS=docs/img`` the pages are photographed for docs/ui.md
+(``make screenshots``).
 """
 
 from __future__ import annotations
@@ -35,20 +39,34 @@ RUN = (sys.executable, "-m", "sloguard", "run")
 HOSTILE = "<img src=x onerror=alert(1)>"
 
 
+COMPONENT = "Payments"
+CHECKOUT_EXTRA = f"""\
+  description: "{HOSTILE}"
+  dashboard_url: https://grafana.example.com/d/checkout
+  runbook:
+    diagnostics: ["kubectl -n shop logs deploy/checkout", "{HOSTILE}"]
+    mitigations: [roll back the last deploy]
+    escalation: [page the database team]
+  status_page: {{component_id: ck1, name: {COMPONENT}}}
+"""
+
+
 def write_home(home: Path, served: Served, routes: str, status_port: int) -> Path:
     text = slo_yaml(served.scenario.job).replace(
-        "  service: checkout\n", f'  service: checkout\n  description: "{HOSTILE}"\n'
+        "  service: checkout\n", "  service: checkout\n" + CHECKOUT_EXTRA
     )
     (home / "slos" / "slos.yaml").write_text(text)
     (home / "secrets" / "wrong").write_text("whsec_" + "QUJD" * 8 + "\n")
     config = home / "sloguard.yaml"
     hook_url = re.search(r'url: "([^"]+/hook)"', routes)
     assert hook_url is not None
+    closed = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens: every attempt retries
     broken = (
         f'  - {{name: broken, type: webhook, url: "{hook_url[1]}", secret_file: secrets/wrong}}\n'
+        f'  - {{name: down, type: webhook, url: "{closed}", secret_file: secrets/whsec}}\n'
     )
     routes = routes.replace("routes:\n", broken + "routes:\n").replace(
-        "notifiers: [pd, incidents]", "notifiers: [pd, incidents, broken]"
+        "notifiers: [pd, incidents]", "notifiers: [pd, incidents, broken, down]"
     )
     config.write_text(
         f"""\
@@ -138,11 +156,12 @@ def test_ui_and_status_page_through_an_outage(incidents: Served, tmp_path: Path)
 
             def checkout_status() -> str:
                 body = httpx.get(f"{public}/api/v2/summary.json", timeout=5).json()
-                return str({c["name"]: c["status"] for c in body["components"]}.get("checkout", ""))
+                statuses = {c["name"]: c["status"] for c in body["components"]}
+                return str(statuses.get(COMPONENT, ""))
 
             def checkout_resolved() -> bool:
                 body = httpx.get(f"{public}/api/v2/summary.json", timeout=5).json()
-                opened = [i for i in body["incidents"] if i["name"].endswith(" of checkout")]
+                opened = [i for i in body["incidents"] if i["name"].endswith(f" of {COMPONENT}")]
                 return checkout_status() == "operational" and not opened
 
             eventually(lambda: checkout_status() == "major_outage", 120, "checkout major outage")
@@ -155,11 +174,20 @@ def test_ui_and_status_page_through_an_outage(incidents: Served, tmp_path: Path)
     assert "Traceback" not in "\n".join(run.lines)
 
 
+def bars(html: str, component: str) -> list[str]:
+    section = html.split(f"<h2>{component}", 1)[1].split("</section>", 1)[0]
+    return re.findall(r'<rect class="([a-z_]+)"', section)
+
+
 def during(browser: Chromium, ui: str, public: str) -> None:
     status = browser.visit(public, "status-outage")
     clean(status)
-    assert "checkout\nMajor outage" in status.text or "Major outage" in status.text
+    assert f"{COMPONENT}\nMajor outage" in status.text or "Major outage" in status.text
     assert "Major System Outage" in status.text
+    days = bars(status.html, COMPONENT)
+    assert days[-1] == "major_outage"  # today: the open episode
+    assert set(days[:-1]) == {"no_data"}  # Prometheus holds nothing before the scenario's day
+    assert "checkout" not in status.text  # the SLO and its service stay internal
     listing = browser.visit(ui, "list")
     clean(listing)
     first = re.search(r'<tr class="slo">.*?</tr>', listing.html, re.S)
@@ -167,12 +195,35 @@ def during(browser: Chromium, ui: str, public: str) -> None:
     assert "checkout-availability" in first[0]
     assert ">SEV1<" in first[0]
     assert HOSTILE in listing.text  # shown as text
-    detail = browser.visit(f"{ui}/slos/checkout-availability", "detail")
+    detail = browser.visit(f"{ui}/slos/checkout-availability", "detail", full_page=True)
     clean(detail)
     assert 'id="burn-graph"' in detail.html
     assert detail.html.count('class="over"') >= 2  # the short windows burn over their thresholds
-    assert detail.html.count("<polyline") == 2  # burn over time from Prometheus range queries
+    # From Prometheus range queries: the budget left over the period, and every tier's windows.
+    assert 'id="budget-history"' in detail.html
+    assert detail.html.count('class="tier-history"') == 4
+    assert detail.html.count("<polyline") == 1 + 4 * 2
     assert HOSTILE in detail.text
+    runbook = detail.text.split("Runbook", 1)[1].split("Labels", 1)[0]
+    steps = ["kubectl -n shop logs deploy/checkout", HOSTILE, "roll back the last deploy"]
+    assert [runbook.index(s) for s in steps] == sorted(runbook.index(s) for s in steps)
+    assert "page the database team" in runbook
+    assert 'href="https://grafana.example.com/d/checkout"' in detail.html
+    incidents = browser.visit(f"{ui}/incidents")
+    clean(incidents)
+    episode = re.search(
+        r'href="/incidents/([^"]+)">[^<]*</a></td><td>checkout-availability', incidents.html
+    )
+    assert episode is not None, incidents.text
+    incident = browser.visit(f"{ui}/incidents/{episode[1]}", "incident-retrying")
+    clean(incident)
+    down = re.search(
+        r'<tr class="delivery pending"><td>[^<]*</td><td>down</td>.*?</tr>', incident.html, re.S
+    )
+    assert down is not None, incident.text
+    assert "retrying" in down[0]
+    assert "connection failed" in down[0]  # the last error
+    assert re.search(r"next attempt \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", down[0])
 
 
 def after(browser: Chromium, ui: str, public: str) -> None:

@@ -1,4 +1,5 @@
-"""The detail page's burn-rate-over-time graph: range queries, the cache's lifetime, the SVG."""
+"""The detail page's graphs over time: range queries, recorded series when present, the
+cache's lifetime, the SVG."""
 
 from __future__ import annotations
 
@@ -8,30 +9,45 @@ import dataclasses
 import httpx
 import pytest
 
+from sloguard import rules
 from sloguard.clock import ManualClock
 from sloguard.errors import SourceUnavailable
 from sloguard.metrics import Metrics
 from sloguard.ports import Sample, Series
 from sloguard.server import Readiness, Sources, build_app
-from sloguard.server.graphs import BurnHistory, plot
+from sloguard.server.graphs import BurnHistory, Line, chart
 from sloguard.server.ui import Ui
 from tests.support.ui import FakeUiData, evaluation, slo
 
 START = 1.7e9
+WINDOWS = 7  # the distinct windows of the default tiers (6h is used twice)
 
 
 class RangeSource:
-    """Answers every range query with an error ratio of 0.02 (20x a 99.9 % budget)."""
+    """Answers every range query with an error ratio of 0.02 (20x a 99.9 % budget); the
+    recorded-series probe finds the rules of the SLOs in ``recorded``."""
 
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self, fail: bool = False, recorded: tuple[str, ...] = ()) -> None:
         self.asked: list[str] = []
+        self.spans: list[float] = []
+        self.probes = 0
         self.fail = fail
+        self.recorded = recorded
 
     async def query(self, expr: str, at: float) -> list[Sample]:
-        raise AssertionError("the graphs make range queries only")
+        assert rules.INFO in expr, "the graphs' only instant query is the recorded probe"
+        self.probes += 1
+        if self.fail:
+            raise SourceUnavailable("connection refused")
+        return [
+            Sample({rules.HASH_LABEL: rules.sli_hash(slo(name))}, 1.0)
+            for name in self.recorded
+            if f'"{name}"' in expr or f'"shop-{name}"' in expr
+        ]
 
     async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
         self.asked.append(expr)
+        self.spans.append(end - start)
         if self.fail:
             raise SourceUnavailable("connection refused")
         return [Series({}, [(start + i * step, 0.02) for i in range(5)])]
@@ -40,54 +56,115 @@ class RangeSource:
 @pytest.mark.parametrize(
     ("advance_seconds", "queries"),
     [
-        pytest.param(0, 2, id="second-view-cached"),
-        pytest.param(59, 2, id="within-lifetime"),
-        pytest.param(60, 4, id="lifetime-over-refetched"),
+        pytest.param(0, WINDOWS + 1, id="second-view-cached"),
+        pytest.param(59, WINDOWS + 1, id="within-lifetime"),
+        pytest.param(60, 2 * (WINDOWS + 1), id="lifetime-over-refetched"),
     ],
 )
-def test_two_range_queries_per_slo_cached_for_the_lifetime(
+def test_one_range_query_per_window_and_one_for_the_budget_cached_for_the_lifetime(
     advance_seconds: float, queries: int
 ) -> None:
     clock = ManualClock(start=START)
     source = RangeSource()
     history = BurnHistory(source, clock.now, ttl_seconds=60)
-    target = slo("checkout")
 
     async def main() -> None:
-        first = await history.lines(target)
-        assert [line.window for line in first] == ["1h", "5m"]  # SEV1's windows
-        assert first[0].points[0][1] == pytest.approx(20.0)
-        assert first[0].threshold == pytest.approx(14.4)
+        first = await history.history(slo("checkout"))
+        assert first is not None
+        assert [(t.severity, t.long.window, t.short.window) for t in first.tiers] == [
+            ("SEV1", "1h", "5m"),
+            ("SEV2", "6h", "30m"),
+            ("SEV3", "1d", "2h"),
+            ("SEV3", "3d", "6h"),
+        ]
+        assert first.tiers[0].long.points[0][1] == pytest.approx(20.0)
+        assert first.tiers[0].threshold == pytest.approx(14.4)
+        assert first.tiers[3].threshold == pytest.approx(1.0)
+        assert first.budget.window == "30d"
+        assert first.budget.points[0][1] == pytest.approx(1 - 20.0)  # 20x overspent
+        assert not first.recorded
         clock.advance(advance_seconds)
-        await history.lines(target)
+        await history.history(slo("checkout"))
 
     asyncio.run(main())
     assert len(source.asked) == queries
-    assert source.asked[0] == "(e1h) / (t1h)"
+    assert source.asked[0] == "(e30d)\n/\n(t30d)"  # the budget, over the whole period
+    assert source.spans[0] == 30 * 86400
+    assert "(e5m)\n/\n(t5m)" in source.asked
+    assert source.spans[1] == 6 * 3600
+
+
+@pytest.mark.parametrize(
+    ("recorded", "budget_query"),
+    [
+        pytest.param((), "(e30d)\n/\n(t30d)", id="raw-indicator-without-rules"),
+        pytest.param(
+            ("checkout",), 'slo:sli_error:ratio_rate30d{sloth_id="shop-checkout"}', id="recorded"
+        ),
+    ],
+)
+def test_recorded_series_are_read_when_their_rules_run(
+    recorded: tuple[str, ...], budget_query: str
+) -> None:
+    source = RangeSource(recorded=recorded)
+    history = BurnHistory(source, ManualClock(start=START).now)
+    got = asyncio.run(history.history(slo("checkout")))
+    assert got is not None
+    assert got.recorded is bool(recorded)
+    assert source.asked[0] == budget_query
+    assert source.probes == 1
 
 
 def test_grouped_slos_are_not_drawn() -> None:
     source = RangeSource()
     history = BurnHistory(source, ManualClock().now)
     grouped = dataclasses.replace(slo("checkout"), group_by=("region",))
-    assert asyncio.run(history.lines(grouped)) == []
+    assert asyncio.run(history.history(grouped)) is None
     assert source.asked == []
 
 
-def test_plot_scales_into_the_box() -> None:
-    lines = asyncio.run(BurnHistory(RangeSource(), ManualClock(start=START).now).lines(slo("x")))
-    plots = plot(lines, width=600, height=200)
-    first = plots[0].points.split()
-    assert first[0].startswith("0.0,")
-    assert first[-1].startswith("600.0,")
-    assert 0 < plots[0].threshold_y < 200
+@pytest.mark.parametrize(
+    ("values", "marks", "top", "bottom"),
+    [
+        pytest.param((0.5, 2.0), (1.0,), 2.2, 0.0, id="burn-over-threshold"),
+        pytest.param((0.1, 0.2), (14.4,), 14.4 * 1.1, 0.0, id="threshold-sets-the-scale"),
+        pytest.param((1.0, -1.0), (0.0,), 1.2, -1.2, id="overspent-budget-below-zero"),
+    ],
+)
+def test_chart_scales_every_value_and_mark_into_the_box(
+    values: tuple[float, ...], marks: tuple[float, ...], top: float, bottom: float
+) -> None:
+    line = Line("1h", tuple((START + i * 60, v) for i, v in enumerate(values)))
+    drawn = chart([line], marks, width=600, height=200)
+    assert drawn is not None
+    points = drawn.lines[0].points.split()
+    assert points[0].startswith("0.0,")
+    assert points[-1].startswith("600.0,")
+    assert drawn.top == pytest.approx(top)
+    assert drawn.bottom == pytest.approx(bottom)
+    assert all(0 <= float(p.split(",")[1]) <= 200 for p in points)
+    assert all(0 <= y <= 200 for y in drawn.marks)
+    assert drawn.lines[0].last == values[-1]
+
+
+def test_chart_draws_the_points_within_the_asked_time_scale() -> None:
+    # A 30-day period whose data began 3 days before its end: drawn at the right tenth.
+    end = START + 30 * 86400
+    line = Line("30d", ((end - 3 * 86400, 1.0), (end, 0.5)))
+    drawn = chart([line], [0.0], width=600, start=START, end=end)
+    assert drawn is not None
+    assert [p.split(",")[0] for p in drawn.lines[0].points.split()] == ["540.0", "600.0"]
+
+
+def test_chart_of_nothing_is_none() -> None:
+    assert chart([Line("1h", ())], [1.0]) is None
 
 
 @pytest.mark.parametrize(
-    ("fail", "has_graph"),
+    ("fail", "has_graphs"),
     [pytest.param(False, True, id="drawn"), pytest.param(True, False, id="prometheus-down")],
 )
-def test_detail_page_draws_the_history(fail: bool, has_graph: bool) -> None:
+def test_detail_page_draws_the_budget_and_every_tier(fail: bool, has_graphs: bool) -> None:
     async def main() -> httpx.Response:
         clock = ManualClock(start=START)
         data = FakeUiData([evaluation("checkout", 0.5, 20.0)], {"checkout": slo("checkout")})
@@ -100,5 +177,9 @@ def test_detail_page_draws_the_history(fail: bool, has_graph: bool) -> None:
 
     reply = asyncio.run(main())
     assert reply.status_code == 200
-    assert ('id="burn-history"' in reply.text) is has_graph
-    assert reply.text.count("<polyline") == (2 if has_graph else 0)
+    assert ('id="budget-history"' in reply.text) is has_graphs
+    assert reply.text.count('class="tier-history"') == (4 if has_graphs else 0)
+    assert reply.text.count("<polyline") == (1 + 4 * 2 if has_graphs else 0)
+    if has_graphs:
+        assert "SEV1: 1h and 5m, threshold 14.40" in reply.text
+        assert "-1900.0 % left now" in reply.text

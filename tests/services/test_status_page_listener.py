@@ -5,10 +5,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
 
 import httpx
 import pytest
 
+from sloguard.errors import SourceUnavailable
+from sloguard.model import StatusComponent
+from sloguard.ports import Sample, Series
+from sloguard.server.daily import DAY_SECONDS, DailyRatios, day_start
 from sloguard.server.statuspage import build_status_app
 from tests.support.ui import FakeUiData, dead_episode, evaluation, slo
 
@@ -27,10 +32,12 @@ def data(*, resolved: bool) -> FakeUiData:
     return FakeUiData(evals, slos, [episode])
 
 
-def get(path: str, ui_data: FakeUiData, method: str = "GET") -> httpx.Response:
+def get(
+    path: str, ui_data: FakeUiData, method: str = "GET", daily: DailyRatios | None = None
+) -> httpx.Response:
     async def main() -> httpx.Response:
         app = build_status_app(
-            ui_data, title="Acme status", severity_status=MAPPING, now=lambda: NOW
+            ui_data, title="Acme status", severity_status=MAPPING, now=lambda: NOW, daily=daily
         )
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
@@ -107,3 +114,81 @@ def test_only_public_routes(path: str, method: str, status: int) -> None:
 def test_summary_is_strict_json() -> None:
     raw = get("/api/v2/summary.json", data(resolved=False)).text
     json.loads(raw, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+
+
+TODAY = day_start(NOW)
+
+
+class DailySource:
+    """Answers the 1-day error ratio of the days in ``ratios`` (days before today -> ratio),
+    at each day's end, as Prometheus answers a range query with a 1-day step."""
+
+    def __init__(self, ratios: dict[int, float], fail: bool = False) -> None:
+        self.ratios = ratios
+        self.fail = fail
+        self.asked: list[tuple[str, float, float, float]] = []
+
+    async def query(self, expr: str, at: float) -> list[Sample]:
+        raise AssertionError("the daily bars make range queries only")
+
+    async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
+        self.asked.append((expr, start, end, step))
+        if self.fail:
+            raise SourceUnavailable("connection refused")
+        ends = {TODAY - (ago - 1) * DAY_SECONDS: ratio for ago, ratio in self.ratios.items()}
+        return [Series({}, [(t, ends[t]) for t in sorted(ends) if start <= t <= end])]
+
+
+def bars(html: str, component: str) -> list[str]:
+    section = html.split(f"<h2>{component}", 1)[1].split("</section>", 1)[0]
+    return re.findall(r'<rect class="([a-z_]+)"', section)
+
+
+def test_daily_bars_from_the_day_error_ratio_and_the_episodes() -> None:
+    # shop: 3 days ago 1 % errors (over a 0.1 % budget), 2 days ago 0.05 %, yesterday none;
+    # today has the open SEV1 episode. Older days: no data in Prometheus.
+    source = DailySource({3: 0.01, 2: 0.0005, 1: 0.0})
+    html = get("/", data(resolved=False), daily=DailyRatios(source)).text
+    shop = bars(html, "shop")
+    assert len(shop) == 90
+    assert shop[-4:] == ["missed_objective", "operational", "operational", "major_outage"]
+    assert set(shop[:-4]) == {"no_data"}
+    assert "2023-11-11: More errors than the objective allows" in html
+    expr, start, end, step = source.asked[0]
+    assert expr == "(e1d)\n/\n(t1d)"
+    assert (start, end, step) == (TODAY - 88 * DAY_SECONDS, TODAY, DAY_SECONDS)
+    assert len(source.asked) == 2  # one range query per SLO
+    for word in INTERNAL:
+        assert word not in html, word
+
+
+def test_daily_bars_are_cached_for_the_day() -> None:
+    source = DailySource({1: 0.0})
+    daily = DailyRatios(source)
+    slos = list(data(resolved=True).slos.values())
+    asyncio.run(daily.verdicts(slos, NOW))
+    asyncio.run(daily.verdicts(slos, TODAY + DAY_SECONDS - 1))
+    assert len(source.asked) == 2  # still today: both answers kept
+    asyncio.run(daily.verdicts(slos, TODAY + DAY_SECONDS))
+    assert len(source.asked) == 4  # a new day: asked again
+
+
+def test_prometheus_down_leaves_the_bars_to_the_episodes() -> None:
+    source = DailySource({}, fail=True)
+    html = get("/", data(resolved=True), daily=DailyRatios(source)).text
+    assert set(bars(html, "catalog")) == {"operational"}
+    assert "connection refused" not in html
+
+
+def test_components_are_the_status_page_names_else_the_service() -> None:
+    ui_data = data(resolved=False)
+    public = StatusComponent("abc123", "Payments")
+    slos = {k: dataclasses.replace(v, status_page=public) for k, v in ui_data.slos.items()}
+    ui_data.slos = {**slos, "login": slo("login", service="auth")}
+    ui_data.evals = [*ui_data.evals, evaluation("login", 1.0, 0.0)]
+    body = get("/api/v2/summary.json", ui_data).json()
+    assert {c["name"]: c["status"] for c in body["components"]} == {
+        "Payments": "major_outage",  # checkout's open episode, under its public name
+        "auth": "operational",
+    }
+    assert body["incidents"][0]["name"] == "Major outage of Payments"

@@ -132,6 +132,30 @@ def test_history_keeps_attempts_and_outcomes(store: AnyStore) -> None:
     assert store.counts().delivered == 1
 
 
+@pytest.mark.parametrize(
+    ("outcome", "next_attempt_at"),
+    [
+        pytest.param("retry", 1010.0, id="retrying-says-when-next"),
+        pytest.param("delivered", None, id="delivered-has-no-next"),
+        pytest.param("dead", None, id="dead-has-no-next"),
+    ],
+)
+def test_history_says_when_a_retrying_delivery_is_tried_next(
+    store: AnyStore, outcome: str, next_attempt_at: float | None
+) -> None:
+    state, events = declared_state()
+    store.commit(state, events, [row("pd", Kind.DECLARED)], at=1000.0)
+    (pending,) = store.due(1000.0)
+    if outcome == "retry":
+        store.mark_retry(pending.id, 1001.0, 1010.0, "HTTP 503", status=503)
+    elif outcome == "delivered":
+        store.mark_delivered(pending.id, 1001.0, status=202)
+    else:
+        store.mark_dead(pending.id, 1001.0, "HTTP 400", status=400)
+    (delivery,) = store.episodes("checkout")[0].deliveries
+    assert delivery.next_attempt_at == next_attempt_at
+
+
 def test_corrupt_file_is_a_clear_store_error(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     path.write_bytes(b"this is not sqlite" * 100)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 
 import httpx
@@ -10,6 +11,7 @@ import pytest
 
 from sloguard.clock import ManualClock
 from sloguard.metrics import Metrics
+from sloguard.model import Runbook
 from sloguard.server import Readiness, Sources, build_app
 from sloguard.server.ui import Ui
 from tests.support.ui import HOSTILE, FakeUiData, dead_episode, evaluation, slo
@@ -102,6 +104,59 @@ def test_detail_shows_numbers_graph_tiers_runbook_and_episodes() -> None:
     assert 'href="/incidents/ep-1"' in text
 
 
+def runbook_data(runbook: Runbook, dashboard_url: str = "") -> FakeUiData:
+    target = dataclasses.replace(
+        slo("checkout"), runbook=runbook, dashboard_url=dashboard_url, runbook_url=""
+    )
+    return FakeUiData([evaluation("checkout", 0.5, 1.0)], {"checkout": target}, [])
+
+
+def runbook_html(text: str) -> str:
+    found = re.search(r'<div id="runbook">(.*?)</div>', text, re.S)
+    assert found is not None
+    return found[1]
+
+
+@pytest.mark.parametrize(
+    ("runbook", "dashboard_url", "shown"),
+    [
+        pytest.param(
+            Runbook(("kubectl -n shop logs deploy/checkout",), ("roll back",), ("page @db",)),
+            "",
+            [
+                "<h3>Diagnostics</h3>",
+                "<li>kubectl -n shop logs deploy/checkout</li>",
+                "<h3>Mitigations</h3>",
+                "<li>roll back</li>",
+                "<h3>Escalation</h3>",
+                "<li>page @db</li>",
+            ],
+            id="every-section-in-reading-order",
+        ),
+        pytest.param(
+            Runbook(mitigations=(HOSTILE, "a && b")),
+            "",
+            ["<li>&lt;img src=x onerror=alert(1)&gt;</li>", "<li>a &amp;&amp; b</li>"],
+            id="steps-escaped",
+        ),
+        pytest.param(
+            Runbook(),
+            "https://grafana.example/d/x?a=1&b=2",
+            ['Dashboard: <a href="https://grafana.example/d/x?a=1&amp;b=2"'],
+            id="dashboard-link-only",
+        ),
+        pytest.param(Runbook(), "", ["No runbook in the spec."], id="none"),
+    ],
+)
+def test_detail_shows_the_runbook_steps_and_links(
+    runbook: Runbook, dashboard_url: str, shown: list[str]
+) -> None:
+    html = runbook_html(get("/slos/checkout", runbook_data(runbook, dashboard_url)).text)
+    positions = [html.index(piece) for piece in shown]
+    assert positions == sorted(positions)
+    assert "<img" not in html
+
+
 @pytest.mark.parametrize(
     ("path", "status", "has"),
     [
@@ -109,6 +164,13 @@ def test_detail_shows_numbers_graph_tiers_runbook_and_episodes() -> None:
         pytest.param("/incidents/ep-1", 200, "dead-lettered", id="dead-letter"),
         pytest.param("/incidents/ep-1", 200, "HTTP 400: bad key", id="dead-reason"),
         pytest.param("/incidents/ep-1", 200, "retrying", id="retrying"),
+        pytest.param("/incidents/ep-1", 200, "<td>timed out", id="retrying-last-error"),
+        pytest.param(
+            "/incidents/ep-1",
+            200,
+            '<span class="next">next attempt 2023-11-14 22:15:20 UTC</span>',
+            id="retrying-next-attempt",
+        ),
         pytest.param("/incidents/ep-1", 200, "burn 20x over 1h/5m", id="timeline"),
         pytest.param("/incidents/ep-1", 200, "# Postmortem draft: checkout", id="postmortem"),
         pytest.param("/incidents/nope", 404, "no episode", id="unknown-incident"),

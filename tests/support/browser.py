@@ -35,7 +35,7 @@ class Chromium:
     browser: Browser
     shots: Path | None = None  # where screenshots go, if anywhere
 
-    def visit(self, url: str, shot: str = "") -> Visit:
+    def visit(self, url: str, shot: str = "", *, full_page: bool = False) -> Visit:
         page = self.browser.new_page(viewport={"width": 1280, "height": 900})
         console: list[str] = []
         dialogs: list[str] = []
@@ -49,7 +49,7 @@ class Chromium:
         page.on("dialog", on_dialog)
         page.goto(url, wait_until="load")
         if shot and self.shots is not None:
-            page.screenshot(path=str(self.shots / f"{shot}.png"), full_page=False)
+            page.screenshot(path=str(self.shots / f"{shot}.png"), full_page=full_page)
         visit = Visit(page.content(), page.inner_text("body"), console, dialogs)
         page.close()
         return visit

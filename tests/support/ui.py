@@ -60,7 +60,9 @@ def dead_episode(episode_id: str = "ep-1", slo_key: str = "checkout") -> Episode
                 "pagerduty", "TRIGGERED", "dead", 5, 1.7e9, 1.7e9 + 60, "HTTP 400: bad key", 400
             ),
             Delivery("slack", "TRIGGERED", "delivered", 1, 1.7e9, 1.7e9 + 1, "", 200),
-            Delivery("webhook", "TRIGGERED", "pending", 2, 1.7e9, None, "timed out", None),
+            Delivery(
+                "webhook", "TRIGGERED", "pending", 2, 1.7e9, None, "timed out", None, 1.7e9 + 120
+            ),
         ),
     )
 
