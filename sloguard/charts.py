@@ -1,0 +1,134 @@
+"""Graphs over time as SVG: series scaled into a box, and the markup that draws them. Pure.
+
+One home for the drawing the UI's SLO page and the report's HTML share: the error budget left
+over the period (a line against a dashed zero), and each tier's long and short windows
+against the tier's threshold (dashed). The data comes in as points; no query, no clock. The
+markup is numbers and escaped text only, and never a script, so a page embedding it stays
+self-contained and safe to open from a file.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+WIDTH, HEIGHT = 600, 160
+# The lines' colours: the report's stylesheet; the UI's has the same rules.
+CSS = (
+    ".threshold{stroke:#1d2430;stroke-dasharray:4 3}svg{background:#fff}"
+    ".line{fill:none;stroke-width:2}.line.w1{stroke:#1a73e8}.line.w2{stroke:#e8710a}"
+    ".line.budget{stroke:#5e35b1}.legend.w1{color:#1a73e8}.legend.w2{color:#e8710a}"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One series over time: a window's burn rate, or the budget left (a ratio)."""
+
+    window: str
+    points: tuple[tuple[float, float], ...]  # (unix seconds, value)
+
+
+@dataclass(frozen=True, slots=True)
+class TierLines:
+    """One tier's two windows over time and the threshold both must cross to fire."""
+
+    severity: str
+    long: Line
+    short: Line
+    threshold: float
+
+
+@dataclass(frozen=True, slots=True)
+class Plot:
+    """A line as SVG polyline points (numbers only)."""
+
+    window: str
+    points: str
+    last: float | None  # the newest value, for the legend
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """Lines and horizontal marks (a threshold, zero) scaled into one box, numbers only."""
+
+    lines: tuple[Plot, ...]
+    marks: tuple[float, ...]  # the y of each mark, in the order given
+    top: float  # the value at y = 0
+    bottom: float  # the value at y = height
+
+
+def chart(
+    lines: Sequence[Line],
+    marks: Sequence[float] = (),
+    *,
+    width: float = WIDTH,
+    height: float = HEIGHT,
+    floor: float = 0.0,
+    ceiling: float = 1.0,
+) -> Chart | None:
+    """Lines on one time scale and one value scale that holds every value, every mark,
+    ``floor`` and ``ceiling``, with a tenth of headroom; None when there is no point."""
+    times = [t for line in lines for t, _ in line.points]
+    if not times:
+        return None
+    start, span = min(times), max(max(times) - min(times), 1.0)
+    values = [v for line in lines for _, v in line.points]
+    low = min([floor, *values, *marks])
+    high = max([ceiling, *values, *marks])
+    pad = (high - low) * 0.1
+    high, low = high + pad, low - pad if low < floor else low
+
+    def y(value: float) -> float:
+        return height - height * (value - low) / (high - low)
+
+    plots = tuple(
+        Plot(
+            line.window,
+            " ".join(f"{(t - start) / span * width:.1f},{y(v):.1f}" for t, v in line.points),
+            line.points[-1][1] if line.points else None,
+        )
+        for line in lines
+    )
+    return Chart(plots, tuple(y(m) for m in marks), high, low)
+
+
+def svg(drawn: Chart, *, label: str, classes: Sequence[str], attrs: str = "") -> str:
+    """The ``<svg>`` of a chart: one polyline per line (``classes[i]`` its CSS class, its
+    window as its title) and a dashed line per mark. ``label`` is escaped; ``attrs`` is
+    markup the caller writes (an id or class), never data."""
+    esc = html.escape
+    polylines = "".join(
+        f'<polyline class="line {esc(cls)}" points="{p.points}"><title>{esc(p.window)}</title>'
+        "</polyline>"
+        for p, cls in zip(drawn.lines, classes, strict=False)
+    )
+    marks = "".join(
+        f'<line class="threshold" x1="0" x2="{WIDTH}" y1="{y:.1f}" y2="{y:.1f}"/>'
+        for y in drawn.marks
+    )
+    return (
+        f'<svg{attrs} role="img" aria-label="{esc(label)}" width="{WIDTH}" height="{HEIGHT}" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}">{polylines}{marks}</svg>'
+    )
+
+
+def budget_svg(budget: Line, attrs: str = "") -> str | None:
+    """The budget left over time against a dashed zero (the budget spent); None without data."""
+    drawn = chart([budget], [0.0])
+    if drawn is None:
+        return None
+    return svg(drawn, label="error budget left over the period", classes=["budget"], attrs=attrs)
+
+
+def tier_svg(tier: TierLines, attrs: str = "") -> str | None:
+    """A tier's long and short windows against its threshold; None without data."""
+    drawn = chart([tier.long, tier.short], [tier.threshold])
+    if drawn is None:
+        return None
+    label = f"{tier.severity} burn rate over time"
+    return svg(drawn, label=label, classes=["w1", "w2"], attrs=attrs)
+
+
+__all__ = ["CSS", "Chart", "Line", "Plot", "TierLines", "budget_svg", "chart", "svg", "tier_svg"]
