@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import httpx
 import pytest
 
 from harness.receivers import JiraReceiver, OpsgenieReceiver, PagerDutyReceiver
 from harness.receivers.jira import DEMO_API_TOKEN, DEMO_EMAIL
-from tests.support.budget import drive, noisy_budget
+from sloguard.notify.jira import JiraConfig, JiraNotifier
+from sloguard.ports import MemoryNotifierState
+from sloguard.records import Kind
+from tests.support.budget import T0, drive, noisy_budget
+from tests.support.fakes import notification
 
 PD_KEY = "R0UT1NGKEY0123456789ABCDEFGHIJKL"
 OG_KEY = "eb243592-faa2-4ba2-a551-1afdf565c889"
@@ -125,3 +130,29 @@ def test_routes_and_crossings(
     assert sorted({i.dedup_key for i in vendors.pd.incidents}) == sorted(pd_keys)
     assert sorted({a.alias for a in vendors.og.alerts}) == sorted(pd_keys)
     assert [i.summary for i in vendors.jira.issues] == [FREEZE] * tickets
+
+
+def test_a_freeze_ticket_is_found_again_after_a_crash(vendors: Vendors) -> None:
+    # The ticket was created but its key never saved (a crash): the retry, with a fresh
+    # notifier state, finds it by its label and creates no second one.
+    exhausted = replace(
+        notification(Kind.BUDGET_EXHAUSTED, episode=KEY, at=T0, slo="checkout-availability"),
+        threshold_percent=0.0,
+        summary="checkout-availability: error budget exhausted: freeze risky releases",
+    )
+    config = JiraConfig(
+        name="tracker", type="jira", url=vendors.jira.url, email=DEMO_EMAIL,
+        api_token_env="UNUSED", project="OPS",
+    )  # fmt: skip
+
+    async def send() -> None:
+        async with httpx.AsyncClient() as client:
+            state = MemoryNotifierState()
+            await JiraNotifier(config, client, api_token=DEMO_API_TOKEN, state=state).send(
+                exhausted
+            )
+
+    asyncio.run(send())
+    asyncio.run(send())
+    [ticket] = vendors.jira.issues
+    assert ticket.summary == FREEZE
