@@ -13,6 +13,8 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sloguard.burn import burn_rate_text
+
 WIDTH, HEIGHT = 600, 160
 # The lines' colours: the report's stylesheet; the UI's has the same rules.
 CSS = (
@@ -114,21 +116,51 @@ def svg(drawn: Chart, *, label: str, classes: Sequence[str], attrs: str = "") ->
     )
 
 
-def budget_svg(budget: Line, attrs: str = "") -> str | None:
-    """The budget left over time against a dashed zero (the budget spent); None without data."""
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else burn_rate_text(value)
+
+
+def budget_figure(budget: Line, attrs: str = "") -> str | None:
+    """The budget left over time against a dashed zero (the budget spent), and its legend:
+    the last value and the scale; None without data."""
     drawn = chart([budget], [0.0])
     if drawn is None:
         return None
-    return svg(drawn, label="error budget left over the period", classes=["budget"], attrs=attrs)
+    label = "error budget left over the period"
+    legend = (
+        f"<p>{_percent(drawn.lines[0].last)} left at the end; the dashed line is a spent "
+        f"budget; scale {_percent(drawn.bottom)} to {_percent(drawn.top)}</p>"
+    )
+    return svg(drawn, label=label, classes=["budget"], attrs=attrs) + legend
 
 
-def tier_svg(tier: TierLines, attrs: str = "") -> str | None:
-    """A tier's long and short windows against its threshold; None without data."""
+def tier_figure(tier: TierLines, attrs: str = "") -> str | None:
+    """A tier's long and short windows against its threshold, and a legend naming each
+    window with its last burn rate, and the scale; None without data."""
     drawn = chart([tier.long, tier.short], [tier.threshold])
     if drawn is None:
         return None
     label = f"{tier.severity} burn rate over time"
-    return svg(drawn, label=label, classes=["w1", "w2"], attrs=attrs)
+    names = ", ".join(
+        f'<span class="legend w{i}">{html.escape(p.window)} at the end {_rate(p.last)}</span>'
+        for i, p in enumerate(drawn.lines, start=1)
+    )
+    legend = f"<p>{names}; threshold dashed; scale up to {_rate(drawn.top)}</p>"
+    return svg(drawn, label=label, classes=["w1", "w2"], attrs=attrs) + legend
 
 
-__all__ = ["CSS", "Chart", "Line", "Plot", "TierLines", "budget_svg", "chart", "svg", "tier_svg"]
+__all__ = [
+    "CSS",
+    "Chart",
+    "Line",
+    "Plot",
+    "TierLines",
+    "budget_figure",
+    "chart",
+    "svg",
+    "tier_figure",
+]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sloguard.burn import burn_rate_text
-from sloguard.charts import CSS, Line, TierLines, budget_svg, tier_svg
+from sloguard.charts import CSS, Line, TierLines, budget_figure, tier_figure
 from sloguard.durations import human_duration, iso_time
 from sloguard.model import SLO
 from sloguard.records import EpisodeRecord
@@ -286,15 +286,15 @@ def _graphs_html(r: SloReview, period: str) -> str:
     esc = html.escape
     out = [f'<section class="slo"><h3>{esc(r.slo)}</h3>']
     if r.graphs is None:
-        return "".join([*out, "<p>No graphs: Prometheus gave no series.</p></section>"])
-    drawn = budget_svg(r.graphs.budget, ' class="budget-history"')
+        return "".join([*out, "<p>No graphs (an SLO without burn tiers or budget).</p></section>"])
+    drawn = budget_figure(r.graphs.budget, ' class="budget-history"')
     out.append(f"<h4>Error budget left over the SLO period ({esc(r.period)}), {period}</h4>")
     out.append(drawn or "<p>No data over the period.</p>")
     for t in r.graphs.tiers:
         windows = f"{t.long.window} and {t.short.window}"
         title = f"{t.severity}: {windows}, threshold {burn_rate_text(t.threshold)}"
         out.append(f'<h4 class="tier-title">{esc(title)}</h4>')
-        out.append(tier_svg(t, ' class="tier-history"') or "<p>No data.</p>")
+        out.append(tier_figure(t, ' class="tier-history"') or "<p>No data.</p>")
     return "".join([*out, "</section>"])
 
 

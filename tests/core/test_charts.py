@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sloguard.charts import Line, TierLines, budget_svg, chart, svg, tier_svg
+from sloguard.charts import Line, TierLines, budget_figure, chart, svg, tier_figure
 
 
 @pytest.mark.parametrize(
@@ -30,8 +30,8 @@ def test_scale_holds_values_marks_and_headroom(
 
 def test_no_point_no_chart() -> None:
     assert chart([Line("a", ())]) is None
-    assert budget_svg(Line("30d", ())) is None
-    assert tier_svg(TierLines("SEV1", Line("1h", ()), Line("5m", ()), 14.4)) is None
+    assert budget_figure(Line("30d", ())) is None
+    assert tier_figure(TierLines("SEV1", Line("1h", ()), Line("5m", ()), 14.4)) is None
 
 
 def test_markup_is_numbers_and_escaped_text() -> None:
@@ -42,3 +42,14 @@ def test_markup_is_numbers_and_escaped_text() -> None:
     assert "<title>&lt;b x=&quot;1&quot;&gt;</title>" in out
     assert out.count('class="threshold"') == 1
     assert "<script" not in out
+
+
+def test_legends_name_the_last_values_and_the_scale() -> None:
+    budget = budget_figure(Line("30d", ((0, 0.9), (60, -0.25))))
+    assert budget is not None
+    legend = "-25.0% left at the end; the dashed line is a spent budget; scale -37.5% to 112.5%"
+    assert legend in budget
+    tier = tier_figure(TierLines("SEV1", Line("1h", ((0, 2.0),)), Line("5m", ((0, 20.0),)), 14.4))
+    assert tier is not None
+    assert '<span class="legend w1">1h at the end 2.0x</span>' in tier
+    assert '<span class="legend w2">5m at the end 20.0x</span>; threshold dashed' in tier

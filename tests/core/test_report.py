@@ -158,6 +158,6 @@ def test_html_draws_each_key_inline_and_escapes() -> None:
     assert page.count("<polyline") == 1 + 2 * 2
     assert 'aria-label="SEV1 burn rate over time"' in page
     assert '<h4 class="tier-title">SEV2: 1h and 5m, threshold 14.4x</h4>' in page
-    assert "No graphs: Prometheus gave no series." in page  # the key without data
+    assert "No graphs (an SLO without burn tiers or budget)." in page  # nothing to draw
     assert "<style>" in page  # self-contained: nothing to fetch
     assert "http" not in page
