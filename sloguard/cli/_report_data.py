@@ -20,7 +20,7 @@ from sloguard.engine import group_expr, group_key
 from sloguard.model import SLO
 from sloguard.ports import Source
 from sloguard.records import EpisodeRecord
-from sloguard.report import Graphs, onset
+from sloguard.report import Graphs, SloReview, onset, review
 
 ONSET_LOOKBACK_SECONDS = 6 * 3600
 ONSET_STEP_SECONDS = 60
@@ -137,4 +137,36 @@ async def graphs(
     return out
 
 
-__all__ = ["Measured", "error_ratios", "graphs", "onsets"]
+async def reviews(
+    source: Source,
+    slos: Sequence[SLO],
+    recorded: Sequence[EpisodeRecord],
+    start: float,
+    end: float,
+    *,
+    drawn: bool,
+) -> list[SloReview]:
+    """One review per SLO key (per group of a grouped SLO) over ``[start, end]``, with the
+    episodes of ``recorded`` declared in it; ``drawn`` also reads what the HTML draws."""
+    out = []
+    measured = await error_ratios(source, slos, start, end)
+    for slo in slos:
+        mine = [
+            e
+            for e in recorded
+            if e.slo.split("{", 1)[0] == slo.name and start <= e.declared_at < end
+        ]
+        ratios = {m.key: m.ratio for m in measured if m.slo is slo}
+        # A group with episodes but no series at the end still gets its row.
+        ratios.update({e.slo: None for e in mine if e.slo not in ratios})
+        if slo.group_by and len(ratios) > 1:
+            ratios.pop(slo.name, None)  # the placeholder of a grouped SLO without series
+        began = await onsets(source, slo, mine)
+        drawings = await graphs(source, slo, list(ratios), start, end) if drawn else {}
+        for key, ratio in ratios.items():
+            episodes = [e for e in mine if e.slo == key]
+            out.append(review(key, slo, ratio, episodes, start, end, began, drawings.get(key)))
+    return out
+
+
+__all__ = ["Measured", "error_ratios", "graphs", "onsets", "reviews"]

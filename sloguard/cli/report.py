@@ -10,13 +10,13 @@ from pathlib import Path
 import click
 
 from sloguard.cli._prometheus import Connection, connection_options, prometheus_config
-from sloguard.cli._report_data import error_ratios, graphs, onsets
+from sloguard.cli._report_data import reviews
 from sloguard.cli.evaluate import parse_at
 from sloguard.errors import SloguardError, SpecError
 from sloguard.model import SLO
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
 from sloguard.records import EpisodeRecord
-from sloguard.report import SloReview, build, render, review
+from sloguard.report import SloReview, build, render
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -36,33 +36,16 @@ Examples:
 """
 
 
-async def reviews(
+async def _read(
     config: PrometheusConfig,
     slos: Sequence[SLO],
     recorded: Sequence[EpisodeRecord],
     start: float,
     end: float,
-    *,
     drawn: bool,
 ) -> list[SloReview]:
-    """One review per SLO key (per group of a grouped SLO), read through one client;
-    ``drawn`` also reads the series the HTML draws."""
-    out = []
     async with PrometheusClient(config) as client:
-        measured = await error_ratios(client, slos, start, end)
-        for slo in slos:
-            mine = _in([e for e in recorded if e.slo.split("{", 1)[0] == slo.name], start, end)
-            ratios = {m.key: m.ratio for m in measured if m.slo is slo}
-            # A group with episodes but no series at the end still gets its row.
-            ratios.update({e.slo: None for e in mine if e.slo not in ratios})
-            if slo.group_by and len(ratios) > 1:
-                ratios.pop(slo.name, None)  # the placeholder of a grouped SLO without series
-            began = await onsets(client, slo, mine)
-            drawings = await graphs(client, slo, list(ratios), start, end) if drawn else {}
-            for key, ratio in ratios.items():
-                episodes = [e for e in mine if e.slo == key]
-                out.append(review(key, slo, ratio, episodes, start, end, began, drawings.get(key)))
-    return out
+        return await reviews(client, slos, recorded, start, end, drawn=drawn)
 
 
 def _episodes(state: Path | None) -> list[EpisodeRecord]:
@@ -75,10 +58,6 @@ def _episodes(state: Path | None) -> list[EpisodeRecord]:
         return store.episodes()
     finally:
         store.close()
-
-
-def _in(episodes: list[EpisodeRecord], start: float, end: float) -> list[EpisodeRecord]:
-    return [e for e in episodes if start <= e.declared_at < end]
 
 
 @click.command("report", epilog=EPILOG)
@@ -128,7 +107,7 @@ def report(
         sys.exit(EXIT_USAGE)
     try:
         recorded = _episodes(state)
-        rows = asyncio.run(reviews(config, slos, recorded, start, end, drawn=fmt == "html"))
+        rows = asyncio.run(_read(config, slos, recorded, start, end, fmt == "html"))
     except SloguardError as exc:
         click.echo(f"sloguard: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)

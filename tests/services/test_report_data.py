@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from sloguard.cli._report_data import Measured, error_ratios, graphs, onsets
+from sloguard.cli._report_data import Measured, error_ratios, graphs, onsets, reviews
 from sloguard.ports import Sample, Series
 from sloguard.records import EpisodeRecord
 from tests.support.sources import DAY, ratio_slo
@@ -78,3 +78,28 @@ def test_a_graph_per_key() -> None:
     ]
     assert eu.tiers[0].long.points[-1][1] == pytest.approx(500.0)  # 0.5 / 0.001
     assert drawn['shop{region="gone"}'].budget.points == ()  # no series: drawn as "no data"
+
+
+def test_reviews_give_each_group_its_episodes() -> None:
+    def ep(id_: str, key: str, declared: float) -> EpisodeRecord:
+        return EpisodeRecord(
+            id=id_, slo=key, declared_at=declared, resolved_at=declared + 600, peak="SEV2"
+        )
+
+    recorded = [
+        ep("e1", EU, T - DAY),
+        ep("e2", EU, T - 2 * DAY),
+        ep("u1", US, T - DAY),
+        ep("old", US, T - 30 * DAY),  # before the period
+        ep("ap", 'shop{region="ap"}', T - DAY),  # a group with no series at the end
+        ep("other", "checkout", T - DAY),  # another SLO's
+    ]
+    got = asyncio.run(reviews(GroupedSource(), [SHOP], recorded, T - 7 * DAY, T, drawn=False))
+    rows = {r.slo: r for r in got}
+    assert list(rows) == [EU, US, 'shop{region="ap"}']
+    found = [sorted(e.id for e in r.episodes) for r in rows.values()]
+    assert found == [["e1", "e2"], ["u1"], ["ap"]]
+    assert rows[EU].error_ratio == 0.002
+    assert rows['shop{region="ap"}'].error_ratio is None
+    assert rows['shop{region="ap"}'].group == {"region": "ap"}
+    assert all(r.graphs is None for r in got)
