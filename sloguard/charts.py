@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sloguard.burn import burn_rate_text
 
-WIDTH, HEIGHT = 600, 160
+WIDTH, HEIGHT = 600, 160  # the box of chart()'s defaults
 # The lines' colours: the report's stylesheet; the UI's has the same rules.
 CSS = (
     ".threshold{stroke:#1d2430;stroke-dasharray:4 3}svg{background:#fff}"
@@ -65,17 +65,22 @@ def chart(
     lines: Sequence[Line],
     marks: Sequence[float] = (),
     *,
-    width: float = WIDTH,
-    height: float = HEIGHT,
+    width: float = 600,
+    height: float = 160,
     floor: float = 0.0,
     ceiling: float = 1.0,
+    start: float | None = None,
+    end: float | None = None,
 ) -> Chart | None:
-    """Lines on one time scale and one value scale that holds every value, every mark,
-    ``floor`` and ``ceiling``, with a tenth of headroom; None when there is no point."""
+    """Lines on one time scale (``start`` to ``end``, else the points' own) and one value
+    scale that holds every value, every mark, ``floor`` and ``ceiling``, with a tenth of
+    headroom; None when there is no point. A period with data for its last hours only is
+    drawn at the right of the whole period, not stretched over it."""
     times = [t for line in lines for t, _ in line.points]
     if not times:
         return None
-    start, span = min(times), max(max(times) - min(times), 1.0)
+    start = min(times) if start is None else start
+    span = max((max(times) if end is None else end) - start, 1.0)
     values = [v for line in lines for _, v in line.points]
     low = min([floor, *values, *marks])
     high = max([ceiling, *values, *marks])
@@ -124,10 +129,14 @@ def _rate(value: float | None) -> str:
     return "-" if value is None else burn_rate_text(value)
 
 
-def budget_figure(budget: Line, attrs: str = "") -> str | None:
+def budget_figure(
+    budget: Line, attrs: str = "", span: tuple[float, float] | None = None
+) -> str | None:
     """The budget left over time against a dashed zero (the budget spent), and its legend:
-    the last value and the scale; None without data."""
-    drawn = chart([budget], [0.0])
+    the last value and the scale; None without data. ``span`` is the time scale (start, end),
+    else the points' own."""
+    start, end = span or (None, None)
+    drawn = chart([budget], [0.0], start=start, end=end)
     if drawn is None:
         return None
     label = "error budget left over the period"
@@ -138,10 +147,14 @@ def budget_figure(budget: Line, attrs: str = "") -> str | None:
     return svg(drawn, label=label, classes=["budget"], attrs=attrs) + legend
 
 
-def tier_figure(tier: TierLines, attrs: str = "") -> str | None:
+def tier_figure(
+    tier: TierLines, attrs: str = "", span: tuple[float, float] | None = None
+) -> str | None:
     """A tier's long and short windows against its threshold, and a legend naming each
-    window with its last burn rate, and the scale; None without data."""
-    drawn = chart([tier.long, tier.short], [tier.threshold])
+    window with its last burn rate, and the scale; None without data (``span``: as
+    :func:`budget_figure`)."""
+    start, end = span or (None, None)
+    drawn = chart([tier.long, tier.short], [tier.threshold], start=start, end=end)
     if drawn is None:
         return None
     label = f"{tier.severity} burn rate over time"

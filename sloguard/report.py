@@ -281,20 +281,21 @@ def _table_html(head: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
 
 
-def _graphs_html(r: SloReview, period: str) -> str:
+def _graphs_html(r: SloReview, span: tuple[float, float]) -> str:
     """One SLO key's section: the budget left over its period, then each tier's windows."""
     esc = html.escape
     out = [f'<section class="slo"><h3>{esc(r.slo)}</h3>']
     if r.graphs is None:
         return "".join([*out, "<p>No graphs (an SLO without burn tiers or budget).</p></section>"])
-    drawn = budget_figure(r.graphs.budget, ' class="budget-history"')
+    drawn = budget_figure(r.graphs.budget, ' class="budget-history"', span)
+    period = f"{iso_time(span[0])} to {iso_time(span[1])}"
     out.append(f"<h4>Error budget left over the SLO period ({esc(r.period)}), {period}</h4>")
     out.append(drawn or "<p>No data over the period.</p>")
     for t in r.graphs.tiers:
         windows = f"{t.long.window} and {t.short.window}"
         title = f"{t.severity}: {windows}, threshold {burn_rate_text(t.threshold)}"
         out.append(f'<h4 class="tier-title">{esc(title)}</h4>')
-        out.append(tier_figure(t, ' class="tier-history"') or "<p>No data.</p>")
+        out.append(tier_figure(t, ' class="tier-history"', span) or "<p>No data.</p>")
     return "".join([*out, "</section>"])
 
 
@@ -309,9 +310,8 @@ def as_html(report: Report) -> str:
     """One self-contained page: the tables, then per SLO key the UI's graphs over the period
     (inline SVG and an inline stylesheet; no script, nothing fetched)."""
     title = f"Reliability review {iso_time(report.start)} to {iso_time(report.end)}"
-    period = f"{iso_time(report.start)} to {iso_time(report.end)}"
     episodes = _episode_rows(report)
-    graphs = "".join(_graphs_html(r, period) for r in report.slos)
+    graphs = "".join(_graphs_html(r, (report.start, report.end)) for r in report.slos)
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{_PAGE_CSS}</style></head><body>"

@@ -53,3 +53,13 @@ def test_legends_name_the_last_values_and_the_scale() -> None:
     assert tier is not None
     assert '<span class="legend w1">1h at the end 2.0x</span>' in tier
     assert '<span class="legend w2">5m at the end 20.0x</span>; threshold dashed' in tier
+
+
+def test_a_given_time_scale_places_late_data_at_the_right() -> None:
+    late = [Line("30d", ((900.0, 0.5), (1000.0, 0.4)))]
+    own = chart(late)
+    given = chart(late, start=0.0, end=1000.0)
+    assert own is not None
+    assert given is not None
+    assert own.lines[0].points.startswith("0.0,")  # stretched over its own hundred seconds
+    assert given.lines[0].points.startswith("540.0,")  # at 90 % of the period's width
