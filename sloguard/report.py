@@ -1,20 +1,25 @@
 """The reliability review of a period, per SLO: what a weekly review and a postmortem read. Pure.
 
-For each SLO (each group of a grouped SLO): availability over the period against the
-objective, the budget that period spent, the episodes declared in it (by severity, with the
-budget each one spent, time to detect and time to resolve) and the pages per week. The worst
-offenders (most budget spent) come first. The figures come in as data: the error ratio of the
-period from Prometheus, the episodes from the state database (``sloguard.store``).
+For each SLO key (each group of a grouped SLO is its own row, as the daemon evaluates it):
+availability over the period against the objective, the budget that period spent, the
+episodes declared in it (by severity, with the budget each one spent, time to detect and time
+to resolve) and the pages per week. The worst offenders (most budget spent) come first. The
+figures come in as data: the error ratio of the period from Prometheus, the episodes from the
+state database (``sloguard.store``), and for the HTML the series the UI draws (the budget
+left over the SLO period and each tier's windows, drawn by :mod:`sloguard.charts`).
 """
 
 from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sloguard.burn import burn_rate_text
+from sloguard.charts import CSS, Line, TierLines, budget_figure, tier_figure
 from sloguard.durations import human_duration, iso_time
 from sloguard.model import SLO
 from sloguard.records import EpisodeRecord
@@ -37,8 +42,16 @@ class EpisodeLine:
 
 
 @dataclass(frozen=True, slots=True)
+class Graphs:
+    """What the HTML draws for one SLO key over the period, as the UI's SLO page does."""
+
+    budget: Line  # budget left over the SLO period at each instant (1 untouched, < 0 overspent)
+    tiers: tuple[TierLines, ...]  # burn rates of each tier's windows, most severe first
+
+
+@dataclass(frozen=True, slots=True)
 class SloReview:
-    """One SLO key over the period."""
+    """One SLO key over the period: ``slo`` is the key (``name`` or ``name{group}``)."""
 
     slo: str
     service: str
@@ -49,6 +62,9 @@ class SloReview:
     episodes: tuple[EpisodeLine, ...] = ()
     pages_per_week: float = 0.0
     episodes_by_severity: dict[str, int] = field(default_factory=dict)
+    name: str = ""  # the spec's SLO name (the key without its group)
+    group: Mapping[str, str] = field(default_factory=dict)  # the group's labels; {} ungrouped
+    graphs: Graphs | None = None
 
     @property
     def availability_percent(self) -> float | None:
@@ -65,6 +81,16 @@ class Report:
     start: float
     end: float
     slos: tuple[SloReview, ...]
+
+
+_GROUP_LABEL = re.compile(r'(\w+)="([^"]*)"')
+
+
+def group_labels(key: str) -> dict[str, str]:
+    """The labels of a group's key ``name{a="x",b="y"}`` (as the engine writes it), {} for an
+    ungrouped key."""
+    _, brace, inner = key.partition("{")
+    return dict(_GROUP_LABEL.findall(inner)) if brace else {}
 
 
 def onset(points: Sequence[tuple[float, float]], budget: float) -> float | None:
@@ -107,9 +133,10 @@ def review(
     start: float,
     end: float,
     onsets: Mapping[str, float] | None = None,
+    graphs: Graphs | None = None,
 ) -> SloReview:
     """One SLO key over ``[start, end]``; ``episodes`` are all of the key's, any time;
-    ``onsets`` the burn onset from the data by episode id."""
+    ``onsets`` the burn onset from the data by episode id; ``graphs`` what the HTML draws."""
     inside = [e for e in episodes if start <= e.declared_at < end]
     found = onsets or {}
     lines = tuple(
@@ -134,6 +161,9 @@ def review(
         episodes=lines,
         pages_per_week=pages * WEEK_SECONDS / seconds if seconds > 0 else 0.0,
         episodes_by_severity=dict(sorted(by_sev.items())),
+        name=slo.name,
+        group=group_labels(key),
+        graphs=graphs,
     )
 
 
@@ -163,6 +193,8 @@ def as_json(report: Report) -> dict[str, Any]:
         "slos": [
             {
                 "slo": r.slo,
+                "name": r.name or r.slo,
+                "group": dict(r.group),
                 "service": r.service,
                 "objective_percent": r.objective_percent,
                 "period": r.period,
@@ -241,22 +273,52 @@ def as_markdown(report: Report) -> str:
     return "\n".join(out) + "\n"
 
 
-def as_html(report: Report) -> str:
-    def table(head: list[str], rows: list[list[str]]) -> str:
-        th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-        trs = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
-        )
-        return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
+def _table_html(head: list[str], rows: list[list[str]]) -> str:
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    trs = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
 
+
+def _graphs_html(r: SloReview, span: tuple[float, float]) -> str:
+    """One SLO key's section: the budget left over its period, then each tier's windows."""
+    esc = html.escape
+    out = [f'<section class="slo"><h3>{esc(r.slo)}</h3>']
+    if r.graphs is None:
+        return "".join([*out, "<p>No graphs (an SLO without burn tiers or budget).</p></section>"])
+    drawn = budget_figure(r.graphs.budget, ' class="budget-history"', span)
+    period = f"{iso_time(span[0])} to {iso_time(span[1])}"
+    out.append(f"<h4>Error budget left over the SLO period ({esc(r.period)}), {period}</h4>")
+    out.append(drawn or "<p>No data over the period.</p>")
+    for t in r.graphs.tiers:
+        windows = f"{t.long.window} and {t.short.window}"
+        title = f"{t.severity}: {windows}, threshold {burn_rate_text(t.threshold)}"
+        out.append(f'<h4 class="tier-title">{esc(title)}</h4>')
+        out.append(tier_figure(t, ' class="tier-history"', span) or "<p>No data.</p>")
+    return "".join([*out, "</section>"])
+
+
+_PAGE_CSS = (
+    "body{font:14px/1.4 system-ui,sans-serif;margin:1em;color:#1d2430}"
+    "table{border-collapse:collapse}th,td{padding:.3em .5em;border-bottom:1px solid #e3e6ea;"
+    "text-align:left}" + CSS
+)
+
+
+def as_html(report: Report) -> str:
+    """One self-contained page: the tables, then per SLO key the UI's graphs over the period
+    (inline SVG and an inline stylesheet; no script, nothing fetched)."""
     title = f"Reliability review {iso_time(report.start)} to {iso_time(report.end)}"
     episodes = _episode_rows(report)
+    graphs = "".join(_graphs_html(r, (report.start, report.end)) for r in report.slos)
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title></head><body>"
+        f"<title>{html.escape(title)}</title><style>{_PAGE_CSS}</style></head><body>"
         f"<h1>{html.escape(title)}</h1><p>Worst first: the most error budget spent.</p>"
-        f"{table(*_rows(report))}<h2>Episodes</h2>"
-        f"{table(EPISODE_HEAD, episodes) if episodes else '<p>No episode was declared.</p>'}"
+        f"{_table_html(*_rows(report))}<h2>Episodes</h2>"
+        f"{_table_html(EPISODE_HEAD, episodes) if episodes else '<p>No episode was declared.</p>'}"
+        f"<h2>Graphs</h2>{graphs}"
         "</body></html>\n"
     )
 
@@ -269,6 +331,7 @@ def render(report: Report, fmt: str) -> str:
 
 __all__ = [
     "EpisodeLine",
+    "Graphs",
     "Report",
     "SloReview",
     "as_html",
@@ -276,6 +339,7 @@ __all__ = [
     "as_markdown",
     "build",
     "episode_line",
+    "group_labels",
     "onset",
     "render",
     "review",

@@ -9,15 +9,14 @@ from pathlib import Path
 
 import click
 
-from sloguard.burn import usable_ratio
 from sloguard.cli._prometheus import Connection, connection_options, prometheus_config
+from sloguard.cli._report_data import reviews
 from sloguard.cli.evaluate import parse_at
-from sloguard.durations import format_duration
 from sloguard.errors import SloguardError, SpecError
 from sloguard.model import SLO
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
 from sloguard.records import EpisodeRecord
-from sloguard.report import build, onset, render, review
+from sloguard.report import SloReview, build, render
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -37,46 +36,16 @@ Examples:
 """
 
 
-async def error_ratios(
-    config: PrometheusConfig, slos: Sequence[SLO], start: float, end: float
-) -> dict[str, float | None]:
-    """Each SLO's error ratio over ``[start, end]``, read at ``end`` (None without data).
-
-    A grouped SLO is read as one: the ratio of all its groups together."""
-    window = format_duration(int(end - start))
-    out: dict[str, float | None] = {}
+async def _read(
+    config: PrometheusConfig,
+    slos: Sequence[SLO],
+    recorded: Sequence[EpisodeRecord],
+    start: float,
+    end: float,
+    drawn: bool,
+) -> list[SloReview]:
     async with PrometheusClient(config) as client:
-        for slo in slos:
-            samples = await client.query(slo.error_ratio_query(window), end)
-            out[slo.name] = usable_ratio(samples[0].value) if len(samples) == 1 else None
-    return out
-
-
-ONSET_LOOKBACK_SECONDS = 6 * 3600
-ONSET_STEP_SECONDS = 60
-
-
-async def onsets(
-    config: PrometheusConfig, slo: SLO, episodes: Sequence[EpisodeRecord]
-) -> dict[str, float]:
-    """Each episode's burn onset from the data (report.onset): the shortest window's error
-    ratio every minute over the hours before its declaration. Grouped SLOs are left out."""
-    if slo.group_by:
-        return {}
-    window = format_duration(min(slo.window_seconds))
-    found: dict[str, float] = {}
-    async with PrometheusClient(config) as client:
-        for e in episodes:
-            series = await client.query_range(
-                slo.error_ratio_query(window),
-                e.declared_at - ONSET_LOOKBACK_SECONDS,
-                e.declared_at,
-                ONSET_STEP_SECONDS,
-            )
-            began = onset(series[0].points, slo.budget) if len(series) == 1 else None
-            if began is not None:
-                found[e.id] = began
-    return found
+        return await reviews(client, slos, recorded, start, end, drawn=drawn)
 
 
 def _episodes(state: Path | None) -> list[EpisodeRecord]:
@@ -89,15 +58,6 @@ def _episodes(state: Path | None) -> list[EpisodeRecord]:
         return store.episodes()
     finally:
         store.close()
-
-
-def _of(slo: SLO, episodes: Sequence[EpisodeRecord]) -> list[EpisodeRecord]:
-    """The episodes of ``slo``, of any of its groups."""
-    return [e for e in episodes if e.slo.split("{", 1)[0] == slo.name]
-
-
-def _in(episodes: list[EpisodeRecord], start: float, end: float) -> list[EpisodeRecord]:
-    return [e for e in episodes if start <= e.declared_at < end]
 
 
 @click.command("report", epilog=EPILOG)
@@ -128,9 +88,10 @@ def report(
 ) -> None:
     """The reliability review of the SLOs in PATH... between --from and --to.
 
-    Per SLO, worst first: availability over the period against the objective, the share of
-    the SLO period's error budget the period spent, and with --state the episodes declared in
-    it (by severity, the budget each spent, time to detect and to resolve) and pages per week.
+    Per SLO, and per group of an SLO with group_by, worst first: availability over the period
+    against the objective, the share of the SLO period's error budget the period spent, and
+    with --state the episodes declared in it (by severity, the budget each spent, time to
+    detect and to resolve) and pages per week. The HTML adds the UI's graphs over the period.
     """
     start, end = parse_at(from_text), parse_at(to_text)
     if end - start < 60:
@@ -145,15 +106,10 @@ def report(
             click.echo(str(problem), err=True)
         sys.exit(EXIT_USAGE)
     try:
-        ratios = asyncio.run(error_ratios(config, slos, start, end))
         recorded = _episodes(state)
-        episodes = {s.name: _in(_of(s, recorded), start, end) for s in slos}
-        began = {s.name: asyncio.run(onsets(config, s, episodes[s.name])) for s in slos}
+        rows = asyncio.run(_read(config, slos, recorded, start, end, fmt == "html"))
     except SloguardError as exc:
         click.echo(f"sloguard: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
-    reviews = [
-        review(s.name, s, ratios[s.name], episodes[s.name], start, end, began[s.name]) for s in slos
-    ]
-    click.echo(render(build(start, end, reviews), fmt), nl=False)
+    click.echo(render(build(start, end, rows), fmt), nl=False)
     sys.exit(EXIT_OK)

@@ -163,7 +163,8 @@ def _check_references(config: DaemonConfig, located: _Located) -> None:
                     located.problem(
                         ("routes", i, "notifiers", j),
                         f"notifier {name!r} cannot take budget events: route them to a "
-                        "slack notifier or a webhook with the generic preset",
+                        "slack, jira, pagerduty or opsgenie notifier or a webhook with the "
+                        "generic preset",
                     )
                 )
     problems.extend(_state_problems(config, located))

@@ -25,8 +25,9 @@ _FORBID = ConfigDict(extra="forbid", frozen=True)
 
 SeverityName = Literal["SEV1", "SEV2", "SEV3"]
 BudgetEventName = Literal["budget.threshold_crossed", "budget.exhausted", "budget.recovered"]
-# Notifiers that render budget events (PagerDuty and Opsgenie would page on a budget line).
-BUDGET_NOTIFIER_TYPES = ("webhook", "slack")
+# Notifiers that render budget events: a message, a signed event, a freeze ticket, or a
+# low-urgency alert per budget line (PagerDuty warning/error, Opsgenie P4/P3).
+BUDGET_NOTIFIER_TYPES = ("webhook", "slack", "jira", "pagerduty", "opsgenie")
 
 
 class RouteMatch(BaseModel):

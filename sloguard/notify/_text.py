@@ -36,6 +36,14 @@ def bounded_key(key: str, limit: int) -> str:
     return f"{key[: limit - 17]}~{digest}"
 
 
+def budget_line_key(n: Notification) -> str:
+    """The alert key of one line of an SLO key's budget (``budget:<slo>:<line>``): a pager's
+    budget alert opens when the budget falls through the line and closes when it climbs back
+    above it, the two events sharing the key while the other lines keep their own."""
+    line = n.threshold_percent if n.threshold_percent is not None else 0.0
+    return f"{n.episode_id}:{line:g}"
+
+
 def _fmt_percent(value: float) -> str:
     return f"{value:.1f}%" if abs(value) < 10 else f"{value:.0f}%"
 
@@ -177,6 +185,8 @@ def facts(n: Notification) -> dict[str, str]:
         out[f"burn_rate_{window}"] = "no data" if rate is None else burn_rate_text(rate)
     for key, factor in n.thresholds.items():
         out[f"threshold {key}"] = f"{factor:g}x"
+    if n.threshold_percent is not None:
+        out["budget_line"] = f"{n.threshold_percent:g}% left"
     if n.error_budget_remaining is not None:
         out["error_budget_remaining"] = _fmt_percent(n.error_budget_remaining * 100)
     tte = n.time_to_exhaustion_seconds

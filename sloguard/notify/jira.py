@@ -11,6 +11,11 @@ subset, limits). What sloguard relies on:
 - After a routed **SEV1/SEV2** episode resolves (``postmortem`` set): one issue "Postmortem:
   ..." holding the draft in ADF, due ``due_days`` after the resolve, assigned to the SLO's
   ``owner.jira_account_id``, labelled ``sloguard-postmortem`` and ``postmortem-<episode>``.
+- **Budget events**: ``budget.exhausted`` opens one issue "Release freeze for <service>: <slo>
+  budget exhausted" per exhaustion (labels ``sloguard-budget`` and the event id, found by
+  label after a crash like the episode's issue); a later ``budget.threshold_crossed`` or
+  ``budget.recovered`` of that SLO key is a comment on it, once per event id. Before the first
+  exhaustion there is no ticket to comment on, so those events are skipped.
 - **Retry**: 429 (``Retry-After``) and 5xx; 400, 401, 403, 404 are permanent. Jira publishes
   no request budget; the contract's receiver bursts at 10 a second per endpoint.
 """
@@ -39,6 +44,7 @@ RETRY_AFTER_429_SECONDS = 5.0
 LABEL = "sloguard"
 POSTMORTEM_LABEL = "sloguard-postmortem"
 ACTION_LABEL = "sloguard-action"
+BUDGET_LABEL = "sloguard-budget"
 
 
 class PostmortemTickets(BaseModel):
@@ -93,11 +99,43 @@ def ticket_body(n: Notification, config: JiraConfig) -> dict[str, Any]:
     return {"fields": fields}
 
 
+def freeze_body(n: Notification, config: JiraConfig) -> dict[str, Any]:
+    """The release-freeze issue of one exhaustion of an SLO key's error budget."""
+    lines = [n.summary or headline(n), ""]
+    if n.description:
+        lines += [n.description, ""]
+    lines += [
+        f"- **SLO**: `{n.slo}` ({n.objective_percent:g}% over {n.period})",
+        f"- **Service**: {n.service}",
+    ]
+    if n.dashboard_url:
+        lines.append(f"- **Dashboard**: {n.dashboard_url}")
+    lines += [
+        "",
+        "The error budget policy asks for a freeze of risky releases until the budget "
+        "recovers; sloguard comments here as it crosses the policy's lines.",
+    ]
+    summary = f"Release freeze for {n.service}: {n.slo} budget exhausted"
+    fields: dict[str, Any] = {
+        "project": {"key": config.project},
+        "issuetype": {"name": config.issue_type},
+        "summary": truncate(summary, SUMMARY_MAX),
+        "description": _adf.document("\n".join(lines)),
+        "labels": [BUDGET_LABEL, episode_label(n.event_id)],
+    }
+    return {"fields": fields}
+
+
 def comment_body(n: Notification) -> dict[str, Any]:
     text = {
         Kind.ESCALATED: f"Escalated to {n.severity}: {n.summary or headline(n)}",
         Kind.DEESCALATED: f"De-escalated to {n.severity}: {n.summary or headline(n)}",
         Kind.RESOLVED: f"Resolved: {n.summary or headline(n)}",
+        Kind.BUDGET_RECOVERED: (
+            f"Release freeze can end: {n.summary}"
+            if n.threshold_percent is not None and n.threshold_percent <= 0
+            else n.summary
+        ),
     }.get(n.kind, n.summary or headline(n))
     return {"body": _adf.document(text)}
 
@@ -199,6 +237,9 @@ class JiraNotifier:
         n = notification
         if n.kind is Kind.STALE:
             return
+        if n.kind.budget:
+            await self._send_budget(n)
+            return
         state = self._state.notifier_state(self.name, n.episode_id)
         if "issue" not in state:
             state["issue"] = await self._jira.ensure(
@@ -214,6 +255,20 @@ class JiraNotifier:
         if self._wants_postmortem(n) and "postmortem" not in state:
             label = postmortem_label(n.episode_id)
             state["postmortem"] = await self._jira.ensure(label, postmortem_body(n, self._config))
+            self._save(n, state)
+
+    async def _send_budget(self, n: Notification) -> None:
+        """A freeze issue per exhaustion, the SLO key's other budget events as comments."""
+        state = self._state.notifier_state(self.name, n.episode_id)
+        if n.kind is Kind.BUDGET_EXHAUSTED and state.get("freeze") != n.event_id:
+            key = await self._jira.ensure(episode_label(n.event_id), freeze_body(n, self._config))
+            state = {"issue": key, "freeze": n.event_id, "posted": [n.event_id]}
+            self._save(n, state)
+            return
+        if "issue" in state and n.event_id not in state.get("posted", []):
+            path = f"issue/{state['issue']}/comment"
+            await self._jira.request("POST", path, comment_body(n), f"comment {n.kind.value}")
+            state["posted"] = [*state.get("posted", []), n.event_id]
             self._save(n, state)
 
     def _wants_postmortem(self, n: Notification) -> bool:

@@ -18,6 +18,9 @@ limits schema, contract.json). What sloguard relies on:
 - Limits (create-alert.limits.schema.json): message 130, alias 512, description 15000,
   tags 20 x 50, details 8000 characters in total, entity 512, source 100, note 25000,
   responders 50. Over-long values are cut here, with an ellipsis, never sent to be refused.
+- Budget events: a line of the budget policy crossed is its own alert, ``alias``
+  ``budget:<slo>:<line>`` (P4; P3 for exhaustion), closed by the ``budget.recovered`` of the
+  same line (a close of an alias never created is answered 202 and does nothing).
 """
 
 from __future__ import annotations
@@ -29,7 +32,14 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sloguard.notify import _http
-from sloguard.notify._text import bounded_key, details_markdown, facts, headline, truncate
+from sloguard.notify._text import (
+    bounded_key,
+    budget_line_key,
+    details_markdown,
+    facts,
+    headline,
+    truncate,
+)
 from sloguard.notify.base import NotifierConfigBase
 from sloguard.records import Kind, Notification
 
@@ -52,6 +62,11 @@ SOURCE_MAX = 100
 NOTE_MAX = 25000
 RESPONDERS_MAX = 50
 STALE_SUFFIX = ":stale"
+# A budget line asks the team to act, below any burn page (the routes choose who hears it).
+BUDGET_PRIORITY: dict[Kind, OgPriority] = {
+    Kind.BUDGET_THRESHOLD_CROSSED: "P4",
+    Kind.BUDGET_EXHAUSTED: "P3",
+}
 
 
 class Responder(BaseModel):
@@ -97,6 +112,8 @@ class OpsgenieConfig(NotifierConfigBase):
 def priority_for(notification: Notification, config: OpsgenieConfig) -> OgPriority:
     if notification.kind is Kind.STALE:
         return config.stale_priority
+    if notification.kind in BUDGET_PRIORITY:
+        return BUDGET_PRIORITY[notification.kind]
     for mapping in (config.priority_map, DEFAULT_PRIORITY_MAP):
         for sev, priority in mapping.items():
             if sev == notification.severity:
@@ -105,6 +122,8 @@ def priority_for(notification: Notification, config: OpsgenieConfig) -> OgPriori
 
 
 def alias(notification: Notification) -> str:
+    if notification.kind.budget:
+        return bounded_key(budget_line_key(notification), ALIAS_MAX)
     suffix = STALE_SUFFIX if notification.kind is Kind.STALE else ""
     return bounded_key(notification.episode_id + suffix, ALIAS_MAX)
 
@@ -122,6 +141,8 @@ def tags(notification: Notification, config: OpsgenieConfig) -> list[str]:
     ]
     if n.kind is Kind.STALE:
         wanted.insert(1, "stale")
+    if n.kind.budget:
+        wanted.insert(1, "error-budget")
     out: list[str] = []
     for tag in wanted:
         tag = truncate(tag, TAG_MAX)
@@ -147,7 +168,7 @@ def details(notification: Notification) -> dict[str, str]:
 
 
 def build_payload(notification: Notification, config: OpsgenieConfig) -> dict[str, Any]:
-    """The create-alert body (for DECLARED, ESCALATED and STALE)."""
+    """The create-alert body (for DECLARED, ESCALATED, STALE and a budget line crossed)."""
     n = notification
     body: dict[str, Any] = {
         "message": truncate(headline(n), MESSAGE_MAX),
@@ -227,6 +248,11 @@ class OpsgenieNotifier:
             await self._call("POST", alert_path(key, "close"), body, f"close {key}")
             stale = bounded_key(n.episode_id + STALE_SUFFIX, ALIAS_MAX)
             await self._call("POST", alert_path(stale, "close"), body, f"close {stale}")
+            return
+        if n.kind is Kind.BUDGET_RECOVERED:
+            key = alias(n)
+            body = close_payload(n, self._config)
+            await self._call("POST", alert_path(key, "close"), body, f"close {key}")
             return
         body = build_payload(n, self._config)
         await self._call("POST", "/v2/alerts", body, f"create {body['alias']}")

@@ -13,6 +13,9 @@ dedup semantics). What sloguard relies on:
   ``responses``). No ``Retry-After`` is documented; on 429 without one we hint 30 s, the
   spacing PagerDuty's rate-limit page suggests (``retry_guidance.rate_limit_page``).
 - Rate limit: 120 events per minute per routing key (``rate_limits``).
+- Budget events: a line of the budget policy crossed is its own alert, ``dedup_key``
+  ``budget:<slo>:<line>`` (``warning``; ``error`` for exhaustion), resolved by the
+  ``budget.recovered`` of the same line. A resolve of a key never triggered is a no-op 202.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pydantic import Field
 
 from sloguard.durations import iso_time
 from sloguard.notify import _http
-from sloguard.notify._text import bounded_key, headline, truncate
+from sloguard.notify._text import bounded_key, budget_line_key, headline, truncate
 from sloguard.notify.base import NotifierConfigBase
 from sloguard.records import Kind, Notification
 
@@ -43,6 +46,11 @@ DEDUP_KEY_MAX = 255
 RATE_LIMIT_PER_MINUTE = 120
 RETRY_AFTER_429_SECONDS = 30.0
 STALE_SUFFIX = ":stale"
+# A budget line is a warning to act on, not a page at night (the routes choose who hears it).
+BUDGET_SEVERITY: dict[Kind, PdSeverity] = {
+    Kind.BUDGET_THRESHOLD_CROSSED: "warning",
+    Kind.BUDGET_EXHAUSTED: "error",
+}
 
 
 class PagerDutyConfig(NotifierConfigBase):
@@ -61,9 +69,18 @@ class PagerDutyConfig(NotifierConfigBase):
     client_url: str = ""  # shown as "View in sloguard"; default: the dashboard link
 
 
+_CLASSES = {
+    Kind.STALE: "slo-evaluation-stale",
+    Kind.BUDGET_THRESHOLD_CROSSED: "slo-error-budget",
+    Kind.BUDGET_EXHAUSTED: "slo-error-budget",
+}
+
+
 def severity_for(notification: Notification, config: PagerDutyConfig) -> PdSeverity:
     if notification.kind is Kind.STALE:
         return config.stale_severity
+    if notification.kind in BUDGET_SEVERITY:
+        return BUDGET_SEVERITY[notification.kind]
     for sev, pd_severity in config.severity_map.items():
         if sev == notification.severity:
             return pd_severity
@@ -74,7 +91,10 @@ def severity_for(notification: Notification, config: PagerDutyConfig) -> PdSever
 
 
 def dedup_key(notification: Notification) -> str:
-    """The episode id; a stale alert gets its own key so resolving it never closes the page."""
+    """The episode id; a stale alert gets its own key so resolving it never closes the page,
+    and each line of a budget its own (:func:`~sloguard.notify._text.budget_line_key`)."""
+    if notification.kind.budget:
+        return bounded_key(budget_line_key(notification), DEDUP_KEY_MAX)
     if notification.kind is Kind.STALE:
         return bounded_key(notification.episode_id + STALE_SUFFIX, DEDUP_KEY_MAX)
     return bounded_key(notification.episode_id, DEDUP_KEY_MAX)
@@ -95,6 +115,8 @@ def custom_details(notification: Notification) -> dict[str, Any]:
         "episode_id": n.episode_id,
         "evaluated_at": iso_time(n.at),
     }
+    if n.threshold_percent is not None:
+        details["budget_line_percent"] = n.threshold_percent
     if n.previous_severity:
         details["previous_severity"] = n.previous_severity
     if n.owner:
@@ -129,7 +151,7 @@ def build_payload(notification: Notification, config: PagerDutyConfig) -> dict[s
     """The event body without ``routing_key`` (a secret; :meth:`PagerDutyNotifier.send` adds
     it). RESOLVED gives the resolve event for the episode's key."""
     n = notification
-    if n.kind is Kind.RESOLVED:
+    if n.kind in (Kind.RESOLVED, Kind.BUDGET_RECOVERED):
         return {"event_action": "resolve", "dedup_key": dedup_key(n)}
     body: dict[str, Any] = {
         "event_action": "trigger",
@@ -141,7 +163,7 @@ def build_payload(notification: Notification, config: PagerDutyConfig) -> dict[s
             "timestamp": iso_time(n.at),
             "component": n.service,
             "group": n.owner.get("team", "") or n.slo,
-            "class": "slo-evaluation-stale" if n.kind is Kind.STALE else "slo-burn-rate",
+            "class": _CLASSES.get(n.kind, "slo-burn-rate"),
             "custom_details": custom_details(n),
         },
         "client": "sloguard",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import jinja2
 
+from sloguard import charts
+
 CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1d2430;background:#f6f7f9}
 header{background:#1d2430;color:#fff;padding:.6em 1em}header a{color:#fff;margin-right:1em}
@@ -20,10 +22,8 @@ th,td{padding:.3em .5em;border-bottom:1px solid #e3e6ea;text-align:left;vertical
 .num{font-size:2em;font-weight:600}.cards{display:flex;gap:2em;margin:1em 0}
 form{margin:.5em 0}input,select{margin-right:.5em}pre{white-space:pre-wrap;background:#fff;padding:1em}
 .dead{color:#b3261e;font-weight:600}.next{display:block;color:#5f6368}.over{fill:#b3261e}.under{fill:#1e8e3e}
-.threshold{stroke:#1d2430;stroke-dasharray:4 3}svg{background:#fff}
-.line{fill:none;stroke-width:2}.line.w1{stroke:#1a73e8}.line.w2{stroke:#e8710a}
-.line.budget{stroke:#5e35b1}.legend.w1{color:#1a73e8}.legend.w2{color:#e8710a}
 """
+CSS += charts.CSS + "\n"  # the graphs' colours: one home, shared with the report
 
 _BASE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

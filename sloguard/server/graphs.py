@@ -14,31 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sloguard import rules
+from sloguard.charts import Line, TierLines
 from sloguard.durations import format_duration
 from sloguard.model import SLO
 from sloguard.ports import Source
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    """One series over time: a window's burn rate, or the budget left (a ratio)."""
-
-    window: str
-    points: tuple[tuple[float, float], ...]  # (unix seconds, value)
-
-
-@dataclass(frozen=True, slots=True)
-class TierLines:
-    """One tier's two windows over time and the threshold both must cross to fire."""
-
-    severity: str
-    long: Line
-    short: Line
-    threshold: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,63 +135,4 @@ class BurnHistory:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Plot:
-    """A line as SVG polyline points (numbers only)."""
-
-    window: str
-    points: str
-    last: float | None  # the newest value, for the legend
-
-
-@dataclass(frozen=True, slots=True)
-class Chart:
-    """Lines and horizontal marks (a threshold, zero) scaled into one box, numbers only."""
-
-    lines: tuple[Plot, ...]
-    marks: tuple[float, ...]  # the y of each mark, in the order given
-    top: float  # the value at y = 0
-    bottom: float  # the value at y = height
-
-
-def chart(
-    lines: Sequence[Line],
-    marks: Sequence[float] = (),
-    *,
-    width: float = 600,
-    height: float = 160,
-    floor: float = 0.0,
-    ceiling: float = 1.0,
-    start: float | None = None,
-    end: float | None = None,
-) -> Chart | None:
-    """Lines on one time scale (``start`` to ``end``, else the points' own) and one value
-    scale that holds every value, every mark, ``floor`` and ``ceiling``, with a tenth of
-    headroom; None when there is no point. A period with data for its last hours only is
-    drawn at the right of the whole period, not stretched over it."""
-    times = [t for line in lines for t, _ in line.points]
-    if not times:
-        return None
-    start = min(times) if start is None else start
-    span = max((max(times) if end is None else end) - start, 1.0)
-    values = [v for line in lines for _, v in line.points]
-    low = min([floor, *values, *marks])
-    high = max([ceiling, *values, *marks])
-    pad = (high - low) * 0.1
-    high, low = high + pad, low - pad if low < floor else low
-
-    def y(value: float) -> float:
-        return height - height * (value - low) / (high - low)
-
-    plots = tuple(
-        Plot(
-            line.window,
-            " ".join(f"{(t - start) / span * width:.1f},{y(v):.1f}" for t, v in line.points),
-            line.points[-1][1] if line.points else None,
-        )
-        for line in lines
-    )
-    return Chart(plots, tuple(y(m) for m in marks), high, low)
-
-
-__all__ = ["BurnHistory", "Chart", "History", "Line", "Plot", "TierLines", "chart"]
+__all__ = ["BurnHistory", "History"]

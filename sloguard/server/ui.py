@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sloguard.burn import Evaluation
+from sloguard.charts import Chart, TierLines, chart
 from sloguard.durations import format_duration
 from sloguard.errors import SloguardError
 from sloguard.model import SLO, Severity
@@ -25,7 +26,7 @@ from sloguard.postmortem import SloFacts, render
 from sloguard.records import EpisodeRecord
 from sloguard.server import pages
 from sloguard.server._templates import CSS, environment
-from sloguard.server.graphs import BurnHistory, Chart, History, TierLines, chart
+from sloguard.server.graphs import BurnHistory, History
 
 RECENT_EPISODES = 50
 

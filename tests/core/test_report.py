@@ -6,9 +6,20 @@ import json
 
 import pytest
 
+from sloguard.charts import Line, TierLines
 from sloguard.model import SLO, RatioIndicator
 from sloguard.records import EpisodeRecord, Transition
-from sloguard.report import as_json, as_markdown, build, onset, render, review
+from sloguard.report import (
+    Graphs,
+    as_html,
+    as_json,
+    as_markdown,
+    build,
+    group_labels,
+    onset,
+    render,
+    review,
+)
 
 DAY = 86400
 START = 1_717_200_000.0  # 2024-06-01
@@ -97,3 +108,56 @@ def test_time_to_detect_from_the_data_onset() -> None:
     r = review(SLO_.name, SLO_, 0.001, EPISODES, START, END, {"big": START + 2 * DAY - 300})
     big = next(e for e in r.episodes if e.id == "big")
     assert big.time_to_detect_seconds == 300  # not the 60 s the daemon saw
+
+
+@pytest.mark.parametrize(
+    ("key", "labels"),
+    [
+        pytest.param("checkout-availability", {}, id="ungrouped"),
+        pytest.param('shop{service="ledger"}', {"service": "ledger"}, id="one-label"),
+        pytest.param('shop{region="eu",tier=""}', {"region": "eu", "tier": ""}, id="two-labels"),
+    ],
+)
+def test_group_labels(key: str, labels: dict[str, str]) -> None:
+    assert group_labels(key) == labels
+
+
+GRAPHS = Graphs(
+    Line("30d", tuple((START + 3600 * i, 1.0 - 0.01 * i) for i in range(10))),
+    tuple(
+        TierLines(
+            sev,
+            Line("1h", tuple((START + 3600 * i, 20.0 * (i % 2)) for i in range(10))),
+            Line("5m", tuple((START + 3600 * i, 5.0) for i in range(10))),
+            14.4,
+        )
+        for sev in ("SEV1", "SEV2")
+    ),
+)
+
+
+def test_a_group_is_a_row_of_its_own() -> None:
+    key = 'checkout-availability{region="eu"}'
+    report = build(START, END, [review(key, SLO_, 0.002, [], START, END)])
+    (row,) = as_json(report)["slos"]
+    assert (row["slo"], row["name"], row["group"]) == (key, SLO_.name, {"region": "eu"})
+    assert f"| {key} | 99.800% |" in as_markdown(report)
+
+
+def test_html_draws_each_key_inline_and_escapes() -> None:
+    hostile = 'checkout-availability{region="<script>alert(1)</script>"}'
+    reviews = [
+        review(hostile, SLO_, 0.002, EPISODES, START, END, graphs=GRAPHS),
+        review(SLO_.name, SLO_, None, [], START, END),
+    ]
+    page = as_html(build(START, END, reviews))
+    assert "<script" not in page
+    assert "&lt;script&gt;" in page
+    assert page.count('<svg class="budget-history"') == 1
+    assert page.count('<svg class="tier-history"') == 2
+    assert page.count("<polyline") == 1 + 2 * 2
+    assert 'aria-label="SEV1 burn rate over time"' in page
+    assert '<h4 class="tier-title">SEV2: 1h and 5m, threshold 14.4x</h4>' in page
+    assert "No graphs (an SLO without burn tiers or budget)." in page  # nothing to draw
+    assert "<style>" in page  # self-contained: nothing to fetch
+    assert "http" not in page

@@ -146,6 +146,9 @@ state_path: {tmp_path / "state.db"}
 notifiers:
   - {{name: chat, type: slack, url_env: SLACK_URL}}
   - {{name: incidents, type: webhook, url: "http://127.0.0.1:9/hook", secret_env: WH}}
+  - {{name: tracker, type: jira, url: "http://127.0.0.1:9", email: a@b.c, api_token_env: J,
+      project: OPS}}
+  - {{name: pd, type: pagerduty, routing_key_env: PD}}
 {snippet}"""
     )
     policy = paging_policy(load_config(path))
@@ -153,4 +156,5 @@ notifiers:
     assert [sorted(r.events) for r in policy.routes] == [
         ["budget.exhausted"],
         ["budget.recovered", "budget.threshold_crossed"],
+        ["budget.exhausted", "budget.recovered"],
     ]

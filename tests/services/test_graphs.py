@@ -10,12 +10,13 @@ import httpx
 import pytest
 
 from sloguard import rules
+from sloguard.charts import Line, chart
 from sloguard.clock import ManualClock
 from sloguard.errors import SourceUnavailable
 from sloguard.metrics import Metrics
 from sloguard.ports import Sample, Series
 from sloguard.server import Readiness, Sources, build_app
-from sloguard.server.graphs import BurnHistory, Line, chart
+from sloguard.server.graphs import BurnHistory
 from sloguard.server.ui import Ui
 from tests.support.ui import FakeUiData, evaluation, slo
 

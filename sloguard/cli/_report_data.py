@@ -1,0 +1,172 @@
+"""What ``sloguard report`` reads from Prometheus: per SLO key, the period's error ratio, the
+burn onset of each episode, and the series its HTML draws.
+
+A grouped SLO is read the way the daemon evaluates it: its sums grouped by ``group_by``
+(``sloguard.engine.group_expr``), one key ``name{label="value"}`` per group, so each group is
+a row of the report of its own. Everything goes through the ``Source`` port, so one client
+serves the whole report and a fake serves the tests.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from sloguard.burn import usable_ratio
+from sloguard.charts import Line, TierLines
+from sloguard.durations import format_duration
+from sloguard.engine import group_expr, group_key
+from sloguard.model import SLO
+from sloguard.ports import Source
+from sloguard.records import EpisodeRecord
+from sloguard.report import Graphs, SloReview, onset, review
+
+ONSET_LOOKBACK_SECONDS = 6 * 3600
+ONSET_STEP_SECONDS = 60
+GRAPH_POINTS = 120  # as many as the UI's graphs
+GRAPH_STEP_MIN_SECONDS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """One SLO key's error ratio over the report's period (None without data)."""
+
+    key: str
+    slo: SLO
+    ratio: float | None
+
+
+def _expr(slo: SLO, window: str) -> str:
+    return group_expr(slo.error_ratio_query(window), slo.group_by)
+
+
+def _key(slo: SLO, labels: Mapping[str, str]) -> str:
+    return group_key(slo, tuple(labels.get(label, "") for label in slo.group_by))
+
+
+async def error_ratios(
+    source: Source, slos: Sequence[SLO], start: float, end: float
+) -> list[Measured]:
+    """Each SLO key's error ratio over ``[start, end]``, read at ``end``. A grouped SLO gives
+    one key per group Prometheus knows over the period (its name alone when none)."""
+    window = format_duration(int(end - start))
+    out: list[Measured] = []
+    for slo in slos:
+        samples = await source.query(_expr(slo, window), end)
+        if not slo.group_by:
+            ratio = usable_ratio(samples[0].value) if len(samples) == 1 else None
+            out.append(Measured(slo.name, slo, ratio))
+            continue
+        groups = {_key(slo, s.labels): usable_ratio(s.value) for s in samples}
+        out += [Measured(k, slo, v) for k, v in sorted(groups.items())]
+        if not groups:
+            out.append(Measured(slo.name, slo, None))
+    return out
+
+
+async def onsets(source: Source, slo: SLO, episodes: Sequence[EpisodeRecord]) -> dict[str, float]:
+    """Each episode's burn onset from the data (report.onset): its key's shortest window's
+    error ratio every minute over the hours before its declaration."""
+    window = format_duration(min(slo.window_seconds))
+    found: dict[str, float] = {}
+    for e in episodes:
+        series = await source.query_range(
+            _expr(slo, window),
+            e.declared_at - ONSET_LOOKBACK_SECONDS,
+            e.declared_at,
+            ONSET_STEP_SECONDS,
+        )
+        mine = [s for s in series if _key(slo, s.labels) == e.slo]
+        began = onset(mine[0].points, slo.budget) if len(mine) == 1 else None
+        if began is not None:
+            found[e.id] = began
+    return found
+
+
+async def _lines(
+    source: Source,
+    slo: SLO,
+    window: int,
+    span: tuple[float, float],
+    scale: Callable[[float], float],
+) -> dict[str, Line]:
+    """One range query of the SLO's error ratio over ``window``, a line per key."""
+    start, end = span
+    step = max(GRAPH_STEP_MIN_SECONDS, (end - start) / GRAPH_POINTS)
+    text = format_duration(window)
+    series = await source.query_range(_expr(slo, text), start, end, step)
+    return {
+        _key(slo, s.labels): Line(
+            text, tuple((t, scale(v)) for t, v in s.points if math.isfinite(v))
+        )
+        for s in series
+    }
+
+
+async def graphs(
+    source: Source, slo: SLO, keys: Sequence[str], start: float, end: float
+) -> dict[str, Graphs]:
+    """Per key of ``slo``, what the UI's SLO page draws, over ``[start, end]``: the budget left
+    over the SLO period at each instant, and each tier's windows as burn rates (most severe
+    tier first). Nothing for an SLO without a budget or tiers."""
+    if slo.budget <= 0 or not slo.tiers:
+        return {}
+    budget = slo.budget
+    span = (start, end)
+    left = await _lines(source, slo, slo.period_seconds, span, lambda v: 1.0 - v / budget)
+    burns = {
+        w: await _lines(source, slo, w, span, lambda v: v / budget) for w in slo.window_seconds
+    }
+    out: dict[str, Graphs] = {}
+    tiers = sorted(slo.tiers, key=lambda t: t.severity, reverse=True)
+    for key in keys:
+        empty = Line(format_duration(slo.period_seconds), ())
+        out[key] = Graphs(
+            left.get(key, empty),
+            tuple(
+                TierLines(
+                    t.severity.name,
+                    burns[t.long_seconds].get(key, Line(format_duration(t.long_seconds), ())),
+                    burns[t.short_seconds].get(key, Line(format_duration(t.short_seconds), ())),
+                    t.factor(slo.period_seconds),
+                )
+                for t in tiers
+            ),
+        )
+    return out
+
+
+async def reviews(
+    source: Source,
+    slos: Sequence[SLO],
+    recorded: Sequence[EpisodeRecord],
+    start: float,
+    end: float,
+    *,
+    drawn: bool,
+) -> list[SloReview]:
+    """One review per SLO key (per group of a grouped SLO) over ``[start, end]``, with the
+    episodes of ``recorded`` declared in it; ``drawn`` also reads what the HTML draws."""
+    out = []
+    measured = await error_ratios(source, slos, start, end)
+    for slo in slos:
+        mine = [
+            e
+            for e in recorded
+            if e.slo.split("{", 1)[0] == slo.name and start <= e.declared_at < end
+        ]
+        ratios = {m.key: m.ratio for m in measured if m.slo is slo}
+        # A group with episodes but no series at the end still gets its row.
+        ratios.update({e.slo: None for e in mine if e.slo not in ratios})
+        if slo.group_by and len(ratios) > 1:
+            ratios.pop(slo.name, None)  # the placeholder of a grouped SLO without series
+        began = await onsets(source, slo, mine)
+        drawings = await graphs(source, slo, list(ratios), start, end) if drawn else {}
+        for key, ratio in ratios.items():
+            episodes = [e for e in mine if e.slo == key]
+            out.append(review(key, slo, ratio, episodes, start, end, began, drawings.get(key)))
+    return out
+
+
+__all__ = ["Measured", "error_ratios", "graphs", "onsets", "reviews"]
