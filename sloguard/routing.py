@@ -12,7 +12,9 @@
 * A **silence** (maintenance window) matches SLOs the same way and mutes pages between
   ``start`` and ``end``; :mod:`sloguard.lifecycle` still tracks the episode.
 
-Labels seen by matchers: the SLO's labels, the group labels of a grouped SLO, and ``service``.
+Labels seen by matchers: the SLO's labels, its alert labels (``spec.alerting.labels``, and for
+routing a severity, the page or ticket alert labels), the group labels of a grouped SLO, and
+``service``.
 """
 
 from __future__ import annotations
@@ -132,6 +134,7 @@ def dispatch(
     slo: str,
     labels: Mapping[str, str],
     followers: Collection[str] = (),
+    by_severity: Mapping[Severity, Mapping[str, str]] | None = None,
 ) -> tuple[EpisodeState, list[Dispatch]]:
     """Route the paged events of one step; returns the state with ``notified`` brought up to date.
 
@@ -140,6 +143,8 @@ def dispatch(
     incident channel, the status page, the ticket): of those already told about the episode,
     they also hear a de-escalation and a re-escalation (as an escalation), which are recorded
     but never paged, so the channel and the public page show the severity that burns now.
+    ``by_severity`` gives the labels routes see for one severity where they differ from
+    ``labels`` (an SLO's page or ticket alert labels, :meth:`sloguard.model.AlertMeta.labels_for`).
     """
     told = list(state.notified)
     out: list[Dispatch] = []
@@ -153,7 +158,8 @@ def dispatch(
         if event.kind in (EventKind.RESOLVED, EventKind.STALE):
             out.extend(Dispatch(name, event.kind, event) for name in told)
             continue
-        for name in recipients(routes, event.severity, slo, labels):
+        seen = (by_severity or {}).get(event.severity, labels)
+        for name in recipients(routes, event.severity, slo, seen):
             if name in told:
                 out.append(Dispatch(name, EventKind.ESCALATED, event))
             else:
