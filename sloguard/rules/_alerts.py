@@ -88,7 +88,8 @@ def _alert_rule(slo: SLO, severity: Severity, tiers: Sequence[Tier]) -> Rule:
 
 def absent_rules(slo: SLO) -> tuple[Rule, ...]:
     """Pyrra's absent alerts: ``absent(<selector>) == 1`` for each series the SLO reads, so a
-    vanished exporter alerts even though a burn rate over no data never fires."""
+    vanished exporter alerts even though a burn rate over no data never fires. One rule, the
+    selectors joined with ``or`` (two rules of one name and labels would be duplicates)."""
     absent = slo.alerts.absent
     if absent is None:
         return ()
@@ -105,15 +106,15 @@ def absent_rules(slo: SLO) -> tuple[Rule, ...]:
     if slo.runbook_url:
         annotations["runbook_url"] = slo.runbook_url
     labels = MappingProxyType(base_labels(slo) | dict(absent.labels))
-    return tuple(
+    expr = "\nor\n".join(f"absent({s}) == 1" for s in absent.selectors)
+    return (
         Rule(
             alert=absent.name,
-            expr=f"absent({selector_}) == 1",
+            expr=expr + "\n" if len(absent.selectors) > 1 else expr,
             labels=labels,
             annotations=MappingProxyType(annotations),
             for_=pending,
-        )
-        for selector_ in absent.selectors
+        ),
     )
 
 
