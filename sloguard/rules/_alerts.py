@@ -18,6 +18,7 @@ from sloguard.rules._text import (
     number,
     prom_duration,
     selector,
+    sloth_slo,
 )
 
 
@@ -95,8 +96,8 @@ def absent_rules(slo: SLO) -> tuple[Rule, ...]:
         return ()
     pending = prom_duration(absent.for_seconds) if absent.for_seconds else ""
     annotations = {
-        "summary": "{{$labels.sloth_service}} {{$labels.sloth_slo}}: a series the SLO "
-        "reads is absent",
+        # Written out: an alert's $labels are its expression's, and absent() has few.
+        "summary": f"{slo.service} {sloth_slo(slo)}: a series the SLO reads is absent",
         "description": (
             f"SLO {slo.name} of {slo.service} reads a series that is absent"
             + (f" (for {pending})" if pending else "")

@@ -138,3 +138,84 @@ def test_native_latency_rules_pass_promtool(tmp_path: Path) -> None:
         [PROMTOOL, "check", "rules", str(rules)], capture_output=True, text=True, check=False
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+RATIO = """
+apiVersion: pyrra.dev/v1alpha1
+kind: ServiceLevelObjective
+metadata:
+  name: http-errors
+  namespace: api
+spec:
+  target: "99.95"
+  window: 4w
+  indicator:
+    ratio:
+      errors:
+        metric: http_errors_total{job="api"}
+      total:
+        metric: http_requests_total{job="api"}
+  alerting:
+    absentName: ApiMetricsAbsent
+"""
+
+# The errors series never appears: the absent alert is pending for its `for` (Pyrra's 2m for
+# 99.95 % over 4w: 14 x 0.0005 x 1h = 25s, plus the 2m `for` of the fastest tier), then fires.
+ABSENT_TEST = """
+rule_files: [rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'http_requests_total{job="api"}'
+        values: '0+100x30'
+    alert_rule_test:
+      - alertname: ApiMetricsAbsent
+        eval_time: 1m
+        exp_alerts: []
+      - alertname: ApiMetricsAbsent
+        eval_time: 3m
+        exp_alerts:
+          - exp_labels:
+              job: api
+              severity: critical
+              sloth_id: api-http-errors
+              sloth_service: api
+              sloth_slo: http-errors
+            exp_annotations:
+              summary: "api http-errors: a series the SLO reads is absent"
+              description: >-
+                SLO http-errors of api reads a series that is absent (for 2m):
+                its burn rates cannot be computed.
+"""
+
+
+@pytest.mark.prometheus
+def test_pyrra_absent_alert_fires_when_a_series_is_missing(tmp_path: Path) -> None:
+    slo = _slo(tmp_path, RATIO)
+    assert slo.alerts.absent is not None
+    assert slo.alerts.absent.selectors == (
+        'http_requests_total{job="api"}',
+        'http_errors_total{job="api"}',
+    )
+    (tmp_path / "rules.yml").write_text(render_rules(rule_groups([slo]), "t"), encoding="utf-8")
+    (tmp_path / "test.yml").write_text(ABSENT_TEST, encoding="utf-8")
+    for cmd in (["check", "rules", "rules.yml"], ["test", "rules", "test.yml"]):
+        proc = subprocess.run(
+            [PROMTOOL, *cmd], cwd=tmp_path, capture_output=True, text=True, check=False
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("alerting", "absent"),
+    [
+        pytest.param("  alerting:\n    absent: false\n", False, id="absent-false"),
+        pytest.param("  alerting:\n    disabled: true\n", True, id="disabled-keeps-absent"),
+        pytest.param("", True, id="default-on"),
+    ],
+)
+def test_absent_follows_pyrras_switches(tmp_path: Path, alerting: str, absent: bool) -> None:
+    text = RATIO[: RATIO.index("  alerting:")] + alerting
+    slo = _slo(tmp_path, text)
+    assert (slo.alerts.absent is not None) is absent
