@@ -82,11 +82,14 @@ def _histogram(h: Histogram) -> bytes:
     )
 
 
-def write_request(series: Mapping[str, tuple[Mapping[str, str], Sequence[Histogram]]]) -> bytes:
-    """A ``WriteRequest`` with one time series per entry: metric name -> (labels, samples)."""
+Series = Sequence[tuple[Mapping[str, str], Sequence[Histogram]]]
+
+
+def write_request(series: Series) -> bytes:
+    """A ``WriteRequest``: one time series per (labels with ``__name__``, samples) entry."""
     out = b""
-    for name, (labels, samples) in series.items():
-        pairs = sorted({"__name__": name, **labels}.items())
+    for labels, samples in series:
+        pairs = sorted(labels.items())
         body = b"".join(_bytes(1, _bytes(1, k.encode()) + _bytes(2, v.encode())) for k, v in pairs)
         body += b"".join(_bytes(4, _histogram(h)) for h in samples)
         out += _bytes(1, body)
@@ -109,9 +112,7 @@ def snappy_block(data: bytes) -> bytes:
     return bytes(out)
 
 
-def remote_write(
-    base_url: str, series: Mapping[str, tuple[Mapping[str, str], Sequence[Histogram]]]
-) -> None:
+def remote_write(base_url: str, series: Series) -> None:
     """Post the samples; raises ``httpx.HTTPStatusError`` when Prometheus refuses them."""
     response = httpx.post(
         f"{base_url}/api/v1/write",

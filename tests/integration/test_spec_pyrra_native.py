@@ -24,15 +24,16 @@ from sloguard.burn import Evaluation
 from sloguard.engine import Engine
 from sloguard.model import SLO, Severity
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
-from sloguard.rules import render_rules, rule_groups
+from sloguard.rules import ERRORS, TOTAL, render_rules, rule_groups
 from sloguard.spec import load
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 T0 = 1_704_067_200
 STEP = 60
 # Per-minute increments of the schema-0 buckets (0.125,0.25], (0.25,0.5], (0.5,1], (1,2]:
-# 90 % at most 0.5 s for 100 minutes, then 30 % for 20 minutes.
-CALM, SLOW = (30, 60, 8, 2), (10, 20, 40, 30)
+# method="get" has 10 % slower than 0.5 s for 100 minutes, then 70 % for 20 minutes;
+# method="put" stays at 2 %.
+CALM, SLOW, STEADY = (30, 60, 8, 2), (10, 20, 40, 30), (50, 48, 1, 1)
 MINUTES = 120
 
 NATIVE = """
@@ -49,31 +50,34 @@ spec:
       latency: 500ms
       total:
         metric: rpc_seconds{job="api"}
+      grouping: [method]
 """
 
 
-def _increments(minute: int) -> tuple[int, ...]:
+def _increments(method: str, minute: int) -> tuple[int, ...]:
+    if method == "put":
+        return STEADY
     return CALM if minute <= 100 else SLOW
 
 
-def _samples() -> list[Histogram]:
+def _samples(method: str) -> list[Histogram]:
     counts = [0, 0, 0, 0]
     out = []
     for k in range(MINUTES + 1):
         if k:
-            counts = [c + i for c, i in zip(counts, _increments(k), strict=True)]
+            counts = [c + i for c, i in zip(counts, _increments(method, k), strict=True)]
         out.append(Histogram((T0 + STEP * k) * 1000, -2, tuple(counts), float(k)))
     return out
 
 
-def expected_ratio(window_seconds: int, at: float) -> float:
+def expected_ratio(method: str, window_seconds: int, at: float) -> float:
     """Slower than 0.5 s / all, from the increments between the window's first and last sample
     (rate()'s extrapolation scales every bucket alike, so it cancels in the fraction)."""
     first = next(k for k in range(MINUTES + 1) if T0 + STEP * k >= at - window_seconds)
     last = max(k for k in range(MINUTES + 1) if T0 + STEP * k <= at)
-    slow = sum(sum(_increments(k)[2:]) for k in range(first + 1, last + 1))
-    total = sum(sum(_increments(k)) for k in range(first + 1, last + 1))
-    return slow / total
+    steps = range(first + 1, last + 1)
+    slow = sum(sum(_increments(method, k)[2:]) for k in steps)
+    return slow / sum(sum(_increments(method, k)) for k in steps)
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +86,13 @@ def native_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prom
     (work / "data").mkdir()
     server = start_prometheus(work / "data", work, extra_args=FLAGS, owns_workdir=False)
     try:
-        remote_write(server.url, {"rpc_seconds": ({"job": "api"}, _samples())})
+        remote_write(
+            server.url,
+            [
+                ({"__name__": "rpc_seconds", "job": "api", "method": m}, _samples(m))
+                for m in ("get", "put")
+            ],
+        )
         yield server
     finally:
         server.stop()
@@ -97,11 +107,20 @@ def _slo(tmp_path: Path, text: str) -> SLO:
     return slo
 
 
-def _pyrra(url: str, window: str, at: float) -> float:
-    """Pyrra's burn-rate expression for latencyNative (slo/rules.go, Burnrate)."""
-    query = f'1 - histogram_fraction(0, 0.5, sum(rate(rpc_seconds{{job="api"}}[{window}])))'
+def _query(url: str, query: str, at: float) -> dict[str, float]:
+    """An instant query's value per ``method``."""
     body = httpx.get(f"{url}/api/v1/query", params={"query": query, "time": at}).json()
-    return float(body["data"]["result"][0]["value"][1])
+    return {r["metric"]["method"]: float(r["value"][1]) for r in body["data"]["result"]}
+
+
+def _pyrra(url: str, window: str, at: float) -> dict[str, float]:
+    """Pyrra's burn-rate expression for latencyNative (slo/rules.go, Burnrate), per method."""
+    rate = f'sum by (method) (rate(rpc_seconds{{job="api"}}[{window}]))'
+    return _query(url, f"1 - histogram_fraction(0, 0.5, {rate})", at)
+
+
+AT = T0 + STEP * MINUTES + 7
+WINDOWS = {300: "5m", 1800: "30m", 3600: "1h", 7200: "2h"}  # inside the data
 
 
 @pytest.mark.prometheus
@@ -109,23 +128,43 @@ def test_native_latency_burn_rates_equal_pyrra_and_the_bucket_counts(
     tmp_path: Path, native_prometheus: PrometheusServer
 ) -> None:
     slo = _slo(tmp_path, NATIVE)
-    at = T0 + STEP * MINUTES + 7
+    assert slo.group_by == ("method",)
 
     async def go() -> list[Evaluation]:
         async with PrometheusClient(PrometheusConfig(url=native_prometheus.url)) as client:
-            return await Engine().evaluate_all([slo], client, at)
+            return await Engine().evaluate_all([slo], client, AT)
 
-    [evaluation] = asyncio.run(go())
-    assert evaluation.error == ""
-    for seconds, burn in evaluation.burn_rates.items():
-        ratio = expected_ratio(seconds, at)
-        assert burn is not None, seconds
-        assert burn == pytest.approx(ratio / slo.budget, rel=1e-9), seconds
-        if seconds <= 7200:  # windows inside the data: Pyrra's expression answers alike
-            window = {300: "5m", 1800: "30m", 3600: "1h", 7200: "2h"}[seconds]
-            assert burn * slo.budget == pytest.approx(_pyrra(native_prometheus.url, window, at))
-    # 5m burns 14x but 1h only 6.07x (no SEV1); 30m 10.3x but 6h 4x (no SEV2); 2h and 1d 4x > 2x.
-    assert evaluation.severity is Severity.SEV3
+    by_method = {e.labels["method"]: e for e in asyncio.run(go())}
+    assert set(by_method) == {"get", "put"}
+    pyrra = {seconds: _pyrra(native_prometheus.url, w, AT) for seconds, w in WINDOWS.items()}
+    for method, evaluation in by_method.items():
+        assert evaluation.error == ""
+        for seconds, burn in evaluation.burn_rates.items():
+            ratio = expected_ratio(method, seconds, AT)
+            assert burn is not None, seconds
+            assert burn == pytest.approx(ratio / slo.budget, rel=1e-9), (method, seconds)
+            if seconds in pyrra:
+                assert burn * slo.budget == pytest.approx(pyrra[seconds][method], abs=1e-12)
+    # get: 5m burns 14x but 1h only 6.07x (no SEV1); 30m 10.3x but 6h 4x (no SEV2); 2h and 1d
+    # 4x > 2x: SEV3. put: 0.4x everywhere.
+    assert by_method["get"].severity is Severity.SEV3
+    assert by_method["put"].severity is Severity.OK
+
+
+@pytest.mark.prometheus
+def test_generated_recording_rules_equal_pyrras_expression(
+    tmp_path: Path, native_prometheus: PrometheusServer
+) -> None:
+    """The generated rules' error and total rates, queried as written, give Pyrra's ratio."""
+    slo = _slo(tmp_path, NATIVE)
+    rules = {r.record: r.expr for g in rule_groups([slo]) for r in g.rules if r.record}
+    for window in WINDOWS.values():
+        total = _query(native_prometheus.url, rules[f"{TOTAL}{window}"], AT)
+        errors = _query(native_prometheus.url, rules[f"{ERRORS}{window}"], AT)
+        pyrra = _pyrra(native_prometheus.url, window, AT)
+        assert set(total) == set(errors) == set(pyrra) == {"get", "put"}
+        for method, expected in pyrra.items():
+            assert errors[method] / total[method] == pytest.approx(expected, abs=1e-12)
 
 
 @pytest.mark.prometheus
