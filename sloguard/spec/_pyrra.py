@@ -20,6 +20,7 @@ Mapping (see docs/spec.md, "Importing from Pyrra"):
     alerting.absent (default on)         spec.alerting.absent: Pyrra's absent() alerts, same
                                          selectors, ``for`` and ``severity: critical``
     alerting.absentName                  spec.alerting.absent.name
+    alerting.severities                  page / ticket / absent ``severity`` labels
 """
 
 from __future__ import annotations
@@ -45,7 +46,22 @@ Converted = tuple[Doc, str, list[Problem]]
 _TOP = ("apiVersion", "kind", "metadata", "spec", "status")
 _SPEC = ("description", "target", "window", "indicator", "alerting", "partial_response_strategy")
 _INDICATORS = ("ratio", "latency", "latencyNative", "bool_gauge")
-_ALERTING = ("disabled", "burnrates", "absent", "name", "absentName", "labels", "annotations")
+_ALERTING = (
+    "disabled",
+    "burnrates",
+    "absent",
+    "name",
+    "absentName",
+    "labels",
+    "annotations",
+    "severities",
+)
+# Pyrra's ``severity`` label per burn-rate window, and its defaults; sloguard's page alerts
+# (SEV1, SEV2) and its ticket alert (SEV3) each carry one.
+_SEVERITIES = (
+    ("page", "fastBurn", "mediumBurn", "critical"),
+    ("ticket", "slowBurn", "longTermBurn", "warning"),
+)
 _LABEL_PREFIX = "pyrra.dev/"
 _MINUTE = 60
 
@@ -310,6 +326,8 @@ def _alerting(
         if key in sub and doc.get(sub[key]) not in (None, "", {}):
             out[target] = doc.get(sub[key])
             native.link(("spec", "alerting", target), sub[key])
+    severities = reader.fields(sub["severities"], _SEVERITY_KEYS) if "severities" in sub else {}
+    out.update(_severity_labels(reader, native, severities))
     disabled = doc.get(sub["disabled"]) is True if "disabled" in sub else False
     burnrates = doc.get(sub["burnrates"]) is not False if "burnrates" in sub else True
     if disabled or not burnrates:
@@ -323,7 +341,10 @@ def _alerting(
         absent: dict[str, Any] = {
             "selectors": selectors,
             "for": format_duration(_absent_seconds(window, objective)),
-            "labels": {"severity": "critical"},  # Pyrra's severity of absent alerts
+            # Pyrra's severity of absent alerts
+            "labels": {"severity": str(doc.get(severities["absent"]))}
+            if "absent" in severities
+            else {"severity": "critical"},
         }
         name = doc.get(sub["absentName"]) if "absentName" in sub else None
         if name:
@@ -331,6 +352,36 @@ def _alerting(
             native.link(("spec", "alerting", "absent", "name"), sub["absentName"])
         out["absent"] = absent
         native.link(("spec", "alerting", "absent"), sub.get("absent", ("spec", "indicator")))
+    return out
+
+
+_SEVERITY_KEYS = ("absent", "fastBurn", "mediumBurn", "slowBurn", "longTermBurn")
+
+
+def _severity_labels(
+    reader: Reader, native: _Native, severities: dict[str, Path_]
+) -> dict[str, Any]:
+    """``alerting.severities``: the ``severity`` label of the page and ticket alerts. Pyrra
+    labels each of its four windows; sloguard's SEV1 and SEV2 share the page labels and its
+    two SEV3 windows are one alert, so two different values of one pair are a warning."""
+    out: dict[str, Any] = {}
+    for kind, first, second, default in _SEVERITIES:
+        if first not in severities and second not in severities:
+            continue
+        values = [
+            str(reader.doc.get(severities[k])) if k in severities else default
+            for k in (first, second)
+        ]
+        source = severities.get(first, severities.get(second, ()))
+        if values[0] != values[1]:
+            reader.warn(
+                severities.get(second, source),
+                f"alerting.severities.{second} {values[1]!r} not imported: sloguard's "
+                f"{'SEV1 and SEV2 pages share' if kind == 'page' else 'SEV3 ticket has'} one "
+                f"severity label, {first}'s {values[0]!r}",
+            )
+        out[kind] = {"labels": {"severity": values[0]}}
+        native.link(("spec", "alerting", kind), source)
     return out
 
 

@@ -258,3 +258,39 @@ def test_absent_follows_pyrras_switches(tmp_path: Path, alerting: str, absent: b
     text = RATIO[: RATIO.index("  alerting:")] + alerting
     slo = _slo(tmp_path, text)
     assert (slo.alerts.absent is not None) is absent
+
+
+@pytest.mark.parametrize(
+    ("severities", "page", "ticket", "absent", "warned"),
+    [
+        pytest.param("", None, None, "critical", False, id="none-given"),
+        pytest.param(
+            "{fastBurn: P1, mediumBurn: P1, slowBurn: P3, longTermBurn: P3, absent: P2}",
+            "P1",
+            "P3",
+            "P2",
+            False,
+            id="all-given",
+        ),
+        pytest.param("{slowBurn: info}", None, "info", "critical", True, id="pair-differs"),
+    ],
+)
+def test_pyrra_severities_label_the_page_ticket_and_absent_alerts(
+    tmp_path: Path,
+    severities: str,
+    page: str | None,
+    ticket: str | None,
+    absent: str,
+    warned: bool,
+) -> None:
+    text = RATIO + (f"    severities: {severities}\n" if severities else "")
+    path = tmp_path / "pyrra.yaml"
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    result = load([path])
+    assert result.problems == []
+    [slo] = result.slos
+    assert slo.alerts.page_labels.get("severity") == page
+    assert slo.alerts.ticket_labels.get("severity") == ticket
+    assert slo.alerts.absent is not None
+    assert slo.alerts.absent.labels["severity"] == absent
+    assert bool([w for w in result.warnings if "longTermBurn" in w.message]) is warned
