@@ -38,6 +38,14 @@ def parse_duration(text: str) -> int:
     Units must appear from largest to smallest, each at most once, as Prometheus requires.
     Milliseconds are accepted only when they add up to whole seconds.
     """
+    total_ms = parse_duration_ms(text)
+    if total_ms % 1000:
+        raise DurationError(f"{text!r} is not a whole number of seconds")
+    return total_ms // 1000
+
+
+def parse_duration_ms(text: str) -> int:
+    """Parse a positive Prometheus duration into milliseconds (a latency such as ``200ms``)."""
     if not isinstance(text, str) or not _WHOLE.match(text):
         raise DurationError(
             f"{text!r} is not a duration: use a number and a unit, "
@@ -54,11 +62,9 @@ def parse_duration(text: str) -> int:
             )
         last = idx
         total_ms += int(number) * (1 if unit == "ms" else UNITS[unit] * 1000)
-    if total_ms % 1000:
-        raise DurationError(f"{text!r} is not a whole number of seconds")
     if total_ms == 0:
         raise DurationError(f"{text!r} is zero; a window must be positive")
-    return total_ms // 1000
+    return total_ms
 
 
 def seconds_or_none(text: str) -> int | None:

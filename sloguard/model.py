@@ -185,6 +185,44 @@ def _frozen(mapping: Mapping[str, str] | None) -> Mapping[str, str]:
     return MappingProxyType(dict(mapping or {}))
 
 
+@dataclass(frozen=True, slots=True)
+class AbsentAlert:
+    """An alert when a series the SLO reads is missing (Pyrra's absent alerts): a burn rate
+    over no data is no burn at all, so a broken exporter would otherwise stay silent."""
+
+    selectors: tuple[str, ...]
+    for_seconds: int
+    name: str = "SLOMetricAbsent"
+    labels: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+
+
+@dataclass(frozen=True, slots=True)
+class AlertMeta:
+    """What a team attaches to an SLO's alerts: the generated rules' name, labels and
+    annotations (every alert, then the paging or the ticket ones), and an absent alert.
+
+    The labels are routing keys too: routes match them, the page (SEV1/SEV2) and ticket
+    (SEV3) labels for that severity only."""
+
+    name: str = ""  # "": the generated rules' default name
+    labels: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+    annotations: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+    page_labels: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+    page_annotations: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+    ticket_labels: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+    ticket_annotations: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+    absent: AbsentAlert | None = None
+
+    def labels_for(self, severity: Severity) -> dict[str, str]:
+        """The labels of ``severity``'s alert: every alert's, then the page's or the ticket's."""
+        own = self.page_labels if severity.pages else self.ticket_labels
+        return {**self.labels, **(own if severity > Severity.OK else {})}
+
+    def annotations_for(self, severity: Severity) -> dict[str, str]:
+        own = self.page_annotations if severity.pages else self.ticket_annotations
+        return {**self.annotations, **own}
+
+
 @functools.lru_cache(maxsize=256)  # SLOs share a few tier sets; asked for each SLO every tick
 def _windows(tiers: tuple[Tier, ...]) -> tuple[int, ...]:
     seen = {t.long_seconds for t in tiers} | {t.short_seconds for t in tiers}
@@ -218,6 +256,7 @@ class SLO:
     runbook: Runbook = field(default_factory=Runbook)
     incident: IncidentTeam = field(default_factory=IncidentTeam)
     status_page: StatusComponent | None = None
+    alerts: AlertMeta = field(default_factory=AlertMeta)
 
     @property
     def budget(self) -> float:

@@ -103,7 +103,7 @@ def advance(
     ``history`` looks up what the store recorded about an episode (``Store.episode``); a
     resolve notification carries the postmortem draft built from it and this tick's events.
     """
-    labels = match_labels(slo.labels, evaluation.labels, slo.service)
+    labels = match_labels({**slo.labels, **slo.alerts.labels}, evaluation.labels, slo.service)
     silence = active_silence(policy.silences, slo.name, labels, now) if policy.silences else ""
     level = state.budget_level if state is not None else 0
     level, crossed = step_budget(level, evaluation.error_budget_remaining, policy.budget)
@@ -119,14 +119,22 @@ def advance(
     )
     if not events:  # nothing to route (every idle key, every tick)
         return Outcome(stepped, (), budget_out)
+    by_severity = severity_labels(slo, evaluation)
     routed, dispatches = dispatch(
-        stepped, events, policy.routes, slo.name, labels, policy.severity_followers
+        stepped,
+        events,
+        policy.routes,
+        slo.name,
+        labels,
+        policy.severity_followers,
+        by_severity,
     )
     rows = []
     draft = ""
     for d in dispatches:
+        heard = by_severity.get(d.event.severity, labels)
         note = build_notification(
-            slo, evaluation, d.event, _KINDS[d.kind], routed, labels, policy.lifecycle
+            slo, evaluation, d.event, _KINDS[d.kind], routed, heard, policy.lifecycle
         )
         if policy.incident_channels:
             declared = routed.declared_at if routed.declared_at is not None else note.at
@@ -147,6 +155,17 @@ def advance(
             )
         )
     return Outcome(routed, tuple(events), tuple(rows) + budget_out)
+
+
+def severity_labels(slo: SLO, evaluation: Evaluation) -> dict[Severity, dict[str, str]]:
+    """The labels routes match for each paging severity: the SLO's, its alert labels with the
+    page (SEV1, SEV2) or ticket (SEV3) ones, and the group's."""
+    return {
+        sev: match_labels(
+            {**slo.labels, **slo.alerts.labels_for(sev)}, evaluation.labels, slo.service
+        )
+        for sev in (Severity.SEV1, Severity.SEV2, Severity.SEV3)
+    }
 
 
 def budget_rows(

@@ -16,7 +16,9 @@
 * A **silence** (maintenance window) matches SLOs the same way and mutes pages between
   ``start`` and ``end``; :mod:`sloguard.lifecycle` still tracks the episode.
 
-Labels seen by matchers: the SLO's labels, the group labels of a grouped SLO, and ``service``.
+Labels seen by matchers: the SLO's labels, its alert labels (``spec.alerting.labels``, and for
+routing a severity, the page or ticket alert labels), the group labels of a grouped SLO, and
+``service``.
 """
 
 from __future__ import annotations
@@ -139,6 +141,7 @@ def dispatch(
     slo: str,
     labels: Mapping[str, str],
     followers: Collection[str] = (),
+    by_severity: Mapping[Severity, Mapping[str, str]] | None = None,
 ) -> tuple[EpisodeState, list[Dispatch]]:
     """Route the paged events of one step; returns the state with ``notified`` brought up to date.
 
@@ -151,16 +154,19 @@ def dispatch(
     hears that event as a declaration (the SEV3 ticket opens once the burn slowed to the
     ticket tier), unless the episode is silenced (``state.silenced``): a silence holds back
     what would open something new.
+    ``by_severity`` gives the labels routes see for one severity where they differ from
+    ``labels`` (an SLO's page or ticket alert labels, :meth:`sloguard.model.AlertMeta.labels_for`).
     """
     told = list(state.notified)
     out: list[Dispatch] = []
     for event in events:
+        seen = (by_severity or {}).get(event.severity, labels)
         if event.kind in _FOLLOWED:
             heard = _FOLLOWED[event.kind]
             out.extend(Dispatch(name, heard, event) for name in told if name in followers)
         if event.kind in _ENTERED:
             if not state.silenced:
-                joining = _joining(routes, event, slo, labels, followers, told)
+                joining = _joining(routes, event, slo, seen, followers, told)
                 told.extend(joining)
                 out.extend(Dispatch(name, EventKind.DECLARED, event) for name in joining)
             continue
@@ -169,7 +175,7 @@ def dispatch(
         if event.kind in (EventKind.RESOLVED, EventKind.STALE):
             out.extend(Dispatch(name, event.kind, event) for name in told)
             continue
-        for name in recipients(routes, event.severity, slo, labels):
+        for name in recipients(routes, event.severity, slo, seen):
             if name in told:
                 out.append(Dispatch(name, EventKind.ESCALATED, event))
             else:

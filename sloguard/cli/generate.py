@@ -187,7 +187,9 @@ def generate(
         Sloth's Grafana dashboards work unchanged;
       - the meta series (slo:objective:ratio, slo:period_error_budget_remaining:ratio, ...);
       - one alert SLOErrorBudgetBurn per severity (severity=SEV1|SEV2|SEV3), firing when both
-        windows of a tier burn faster than its factor.
+        windows of a tier burn faster than its factor; spec.alerting's name, labels and
+        annotations (all, page or ticket) rename and label it, and spec.alerting.absent adds
+        an absent() alert (Pyrra's).
 
     Examples:
 

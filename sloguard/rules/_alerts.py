@@ -10,6 +10,7 @@ from sloguard.rules._rule import Rule
 from sloguard.rules._text import (
     ALERT_NAME,
     RATIO,
+    SEVERITY_LABEL,
     TOTAL,
     base_labels,
     budget_text,
@@ -17,6 +18,7 @@ from sloguard.rules._text import (
     number,
     prom_duration,
     selector,
+    sloth_slo,
 )
 
 
@@ -44,10 +46,16 @@ def _tier_expr(slo: SLO, tier: Tier) -> str:
 
 def _alert_rule(slo: SLO, severity: Severity, tiers: Sequence[Tier]) -> Rule:
     expr = "\nor\n".join(_tier_expr(slo, t) for t in tiers) + "\n"
+    own = slo.alerts.labels_for(severity)
     labels = base_labels(slo) | {
         "severity": str(severity),
         "sloth_severity": "page" if severity.pages else "ticket",
     }
+    if own.get("severity", str(severity)) != str(severity):
+        # The team's own labels win, as in Sloth's rules (``severity: critical``); sloguard's
+        # severity stays in its own label, so the SEV1 and SEV2 alerts remain two alerts.
+        labels[SEVERITY_LABEL] = str(severity)
+    labels |= own
     period = prom_duration(slo.period_seconds)
     how = "; ".join(
         f"{t.long}/{t.short} windows above {number(round(t.factor(slo.period_seconds), 4))}x"
@@ -70,11 +78,44 @@ def _alert_rule(slo: SLO, severity: Severity, tiers: Sequence[Tier]) -> Rule:
         annotations["runbook_url"] = slo.runbook_url
     if slo.dashboard_url:
         annotations["dashboard_url"] = slo.dashboard_url
+    annotations |= slo.alerts.annotations_for(severity)
     return Rule(
-        alert=ALERT_NAME,
+        alert=slo.alerts.name or ALERT_NAME,
         expr=expr,
         labels=MappingProxyType(labels),
         annotations=MappingProxyType(annotations),
+    )
+
+
+def absent_rules(slo: SLO) -> tuple[Rule, ...]:
+    """Pyrra's absent alerts: ``absent(<selector>) == 1`` for each series the SLO reads, so a
+    vanished exporter alerts even though a burn rate over no data never fires. One rule, the
+    selectors joined with ``or`` (two rules of one name and labels would be duplicates)."""
+    absent = slo.alerts.absent
+    if absent is None:
+        return ()
+    pending = prom_duration(absent.for_seconds) if absent.for_seconds else ""
+    annotations = {
+        # Written out: an alert's $labels are its expression's, and absent() has few.
+        "summary": f"{slo.service} {sloth_slo(slo)}: a series the SLO reads is absent",
+        "description": (
+            f"SLO {slo.name} of {slo.service} reads a series that is absent"
+            + (f" (for {pending})" if pending else "")
+            + ": its burn rates cannot be computed."
+        ),
+    }
+    if slo.runbook_url:
+        annotations["runbook_url"] = slo.runbook_url
+    labels = MappingProxyType(base_labels(slo) | dict(absent.labels))
+    expr = "\nor\n".join(f"absent({s}) == 1" for s in absent.selectors)
+    return (
+        Rule(
+            alert=absent.name,
+            expr=expr + "\n" if len(absent.selectors) > 1 else expr,
+            labels=labels,
+            annotations=MappingProxyType(annotations),
+            for_=pending,
+        ),
     )
 
 
@@ -82,6 +123,7 @@ def alert_rules(slo: SLO) -> tuple[Rule, ...]:
     by_severity: dict[Severity, list[Tier]] = {}
     for tier in slo.tiers:
         by_severity.setdefault(tier.severity, []).append(tier)
-    return tuple(
+    burn = tuple(
         _alert_rule(slo, sev, by_severity[sev]) for sev in sorted(by_severity, reverse=True)
     )
+    return burn + absent_rules(slo)

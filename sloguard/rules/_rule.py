@@ -21,10 +21,13 @@ class Rule:
     alert: str = ""
     labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     annotations: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    for_: str = ""  # an alert's pending duration (Prometheus' ``for``), e.g. "10m"
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"record": self.record} if self.record else {"alert": self.alert}
         out["expr"] = self.expr
+        if self.for_:
+            out["for"] = self.for_
         if self.labels:
             out["labels"] = dict(sorted(self.labels.items()))
         if self.annotations:

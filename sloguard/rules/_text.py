@@ -14,6 +14,8 @@ from types import MappingProxyType
 from sloguard.model import SLO
 
 ALERT_NAME = "SLOErrorBudgetBurn"
+# sloguard's severity on an alert whose own labels replace ``severity`` (Sloth's page labels).
+SEVERITY_LABEL = "sloguard_severity"
 
 # Series names. Sloth's, plus the two event-rate series sloguard adds.
 RATIO = "slo:sli_error:ratio_rate"

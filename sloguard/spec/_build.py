@@ -31,6 +31,7 @@ from sloguard.model import (
     Tier,
     render_window,
 )
+from sloguard.spec._alerting import absent_problems, alert_meta
 from sloguard.spec._native import Document, SloSpec, TierSpec, model_at
 from sloguard.spec._yaml import Doc, Path_
 
@@ -127,6 +128,7 @@ def build(doc: Doc) -> tuple[SLO | None, list[Problem]]:
     period = parse_duration(spec.window)
     tiers = _tiers(spec, period, doc, problems)
     indicator = _indicator(spec, doc, problems)
+    problems.extend(absent_problems(spec, doc))
     if spec.min_events and isinstance(indicator, RawIndicator):
         problems.append(
             Problem(
@@ -155,6 +157,7 @@ def build(doc: Doc) -> tuple[SLO | None, list[Problem]]:
         source=doc.start,
         namespace=parsed.metadata.namespace,
         k8s_labels=dict(parsed.metadata.k8s_labels),
+        alerts=alert_meta(spec),
         **_incident_fields(spec),
     )
     return slo, []
@@ -232,7 +235,7 @@ def tier_at(ts: TierSpec, i: int, path: Path_, doc: Doc, problems: list[Problem]
 
 def _tiers(spec: SloSpec, period: int, doc: Doc, problems: list[Problem]) -> tuple[Tier, ...]:
     budget = (100.0 - spec.objective) / 100.0
-    if spec.alerting is None:
+    if spec.alerting is None or spec.alerting.tiers is None:
         tiers: list[tuple[Tier, Path_]] = [(t, ("spec", "objective")) for t in DEFAULT_TIERS]
     else:
         tiers = []
@@ -254,7 +257,7 @@ def _tiers(spec: SloSpec, period: int, doc: Doc, problems: list[Problem]) -> tup
             continue
         factor = tier.factor(period)
         if factor * budget >= 1.0 - 1e-12:
-            default = spec.alerting is None
+            default = spec.alerting is None or spec.alerting.tiers is None
             problems.append(
                 Problem(
                     doc.key(path),

@@ -8,9 +8,9 @@ same shape, so one schema and one set of checks serve every input format.
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sloguard.durations import DurationError, parse_duration
 from sloguard.model import QUERY_TAG_LABEL
@@ -189,8 +189,53 @@ class TierSpec(_Model):
         return value
 
 
+def check_alert_name(value: str) -> str:
+    if value and not re.match(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", value):
+        raise ValueError(
+            f"alert name {_shown(value)} is not a Prometheus alert name: letters, digits, "
+            "'_' and ':', not starting with a digit (e.g. CheckoutHighErrorRate)"
+        )
+    return value
+
+
+def _check_duration(value: str) -> str:
+    try:
+        parse_duration(value)
+    except DurationError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+AlertLabels = Annotated[dict[str, str], AfterValidator(lambda v: check_labels(v, "alert label"))]
+AlertName = Annotated[str, AfterValidator(check_alert_name)]
+
+
+class AlertMetaSpec(_Model):
+    """Labels and annotations of one kind of alert (the paging or the ticket ones)."""
+
+    labels: AlertLabels = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class AbsentSpec(_Model):
+    """An alert when a series the SLO reads is missing (Pyrra's ``absent`` alerts)."""
+
+    selectors: list[str] = Field(min_length=1)
+    for_: Annotated[str, AfterValidator(_check_duration)] = Field(alias="for")
+    name: AlertName = "SLOMetricAbsent"
+    labels: AlertLabels = Field(default_factory=dict)
+
+
 class AlertingSpec(_Model):
-    tiers: list[TierSpec]
+    """The alert policy (tiers; the default ones when omitted) and what the alerts carry."""
+
+    tiers: list[TierSpec] | None = None
+    name: AlertName = ""
+    labels: AlertLabels = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    page: AlertMetaSpec | None = None
+    ticket: AlertMetaSpec | None = None
+    absent: AbsentSpec | None = None
 
 
 SLACK_USER_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")

@@ -14,8 +14,13 @@ Mapping (see docs/spec.md, "Importing from Pyrra"):
     alerting.disabled / burnrates false  spec.alerting.tiers: [] (recordings only)
     (Pyrra's multi-burn-rate windows)    four tiers scaled to the window as Pyrra scales them
 
-``latencyNative`` (native histograms) is refused with a located error: sloguard's latency
-indicator reads classic buckets. Alert names, alert labels and absent alerts are warnings.
+    indicator.latencyNative              ratio: total = histogram_count(sum(rate(m))), errors =
+                                         total - histogram_fraction(0, <latency>, ...) x total
+    alerting.name / labels / annotations spec.alerting.name / labels / annotations
+    alerting.absent (default on)         spec.alerting.absent: Pyrra's absent() alerts, same
+                                         selectors, ``for`` and ``severity: critical``
+    alerting.absentName                  spec.alerting.absent.name
+    alerting.severities                  page / ticket / absent ``severity`` labels
 """
 
 from __future__ import annotations
@@ -23,7 +28,12 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sloguard.durations import DurationError, format_duration, parse_duration
+from sloguard.durations import (
+    DurationError,
+    format_duration,
+    parse_duration,
+    parse_duration_ms,
+)
 from sloguard.errors import Problem
 from sloguard.spec._native import API_VERSION, KIND
 from sloguard.spec._reader import Reader
@@ -36,7 +46,22 @@ Converted = tuple[Doc, str, list[Problem]]
 _TOP = ("apiVersion", "kind", "metadata", "spec", "status")
 _SPEC = ("description", "target", "window", "indicator", "alerting", "partial_response_strategy")
 _INDICATORS = ("ratio", "latency", "latencyNative", "bool_gauge")
-_ALERTING = ("disabled", "burnrates", "absent", "name", "absentName", "labels", "annotations")
+_ALERTING = (
+    "disabled",
+    "burnrates",
+    "absent",
+    "name",
+    "absentName",
+    "labels",
+    "annotations",
+    "severities",
+)
+# Pyrra's ``severity`` label per burn-rate window, and its defaults; sloguard's page alerts
+# (SEV1, SEV2) and its ticket alert (SEV3) each carry one.
+_SEVERITIES = (
+    ("page", "fastBurn", "mediumBurn", "critical"),
+    ("ticket", "slowBurn", "longTermBurn", "warning"),
+)
 _LABEL_PREFIX = "pyrra.dev/"
 _MINUTE = 60
 
@@ -82,7 +107,7 @@ def convert(doc: Doc) -> tuple[list[Converted], list[Problem], list[Problem]]:
     window = _window(reader, native, fields)
     indicator = _indicator(reader, native, fields)
     if indicator is not None:
-        spec["indicator"], group_by = indicator
+        spec["indicator"], group_by, absent = indicator
         if group_by:
             spec["group_by"] = group_by
     if "partial_response_strategy" in fields:
@@ -93,7 +118,7 @@ def convert(doc: Doc) -> tuple[list[Converted], list[Problem], list[Problem]]:
     if reader.problems or objective is None or window is None or indicator is None:
         return [], reader.problems, reader.warnings
     spec.update(objective=objective, window=format_duration(window))
-    spec["alerting"] = {"tiers": _alerting(reader, native, fields, window)}
+    spec["alerting"] = _alerting(reader, native, fields, window, objective, absent)
     data = {"apiVersion": API_VERSION, "kind": KIND, "metadata": metadata, "spec": spec}
     return [(native.doc(data), API, reader.warnings)], reader.problems, reader.warnings
 
@@ -174,10 +199,13 @@ def _window(reader: Reader, native: _Native, fields: dict[str, Path_]) -> int | 
 
 def _indicator(
     reader: Reader, native: _Native, fields: dict[str, Path_]
-) -> tuple[dict[str, Any], list[str]] | None:
+) -> tuple[dict[str, Any], list[str], list[str]] | None:
+    """The indicator as a ratio, its grouping, and the selectors of its absent alerts."""
     doc = reader.doc
     if "indicator" not in fields:
-        reader.error(("spec",), "spec.indicator: required, one of ratio, latency, bool_gauge")
+        reader.error(
+            ("spec",), "spec.indicator: required, one of ratio, latency, latencyNative, bool_gauge"
+        )
         return None
     base = fields["indicator"]
     native.link(("spec", "indicator"), base)
@@ -185,23 +213,20 @@ def _indicator(
     kinds = [k for k in given if k in _INDICATORS or k == "boolGauge"]
     if len(kinds) != 1:
         what = "is empty" if not kinds else "has " + " and ".join(kinds)
-        reader.error(base, f"spec.indicator {what}; give exactly one of ratio, latency, bool_gauge")
+        reader.error(
+            base,
+            f"spec.indicator {what}; give exactly one of ratio, latency, latencyNative, bool_gauge",
+        )
         return None
     kind = kinds[0]
     path = given[kind]
-    if kind == "latencyNative":
-        reader.error(
-            path,
-            "latencyNative (native histograms) is not supported: sloguard's latency reads classic "
-            'histogram buckets; use latency with success: <metric>_bucket{le="0.5"} and total: '
-            "<metric>_count",
-        )
-        return None
     parts = {"ratio": ("errors", "total"), "latency": ("success", "total")}.get(kind, ("metric",))
+    if kind == "latencyNative":
+        parts = ("total",)
     if kind in ("bool_gauge", "boolGauge"):
         allowed: tuple[str, ...] = ("metric", "grouping")
     else:
-        allowed = (*parts, "grouping")
+        allowed = (*parts, "grouping", *(("latency",) if kind == "latencyNative" else ()))
     sub = reader.fields(path, allowed)
     group_by = _grouping(reader, sub)
     by = f" by ({', '.join(group_by)})" if group_by else ""
@@ -217,6 +242,13 @@ def _indicator(
         metrics[part] = metric.strip()
     if len(metrics) != len(parts):
         return None
+    if kind == "latencyNative":
+        seconds = _latency(reader, path, sub)
+        if seconds is None:
+            return None
+        native.link(("spec", "indicator", "ratio", "errors"), sub.get("latency", path))
+        native.link(("spec", "indicator", "ratio", "total"), sub["total"])
+        return native_latency(metrics["total"], seconds, by), group_by, []
     if kind == "ratio":
         errors = f"sum{by} (rate({metrics['errors']}[{{{{.window}}}}]))"
         total = f"sum{by} (rate({metrics['total']}[{{{{.window}}}}]))"
@@ -233,7 +265,39 @@ def _indicator(
         sources = {"errors": sub["metric"], "total": sub["metric"]}
     for target, source in sources.items():
         native.link(("spec", "indicator", "ratio", target), source)
-    return {"ratio": {"errors": errors, "total": total}}, group_by
+    return {"ratio": {"errors": errors, "total": total}}, group_by, _absent_selectors(metrics)
+
+
+def native_latency(metric: str, seconds: float, by: str) -> dict[str, Any]:
+    """Pyrra's latencyNative as a ratio: its error ratio is ``1 - histogram_fraction(0, <le>,
+    sum(rate(<metric>[w])))`` (slo/rules.go), so errors = count - fraction x count."""
+    rate = f"sum{by} (rate({metric}[{{{{.window}}}}]))"
+    count = f"histogram_count({rate})"
+    fraction = f"histogram_fraction(0, {seconds:g}, {rate})"
+    return {"ratio": {"errors": f"{count}\n-\n{fraction} * {count}", "total": count}}
+
+
+def _latency(reader: Reader, path: Path_, sub: dict[str, Path_]) -> float | None:
+    if "latency" not in sub:
+        reader.error(path, f"{reader.name(path)}.latency: required, e.g. 200ms or 1s")
+        return None
+    value = reader.doc.get(sub["latency"])
+    try:
+        return parse_duration_ms(str(value)) / 1000
+    except DurationError as exc:
+        reader.error(sub["latency"], f"{reader.name(sub['latency'])}: {exc}")
+        return None
+
+
+def _absent_selectors(metrics: dict[str, str]) -> list[str]:
+    """The series Pyrra's absent alerts watch: the total, and the errors (or success) series
+    when it is another metric (a bool gauge: the gauge)."""
+    total = metrics.get("total", metrics.get("metric", ""))
+    other = metrics.get("errors", metrics.get("success", ""))
+    out = [total]
+    if other and other.split("{")[0].strip() != total.split("{")[0].strip():
+        out.append(other)
+    return out
 
 
 def _grouping(reader: Reader, sub: dict[str, Path_]) -> list[str]:
@@ -247,28 +311,81 @@ def _grouping(reader: Reader, sub: dict[str, Path_]) -> list[str]:
 
 
 def _alerting(
-    reader: Reader, native: _Native, fields: dict[str, Path_], window: int
-) -> list[dict[str, Any]]:
+    reader: Reader,
+    native: _Native,
+    fields: dict[str, Path_],
+    window: int,
+    objective: float,
+    selectors: list[str],
+) -> dict[str, Any]:
+    """Tiers as Pyrra's windows, the alert name and labels, and Pyrra's absent alerts."""
     doc = reader.doc
     sub = reader.fields(fields["alerting"], _ALERTING) if "alerting" in fields else {}
-    for key in ("name", "absentName", "labels", "annotations"):
-        if key in sub and doc.get(sub[key]):
-            reader.warn(
-                sub[key],
-                f"alerting.{key} not imported: sloguard names pages after the SLO and routes "
-                "them in its notifier config",
-            )
-    if "absent" in sub and doc.get(sub["absent"]) is True:
-        reader.warn(
-            sub["absent"],
-            "alerting.absent not imported: sloguard has no absent alert; an SLO whose queries "
-            "return nothing shows as unknown in sloguard's metrics",
-        )
+    out: dict[str, Any] = {}
+    for key, target in (("name", "name"), ("labels", "labels"), ("annotations", "annotations")):
+        if key in sub and doc.get(sub[key]) not in (None, "", {}):
+            out[target] = doc.get(sub[key])
+            native.link(("spec", "alerting", target), sub[key])
+    severities = reader.fields(sub["severities"], _SEVERITY_KEYS) if "severities" in sub else {}
+    out.update(_severity_labels(reader, native, severities))
     disabled = doc.get(sub["disabled"]) is True if "disabled" in sub else False
     burnrates = doc.get(sub["burnrates"]) is not False if "burnrates" in sub else True
     if disabled or not burnrates:
         native.link(("spec", "alerting"), sub["disabled"] if disabled else sub["burnrates"])
-        return []
+        out["tiers"] = []
+    else:
+        out["tiers"] = _tiers(window)
+        native.link(("spec", "alerting"), fields.get("alerting", ("spec",)))
+    # Pyrra's default is on, burn-rate alerts or not; latencyNative has none (no selectors).
+    if selectors and ("absent" not in sub or doc.get(sub["absent"]) is not False):
+        absent: dict[str, Any] = {
+            "selectors": selectors,
+            "for": format_duration(_absent_seconds(window, objective)),
+            # Pyrra's severity of absent alerts
+            "labels": {"severity": str(doc.get(severities["absent"]))}
+            if "absent" in severities
+            else {"severity": "critical"},
+        }
+        name = doc.get(sub["absentName"]) if "absentName" in sub else None
+        if name:
+            absent["name"] = name
+            native.link(("spec", "alerting", "absent", "name"), sub["absentName"])
+        out["absent"] = absent
+        native.link(("spec", "alerting", "absent"), sub.get("absent", ("spec", "indicator")))
+    return out
+
+
+_SEVERITY_KEYS = ("absent", "fastBurn", "mediumBurn", "slowBurn", "longTermBurn")
+
+
+def _severity_labels(
+    reader: Reader, native: _Native, severities: dict[str, Path_]
+) -> dict[str, Any]:
+    """``alerting.severities``: the ``severity`` label of the page and ticket alerts. Pyrra
+    labels each of its four windows; sloguard's SEV1 and SEV2 share the page labels and its
+    two SEV3 windows are one alert, so two different values of one pair are a warning."""
+    out: dict[str, Any] = {}
+    for kind, first, second, default in _SEVERITIES:
+        if first not in severities and second not in severities:
+            continue
+        values = [
+            str(reader.doc.get(severities[k])) if k in severities else default
+            for k in (first, second)
+        ]
+        source = severities.get(first, severities.get(second, ()))
+        if values[0] != values[1]:
+            reader.warn(
+                severities.get(second, source),
+                f"alerting.severities.{second} {values[1]!r} not imported: sloguard's "
+                f"{'SEV1 and SEV2 pages share' if kind == 'page' else 'SEV3 ticket has'} one "
+                f"severity label, {first}'s {values[0]!r}",
+            )
+        out[kind] = {"labels": {"severity": values[0]}}
+        native.link(("spec", "alerting", kind), source)
+    return out
+
+
+def _tiers(window: int) -> list[dict[str, Any]]:
     tiers = []
     for severity, long_div, short_div, factor in _WINDOWS:
         # Pyrra rounds a 1d window's 11s short window to 0s; a rate needs at least a minute.
@@ -283,8 +400,17 @@ def _alerting(
                 "budget_percent": float(round(budget, 12)),
             }
         )
-    native.link(("spec", "alerting"), fields.get("alerting", ("spec",)))
     return tiers
+
+
+def _absent_seconds(window: int, objective: float) -> int:
+    """Pyrra's AbsentDuration: how long a 100 % error ratio takes to fire the fastest tier
+    (14 x budget over its long window, whole seconds) plus that tier's ``for``, to the minute;
+    at least a minute here (Pyrra's can round to 0 for a day-long window)."""
+    long_s = _round_minute(window / (28 * 24))
+    for_s = _round_minute(window / (28 * 24 * 30))
+    seconds = int(14 * (1 - objective / 100) * long_s) + for_s
+    return max(_round_minute(seconds), _MINUTE)
 
 
 def _round_minute(seconds: float) -> int:

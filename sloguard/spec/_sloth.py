@@ -14,11 +14,14 @@ Mapping (see docs/spec.md, "Importing from Sloth"):
     alerting.ticket_alert            tiers SEV3 (1d/2h, 10 %) and SEV3 (3d/6h, 10 %)
     annotations.runbook/dashboard    spec.runbook_url / spec.dashboard_url when they are URLs
                                      (page_alert's, else alerting's, else ticket_alert's)
+    alerting.name/labels/annotations spec.alerting.name / labels / annotations
+    page_alert/ticket_alert labels,  spec.alerting.page / .ticket (labels, annotations): on the
+      annotations                    generated alerts; routes match the labels per severity
+    page/ticket_alert.disable        that alert's tiers are left out: it never notifies
 
 Sloth's window tiers (google-30d/google-28d) are the same as sloguard's default tiers, scaled
-by the SLO window the same way. Alert names, alert labels and other annotations have no place
-in the domain model; they become warnings, never silently dropped. Sloth plugins (SLI plugins
-and SLO plugin chains) run Go code and are rejected with a located error.
+by the SLO window the same way. Sloth plugins (SLI plugins and SLO plugin chains) run Go code
+and are rejected with a located error.
 """
 
 from __future__ import annotations
@@ -281,24 +284,23 @@ def _alerting(
         return  # Sloth's default: page and ticket alerts on, i.e. sloguard's default tiers
     apath = fields["alerting"]
     alerting = reader.fields(apath, _ALERTING)
+    out: dict[str, Any] = {}
     enabled: dict[str, bool] = {}
     annotation_paths: dict[str, Path_] = {}
-    for kind in ("page_alert", "ticket_alert"):
+    for kind, native in (("page_alert", "page"), ("ticket_alert", "ticket")):
         sub = reader.fields(alerting[kind], _ALERT) if kind in alerting else {}
         disable = doc.get(sub["disable"]) if "disable" in sub else False
         if not isinstance(disable, bool):
             reader.error(sub["disable"], f"{reader.name(sub['disable'])}: expected true or false")
             disable = False
         enabled[kind] = not disable
-        if not disable:
-            if "labels" in sub and doc.get(sub["labels"]):
-                reader.warn(
-                    sub["labels"],
-                    f"{reader.name(sub['labels'])} not imported: sloguard has no per-alert "
-                    "labels; route SEV1/SEV2 pages and SEV3 tickets in the notifier config",
-                )
-            if "annotations" in sub:
-                annotation_paths[kind] = sub["annotations"]
+        if disable:
+            continue  # its tiers are gone: nothing left to label
+        meta = _meta(reader, sub, ("spec", "alerting", native), link)
+        if meta:
+            out[native] = meta
+        if "annotations" in sub:
+            annotation_paths[kind] = sub["annotations"]
     alert_name = doc.get(alerting["name"]) if "name" in alerting else None
     if any(enabled.values()):
         if not isinstance(alert_name, str) or not alert_name:
@@ -307,25 +309,43 @@ def _alerting(
                 f"{reader.name(alerting.get('name', apath))}: an alert name is required when "
                 "page or ticket alerts are enabled (Sloth names its alerts with it)",
             )
-        else:
-            reader.warn(
-                alerting["name"],
-                f"alert name {alert_name!r} not imported: sloguard names pages after the SLO",
-            )
-    if "labels" in alerting and doc.get(alerting["labels"]):
-        reader.warn(
-            alerting["labels"],
-            f"{reader.name(alerting['labels'])} not imported: put routing hints in the SLO's "
-            "labels (metadata.labels) instead",
-        )
+        else:  # the generated rules' name, as Sloth names both its alerts
+            out["name"] = alert_name
+            link(("spec", "alerting", "name"), alerting["name"])
+    out.update(_meta(reader, alerting, ("spec", "alerting"), link))
     if "annotations" in alerting:
         annotation_paths["alerting"] = alerting["annotations"]
     # The page's runbook is what on-call opens first, so it wins over the shared and the ticket's.
     for kind in ("page_alert", "alerting", "ticket_alert"):
         if kind in annotation_paths:
             _annotations(reader, annotation_paths[kind], spec, link)
-    if enabled.get("page_alert", True) and enabled.get("ticket_alert", True):
-        return  # both on: the default tiers, written out by import for clarity
+    if not (enabled.get("page_alert", True) and enabled.get("ticket_alert", True)):
+        out["tiers"] = _tiers(alerting, apath, enabled, link)
+    if out:
+        order = ("name", "labels", "annotations", "page", "ticket", "tiers")
+        spec["alerting"] = {k: out[k] for k in order if k in out}
+        link(("spec", "alerting"), apath)
+
+
+def _meta(reader: _Reader, sub: dict[str, Path_], native: Path_, link: Any) -> dict[str, Any]:
+    """An alert's labels and annotations, carried as they are (scalars as Sloth's strings)."""
+    out: dict[str, Any] = {}
+    for key in ("labels", "annotations"):
+        value = reader.doc.get(sub[key]) if key in sub else None
+        if isinstance(value, dict) and value:
+            out[key] = {k: _as_label(v) for k, v in value.items()}
+            for k in value:
+                link((*native, key, k), (*sub[key], k))
+        elif value is not None and not isinstance(value, dict):
+            out[key] = value  # the schema reports it, located
+            link((*native, key), sub[key])
+    return out
+
+
+def _tiers(
+    alerting: dict[str, Path_], apath: Path_, enabled: dict[str, bool], link: Any
+) -> list[dict[str, Any]]:
+    """The default tiers of the alerts left enabled (a disabled alert's tiers never notify)."""
     tiers = [
         {
             "severity": str(t.severity),
@@ -336,15 +356,14 @@ def _alerting(
         for t in DEFAULT_TIERS
         if enabled["page_alert" if t.severity in _PAGE else "ticket_alert"]
     ]
-    spec["alerting"] = {"tiers": tiers}
-    link(("spec", "alerting"), apath)
     for i, tier in enumerate(tiers):
         kind = "page_alert" if Severity.parse(str(tier["severity"])) in _PAGE else "ticket_alert"
         link(("spec", "alerting", "tiers", i), alerting.get(kind, apath))
+    return tiers
 
 
 def _annotations(reader: _Reader, path: Path_, spec: dict[str, Any], link: Any) -> None:
-    """Runbook and dashboard URLs become the SLO's; every other annotation is a warning."""
+    """Runbook and dashboard URLs become the SLO's (the alerts keep the annotation too)."""
     annotations = reader.doc.get(path)
     if not isinstance(annotations, dict):
         return
@@ -355,16 +374,10 @@ def _annotations(reader: _Reader, path: Path_, spec: dict[str, Any], link: Any) 
         if target and is_url and target not in spec:
             spec[target] = value
             link(("spec", target), key_path)
-        elif target and is_url:
-            if spec[target] != value:
-                reader.warn(
-                    key_path,
-                    f"annotation {key!r} ({value}) not imported: the SLO's {target} is already "
-                    f"{spec[target]} (the page alert's, else the shared alerting annotations')",
-                )
-        else:
+        elif target and is_url and spec[target] != value:
             reader.warn(
                 key_path,
-                f"annotation {key!r} of {reader.name(path)} not imported: sloguard's pages "
-                "carry the SLO's description, runbook_url and dashboard_url",
+                f"annotation {key!r} ({value}) is not the SLO's {target}: that is "
+                f"{spec[target]} (the page alert's, else the shared alerting annotations'); "
+                "this alert's rules keep the annotation",
             )

@@ -12,7 +12,7 @@ import pytest
 from sloguard.burn import Evaluation
 from sloguard.lifecycle import EpisodeState, LifecyclePolicy, step
 from sloguard.model import Severity
-from sloguard.routing import Route, Silence, active_silence, dispatch
+from sloguard.routing import Matcher, Route, Silence, active_silence, dispatch
 
 S1, S2, S3, OK = Severity.SEV1, Severity.SEV2, Severity.SEV3, Severity.OK
 T0 = 1_704_067_200.0
@@ -162,3 +162,24 @@ def test_a_silence_holds_back_the_lower_tier_until_it_eases_there_again() -> Non
         "public declared SEV1",
         "tracker declared SEV3",
     ]
+
+
+def test_a_follower_routed_by_the_ticket_alerts_labels_joins_when_the_burn_eases_there() -> None:
+    """The labels routes see at SEV3 are the ticket alert's (a Sloth ``ticket_alert.labels``):
+    a follower matched by them joins when the episode eases into SEV3, not before."""
+    routes = [
+        Route(("pd",), frozenset({S1, S2})),
+        Route(("tracker",), match=Matcher(labels=MappingProxyType({"queue": "payments"}))),
+    ]
+    by_severity = {S3: MappingProxyType({"queue": "payments"})}
+    state: EpisodeState | None = None
+    heard: list[str] = []
+    for i, severity in enumerate([S1, S3]):
+        at = T0 + 30 * i
+        evaluation = Evaluation("checkout", at, severity, MappingProxyType({}), None, None)
+        state, events = step(state, evaluation, at, POLICY)
+        state, out = dispatch(
+            state, events, routes, "checkout", {}, frozenset({"tracker"}), by_severity
+        )
+        heard.extend(f"{d.notifier} {d.kind.value} {d.event.severity.name}" for d in out)
+    assert heard == ["pd declared SEV1", "tracker declared SEV3"]

@@ -10,6 +10,7 @@ import yaml
 from click.testing import CliRunner
 
 from sloguard.cli import main
+from sloguard.model import Severity
 from sloguard.spec import load
 
 
@@ -199,15 +200,12 @@ def test_sloth_page_alert_runbook_becomes_the_runbook_url(tmp_path: Path) -> Non
     assert slo.dashboard_url == "https://grafana.example.com/d/checkout"
 
 
-def test_sloth_per_alert_annotations_are_reported_as_annotations(tmp_path: Path) -> None:
+def test_sloth_per_alert_annotations_are_carried_not_warned(tmp_path: Path) -> None:
     result = load([_write(tmp_path, SLOTH_PER_ALERT)])
-    messages = {(w.location.line, w.message.split(":")[0]) for w in result.warnings}
-    summary = [w for w in result.warnings if "'summary'" in w.message]
-    assert len(summary) == 1, messages
-    assert summary[0].location.line == 17
-    assert "labels" not in summary[0].message
-    carried = ("annotation 'runbook'", "annotation 'dashboard_url'")
-    assert not [w for w in result.warnings if w.message.startswith(carried)]
+    assert result.warnings == [], [str(w) for w in result.warnings]
+    [slo] = result.slos
+    assert slo.alerts.annotations_for(Severity.SEV1)["summary"] == "Checkout fails"
+    assert dict(slo.alerts.page_labels) == {"routing_key": "checkout"}
 
 
 def test_sloth_conflicting_runbooks_keep_the_page_one_and_warn(tmp_path: Path) -> None:

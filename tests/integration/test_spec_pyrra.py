@@ -131,10 +131,13 @@ def test_disabled_alerting_keeps_recordings_only(tmp_path: Path) -> None:
     ("change", "line", "needle"),
     [
         pytest.param(
-            ("    ratio:\n", '    latencyNative:\n      latency: "1"\n    ratio_:\n'),
-            15,
-            "latencyNative (native histograms) is not supported",
-            id="latency-native",
+            (
+                "    ratio:\n",
+                '    latencyNative:\n      latency: "1"\n      total: {metric: rpc}\n    ratio_:\n',
+            ),
+            16,
+            "'1' is not a duration",
+            id="latency-native-latency",
         ),
         pytest.param(('target: "99.95"', "target: 0.999"), 11, "0.999 would mean", id="target-0-1"),
         pytest.param(("window: 4w", "window: 12h"), 12, "whole days", id="window-hours"),

@@ -90,3 +90,28 @@ def test_generated_rules_pass_promtool(tmp_path: Path, path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "alert"),
+    [
+        ("sloth-kuadrant-availability.yaml", "KuadrantAvailabilityHighErrorRate"),
+        ("sloth-kuadrant-latency.yaml", "KuadrantlatencyHighErrorRate"),
+    ],
+)
+def test_sloth_alert_metadata_is_carried_without_a_warning(name: str, alert: str) -> None:
+    """Sloth's per-alert name and labels reach the SLO (and its rules and routes), unwarned."""
+    result = load([WILD / name])
+    assert result.warnings == [], [str(w) for w in result.warnings]
+    for slo in result.slos:
+        assert slo.alerts.name == alert
+        assert slo.alerts.page_labels["severity"] == "critical"
+        assert slo.alerts.ticket_labels["severity"] == "warning"
+
+
+def test_pyrra_files_get_pyrras_absent_alerts() -> None:
+    """Pyrra's absent alerts are on by default: every imported Pyrra SLO watches its total."""
+    for path in (p for p in FILES if p.name.startswith("pyrra-")):
+        for slo in load([path]).slos:
+            assert slo.alerts.absent is not None, path.name
+            assert slo.alerts.absent.selectors, path.name
