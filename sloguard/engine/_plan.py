@@ -114,6 +114,18 @@ def at_instant(sp: SloPlan, at: float) -> SloPlan:
     return replace(sp, ratio=ratio, total=total, recorded=sp.recorded - {period})
 
 
+def without_calendar_period(sp: SloPlan) -> SloPlan:
+    """``sp`` without a calendar SLO's period queries, for range queries (the backtest): their
+    range cannot follow the period start, so the budget is unknown rather than a rolling one."""
+    slo = sp.slo
+    if slo.calendar is None:
+        return sp
+    period = slo.period_seconds
+    ratio = {w: q for w, q in sp.ratio.items() if w != period}
+    total = {w: q for w, q in sp.total.items() if w != period}
+    return replace(sp, ratio=ratio, total=total, recorded=sp.recorded - {period})
+
+
 def combine(planned: Iterable[SloPlan]) -> Plan:
     """The plan of many SLOs: each SLO's direct queries as one combined query (an identical one
     shared by several SLOs asked once, first use order), and each recorded series once."""

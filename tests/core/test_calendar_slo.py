@@ -13,9 +13,10 @@ from click.testing import CliRunner
 
 from sloguard.burn import WindowReading, evaluate
 from sloguard.cli import main
-from sloguard.engine import Engine
+from sloguard.engine import Engine, evaluate_planned, without_calendar_period
 from sloguard.model import SLO
 from sloguard.periods import Calendar, CalendarUnit
+from sloguard.ports import Sample
 from sloguard.rules import rule_groups
 from sloguard.spec import load
 
@@ -270,3 +271,18 @@ def test_rules_leave_out_the_period_series_and_say_so(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     (written,) = out.glob("*.yml")
     assert "# Calendar SLOs (checkout-monthly): no period ratio" in written.read_text()
+
+
+def test_range_queries_leave_a_calendar_budget_unknown(tmp_path: Path) -> None:
+    """The backtest asks range queries, whose range cannot follow the period start: the
+    calendar SLO's budget is unknown there, never a rolling 30 days read as the month."""
+    slo = _monthly(tmp_path)
+    (sp,) = Engine().plan([slo]).slos
+    rolling = without_calendar_period(sp)
+    assert slo.period_seconds not in rolling.ratio
+    assert slo.period_seconds not in rolling.total
+    answers = {q: [Sample({}, 0.0001)] for q in (*rolling.ratio.values(), *rolling.total.values())}
+    [ev] = evaluate_planned(rolling, answers, MARCH_11)
+    assert ev.error == ""
+    assert ev.error_budget_remaining is None
+    assert ev.burn_rates[300] == pytest.approx(0.1)
