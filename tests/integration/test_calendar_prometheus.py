@@ -11,6 +11,7 @@ to daylight time on 10 March, so March there is 31 days less one hour.
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -20,9 +21,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from click.testing import CliRunner
 
 from harness.promserver import DAY, HOUR, Scenario, Service, availability_slo, burn, serve
 from sloguard.burn import Evaluation
+from sloguard.cli import main
 from sloguard.engine import Engine
 from sloguard.model import SLO, Severity
 from sloguard.periods import Calendar, CalendarUnit
@@ -143,3 +146,49 @@ def test_generated_rules_pass_promtool(billing: Served, tmp_path: Path) -> None:
         [promtool, "check", "rules", str(path)], capture_output=True, text=True, check=False
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_evaluate_reads_an_openslo_calendar_file(billing: Served, tmp_path: Path) -> None:
+    """The OpenSLO file as a team commits it, through `sloguard evaluate`: the same budget."""
+    selector = 'http_requests_total{job="sloguard-test",service="billing"'
+    text = OPENSLO_MONTH.replace("ERRORS", f'{selector},code=~"5.."}}')
+    path = tmp_path / "billing.yaml"
+    path.write_text(text.replace("TOTAL", selector + "}"), encoding="utf-8")
+    at = _ny("2024-03-12 14:00")
+    args = ["evaluate", str(path), "--prometheus", billing.url, "--at", str(int(at)), "-o", "json"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code in (0, 1), result.output
+    [row] = json.loads(result.stdout)
+    ratio = billing.data.error_ratio("billing", at - MARCH, at)
+    assert ratio is not None
+    expected = 1 - ratio / BUDGET * (at - MARCH) / (APRIL - MARCH)
+    assert row["error_budget_remaining"] == pytest.approx(expected, rel=1e-9)
+
+
+OPENSLO_MONTH = """\
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: billing-monthly}
+spec:
+  service: billing
+  budgetingMethod: Occurrences
+  indicator:
+    metadata: {name: billing-errors}
+    spec:
+      ratioMetric:
+        counter: true
+        bad:
+          metricSource:
+            type: Prometheus
+            spec: {query: 'sum(rate(ERRORS[{{.window}}]))'}
+        total:
+          metricSource:
+            type: Prometheus
+            spec: {query: 'sum(rate(TOTAL[{{.window}}]))'}
+  timeWindow:
+    - duration: 1M
+      isRolling: false
+      calendar: {startTime: "2024-01-01 00:00:00", timeZone: America/New_York}
+  objectives:
+    - target: 0.999
+"""
