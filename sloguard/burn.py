@@ -104,18 +104,25 @@ def severity_of(decisions: tuple[TierDecision, ...]) -> Severity:
     return Severity.OK
 
 
-def budget_remaining(slo: SLO, period: WindowReading) -> float | None:
-    """1 - (error ratio over the SLO period / budget). Negative once the budget is overspent."""
+def budget_remaining(slo: SLO, period: WindowReading, at: float) -> float | None:
+    """1 - (error ratio over the SLO period / budget). Negative once the budget is overspent.
+
+    For a calendar SLO ``period`` reads the elapsed part of the current period, and the ratio
+    spends budget in proportion to that part: the whole period's budget is the budget ratio
+    times the events the period will have at the traffic seen so far.
+    """
     ratio = usable_ratio(period.error_ratio)
     if ratio is None or (period.events is not None and period.events <= 0):
         return None
-    return 1.0 - ratio / slo.budget
+    return 1.0 - ratio / slo.budget * slo.budget_share(at)
 
 
 def time_to_exhaustion(
-    slo: SLO, remaining: float | None, current_burn: float | None
+    slo: SLO, remaining: float | None, current_burn: float | None, at: float
 ) -> float | None:
-    """Seconds until the budget is gone at the current burn: remaining x period / burn.
+    """Seconds until the budget is gone at the current burn: remaining x period / burn (the
+    current calendar period's real length for a calendar SLO; the result may lie beyond the
+    period's end, where the budget resets first).
 
     0 when already exhausted; None when unknown or when nothing burns (never exhausted).
     """
@@ -125,7 +132,7 @@ def time_to_exhaustion(
         return 0.0
     if current_burn <= 0:
         return None
-    return remaining * slo.period_seconds / current_burn
+    return remaining * slo.exhaustion_period_seconds(at) / current_burn
 
 
 def evaluate(
@@ -164,7 +171,7 @@ def evaluate(
         )
         for t in slo.tiers
     )
-    remaining = budget_remaining(slo, period) if period is not None else None
+    remaining = budget_remaining(slo, period, at) if period is not None else None
     current = next((b for b in burns.values() if b is not None), None)  # windows ascend
     return Evaluation(
         slo=key or slo.name,
@@ -172,7 +179,7 @@ def evaluate(
         severity=severity_of(decisions),
         burn_rates=MappingProxyType(burns),
         error_budget_remaining=remaining,
-        time_to_exhaustion_seconds=time_to_exhaustion(slo, remaining, current),
+        time_to_exhaustion_seconds=time_to_exhaustion(slo, remaining, current, at),
         tiers=decisions,
         labels=MappingProxyType(dict(labels)) if labels else _NO_LABELS,
     )

@@ -135,6 +135,23 @@ def parse_time(text: str) -> float:
     return when.timestamp()
 
 
+def parse_wall_time(text: str) -> datetime:
+    """A wall-clock time without a zone, as calendar periods anchor on it: ``2022-01-01``,
+    ``2022-01-01 12:00:00`` or ``2022-01-01T12:00``. Raises ValueError saying what is valid."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a date and time: write e.g. 2024-01-01 or 2024-01-01 00:00:00"
+        ) from None
+    if when.tzinfo is not None:
+        raise ValueError(
+            f"{text!r} carries a UTC offset: write the wall-clock time and give the zone "
+            "as time_zone (e.g. 2024-01-01 00:00:00 and Europe/Berlin)"
+        )
+    return when
+
+
 def parse_retry_after(
     value: str | None, *, now: float, date_header: str | None = None
 ) -> float | None:

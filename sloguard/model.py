@@ -16,6 +16,7 @@ from types import MappingProxyType
 
 from sloguard.durations import format_duration
 from sloguard.errors import Location
+from sloguard.periods import Calendar, elapsed_seconds, period_length_seconds
 
 WINDOW_PLACEHOLDER = "{{.window}}"
 # The label that tags each query of an SLO in the one query the engine sends for it; reserved,
@@ -257,6 +258,9 @@ class SLO:
     incident: IncidentTeam = field(default_factory=IncidentTeam)
     status_page: StatusComponent | None = None
     alerts: AlertMeta = field(default_factory=AlertMeta)
+    # A calendar SLO's budget resets at each period start; ``period_seconds`` is then the
+    # period's nominal length (for the tiers' factors), see :mod:`sloguard.periods`.
+    calendar: Calendar | None = None
 
     @property
     def budget(self) -> float:
@@ -274,7 +278,33 @@ class SLO:
 
     @property
     def period(self) -> str:
+        """``30d``; ``calendar month (UTC)`` for a calendar SLO."""
+        if self.calendar is not None:
+            return self.calendar.describe()
         return format_duration(self.period_seconds)
+
+    def budget_window_seconds(self, at: float) -> int:
+        """The range the budget is measured over at ``at``: the period, or for a calendar SLO
+        the elapsed part of the current period."""
+        if self.calendar is None:
+            return self.period_seconds
+        return elapsed_seconds(self.calendar, at)
+
+    def budget_share(self, at: float) -> float:
+        """The share of the whole period's budget that the error ratio over
+        :meth:`budget_window_seconds` spends at ratio = budget: 1 for a rolling SLO, the elapsed
+        share of the current period for a calendar one (the period's events are estimated from
+        the traffic so far)."""
+        if self.calendar is None:
+            return 1.0
+        return self.budget_window_seconds(at) / period_length_seconds(self.calendar, at)
+
+    def exhaustion_period_seconds(self, at: float) -> float:
+        """The period length a burn of 1 spends the whole budget in (the real length of the
+        current calendar period)."""
+        if self.calendar is None:
+            return float(self.period_seconds)
+        return period_length_seconds(self.calendar, at)
 
     def error_ratio_query(self, window: str) -> str:
         """PromQL for the error ratio over ``window`` (e.g. ``"5m"``)."""

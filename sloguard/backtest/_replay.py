@@ -37,7 +37,7 @@ from sloguard.backtest._model import (
 )
 from sloguard.burn import Evaluation, gap
 from sloguard.durations import format_duration
-from sloguard.engine import Engine, evaluate_planned
+from sloguard.engine import Engine, combine, evaluate_planned, without_calendar_period
 from sloguard.errors import SloguardError
 from sloguard.lifecycle import EpisodeState, Event, EventKind, step
 from sloguard.model import SLO
@@ -75,7 +75,8 @@ class _Replayer:
         self.slos = tuple(slos)
         self.policies = tuple(policies)
         variants = [p.apply(s) for p in policies for s in slos]
-        self.plan = Engine().plan(variants)  # one plan per run: nothing to remember
+        # One plan per run: nothing to remember. A calendar SLO's budget is not replayed.
+        self.plan = combine(map(without_calendar_period, Engine().plan(variants).slos))
         n = len(slos)
         self.plans = {
             p.name: self.plan.slos[i * n : (i + 1) * n] for i, p in enumerate(self.policies)

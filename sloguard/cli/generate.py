@@ -13,6 +13,7 @@ from sloguard.errors import SloguardError, SpecError
 from sloguard.model import SLO
 from sloguard.rules import (
     HEADER_MARK,
+    calendar_notes,
     render_prometheusrule,
     render_rules,
     rule_groups,
@@ -77,9 +78,10 @@ def plan(
                 name=f"sloguard-{key.as_posix()}",
                 namespace=namespace or _namespace(buckets[key], f"{key}{SUFFIX[fmt]}"),
                 labels=_k8s_labels(buckets[key]) | (k8s_labels or {}),
+                notes=calendar_notes(buckets[key]),
             )
         else:
-            text = render_rules(groups, source)
+            text = render_rules(groups, source, calendar_notes(buckets[key]))
         outputs.append(Output(Path(f"{key.as_posix()}{SUFFIX[fmt]}"), text))
     return outputs
 

@@ -20,7 +20,14 @@ from sloguard.engine._ask import DEFAULT_CONCURRENCY
 from sloguard.engine._combine import Combined, combined
 from sloguard.engine._decode import evaluate_planned, group_key
 from sloguard.engine._engine import AUTO_DIRECT_MAX_SLOS, Engine, auto_direct_windows, run
-from sloguard.engine._plan import BUCKET_CHECK_RANGE, Plan, SloPlan, plan_slo
+from sloguard.engine._plan import (
+    BUCKET_CHECK_RANGE,
+    Plan,
+    SloPlan,
+    combine,
+    plan_slo,
+    without_calendar_period,
+)
 from sloguard.engine._promql import bucket_selector, group_expr
 from sloguard.engine._recorded import PROBE, Recorded, bulk_query
 
@@ -37,10 +44,12 @@ __all__ = [
     "auto_direct_windows",
     "bucket_selector",
     "bulk_query",
+    "combine",
     "combined",
     "evaluate_planned",
     "group_expr",
     "group_key",
     "plan_slo",
     "run",
+    "without_calendar_period",
 ]

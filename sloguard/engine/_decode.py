@@ -73,15 +73,17 @@ def _evaluate_group(
     readings: dict[int, WindowReading] = {}
     for w in sp.ratio:
         total = totals.get(w)
+        # A calendar SLO's period was asked over the elapsed part of the current period.
+        span = slo.budget_window_seconds(at) if w == slo.period_seconds else w
         try:
             readings[w] = reading(
                 ratios[w].get(group),
                 None if total is None else total.get(group),
-                w,
+                span,
                 total is not None,
             )
         except SloFailure as exc:
-            return failed(slo, at, f"{key}: {exc} (query: {_query_line(sp, exc.window)})", key=key)
+            return failed(slo, at, f"{key}: {exc} (query: {_query_line(sp, w)})", key=key)
     period = readings.pop(slo.period_seconds, NO_READING)
     if slo.period_seconds in slo.window_seconds:
         readings[slo.period_seconds] = period

@@ -19,7 +19,7 @@ from sloguard.engine._combine import ask_combined
 from sloguard.engine._crossing import Probes, crossed
 from sloguard.engine._decode import evaluate_planned
 from sloguard.engine._memo import PerSlo
-from sloguard.engine._plan import Plan, SloPlan, combine, plan_slo
+from sloguard.engine._plan import Plan, SloPlan, at_instant, combine, plan_slo
 from sloguard.engine._recorded import (
     Fingerprint,
     Recorded,
@@ -55,9 +55,15 @@ class Engine:
         self._last: tuple[tuple[SLO, ...], Recorded, float, Plan] | None = None
         self._interned: dict[Hashable, Hashable] = {}
 
-    def plan(self, slos: Sequence[SLO]) -> Plan:
-        """Plan the queries of ``slos``; an expression shared by several SLOs is asked once."""
-        return combine(map(self._plans, slos))
+    def plan(self, slos: Sequence[SLO], at: float | None = None) -> Plan:
+        """Plan the queries of ``slos``; an expression shared by several SLOs is asked once.
+
+        Given ``at``, calendar SLOs ask their period over its elapsed part at ``at``
+        (:func:`~sloguard.engine._plan.at_instant`); without, over their nominal length.
+        """
+        if at is None:
+            return combine(map(self._plans, slos))
+        return combine(at_instant(self._plans(s), at) for s in slos)
 
     def plan_recorded(
         self, slos: Sequence[SLO], found: Recorded, *, direct_windows_max_seconds: float = 0
@@ -107,8 +113,10 @@ class Engine:
             found = await self.probe_recorded(slos, source, at)
             if found.windows:
                 the_plan = self._last_recorded_plan(slos, found, direct_max)
+                if any(s.calendar is not None for s in slos):
+                    the_plan = combine(at_instant(sp, at) for sp in the_plan.slos)
                 return await run(the_plan, source, at, concurrency=concurrency)
-        return await run(self.plan(slos), source, at, concurrency=concurrency)
+        return await run(self.plan(slos, at), source, at, concurrency=concurrency)
 
     async def crossed(
         self,

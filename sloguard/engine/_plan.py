@@ -9,7 +9,7 @@ many SLOs share them. Pure: no memo here (the :class:`~sloguard.engine.Engine` k
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sloguard.durations import format_duration
 from sloguard.engine._combine import Combined, combined
@@ -95,6 +95,35 @@ def plan_slo(slo: SLO) -> SloPlan:
             f"[{BUCKET_CHECK_RANGE}]))"
         )
     return SloPlan(slo=slo, ratio=ratio, total=total, bucket_check=check)
+
+
+def at_instant(sp: SloPlan, at: float) -> SloPlan:
+    """``sp`` as asked at ``at``: a calendar SLO's period queries cover the elapsed part of the
+    current period (``[<seconds>s]``, from the period start to ``at``) and are always direct,
+    since no recording rule knows where the period starts; any other plan is ``sp`` itself."""
+    slo = sp.slo
+    if slo.calendar is None:
+        return sp
+    label = f"{slo.budget_window_seconds(at)}s"
+    period = slo.period_seconds
+    ratio = {**sp.ratio, period: group_expr(slo.error_ratio_query(label), slo.group_by)}
+    total = dict(sp.total)
+    t = slo.total_query(label)
+    if t is not None:
+        total[period] = group_expr(t, slo.group_by)
+    return replace(sp, ratio=ratio, total=total, recorded=sp.recorded - {period})
+
+
+def without_calendar_period(sp: SloPlan) -> SloPlan:
+    """``sp`` without a calendar SLO's period queries, for range queries (the backtest): their
+    range cannot follow the period start, so the budget is unknown rather than a rolling one."""
+    slo = sp.slo
+    if slo.calendar is None:
+        return sp
+    period = slo.period_seconds
+    ratio = {w: q for w, q in sp.ratio.items() if w != period}
+    total = {w: q for w, q in sp.total.items() if w != period}
+    return replace(sp, ratio=ratio, total=total, recorded=sp.recorded - {period})
 
 
 def combine(planned: Iterable[SloPlan]) -> Plan:

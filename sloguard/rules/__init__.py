@@ -25,7 +25,13 @@ from collections.abc import Iterable
 
 from sloguard.model import SLO
 from sloguard.rules._alerts import alert_rules, tier_threshold
-from sloguard.rules._recording import meta_rules, recorded_windows, sli_hash, sli_rules
+from sloguard.rules._recording import (
+    calendar_notes,
+    meta_rules,
+    recorded_windows,
+    sli_hash,
+    sli_rules,
+)
 from sloguard.rules._rule import (
     HEADER_MARK,
     Rule,
@@ -89,6 +95,7 @@ __all__ = [
     "Rule",
     "RuleGroup",
     "budget_text",
+    "calendar_notes",
     "number",
     "objective_text",
     "prom_duration",

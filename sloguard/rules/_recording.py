@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from types import MappingProxyType
 
 from sloguard.model import SLO, LatencyIndicator, RatioIndicator, RawIndicator, render_window
@@ -31,8 +32,23 @@ from sloguard.rules._text import (
 
 
 def recorded_windows(slo: SLO) -> tuple[int, ...]:
-    """Every window that gets a ``slo:sli_error:ratio_rate<w>`` series, period included."""
+    """Every window that gets a ``slo:sli_error:ratio_rate<w>`` series, period included (not
+    a calendar SLO's: a recording rule's range is fixed, the elapsed part of a period is not)."""
+    if slo.calendar is not None:
+        return tuple(sorted({*slo.window_seconds, base_window(slo)}))
     return tuple(sorted({*slo.window_seconds, base_window(slo), slo.period_seconds}))
+
+
+def calendar_notes(slos: Iterable[SLO]) -> tuple[str, ...]:
+    """Comment lines for a rule file with calendar SLOs: what their rules leave out, and why."""
+    names = sorted(s.name for s in slos if s.calendar is not None)
+    if not names:
+        return ()
+    return (
+        f"Calendar SLOs ({', '.join(names)}): no period ratio, period burn or budget-remaining",
+        "series, since a recording rule's range cannot follow the period start; sloguard reads",
+        "the budget directly over the elapsed part of the period. The burn-rate alerts are whole.",
+    )
 
 
 def base_window(slo: SLO) -> int:
@@ -112,6 +128,14 @@ def meta_rules(slo: SLO, mode: str) -> tuple[Rule, ...]:
         "sloth_objective": number(slo.objective_percent),
         HASH_LABEL: sli_hash(slo),
     }
+    period_rules = (
+        Rule(
+            record=PERIOD_BURN,
+            expr=f"{RATIO}{period}{sel}\n{join}{ERROR_BUDGET}{sel}\n",
+            labels=labels,
+        ),
+        Rule(record=PERIOD_REMAINING, expr=f"1 - {PERIOD_BURN}{sel}", labels=labels),
+    )
     return (
         Rule(record=OBJECTIVE, expr=f"vector({objective_text(slo)})", labels=labels),
         Rule(record=ERROR_BUDGET, expr=f"vector({budget_text(slo)})", labels=labels),
@@ -125,11 +149,6 @@ def meta_rules(slo: SLO, mode: str) -> tuple[Rule, ...]:
             expr=f"{RATIO}{base}{sel}\n{join}{ERROR_BUDGET}{sel}\n",
             labels=labels,
         ),
-        Rule(
-            record=PERIOD_BURN,
-            expr=f"{RATIO}{period}{sel}\n{join}{ERROR_BUDGET}{sel}\n",
-            labels=labels,
-        ),
-        Rule(record=PERIOD_REMAINING, expr=f"1 - {PERIOD_BURN}{sel}", labels=labels),
+        *(period_rules if slo.calendar is None else ()),
         Rule(record=INFO, expr="vector(1)", labels=MappingProxyType(info)),
     )

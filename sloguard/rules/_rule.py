@@ -64,10 +64,15 @@ def dump_yaml(doc: object) -> str:
     return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1 << 16)
 
 
-def render_rules(groups: Sequence[RuleGroup], source: str) -> str:
+def _header(source: str, notes: Sequence[str]) -> str:
+    """The do-not-edit header, then ``notes`` as comment lines (what the rules leave out)."""
+    return GENERATED_HEADER.format(source=source) + "".join(f"# {n}\n" for n in notes) + "\n"
+
+
+def render_rules(groups: Sequence[RuleGroup], source: str, notes: Sequence[str] = ()) -> str:
     """A Prometheus rule file (``rule_files:``), with the do-not-edit header."""
     body = dump_yaml({"groups": [g.as_dict() for g in groups]})
-    return GENERATED_HEADER.format(source=source) + "\n" + body
+    return _header(source, notes) + body
 
 
 def k8s_name(text: str) -> str:
@@ -84,6 +89,7 @@ def render_prometheusrule(
     name: str,
     namespace: str = "",
     labels: Mapping[str, str] | None = None,
+    notes: Sequence[str] = (),
 ) -> str:
     """A prometheus-operator ``PrometheusRule`` (``monitoring.coreos.com/v1``)."""
     metadata: dict[str, object] = {"name": k8s_name(name)}
@@ -96,4 +102,4 @@ def render_prometheusrule(
         "metadata": metadata,
         "spec": {"groups": [g.as_dict() for g in groups]},
     }
-    return GENERATED_HEADER.format(source=source) + "\n" + dump_yaml(doc)
+    return _header(source, notes) + dump_yaml(doc)

@@ -125,7 +125,8 @@ def build(doc: Doc) -> tuple[SLO | None, list[Problem]]:
         return None, schema + _query_problems(doc, schema)
     spec = parsed.spec
     problems: list[Problem] = []
-    period = parse_duration(spec.window)
+    calendar = spec.calendar.calendar() if spec.calendar is not None else None
+    period = calendar.unit.nominal_seconds if calendar else parse_duration(spec.window)
     tiers = _tiers(spec, period, doc, problems)
     indicator = _indicator(spec, doc, problems)
     problems.extend(absent_problems(spec, doc))
@@ -159,6 +160,7 @@ def build(doc: Doc) -> tuple[SLO | None, list[Problem]]:
         k8s_labels=dict(parsed.metadata.k8s_labels),
         alerts=alert_meta(spec),
         **_incident_fields(spec),
+        calendar=calendar,
     )
     return slo, []
 
@@ -236,18 +238,23 @@ def tier_at(ts: TierSpec, i: int, path: Path_, doc: Doc, problems: list[Problem]
 def _tiers(spec: SloSpec, period: int, doc: Doc, problems: list[Problem]) -> tuple[Tier, ...]:
     budget = (100.0 - spec.objective) / 100.0
     if spec.alerting is None or spec.alerting.tiers is None:
-        tiers: list[tuple[Tier, Path_]] = [(t, ("spec", "objective")) for t in DEFAULT_TIERS]
+        # A calendar day keeps the default tiers shorter than a day (its period query is keyed
+        # by the nominal length, so a tier may not share it).
+        defaults = [t for t in DEFAULT_TIERS if not spec.calendar or t.long_seconds < period]
+        tiers: list[tuple[Tier, Path_]] = [(t, ("spec", "objective")) for t in defaults]
     else:
         tiers = []
         for i, ts in enumerate(spec.alerting.tiers):
             path: Path_ = ("spec", "alerting", "tiers", i)
             tier = tier_at(ts, i, path, doc, problems)
-            if tier.long_seconds > period:
+            if tier.long_seconds > period or (spec.calendar and tier.long_seconds == period):
+                what = f"is longer than the SLO window {spec.window}"
+                if spec.calendar:  # the period's own query is keyed by its nominal length
+                    what = f"must be shorter than the calendar {spec.calendar.unit}"
                 problems.append(
                     Problem(
                         doc.key((*path, "long")),
-                        f"tier {i + 1}: long window {ts.long} is longer than the SLO window "
-                        f"{spec.window}",
+                        f"tier {i + 1}: long window {ts.long} {what}",
                         doc.display((*path, "long")),
                     )
                 )

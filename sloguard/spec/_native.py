@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from sloguard.durations import DurationError, parse_duration
 from sloguard.model import QUERY_TAG_LABEL
+from sloguard.spec._calendar import CalendarSpec
 
 API_VERSION = "sloguard/v1"
 KIND = "SLO"
@@ -331,6 +332,7 @@ class SloSpec(_Model):
     objective: float
     indicator: IndicatorSpec
     window: str = DEFAULT_WINDOW
+    calendar: CalendarSpec | None = None  # a calendar period instead of the rolling window
     description: str = ""
     group_by: list[str] = Field(default_factory=list)
     min_events: float = Field(default=0.0, ge=0)
@@ -346,6 +348,12 @@ class SloSpec(_Model):
     @classmethod
     def _service(cls, value: str) -> str:
         return check_name(value, "service")
+
+    @model_validator(mode="after")
+    def _one_period(self) -> SloSpec:
+        if self.calendar is not None and "window" in self.model_fields_set:
+            raise ValueError("give window (rolling) or calendar, not both")
+        return self
 
     @field_validator("window")
     @classmethod

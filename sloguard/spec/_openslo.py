@@ -1,9 +1,10 @@
 """OpenSLO documents (``openslo/v1`` and ``openslo/v1alpha`` as Sloth reads it) converted into
 native documents, one per objective.
 
-What sloguard can represent: an occurrence-based SLO over one rolling window of whole days
-whose indicator is a ratio of Prometheus queries. Everything else gets a precise error (SLO
-semantics sloguard does not have: Timeslices budgets, calendar windows, threshold metrics,
+What sloguard can represent: an occurrence-based SLO over one rolling window of whole days or
+one calendar day, week or month, whose indicator is a ratio of Prometheus queries. Everything
+else gets a precise error (SLO semantics sloguard does not have: Timeslices budgets, threshold
+metrics,
 non-Prometheus sources) or a warning (AlertPolicy, AlertCondition, AlertNotificationTarget,
 DataSource: sloguard alerts with its own tiers and routes in its notifier config).
 
@@ -19,6 +20,7 @@ from typing import Any
 
 from sloguard.errors import Location, Problem
 from sloguard.spec._build import describe, query_grouping
+from sloguard.spec._calendar import openslo_calendar
 from sloguard.spec._native import API_VERSION, KIND
 from sloguard.spec._reader import Reader
 from sloguard.spec._yaml import Doc, Path_
@@ -348,7 +350,7 @@ def _v1(reader: Reader, name: str, slis: dict[str, Doc]) -> list[Converted]:
         if target is None or not ok or common is None:
             continue
         spec = dict(common["spec"])
-        spec.update(objective=target, window=window, indicator=indicator)
+        spec.update(objective=target, indicator=indicator, **(window or {}))
         spec.update(_grouped(indicator))
         suffix = f"-{i}" if len(objectives) > 1 else ""
         data = {
@@ -361,32 +363,32 @@ def _v1(reader: Reader, name: str, slis: dict[str, Doc]) -> list[Converted]:
     return out
 
 
-def _v1_window(reader: Reader, native: _Native) -> str | None:
+def _v1_window(reader: Reader, native: _Native) -> dict[str, Any] | None:
+    """The native period of the one time window: ``window`` (rolling) or ``calendar``."""
     doc = reader.doc
     windows = doc.get(("spec", "timeWindow"))
     if not isinstance(windows, list) or len(windows) != 1 or not isinstance(windows[0], dict):
         reader.error(("spec", "timeWindow"), "timeWindow: give exactly one time window")
         return None
     path: Path_ = ("spec", "timeWindow", 0)
-    if windows[0].get("isRolling") is not True or "calendar" in windows[0]:
-        reader.error(
-            (*path, "isRolling"),
-            "calendar windows are not supported: sloguard windows are rolling "
-            "(isRolling: true, no calendar)",
-        )
+    if windows[0].get("isRolling") is not True:  # a rolling one's calendar block is moot
+        calendar = openslo_calendar(reader, path, windows[0])
+        if calendar is not None:
+            native.link(("spec", "calendar"), (*path, "calendar"))
+            return {"calendar": calendar}
         return None
     duration = windows[0].get("duration")
     match = _SHORTHAND.match(duration) if isinstance(duration, str) else None
     if match is None or match.group(2) not in "dw":
         reader.error(
             (*path, "duration"),
-            f"duration {duration!r}: sloguard needs whole days or weeks (e.g. 28d, 4w); "
-            "m is minutes, M months (calendar), which sloguard does not support",
+            f"duration {duration!r}: a rolling window is whole days or weeks (e.g. 28d, 4w); "
+            "m is minutes; a calendar month is isRolling: false with duration 1M",
         )
         return None
     days = int(match.group(1)) * (7 if match.group(2) == "w" else 1)
     native.link(("spec", "window"), (*path, "duration"))
-    return f"{days}d"
+    return {"window": f"{days}d"}
 
 
 def _v1_indicator(reader: Reader, native: _Native, slis: dict[str, Doc]) -> Any:

@@ -104,7 +104,9 @@ def check_tiers(policy: TierPolicy, slos: list[SLO]) -> list[Problem]:
     for i, (tier, where) in enumerate(zip(policy.tiers, policy.locations, strict=True)):
         for slo in slos:
             what = f"tier {i + 1} ({tier.severity} {tier.long}/{tier.short}) on SLO {slo.name}"
-            if tier.long_seconds > slo.period_seconds:
+            if tier.long_seconds > slo.period_seconds or (
+                slo.calendar and tier.long_seconds == slo.period_seconds
+            ):
                 problems.append(
                     Problem(
                         where,

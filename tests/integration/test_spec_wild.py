@@ -115,3 +115,26 @@ def test_pyrra_files_get_pyrras_absent_alerts() -> None:
         for slo in load([path]).slos:
             assert slo.alerts.absent is not None, path.name
             assert slo.alerts.absent.selectors, path.name
+
+
+# Files with OpenSLO calendar windows (and one rolling window with a calendar block): with the
+# name fixed, what remains refused is their source (Sumo Logic) or indicator, not the window.
+CALENDAR_WINDOWS = {
+    "openslo-slogen-logs-req-calendar.yaml": "'sumologic-logs' is not supported",
+    "openslo-slogen-threshold-based.yaml": "thresholdMetric indicators are not supported",
+    "openslo-slogen-logs-req-rolling.yaml": "'sumologic-logs' is not supported",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CALENDAR_WINDOWS))
+def test_calendar_windows_of_the_corpus_are_read(tmp_path: Path, name: str) -> None:
+    text = (WILD / name).read_text(encoding="utf-8")
+    fixed = "\n".join(
+        "  name: drift-gen" if line.startswith("  name: drift_gen") else line
+        for line in text.splitlines()
+    )
+    path = tmp_path / name
+    path.write_text(fixed + "\n", encoding="utf-8")
+    problems = load([path]).problems
+    assert problems
+    assert all(CALENDAR_WINDOWS[name] in p.message for p in problems), [str(p) for p in problems]

@@ -1,0 +1,288 @@
+"""Calendar SLOs without I/O: the native ``spec.calendar`` block and its located errors, the
+OpenSLO mapping, the budget over the elapsed part of the period, the plan's query range and
+the rules ``generate`` writes for them."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sloguard.burn import WindowReading, evaluate
+from sloguard.cli import main
+from sloguard.engine import Engine, evaluate_planned, without_calendar_period
+from sloguard.model import SLO
+from sloguard.periods import Calendar, CalendarUnit
+from sloguard.ports import Sample
+from sloguard.rules import rule_groups
+from sloguard.spec import load
+
+NATIVE = """
+apiVersion: sloguard/v1
+kind: SLO
+metadata: {name: checkout-monthly}
+spec:
+  service: checkout
+  objective: 99.9
+  indicator:
+    ratio:
+      errors: sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))
+      total: sum(rate(http_requests_total[{{.window}}]))
+"""
+
+OPENSLO = """
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: checkout-monthly}
+spec:
+  service: checkout
+  budgetingMethod: Occurrences
+  indicator:
+    metadata: {name: checkout-errors}
+    spec:
+      ratioMetric:
+        counter: true
+        bad:
+          metricSource:
+            type: Prometheus
+            spec: {query: 'sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))'}
+        total:
+          metricSource:
+            type: Prometheus
+            spec: {query: 'sum(rate(http_requests_total[{{.window}}]))'}
+  timeWindow:
+    - duration: %(duration)s
+      isRolling: false
+      calendar: %(calendar)s
+  objectives:
+    - target: 0.999
+"""
+
+
+def _load(tmp_path: Path, text: str) -> tuple[list[SLO], list[str]]:
+    path = tmp_path / "slo.yaml"
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    result = load([path])
+    return result.slos, [f"{p.location.line}: {p.message}" for p in result.problems]
+
+
+@pytest.mark.parametrize(
+    ("block", "unit", "tz", "start", "period_days"),
+    [
+        pytest.param("{unit: month}", "month", "UTC", "2024-01-01 00:00:00", 30, id="month-utc"),
+        pytest.param(
+            "{unit: week, time_zone: America/New_York}",
+            "week",
+            "America/New_York",
+            "2024-01-01 00:00:00",
+            7,
+            id="week-new-york",
+        ),
+        pytest.param(
+            "{unit: month, start: 2022-01-15 06:00:00}",
+            "month",
+            "UTC",
+            "2022-01-15 06:00:00",
+            30,
+            id="unquoted-start-is-a-yaml-timestamp",
+        ),
+        pytest.param("{unit: day}", "day", "UTC", "2024-01-01 00:00:00", 1, id="day"),
+    ],
+)
+def test_native_calendar(
+    tmp_path: Path, block: str, unit: str, tz: str, start: str, period_days: int
+) -> None:
+    slos, problems = _load(tmp_path, NATIVE + f"  calendar: {block}\n")
+    assert problems == []
+    (slo,) = slos
+    assert slo.calendar == Calendar(CalendarUnit(unit), tz, datetime.fromisoformat(start))
+    assert slo.period_seconds == period_days * 86400
+    assert slo.period == f"calendar {unit} ({tz})"
+    if unit == "day":  # the default tiers shorter than a day remain
+        assert [t.long for t in slo.tiers] == ["1h", "6h"]
+
+
+@pytest.mark.parametrize(
+    ("block", "line", "needle"),
+    [
+        pytest.param("{unit: quarter}", 11, "unit 'quarter' is not a calendar period", id="unit"),
+        pytest.param(
+            "{unit: month, time_zone: Mars/Olympus}", 11, "not an IANA time zone", id="zone"
+        ),
+        pytest.param("{unit: month, start: 2024-01-31}", 11, "cannot start on day 31", id="day-31"),
+        pytest.param(
+            "{unit: week, start: next monday}", 11, "is not a date and time", id="start-text"
+        ),
+        pytest.param("{unit: week, zone: UTC}", 11, "did you mean 'time_zone'", id="typo"),
+    ],
+)
+def test_native_calendar_errors_are_located(
+    tmp_path: Path, block: str, line: int, needle: str
+) -> None:
+    slos, problems = _load(tmp_path, NATIVE + f"  calendar: {block}\n")
+    assert slos == []
+    assert any(p.startswith(f"{line}:") and needle in p for p in problems), problems
+
+
+def test_window_and_calendar_together_are_refused(tmp_path: Path) -> None:
+    _, problems = _load(tmp_path, NATIVE + "  window: 30d\n  calendar: {unit: month}\n")
+    assert any("give window (rolling) or calendar, not both" in p for p in problems), problems
+
+
+def test_a_tier_as_long_as_a_calendar_day_is_refused(tmp_path: Path) -> None:
+    tiers = "  alerting:\n    tiers: [{severity: SEV3, long: 1d, short: 2h, budget_percent: 50}]\n"
+    _, problems = _load(tmp_path, NATIVE + "  calendar: {unit: day}\n" + tiers)
+    assert any("long window 1d must be shorter than the calendar day" in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("duration", "calendar", "unit", "tz", "start"),
+    [
+        pytest.param(
+            "1M",
+            "{startTime: '2022-01-01 00:00:00', timeZone: America/New_York}",
+            "month",
+            "America/New_York",
+            "2022-01-01 00:00:00",
+            id="month-quoted-start",
+        ),
+        pytest.param(
+            "1w",
+            "{startTime: 2022-01-01 12:00:00, timeZone: America/New_York}",
+            "week",
+            "America/New_York",
+            "2022-01-01 12:00:00",
+            id="week-from-saturday-noon",
+        ),
+        pytest.param(
+            "Week",
+            "{startTime: Monday, timeZone: America/New_York}",
+            "week",
+            "America/New_York",
+            "2024-01-01 00:00:00",
+            id="slogen-week-from-monday",
+        ),
+        pytest.param("1d", "{timeZone: Europe/Berlin}", "day", "Europe/Berlin", "", id="day"),
+    ],
+)
+def test_openslo_calendar_windows_import(
+    tmp_path: Path, duration: str, calendar: str, unit: str, tz: str, start: str
+) -> None:
+    slos, problems = _load(tmp_path, OPENSLO % {"duration": duration, "calendar": calendar})
+    assert problems == []
+    (slo,) = slos
+    assert slo.calendar is not None
+    assert (slo.calendar.unit, slo.calendar.time_zone) == (unit, tz)
+    if start:
+        assert slo.calendar.start == datetime.fromisoformat(start)
+
+
+@pytest.mark.parametrize(
+    ("duration", "calendar", "line", "needle"),
+    [
+        pytest.param("1Q", "{timeZone: UTC}", 21, "one day, week or month", id="quarter"),
+        pytest.param("2w", "{timeZone: UTC}", 21, "one day, week or month", id="two-weeks"),
+        pytest.param("1M", "{timeZone: Nowhere}", 23, "not an IANA time zone", id="zone"),
+    ],
+)
+def test_openslo_calendar_errors_are_located(
+    tmp_path: Path, duration: str, calendar: str, line: int, needle: str
+) -> None:
+    text = OPENSLO % {"duration": duration, "calendar": calendar}
+    slos, problems = _load(tmp_path, text)
+    assert slos == []
+    assert any(p.startswith(f"{line}:") and needle in p for p in problems), problems
+
+
+def test_import_writes_the_native_calendar_block_that_loads_again(tmp_path: Path) -> None:
+    path = tmp_path / "openslo.yaml"
+    text = OPENSLO % {"duration": "1M", "calendar": "{timeZone: America/New_York}"}
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(path)])
+    assert result.exit_code == 0, result.stderr
+    assert "calendar:\n    unit: month\n    time_zone: America/New_York\n" in result.stdout
+    slos, problems = _load(tmp_path, result.stdout)
+    assert problems == []
+    assert slos[0].calendar is not None
+
+
+def _monthly(tmp_path: Path) -> SLO:
+    slos, problems = _load(tmp_path, NATIVE + "  calendar: {unit: month}\n")
+    assert problems == []
+    return slos[0]
+
+
+MARCH_11 = datetime(2024, 3, 11, tzinfo=UTC).timestamp()  # 10 of March's 31 days gone
+
+
+@pytest.mark.parametrize(
+    ("ratio", "remaining"),
+    [
+        pytest.param(0.0, 1.0, id="no-errors"),
+        # 10 days at the budget ratio spend 10/31 of the month's budget
+        pytest.param(0.001, 1 - 10 / 31, id="at-the-budget-ratio"),
+        pytest.param(0.0031, 0.0, id="ten-days-at-3.1x-spend-it-all"),
+    ],
+)
+def test_budget_counts_the_elapsed_part_against_the_whole_period(
+    tmp_path: Path, ratio: float, remaining: float
+) -> None:
+    slo = _monthly(tmp_path)
+    ev = evaluate(slo, {}, WindowReading(ratio, 1e6), MARCH_11)
+    assert ev.error_budget_remaining == pytest.approx(remaining, abs=1e-12)
+
+
+def test_time_to_exhaustion_uses_the_periods_real_length(tmp_path: Path) -> None:
+    slo = _monthly(tmp_path)
+    readings = {w: WindowReading(0.002, 1e6) for w in slo.window_seconds}  # 2x everywhere
+    ev = evaluate(slo, readings, WindowReading(0.001, 1e6), MARCH_11)
+    remaining = 1 - 10 / 31
+    assert ev.time_to_exhaustion_seconds == pytest.approx(remaining * 31 * 86400 / 2)
+
+
+def test_the_plan_asks_the_elapsed_range_and_tiers_unchanged(tmp_path: Path) -> None:
+    slo = _monthly(tmp_path)
+    engine = Engine()
+    at = MARCH_11 + 3600.5
+    (sp,) = engine.plan([slo], at).slos
+    elapsed = 10 * 86400 + 3600
+    assert f"[{elapsed}s]" in sp.ratio[slo.period_seconds]
+    assert f"[{elapsed}s]" in sp.total[slo.period_seconds]
+    assert "[5m]" in sp.ratio[300]
+    assert "[1h]" in sp.ratio[3600]
+    (nominal,) = engine.plan([slo]).slos  # without an instant: the nominal length
+    assert "[30d]" in nominal.ratio[slo.period_seconds]
+
+
+def test_rules_leave_out_the_period_series_and_say_so(tmp_path: Path) -> None:
+    slo = _monthly(tmp_path)
+    records = {r.record for g in rule_groups([slo]) for r in g.rules if r.record}
+    alerts = [r for g in rule_groups([slo]) for r in g.rules if r.alert]
+    assert "slo:sli_error:ratio_rate30d" not in records
+    assert "slo:period_error_budget_remaining:ratio" not in records
+    assert {"slo:sli_error:ratio_rate5m", "slo:sli_error:ratio_rate3d"} <= records
+    assert len(alerts) == 3  # SEV1, SEV2, SEV3: the burn-rate alerts are whole
+    path = tmp_path / "slo.yaml"
+    out = tmp_path / "rules"
+    result = CliRunner().invoke(main, ["generate", str(path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    (written,) = out.glob("*.yml")
+    assert "# Calendar SLOs (checkout-monthly): no period ratio" in written.read_text()
+
+
+def test_range_queries_leave_a_calendar_budget_unknown(tmp_path: Path) -> None:
+    """The backtest asks range queries, whose range cannot follow the period start: the
+    calendar SLO's budget is unknown there, never a rolling 30 days read as the month."""
+    slo = _monthly(tmp_path)
+    (sp,) = Engine().plan([slo]).slos
+    rolling = without_calendar_period(sp)
+    assert slo.period_seconds not in rolling.ratio
+    assert slo.period_seconds not in rolling.total
+    answers = {q: [Sample({}, 0.0001)] for q in (*rolling.ratio.values(), *rolling.total.values())}
+    [ev] = evaluate_planned(rolling, answers, MARCH_11)
+    assert ev.error == ""
+    assert ev.error_budget_remaining is None
+    assert ev.burn_rates[300] == pytest.approx(0.1)

@@ -1,0 +1,194 @@
+"""A calendar-month SLO against a real Prometheus: the budget at an instant equals the
+independent computation from the generated samples over [start of the month in New York, T],
+a budget spent in February is not counted in March, the burn-rate tiers are those of any SLO,
+and the rules ``generate`` writes for it pass ``promtool check rules``.
+
+Scenario (times UTC): 26 Feb to 12 Mar 2024 20:00 at a 300 s step; billing burns at 20x for three
+days of February (two budgets of the month), then at 4x for 12 h on 6 March. New York changes
+to daylight time on 10 March, so March there is 31 days less one hour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+
+from harness.promserver import DAY, HOUR, Scenario, Service, availability_slo, burn, serve
+from sloguard.burn import Evaluation
+from sloguard.cli import main
+from sloguard.engine import Engine
+from sloguard.model import SLO, Severity
+from sloguard.periods import Calendar, CalendarUnit
+from sloguard.prometheus import PrometheusClient, PrometheusConfig
+from sloguard.rules import calendar_notes, render_rules, rule_groups
+from tests.support.prom import Served
+
+pytestmark = pytest.mark.prometheus
+NY = ZoneInfo("America/New_York")
+START = int(datetime(2024, 2, 26, tzinfo=ZoneInfo("UTC")).timestamp())  # block-aligned
+BUDGET = 0.001
+MARCH = datetime(2024, 3, 1, tzinfo=NY).timestamp()
+APRIL = datetime(2024, 4, 1, tzinfo=NY).timestamp()
+FEBRUARY = datetime(2024, 2, 1, tzinfo=NY).timestamp()
+
+
+def _ny(text: str) -> float:
+    return datetime.fromisoformat(text).replace(tzinfo=NY).timestamp()
+
+
+@pytest.fixture(scope="module")
+def billing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    if shutil.which("prometheus") is None or shutil.which("promtool") is None:
+        pytest.skip("needs the prometheus and promtool binaries (make prometheus)")
+    scenario = Scenario(
+        services=(
+            Service(
+                "billing",
+                events=(
+                    burn(0, 3 * DAY, factor=20.0),
+                    burn(9 * DAY + 12 * HOUR, 12 * HOUR, factor=4.0),
+                ),
+            ),
+        ),
+        duration_seconds=15 * DAY + 20 * HOUR,
+        step_seconds=300,
+        start=START,
+    )
+    data = scenario.generate()
+    with serve(data, base_dir=tmp_path_factory.mktemp("prom")) as server:
+        yield Served(scenario, data, server)
+
+
+def _monthly(served: Served) -> SLO:
+    rolling = availability_slo(served.scenario, "billing")
+    calendar = Calendar(CalendarUnit.MONTH, "America/New_York")
+    return replace(rolling, name="billing-monthly", calendar=calendar)
+
+
+def _evaluate(served: Served, slos: list[SLO], at: float) -> list[Evaluation]:
+    async def go() -> list[Evaluation]:
+        async with PrometheusClient(PrometheusConfig(url=served.url)) as client:
+            return await Engine().evaluate_all(slos, client, at, recorded=False)
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize(
+    ("when", "month_start", "month_end"),
+    [
+        pytest.param("2024-03-12 14:00", MARCH, APRIL, id="march-12-after-dst"),
+        pytest.param("2024-03-06 18:55", MARCH, APRIL, id="march-6-during-the-4x-burn"),
+        pytest.param("2024-02-29 22:00", FEBRUARY, MARCH, id="february-29-after-the-20x-burn"),
+    ],
+)
+def test_budget_equals_the_independent_computation_over_the_month(
+    billing: Served, when: str, month_start: float, month_end: float
+) -> None:
+    at = _ny(when)
+    [ev] = _evaluate(billing, [_monthly(billing)], at)
+    assert ev.error == ""
+    elapsed = at - month_start
+    ratio = billing.data.error_ratio("billing", elapsed, at)  # exact, from the samples
+    assert ratio is not None
+    expected = 1 - ratio / BUDGET * elapsed / (month_end - month_start)
+    assert ev.error_budget_remaining == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    current = ev.burn_rates[300]
+    assert current is not None
+    tte = ev.time_to_exhaustion_seconds
+    if expected <= 0:
+        assert tte == 0.0
+    else:
+        assert tte == pytest.approx(expected * (month_end - month_start) / current, rel=1e-9)
+
+
+def test_february_budget_is_not_counted_in_march(billing: Served) -> None:
+    monthly = _monthly(billing)
+    rolling = availability_slo(billing.scenario, "billing")
+    feb, _ = _evaluate(billing, [monthly, rolling], _ny("2024-02-29 22:00"))
+    assert feb.error_budget_remaining is not None
+    assert feb.error_budget_remaining < -1  # 3 days at 20x: two of February's budgets
+    month, rolled = _evaluate(billing, [monthly, rolling], _ny("2024-03-01 06:00"))
+    assert month.error_budget_remaining is not None
+    assert rolled.error_budget_remaining is not None
+    assert month.error_budget_remaining > 0.99  # six hours of the 0.5x baseline
+    assert rolled.error_budget_remaining < -1  # the rolling 30 days still hold February
+
+
+def test_burn_rate_tiers_are_those_of_the_rolling_slo(billing: Served) -> None:
+    at = _ny("2024-03-06 19:00")  # the 12 h at 4x just ended: 3d/6h burn above 1x
+    monthly, rolling = _evaluate(
+        billing, [_monthly(billing), availability_slo(billing.scenario, "billing")], at
+    )
+    assert monthly.burn_rates == rolling.burn_rates
+    assert monthly.severity == rolling.severity == Severity.SEV3
+    for window, rate in monthly.burn_rates.items():
+        expected = billing.data.error_ratio("billing", window, at)
+        assert expected is not None
+        assert rate == pytest.approx(expected / BUDGET, rel=1e-9)
+
+
+def test_generated_rules_pass_promtool(billing: Served, tmp_path: Path) -> None:
+    slo = _monthly(billing)
+    path = tmp_path / "rules.yml"
+    path.write_text(render_rules(rule_groups([slo]), "billing", calendar_notes([slo])), "utf-8")
+    promtool = shutil.which("promtool") or "/usr/bin/promtool"
+    proc = subprocess.run(
+        [promtool, "check", "rules", str(path)], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_evaluate_reads_an_openslo_calendar_file(billing: Served, tmp_path: Path) -> None:
+    """The OpenSLO file as a team commits it, through `sloguard evaluate`: the same budget."""
+    selector = 'http_requests_total{job="sloguard-test",service="billing"'
+    text = OPENSLO_MONTH.replace("ERRORS", f'{selector},code=~"5.."}}')
+    path = tmp_path / "billing.yaml"
+    path.write_text(text.replace("TOTAL", selector + "}"), encoding="utf-8")
+    at = _ny("2024-03-12 14:00")
+    args = ["evaluate", str(path), "--prometheus", billing.url, "--at", str(int(at)), "-o", "json"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code in (0, 1), result.output
+    [row] = json.loads(result.stdout)
+    ratio = billing.data.error_ratio("billing", at - MARCH, at)
+    assert ratio is not None
+    expected = 1 - ratio / BUDGET * (at - MARCH) / (APRIL - MARCH)
+    assert row["error_budget_remaining"] == pytest.approx(expected, rel=1e-9)
+
+
+OPENSLO_MONTH = """\
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: billing-monthly}
+spec:
+  service: billing
+  budgetingMethod: Occurrences
+  indicator:
+    metadata: {name: billing-errors}
+    spec:
+      ratioMetric:
+        counter: true
+        bad:
+          metricSource:
+            type: Prometheus
+            spec: {query: 'sum(rate(ERRORS[{{.window}}]))'}
+        total:
+          metricSource:
+            type: Prometheus
+            spec: {query: 'sum(rate(TOTAL[{{.window}}]))'}
+  timeWindow:
+    - duration: 1M
+      isRolling: false
+      calendar: {startTime: "2024-01-01 00:00:00", timeZone: America/New_York}
+  objectives:
+    - target: 0.999
+"""
