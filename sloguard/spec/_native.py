@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sloguard.durations import DurationError, parse_duration
-from sloguard.model import QUERY_TAG_LABEL
+from sloguard.model import QUERY_TAG_LABEL, SLICE_OPS
 
 API_VERSION = "sloguard/v1"
 KIND = "SLO"
@@ -150,19 +150,66 @@ class RawSpec(_Model):
     error_ratio: str = Field(min_length=1)
 
 
+class ThresholdSpec(_Model):
+    """A slice is good when the query's value satisfies ``value <op> threshold``."""
+
+    query: str = Field(min_length=1)
+    op: str
+    threshold: float
+
+    @field_validator("op")
+    @classmethod
+    def _op(cls, value: str) -> str:
+        if value not in SLICE_OPS:
+            raise ValueError(f"op {value!r} is not one of {', '.join(SLICE_OPS)}")
+        return value
+
+
+class TimeslicesSpec(_Model):
+    """The SLI over time slices: a ratio per slice or a threshold on a value per slice."""
+
+    slice: str = "1m"
+    ratio: RatioSpec | None = None
+    threshold: ThresholdSpec | None = None
+    # A ratio slice is good when its success ratio reaches this; omitted, the SLI is the mean
+    # of the slices' success ratios (OpenSLO RatioTimeslices).
+    slice_target_percent: float | None = Field(default=None, gt=0, le=100)
+
+    @field_validator("slice")
+    @classmethod
+    def _slice(cls, value: str) -> str:
+        try:
+            parse_duration(value)
+        except DurationError as exc:
+            raise ValueError(f"{exc}; a slice is e.g. 1m or 5m") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_sli(self) -> TimeslicesSpec:
+        if (self.ratio is None) == (self.threshold is None):
+            raise ValueError("give exactly one of ratio, threshold")
+        if self.threshold is not None and self.slice_target_percent is not None:
+            raise ValueError(
+                "slice_target_percent is for a ratio; a threshold slice is good "
+                "when its value satisfies op and threshold"
+            )
+        return self
+
+
 class IndicatorSpec(_Model):
     ratio: RatioSpec | None = None
     latency: LatencySpec | None = None
     raw: RawSpec | None = None
+    timeslices: TimeslicesSpec | None = None
 
-    KINDS: ClassVar[tuple[str, ...]] = ("ratio", "latency", "raw")
+    KINDS: ClassVar[tuple[str, ...]] = ("ratio", "latency", "raw", "timeslices")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> IndicatorSpec:
         given = [k for k in self.KINDS if getattr(self, k) is not None]
         if len(given) != 1:
             what = "is empty" if not given else "has " + " and ".join(repr(g) for g in given)
-            raise ValueError(f"indicator {what}; give exactly one of ratio, latency, raw")
+            raise ValueError(f"indicator {what}; give exactly one of {', '.join(self.KINDS)}")
         return self
 
 

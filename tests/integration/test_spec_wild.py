@@ -25,7 +25,10 @@ EXPECTED_FAILURES = {
     "openslo-slogen-alert-policy.yaml": (4, "'High-Burn-Rate' is not an RFC 1123 name"),
     "openslo-slogen-logs-req-calendar.yaml": (4, "is not an RFC 1123 name"),
     "openslo-slogen-logs-req-rolling.yaml": (4, "is not an RFC 1123 name"),
-    "openslo-slogen-order-api-errors.yaml": (9, "budgetingMethod 'Timeslices' is not supported"),
+    "openslo-slogen-order-api-errors.yaml": (
+        16,
+        "source 'sumologic': only prometheus is supported",
+    ),
     "openslo-slogen-threshold-based.yaml": (4, "is not an RFC 1123 name"),
     "sloth-docgen-slo.yaml": (12, "error_query: not valid PromQL"),
     "sloth-docgen-slo-copy.yaml": (12, "error_query: not valid PromQL"),
