@@ -161,8 +161,9 @@ class TimesliceIndicator:
     * threshold (``query``, ``op``, ``threshold``): a slice is bad (1) when its value does not
       satisfy ``value <op> threshold`` (OpenSLO thresholdMetric).
 
-    A ratio slice without events has no badness and does not count, so quiet minutes neither
-    spend nor earn budget. Queries get the slice length as their ``{{.window}}``.
+    A slice without events (ratio) or whose value is NaN (threshold) has no badness and does not
+    count, so quiet minutes neither spend nor earn budget. Queries get the slice length as their
+    ``{{.window}}``.
     """
 
     slice_seconds: int
@@ -182,8 +183,9 @@ class TimesliceIndicator:
         """PromQL for the badness of the slice that ends at the evaluation time."""
         w = self.slice
         if self.query:
+            # ">= -Inf" drops a NaN value (a quantile without requests): that slice does not count.
             value = render_window(self.query, w).strip()
-            return f"1 - (({value}) {SLICE_OPS[self.op]} bool {self.threshold!r})"
+            return f"1 - ((({value}) >= -Inf) {SLICE_OPS[self.op]} bool {self.threshold!r})"
         errors, total = render_window(self.errors, w).strip(), render_window(self.total, w).strip()
         # No error series yet (client libraries create it on the first error) is 0 errors; a
         # slice whose total is 0 is dropped, so it does not count.

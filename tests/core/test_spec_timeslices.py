@@ -153,7 +153,8 @@ BAD_SLICE = (
         ),
         pytest.param(
             TimesliceIndicator(300, query=LAG, op="gt", threshold=0.5),
-            "avg_over_time((\n1 - ((max_over_time(queue_lag_seconds[5m])) > bool 0.5)\n)[1h:5m])",
+            "avg_over_time((\n1 - (((max_over_time(queue_lag_seconds[5m])) >= -Inf) > bool 0.5)\n)"
+            "[1h:5m])",
             id="threshold",
         ),
     ],
