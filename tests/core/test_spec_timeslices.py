@@ -8,7 +8,9 @@ from pathlib import Path
 
 import promql_parser
 import pytest
+from click.testing import CliRunner
 
+from sloguard.cli import main
 from sloguard.model import TimesliceIndicator
 from sloguard.rules import rule_groups
 from sloguard.spec import load
@@ -347,3 +349,18 @@ def test_rules_record_the_slice_error_ratio_without_event_counts(tmp_path: Path)
         "sum_over_time(slo:sli_error:ratio_rate5m"
     )
     assert meta.rules
+
+
+def test_import_writes_a_native_file_that_loads_to_the_same_slos(tmp_path: Path) -> None:
+    source = _write(
+        tmp_path,
+        _openslo(
+            "Timeslices", V1_RATIO, "{target: 0.999, timeSliceTarget: 0.95, timeSliceWindow: 1m}"
+        ),
+    )
+    result = CliRunner().invoke(main, ["import", str(source)])
+    assert result.exit_code == 0, result.stderr
+    native = tmp_path / "native.yaml"
+    native.write_text(result.stdout, encoding="utf-8")
+    (again,), (original,) = load([native]).slos, load([source]).slos
+    assert (again.indicator, again.objective_percent) == (original.indicator, 99.9)
