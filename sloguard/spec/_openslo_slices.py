@@ -39,7 +39,15 @@ def objective_indicator(
     ``{"threshold": query}``) under ``method``; None after a located error."""
     doc = reader.doc
     target = doc.get((*path, "timeSliceTarget"))
-    if "threshold" in sli:
+    needs_target = method == "Timeslices" and "ratio" in sli
+    if (target is not None or needs_target) and not _fraction(target):
+        reader.error(
+            (*path, "timeSliceTarget") if target is not None else path,
+            "timeSliceTarget: budgetingMethod Timeslices needs a number above 0 and at most 1 "
+            f"(a slice is good when this share of its events is good, e.g. 0.95), got {target!r}",
+        )
+        return None
+    if "threshold" in sli:  # a threshold slice is good or bad: any target gives the same
         return _threshold(reader, native, path, sli["threshold"])
     if method == "Occurrences":
         for key in ("timeSliceTarget", "timeSliceWindow"):
@@ -67,16 +75,13 @@ def objective_indicator(
                 "ratios (Timeslices counts the slices that reach the target)",
             )
         return {"timeslices": out}
-    if isinstance(target, bool) or not isinstance(target, int | float) or not 0 < target <= 1:
-        reader.error(
-            (*path, "timeSliceTarget") if target is not None else path,
-            f"timeSliceTarget: budgetingMethod Timeslices needs a number above 0 and at most 1 "
-            f"(a slice is good when this share of its events is good, e.g. 0.95), got {target!r}",
-        )
-        return None
     native.link((*_SLICES, "slice_target_percent"), (*path, "timeSliceTarget"))
     out["slice_target_percent"] = float(Decimal(repr(float(target))) * 100)
     return {"timeslices": out}
+
+
+def _fraction(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= 1
 
 
 def _threshold(reader: Reader, native: Links, path: Path_, query: str) -> dict[str, Any] | None:

@@ -313,6 +313,16 @@ def test_openslo_imports_onto_timeslices(
             id="target-above-one",
         ),
         pytest.param(
+            _openslo(
+                "Timeslices",
+                V1_THRESHOLD,
+                "{target: 0.99, op: lt, value: 3, timeSliceTarget: 2, timeSliceWindow: 1m}",
+            ),
+            14,
+            "needs a number above 0 and at most 1",
+            id="threshold-target-above-one",
+        ),
+        pytest.param(
             _openslo("RatioTimeslices", V1_RATIO, "{target: 0.99, timeSliceWindow: 1M}"),
             15,
             "timeSliceWindow:",
@@ -364,3 +374,40 @@ def test_import_writes_a_native_file_that_loads_to_the_same_slos(tmp_path: Path)
     native.write_text(result.stdout, encoding="utf-8")
     (again,), (original,) = load([native]).slos, load([source]).slos
     assert (again.indicator, again.objective_percent) == (original.indicator, 99.9)
+
+
+EXAMPLES = Path(__file__).parents[1] / "data" / "conformance" / "openslo" / "examples"
+
+
+@pytest.mark.parametrize(
+    ("example", "query", "expected"),
+    [
+        pytest.param(
+            "budgeting-method/occurences-slo.yaml",
+            LAG,
+            TimesliceIndicator(60, query=LAG, op="lt", threshold=500.0),
+            id="threshold-occurrences",
+        ),
+        pytest.param(
+            "budgeting-method/ratio-timeslices.yaml",
+            TOTAL,
+            TimesliceIndicator(60, errors=f"({TOTAL}) - ({TOTAL})", total=TOTAL),
+            id="ratio-timeslices",
+        ),
+    ],
+)
+def test_openslo_examples_import_once_their_placeholders_are_prometheus(
+    tmp_path: Path, example: str, query: str, expected: TimesliceIndicator
+) -> None:
+    """OpenSLO's own budgeting examples stand for "any" source; with Prometheus filled in (and
+    ``op`` dropped from the ratio objective, which OpenSLO allows only for thresholds) nothing
+    about their budgeting method is left to refuse."""
+    text = (EXAMPLES / example).read_text(encoding="utf-8")
+    text = text.replace("type: Any", "type: Prometheus").replace("query: Any", f"query: '{query}'")
+    if "ratioMetric" in text:
+        text = text.replace("      op: gt\n", "")
+    result = load([_write(tmp_path, text)])
+    assert result.problems == [], [str(p) for p in result.problems]
+    (slo,) = result.slos
+    assert slo.indicator == expected
+    assert slo.period_seconds == 14 * 86400
