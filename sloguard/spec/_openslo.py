@@ -239,7 +239,8 @@ def _v1alpha(reader: Reader, name: str) -> list[Converted]:
         if threshold is not None:
             sli: dict[str, Any] | None = {"threshold": threshold} if threshold else None
         elif not isinstance(ratio, dict):
-            reader.error(path, f"{doc.display(path)}: only ratioMetrics objectives are supported")
+            where = doc.display(path)
+            reader.error(path, f"{where}: give ratioMetrics (or spec.indicator.thresholdMetric)")
             continue
         else:
             sli = v1alpha_ratio(reader, native, path)

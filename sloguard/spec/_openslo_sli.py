@@ -26,6 +26,8 @@ class Links(Protocol):
 
 
 def v1_indicator(reader: Reader, native: Links, slis: dict[str, Doc]) -> Any:
+    """The v1 SLO's SLI (inline, or the ``SLI`` its ``indicatorRef`` names) as ``{"ratio":
+    {errors, total}}`` or ``{"threshold": query}``; None after a located error."""
     doc = reader.doc
     ref = doc.get(("spec", "indicatorRef"))
     sli_doc = doc
