@@ -144,7 +144,63 @@ class RawIndicator:
     error_ratio: str
 
 
-Indicator = RatioIndicator | LatencyIndicator | RawIndicator
+# A threshold slice is good when ``value <op> threshold`` holds (OpenSLO's objective ``op``).
+SLICE_OPS: Mapping[str, str] = MappingProxyType({"lt": "<", "lte": "<=", "gt": ">", "gte": ">="})
+
+
+@dataclass(frozen=True, slots=True)
+class TimesliceIndicator:
+    """The SLI over time slices of ``slice_seconds`` (OpenSLO Timeslices and RatioTimeslices).
+
+    Each slice (aligned to multiples of its length, as Prometheus aligns subquery steps) gets a
+    badness from 0 to 1, and the error ratio over a window is the mean badness of its slices:
+
+    * ratio with ``slice_target``: a slice is bad (1) when its success ratio ``1 - errors/total``
+      is below the target, so the error ratio is the share of bad slices (Timeslices);
+    * ratio without a target: a slice's badness is its error ratio, so the error ratio is one
+      minus the mean of the slices' success ratios (RatioTimeslices);
+    * threshold (``query``, ``op``, ``threshold``): a slice is bad (1) when its value does not
+      satisfy ``value <op> threshold`` (OpenSLO thresholdMetric).
+
+    A slice without events (ratio) or whose value is NaN (threshold) has no badness and does not
+    count, so quiet minutes neither spend nor earn budget. Queries get the slice length as their
+    ``{{.window}}``.
+    """
+
+    slice_seconds: int
+    errors: str = ""
+    total: str = ""
+    slice_target: float | None = None  # a ratio in (0, 1]; None: the mean of slice ratios
+    query: str = ""
+    op: str = ""
+    threshold: float = 0.0
+
+    @property
+    def slice(self) -> str:
+        return format_duration(self.slice_seconds)
+
+    @property
+    def slice_badness(self) -> str:
+        """PromQL for the badness of the slice that ends at the evaluation time."""
+        w = self.slice
+        if self.query:
+            # ">= -Inf" drops a NaN value (a quantile without requests): that slice does not count.
+            value = render_window(self.query, w).strip()
+            return f"1 - ((({value}) >= -Inf) {SLICE_OPS[self.op]} bool {self.threshold!r})"
+        errors, total = render_window(self.errors, w).strip(), render_window(self.total, w).strip()
+        # No error series yet (client libraries create it on the first error) is 0 errors; a
+        # slice whose total is 0 is dropped, so it does not count.
+        ratio = f"(({errors}) or 0 * ({total}))\n/\n(({total}) > 0)"
+        if self.slice_target is None:
+            return ratio
+        return f"1 - ((1 - ({ratio})) >= bool {self.slice_target!r})"
+
+    def error_ratio(self, window: str) -> str:
+        """The mean badness of the slices in ``window`` (a whole number of slices)."""
+        return f"avg_over_time((\n{self.slice_badness}\n)[{window}:{self.slice}])"
+
+
+Indicator = RatioIndicator | LatencyIndicator | RawIndicator | TimesliceIndicator
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,16 +362,24 @@ class SLO:
             return float(self.period_seconds)
         return period_length_seconds(self.calendar, at)
 
+    @property
+    def counts_events(self) -> bool:
+        """Whether the indicator has event counts (a total rate) besides its error ratio."""
+        return isinstance(self.indicator, RatioIndicator | LatencyIndicator)
+
     def error_ratio_query(self, window: str) -> str:
         """PromQL for the error ratio over ``window`` (e.g. ``"5m"``)."""
         ind = self.indicator
         if isinstance(ind, RawIndicator):
             return render_window(ind.error_ratio, window)
+        if isinstance(ind, TimesliceIndicator):
+            return ind.error_ratio(window)
         return f"({render_window(ind.errors, window)})\n/\n({render_window(ind.total, window)})"
 
     def total_query(self, window: str) -> str | None:
-        """PromQL for the event *rate* over ``window``; None for raw indicators."""
+        """PromQL for the event *rate* over ``window``; None without event counts (raw and
+        time-slice indicators)."""
         ind = self.indicator
-        if isinstance(ind, RawIndicator):
+        if not isinstance(ind, RatioIndicator | LatencyIndicator):
             return None
         return render_window(ind.total, window)

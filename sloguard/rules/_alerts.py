@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from types import MappingProxyType
 
-from sloguard.model import SLO, RawIndicator, Severity, Tier
+from sloguard.model import SLO, Severity, Tier
 from sloguard.rules._rule import Rule
 from sloguard.rules._text import (
     ALERT_NAME,
@@ -32,7 +32,7 @@ def _window_condition(slo: SLO, tier: Tier, seconds: int) -> str:
     w = prom_duration(seconds)
     factor = factor_text(tier.factor(slo.period_seconds))
     cond = f"{RATIO}{w}{sel} > ({factor} * {budget_text(slo)})"
-    if slo.min_events > 0 and not isinstance(slo.indicator, RawIndicator):
+    if slo.min_events > 0 and slo.counts_events:
         # Low-traffic protection, as the evaluator applies it: the window must hold enough events.
         cond += f" and {TOTAL}{w}{sel} * {seconds} >= {number(slo.min_events)}"
     return f"max({cond}) without (sloth_window)"

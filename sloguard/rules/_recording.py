@@ -7,7 +7,15 @@ import json
 from collections.abc import Iterable
 from types import MappingProxyType
 
-from sloguard.model import SLO, LatencyIndicator, RatioIndicator, RawIndicator, render_window
+from sloguard.model import (
+    SLO,
+    WINDOW_PLACEHOLDER,
+    LatencyIndicator,
+    RatioIndicator,
+    RawIndicator,
+    TimesliceIndicator,
+    render_window,
+)
 from sloguard.rules._rule import Rule
 from sloguard.rules._text import (
     CURRENT_BURN,
@@ -61,6 +69,8 @@ def sli_hash(slo: SLO) -> str:
     ind = slo.indicator
     if isinstance(ind, RawIndicator):
         what: dict[str, object] = {"raw": ind.error_ratio}
+    elif isinstance(ind, TimesliceIndicator):
+        what = {"timeslices": ind.error_ratio(WINDOW_PLACEHOLDER)}
     else:
         what = {"errors": ind.errors, "total": ind.total}
     what |= {"windows": list(recorded_windows(slo)), "group_by": list(slo.group_by)}
@@ -79,8 +89,8 @@ def sli_rules(slo: SLO) -> tuple[Rule, ...]:
         if seconds == slo.period_seconds and seconds != base:
             rules.append(Rule(record=f"{RATIO}{w}", expr=_period_expr(slo), labels=labels))
             continue
-        if isinstance(ind, RawIndicator):
-            expr = render_window(ind.error_ratio, w).strip() + "\n"
+        if not slo.counts_events:  # raw and time-slice indicators: the error ratio alone
+            expr = slo.error_ratio_query(w).strip() + "\n"
             rules.append(Rule(record=f"{RATIO}{w}", expr=expr, labels=labels))
             continue
         assert isinstance(ind, RatioIndicator | LatencyIndicator)
@@ -97,11 +107,13 @@ def sli_rules(slo: SLO) -> tuple[Rule, ...]:
 
 
 def _period_expr(slo: SLO) -> str:
-    """The period ratio from summed event rates; Sloth's average of ratios for raw indicators."""
+    """The period ratio from summed event rates; without event counts (raw and time-slice
+    indicators) Sloth's average of the base window's ratios: for time slices, the share of bad
+    slices up to the edges of the period."""
     sel = selector(slo)
     base = prom_duration(base_window(slo))
     period = prom_duration(slo.period_seconds)
-    if isinstance(slo.indicator, RawIndicator):
+    if not slo.counts_events:
         return (
             f"sum_over_time({RATIO}{base}{sel}[{period}])\n"
             f"/ ignoring (sloth_window)\n"

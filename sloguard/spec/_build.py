@@ -29,10 +29,12 @@ from sloguard.model import (
     Severity,
     StatusComponent,
     Tier,
+    TimesliceIndicator,
     render_window,
 )
 from sloguard.spec._alerting import absent_problems, alert_meta
 from sloguard.spec._native import Document, SloSpec, TierSpec, model_at
+from sloguard.spec._slices import slice_problems, timeslice_indicator
 from sloguard.spec._yaml import Doc, Path_
 
 _PLACEHOLDER = re.compile(r"\{\{\s*\.window\s*\}\}")
@@ -130,12 +132,14 @@ def build(doc: Doc) -> tuple[SLO | None, list[Problem]]:
     tiers = _tiers(spec, period, doc, problems)
     indicator = _indicator(spec, doc, problems)
     problems.extend(absent_problems(spec, doc))
-    if spec.min_events and isinstance(indicator, RawIndicator):
+    if isinstance(indicator, TimesliceIndicator):
+        problems.extend(slice_problems(indicator, tiers, period, doc))
+    if spec.min_events and isinstance(indicator, RawIndicator | TimesliceIndicator):
         problems.append(
             Problem(
                 doc.key(("spec", "min_events")),
-                "min_events needs event counts, which a raw indicator does not have; "
-                "use a ratio or latency indicator, or drop min_events",
+                "min_events needs event counts, which a raw or timeslices indicator does not "
+                "have; use a ratio or latency indicator, or drop min_events",
                 doc.display(("spec", "min_events")),
             )
         )
@@ -184,6 +188,8 @@ _QUERY_PATHS: tuple[Path_, ...] = (
     ("spec", "indicator", "ratio", "errors"),
     ("spec", "indicator", "ratio", "total"),
     ("spec", "indicator", "raw", "error_ratio"),
+    ("spec", "indicator", "timeslices", "ratio", "errors"),
+    ("spec", "indicator", "timeslices", "ratio", "total"),
 )
 
 
@@ -298,6 +304,8 @@ def _indicator(spec: SloSpec, doc: Doc, problems: list[Problem]) -> Indicator | 
         lat = ind.latency
         result = LatencyIndicator(lat.histogram, float(lat.threshold_seconds), lat.selector)
         queries = [((*base, "latency", "selector"), result.errors, False)]
+    elif ind.timeslices is not None:
+        result, queries = timeslice_indicator(ind.timeslices, base)
     else:
         assert ind.raw is not None  # the schema guarantees exactly one
         result = RawIndicator(ind.raw.error_ratio)

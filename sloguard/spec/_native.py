@@ -10,64 +10,26 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
 
 from sloguard.durations import DurationError, parse_duration
-from sloguard.model import QUERY_TAG_LABEL
+from sloguard.model import QUERY_TAG_LABEL, SLICE_OPS
 from sloguard.spec._calendar import CalendarSpec
+from sloguard.spec._fields import (
+    LABEL_RE,
+    StrictModel,
+    check_labels,
+    check_name,
+    check_url,
+    check_window_days,
+    shown,
+)
+from sloguard.spec._incident import IncidentSpec, RunbookSpec, StatusPageSpec
 
 API_VERSION = "sloguard/v1"
 KIND = "SLO"
 DEFAULT_WINDOW = "30d"
-
-# Sloth's name rule, so every Sloth and OpenSLO name imports unchanged (DNS-label style plus _ .).
-NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9])?$")
-LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 SEVERITIES = ("SEV1", "SEV2", "SEV3")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-def _shown(value: str) -> str:
-    return repr(value) if len(value) <= 80 else f"{value[:60]!r}... ({len(value)} characters)"
-
-
-def check_name(value: str, what: str = "name") -> str:
-    if not NAME_RE.match(value):
-        raise ValueError(
-            f"{what} {_shown(value)} is not valid: use letters, digits, '-', '_' or '.', "
-            "starting and ending with a letter or digit (e.g. checkout-availability)"
-        )
-    return value
-
-
-def check_labels(value: dict[str, str], what: str = "label") -> dict[str, str]:
-    for key in value:
-        if not LABEL_RE.match(key) or key.startswith("__"):
-            raise ValueError(
-                f"{what} name {key!r} is not a Prometheus label name: use letters, digits and "
-                "'_', not starting with a digit or '__' (e.g. team, routing_key)"
-            )
-    return value
-
-
-def check_window_days(value: str) -> str:
-    try:
-        seconds = parse_duration(value)
-    except DurationError as exc:
-        raise ValueError(f"{exc}; the SLO window is whole days, e.g. 7d, 28d, 30d") from None
-    if seconds % 86400:
-        raise ValueError(f"window {value!r} is not a whole number of days; use e.g. 7d, 28d, 30d")
-    return value
-
-
-def check_url(value: str) -> str:
-    if value and not re.match(r"^https?://[^\s/]+", value):
-        raise ValueError(f"{value!r} is not an http(s) URL, e.g. https://runbooks.example.com/x")
-    return value
-
 
 K8S_NAMESPACE_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 K8S_LABEL_RE = re.compile(
@@ -75,7 +37,7 @@ K8S_LABEL_RE = re.compile(
 )
 
 
-class Metadata(_Model):
+class Metadata(StrictModel):
     name: str
     labels: dict[str, str] = Field(default_factory=dict)
     # The Kubernetes namespace and object labels of a generated PrometheusRule.
@@ -114,12 +76,12 @@ class Metadata(_Model):
         return check_labels(value)
 
 
-class RatioSpec(_Model):
+class RatioSpec(StrictModel):
     errors: str = Field(min_length=1)
     total: str = Field(min_length=1)
 
 
-class LatencySpec(_Model):
+class LatencySpec(StrictModel):
     histogram: str = Field(min_length=1)
     threshold_seconds: float = Field(gt=0)
     selector: str = ""
@@ -147,27 +109,74 @@ class LatencySpec(_Model):
         return value
 
 
-class RawSpec(_Model):
+class RawSpec(StrictModel):
     error_ratio: str = Field(min_length=1)
 
 
-class IndicatorSpec(_Model):
+class ThresholdSpec(StrictModel):
+    """A slice is good when the query's value satisfies ``value <op> threshold``."""
+
+    query: str = Field(min_length=1)
+    op: str
+    threshold: float
+
+    @field_validator("op")
+    @classmethod
+    def _op(cls, value: str) -> str:
+        if value not in SLICE_OPS:
+            raise ValueError(f"op {value!r} is not one of {', '.join(SLICE_OPS)}")
+        return value
+
+
+class TimeslicesSpec(StrictModel):
+    """The SLI over time slices: a ratio per slice or a threshold on a value per slice."""
+
+    slice: str = "1m"
+    ratio: RatioSpec | None = None
+    threshold: ThresholdSpec | None = None
+    # A ratio slice is good when its success ratio reaches this; omitted, the SLI is the mean
+    # of the slices' success ratios (OpenSLO RatioTimeslices).
+    slice_target_percent: float | None = Field(default=None, gt=0, le=100)
+
+    @field_validator("slice")
+    @classmethod
+    def _slice(cls, value: str) -> str:
+        try:
+            parse_duration(value)
+        except DurationError as exc:
+            raise ValueError(f"{exc}; a slice is e.g. 1m or 5m") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_sli(self) -> TimeslicesSpec:
+        if (self.ratio is None) == (self.threshold is None):
+            raise ValueError("give exactly one of ratio, threshold")
+        if self.threshold is not None and self.slice_target_percent is not None:
+            raise ValueError(
+                "slice_target_percent is for a ratio; a threshold slice is good "
+                "when its value satisfies op and threshold"
+            )
+        return self
+
+
+class IndicatorSpec(StrictModel):
     ratio: RatioSpec | None = None
     latency: LatencySpec | None = None
     raw: RawSpec | None = None
+    timeslices: TimeslicesSpec | None = None
 
-    KINDS: ClassVar[tuple[str, ...]] = ("ratio", "latency", "raw")
+    KINDS: ClassVar[tuple[str, ...]] = ("ratio", "latency", "raw", "timeslices")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> IndicatorSpec:
         given = [k for k in self.KINDS if getattr(self, k) is not None]
         if len(given) != 1:
             what = "is empty" if not given else "has " + " and ".join(repr(g) for g in given)
-            raise ValueError(f"indicator {what}; give exactly one of ratio, latency, raw")
+            raise ValueError(f"indicator {what}; give exactly one of {', '.join(self.KINDS)}")
         return self
 
 
-class TierSpec(_Model):
+class TierSpec(StrictModel):
     severity: str
     long: str
     short: str
@@ -193,7 +202,7 @@ class TierSpec(_Model):
 def check_alert_name(value: str) -> str:
     if value and not re.match(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", value):
         raise ValueError(
-            f"alert name {_shown(value)} is not a Prometheus alert name: letters, digits, "
+            f"alert name {shown(value)} is not a Prometheus alert name: letters, digits, "
             "'_' and ':', not starting with a digit (e.g. CheckoutHighErrorRate)"
         )
     return value
@@ -211,14 +220,14 @@ AlertLabels = Annotated[dict[str, str], AfterValidator(lambda v: check_labels(v,
 AlertName = Annotated[str, AfterValidator(check_alert_name)]
 
 
-class AlertMetaSpec(_Model):
+class AlertMetaSpec(StrictModel):
     """Labels and annotations of one kind of alert (the paging or the ticket ones)."""
 
     labels: AlertLabels = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
 
 
-class AbsentSpec(_Model):
+class AbsentSpec(StrictModel):
     """An alert when a series the SLO reads is missing (Pyrra's ``absent`` alerts)."""
 
     selectors: list[str] = Field(min_length=1)
@@ -227,7 +236,7 @@ class AbsentSpec(_Model):
     labels: AlertLabels = Field(default_factory=dict)
 
 
-class AlertingSpec(_Model):
+class AlertingSpec(StrictModel):
     """The alert policy (tiers; the default ones when omitted) and what the alerts carry."""
 
     tiers: list[TierSpec] | None = None
@@ -239,95 +248,7 @@ class AlertingSpec(_Model):
     absent: AbsentSpec | None = None
 
 
-SLACK_USER_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
-SLACK_INVITE_RE = re.compile(r"^[UWS][A-Z0-9]{2,}$")
-STEP_MAX = 500  # one runbook step is one line of the page and the channel, not a document
-
-
-class RunbookSpec(_Model):
-    """What to look at, what to try, whom to call: shown in the page, the channel and the
-    postmortem, so nobody has to find the runbook first."""
-
-    diagnostics: list[str] = Field(default_factory=list)
-    mitigations: list[str] = Field(default_factory=list)
-    escalation: list[str] = Field(default_factory=list)
-
-    @field_validator("diagnostics", "mitigations", "escalation")
-    @classmethod
-    def _steps(cls, value: list[str]) -> list[str]:
-        for step in value:
-            if not step.strip():
-                raise ValueError("a runbook step is empty; write the command or the action")
-            if len(step) > STEP_MAX:
-                raise ValueError(
-                    f"runbook step {_shown(step)} is longer than {STEP_MAX} characters; "
-                    "link a document from runbook_url instead"
-                )
-        return value
-
-
-def check_slack_id(value: str, pattern: re.Pattern[str], what: str) -> str:
-    if value and not pattern.match(value):
-        raise ValueError(
-            f"{what} {value!r} is not a Slack ID: give the member ID (U012AB3CD, from the "
-            "profile's 'Copy member ID')"
-            + (" or a user group ID (S0PAYMENTS)" if "S" in pattern.pattern else "")
-            + ", not a display name"
-        )
-    return value
-
-
-class RolesSpec(_Model):
-    """Who holds which incident role, as Slack user IDs."""
-
-    commander: str = ""
-    tech_lead: str = ""
-    communications: str = ""
-
-    @field_validator("commander", "tech_lead", "communications")
-    @classmethod
-    def _user(cls, value: str) -> str:
-        return check_slack_id(value, SLACK_USER_RE, "role holder")
-
-
-class IncidentSpec(_Model):
-    """The incident's people and its standing video bridge."""
-
-    roles: RolesSpec = Field(default_factory=RolesSpec)
-    invite: list[str] = Field(default_factory=list)
-    bridge_url: str = ""
-
-    @field_validator("invite")
-    @classmethod
-    def _invite(cls, value: list[str]) -> list[str]:
-        for ref in value:
-            check_slack_id(ref, SLACK_INVITE_RE, "invite")
-        return value
-
-    @field_validator("bridge_url")
-    @classmethod
-    def _bridge(cls, value: str) -> str:
-        return check_url(value)
-
-
-class StatusPageSpec(_Model):
-    """The SLO's component on the public status page: its Statuspage id and public name."""
-
-    component_id: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=100)
-
-    @field_validator("component_id")
-    @classmethod
-    def _component(cls, value: str) -> str:
-        if not re.match(r"^[a-z0-9]+$", value):
-            raise ValueError(
-                f"component_id {value!r} is not a Statuspage component id: lowercase letters "
-                "and digits, e.g. 8kbf7d35c070 (from the component's API page)"
-            )
-        return value
-
-
-class SloSpec(_Model):
+class SloSpec(StrictModel):
     service: str
     objective: float
     indicator: IndicatorSpec
@@ -403,7 +324,7 @@ class SloSpec(_Model):
         return value
 
 
-class Document(_Model):
+class Document(StrictModel):
     apiVersion: str
     kind: str
     metadata: Metadata

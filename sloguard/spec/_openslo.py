@@ -1,12 +1,13 @@
 """OpenSLO documents (``openslo/v1`` and ``openslo/v1alpha`` as Sloth reads it) converted into
 native documents, one per objective.
 
-What sloguard can represent: an occurrence-based SLO over one rolling window of whole days or
-one calendar day, week or month, whose indicator is a ratio of Prometheus queries. Everything
-else gets a precise error (SLO semantics sloguard does not have: Timeslices budgets, threshold
-metrics,
+What sloguard can represent: an SLO over one rolling window of whole days or one calendar
+day, week or month, whose indicator is a ratio or a threshold metric of Prometheus queries,
+budgeted by Occurrences, Timeslices or RatioTimeslices (:mod:`sloguard.spec._openslo_slices`).
+Everything else gets a precise error (SLO semantics sloguard does not have: composite SLOs,
 non-Prometheus sources) or a warning (AlertPolicy, AlertCondition, AlertNotificationTarget,
-DataSource: sloguard alerts with its own tiers and routes in its notifier config).
+DataSource: sloguard alerts with its own tiers and routes in its notifier config). The
+indicators are read in :mod:`sloguard.spec._openslo_sli`.
 
 Names: ``openslo/v1alpha`` follows Sloth (``<service>-<name>-<objective index>``), so the
 same file gets the same SLO names under Sloth and sloguard; ``openslo/v1`` uses
@@ -19,9 +20,10 @@ import re
 from typing import Any
 
 from sloguard.errors import Location, Problem
-from sloguard.spec._build import describe, query_grouping
 from sloguard.spec._calendar import openslo_calendar
 from sloguard.spec._native import API_VERSION, KIND
+from sloguard.spec._openslo_sli import v1_indicator, v1alpha_ratio, v1alpha_threshold
+from sloguard.spec._openslo_slices import METHODS, grouped, objective_indicator
 from sloguard.spec._reader import Reader
 from sloguard.spec._yaml import Doc, Path_
 
@@ -55,6 +57,7 @@ _V1_SLO = (
 _V1_OBJECTIVE: tuple[str, ...] = ("displayName", "name", "op", "value", "target")
 _V1_OBJECTIVE += ("targetPercent", "timeSliceTarget", "timeSliceWindow", "indicator")
 _V1_OBJECTIVE += ("indicatorRef", "compositeWeight")
+_V1ALPHA_OBJECTIVE = ("displayName", "ratioMetrics", "target", "op", "value", "timeSliceTarget")
 _V1ALPHA_SLO = (
     "description",
     "service",
@@ -154,14 +157,13 @@ def _common(reader: Reader, native: _Native, name: str) -> dict[str, Any] | None
         spec["description"] = description
         native.link(("spec", "description"), ("spec", "description"))
     method = doc.get(("spec", "budgetingMethod"))
-    if method != "Occurrences":
+    if method not in METHODS:
         reader.error(
             ("spec", "budgetingMethod"),
-            f"budgetingMethod {method!r} is not supported: sloguard counts occurrences "
-            "(good/total events over the window); use Occurrences",
+            f"budgetingMethod {method!r} is not supported: use one of {', '.join(METHODS)}",
         )
         return None
-    return {"labels": labels or {}, "spec": spec}
+    return {"labels": labels or {}, "spec": spec, "method": method}
 
 
 def _label_value(reader: Reader, key: Any, value: Any) -> Any:
@@ -222,13 +224,7 @@ def _v1alpha(reader: Reader, name: str) -> list[Converted]:
             )
         else:
             window_ok = True
-    if doc.get(("spec", "indicator")) is not None:
-        reader.error(
-            ("spec", "indicator"),
-            "thresholdMetric indicators are not supported: sloguard needs good and total "
-            "events (objectives[].ratioMetrics)",
-        )
-        return []
+    threshold = v1alpha_threshold(reader, native)
     objectives = doc.get(("spec", "objectives"))
     if not isinstance(objectives, list) or not objectives:
         reader.error(("spec",), "spec.objectives: required, a list of at least one objective")
@@ -238,43 +234,26 @@ def _v1alpha(reader: Reader, name: str) -> list[Converted]:
     out: list[Converted] = []
     for i in range(len(objectives)):
         path: Path_ = ("spec", "objectives", i)
-        reader.fields(path, ("displayName", "ratioMetrics", "target", "op", "value"))
-        target = _objective_target(reader, native, path, allow_op=False)
+        reader.fields(path, _V1ALPHA_OBJECTIVE)
+        target = _objective_target(reader, native, path, allow_op=threshold is not None)
         ratio = doc.get((*path, "ratioMetrics"))
-        if not isinstance(ratio, dict):
-            reader.error(path, f"{doc.display(path)}: only ratioMetrics objectives are supported")
+        if threshold is not None:
+            sli: dict[str, Any] | None = {"threshold": threshold} if threshold else None
+        elif not isinstance(ratio, dict):
+            where = doc.display(path)
+            reader.error(path, f"{where}: give ratioMetrics (or spec.indicator.thresholdMetric)")
             continue
-        queries: dict[str, str] = {}
-        for part in ("good", "total"):
-            qpath: Path_ = (*path, "ratioMetrics", part)
-            reader.fields(qpath, ("source", "queryType", "query"))
-            source = doc.get((*qpath, "source"))
-            if not isinstance(source, str) or source.lower() != "prometheus":
-                reader.error((*qpath, "source"), f"source {source!r}: only prometheus is supported")
-                continue
-            query = _query(reader, doc, qpath)
-            if query is None:
-                continue
-            native.link(
-                ("spec", "indicator", "ratio", "errors" if part == "good" else "total"),
-                (*qpath, "query"),
-            )
-            queries[part] = query
-        if doc.get((*path, "ratioMetrics", "incremental")):
-            reader.error(
-                (*path, "ratioMetrics", "incremental"), "incremental metrics are not supported"
-            )
+        else:
+            sli = v1alpha_ratio(reader, native, path)
+        if sli is None or common is None:
             continue
-        if target is None or len(queries) != 2 or not ok or common is None:
+        indicator = objective_indicator(reader, native, path, common["method"], sli)
+        if target is None or indicator is None or not ok:
             continue
         service = common["spec"]["service"]
         spec = dict(common["spec"])
-        spec.update(
-            objective=target,
-            window=f"{SLOTH_PERIOD_DAYS}d",
-            indicator={"ratio": _good_total(queries["good"], queries["total"])},
-        )
-        spec.update(_grouped(spec["indicator"]))
+        spec.update(objective=target, window=f"{SLOTH_PERIOD_DAYS}d", indicator=indicator)
+        spec.update(grouped(indicator))
         data = {
             "apiVersion": API_VERSION,
             "kind": KIND,
@@ -285,45 +264,13 @@ def _v1alpha(reader: Reader, name: str) -> list[Converted]:
     return out
 
 
-def _query(reader: Reader, doc: Doc, path: Path_) -> str | None:
-    """The PromQL under ``path``'s ``query``, or a located error naming the keys found instead
-    (Nobl9-style files spell it ``promql:``)."""
-    value, query = doc.get(path), doc.get((*path, "query"))
-    if isinstance(query, str) and query.strip():
-        return query
-    where = doc.display(path)
-    if isinstance(value, dict) and "query" not in value:
-        has = ", ".join(repr(str(k)) for k in value) or "nothing"
-        message = (
-            f"{where}: 'query' is missing (it has {has}); sloguard reads the Prometheus "
-            "query from query: ..."
-        )
-        reader.problems.append(Problem(doc.key(path), message, where))
-    else:
-        where = doc.display((*path, "query"))
-        message = f"{where}: expected a PromQL query (a non-empty string), got {describe(query)}"
-        reader.problems.append(Problem(doc.key((*path, "query")), message, where))
-    return None
-
-
-def _grouped(indicator: dict[str, Any]) -> dict[str, Any]:
-    """``group_by`` when every query aggregates ``by`` the same labels (one SLO per group)."""
-    group_by = query_grouping(*indicator["ratio"].values())
-    return {"group_by": group_by} if group_by else {}
-
-
-def _good_total(good: str, total: str) -> dict[str, str]:
-    """errors = total - good keeps event counts (for min_events) and equals 1 - good/total."""
-    return {"errors": f"({total.strip()}) - ({good.strip()})", "total": total.strip()}
-
-
 def _v1(reader: Reader, name: str, slis: dict[str, Doc]) -> list[Converted]:
     doc = reader.doc
     reader.fields(("spec",), _V1_SLO)
     native = _Native(reader)
     common = _common(reader, native, name)
     window = _v1_window(reader, native)
-    indicator = _v1_indicator(reader, native, slis)
+    indicator = v1_indicator(reader, native, slis)
     if doc.get(("spec", "alertPolicies")):
         reader.warn(
             ("spec", "alertPolicies"),
@@ -339,19 +286,23 @@ def _v1(reader: Reader, name: str, slis: dict[str, Doc]) -> list[Converted]:
     for i in range(len(objectives)):
         path: Path_ = ("spec", "objectives", i)
         reader.fields(path, _V1_OBJECTIVE)
-        for key in ("timeSliceTarget", "timeSliceWindow", "indicator", "indicatorRef"):
+        for key in ("indicator", "indicatorRef"):
             if doc.get((*path, key)) is not None:
                 reader.error(
                     (*path, key),
-                    f"{key} is not supported (Timeslices and composite "
-                    "SLOs have no sloguard equivalent)",
+                    f"{key} is not supported (composite SLOs have no sloguard equivalent)",
                 )
-        target = _objective_target(reader, native, path, allow_op=False)
-        if target is None or not ok or common is None:
+        inline = doc.get(("spec", "indicator", "spec", "thresholdMetric")) is not None
+        threshold = inline or (indicator is not None and "threshold" in indicator)
+        target = _objective_target(reader, native, path, allow_op=threshold)
+        if indicator is None or common is None:
+            continue
+        sli = objective_indicator(reader, native, path, common["method"], indicator)
+        if target is None or sli is None or not ok:
             continue
         spec = dict(common["spec"])
-        spec.update(objective=target, indicator=indicator, **(window or {}))
-        spec.update(_grouped(indicator))
+        spec.update(objective=target, indicator=sli, **(window or {}))
+        spec.update(grouped(sli))
         suffix = f"-{i}" if len(objectives) > 1 else ""
         data = {
             "apiVersion": API_VERSION,
@@ -389,62 +340,3 @@ def _v1_window(reader: Reader, native: _Native) -> dict[str, Any] | None:
     days = int(match.group(1)) * (7 if match.group(2) == "w" else 1)
     native.link(("spec", "window"), (*path, "duration"))
     return {"window": f"{days}d"}
-
-
-def _v1_indicator(reader: Reader, native: _Native, slis: dict[str, Doc]) -> Any:
-    doc = reader.doc
-    ref = doc.get(("spec", "indicatorRef"))
-    sli_doc = doc
-    base: Path_ = ("spec", "indicator", "spec")
-    if ref is not None:
-        if ref not in slis:
-            reader.error(("spec", "indicatorRef"), f"indicatorRef {ref!r}: no SLI with that name")
-            return None
-        sli_doc, base = slis[ref], ("spec",)
-    elif doc.get(("spec", "indicator")) is None:
-        reader.error(("spec",), "spec: give indicator or indicatorRef")
-        return None
-    src = Reader(sli_doc)
-    if sli_doc.get((*base, "thresholdMetric")) is not None:
-        reader.error(
-            ("spec", "indicatorRef" if ref else "indicator"),
-            "thresholdMetric indicators are not supported: sloguard needs good (or bad) and "
-            "total events (ratioMetric)",
-        )
-        return None
-    ratio = sli_doc.get((*base, "ratioMetric"))
-    if not isinstance(ratio, dict):
-        reader.error(("spec", "indicatorRef" if ref else "indicator"), "a ratioMetric is required")
-        return None
-    queries: dict[str, str] = {}
-    for part in ("good", "bad", "total"):
-        qpath: Path_ = (*base, "ratioMetric", part)
-        if sli_doc.get(qpath) is None:
-            continue
-        kind = sli_doc.get((*qpath, "metricSource", "type"))
-        if not isinstance(kind, str) or kind.lower() != "prometheus":
-            problem = Problem(
-                sli_doc.key((*qpath, "metricSource", "type")),
-                f"metricSource.type {kind!r} is not supported: sloguard reads Prometheus",
-                "metricSource.type",
-            )
-            reader.problems.append(problem)
-            continue
-        query = _query(reader, sli_doc, (*qpath, "metricSource", "spec"))
-        if query is None:
-            continue
-        queries[part] = query
-        target = "total" if part == "total" else "errors"
-        native.link(
-            ("spec", "indicator", "ratio", target),
-            (*qpath, "metricSource", "spec", "query"),
-            sli_doc,
-        )
-    reader.problems.extend(src.problems)
-    if "total" not in queries or ("good" in queries) == ("bad" in queries):
-        if not reader.problems:
-            reader.error(("spec",), "ratioMetric needs total and exactly one of good, bad")
-        return None
-    if "bad" in queries:
-        return {"ratio": {"errors": queries["bad"], "total": queries["total"]}}
-    return {"ratio": _good_total(queries["good"], queries["total"])}

@@ -23,11 +23,12 @@ from pydantic import ValidationError
 from sloguard.errors import Location, Problem, SpecError
 from sloguard.model import SLO, Tier
 from sloguard.spec._build import tier_at, translate
-from sloguard.spec._native import TierSpec, _Model
+from sloguard.spec._fields import StrictModel
+from sloguard.spec._native import TierSpec
 from sloguard.spec._yaml import DEFAULT_LIMITS, Doc, Path_, parse_documents, read_text
 
 
-class PolicyDocument(_Model):
+class PolicyDocument(StrictModel):
     name: str = ""
     tiers: list[TierSpec]
 

@@ -153,12 +153,12 @@ def test_openslo_v1alpha_good_over_total() -> None:
     [
         pytest.param(
             "examples/budgeting-method/occurences-slo.yaml",
-            ["thresholdMetric indicators are not supported"],
+            ["metricSource.type 'Any' is not supported"],
             id="threshold",
         ),
         pytest.param(
             "examples/budgeting-method/ratio-timeslices.yaml",
-            ["metricSource.type 'Any'", "budgetingMethod 'RatioTimeslices'"],
+            ["metricSource.type 'Any'", "op is only for threshold metrics"],
             id="ratio-timeslices",
         ),
         pytest.param(
@@ -166,13 +166,13 @@ def test_openslo_v1alpha_good_over_total() -> None:
             [
                 "'1m': a sloguard calendar period is one day, week or month (1d, 1w, 1M); m is "
                 "minutes",
-                "budgetingMethod 'Timeslices'",
+                "metricSource.type 'Any'",
             ],
             id="timeslices",
         ),
         pytest.param(
             "examples/treat-low-traffic-as-equally-important/timeslices-slo.yaml",
-            ["budgetingMethod 'Timeslices' is not supported"],
+            ["metricSource.type 'Any' is not supported", "op is only for threshold metrics"],
             id="low-traffic",
         ),
         pytest.param(
@@ -187,12 +187,12 @@ def test_openslo_v1alpha_good_over_total() -> None:
         ),
         pytest.param(
             "oslo/test/inputs/validate/v1.yaml",
-            ["budgetingMethod 'Timeslices'", "'example service'"],
+            ["op is only for threshold metrics", "'example service'"],
             id="v1",
         ),
         pytest.param(
             "oslo/test/inputs/validate/v1alpha.yaml",
-            ["'my-rad service'", "'Timeslices' is not supported", "unit 'Month'"],
+            ["'my-rad service'", "incremental metrics are not supported", "unit 'Month'"],
             id="v1alpha",
         ),
         pytest.param(

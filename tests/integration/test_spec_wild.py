@@ -25,7 +25,10 @@ EXPECTED_FAILURES = {
     "openslo-slogen-alert-policy.yaml": (4, "'High-Burn-Rate' is not an RFC 1123 name"),
     "openslo-slogen-logs-req-calendar.yaml": (4, "is not an RFC 1123 name"),
     "openslo-slogen-logs-req-rolling.yaml": (4, "is not an RFC 1123 name"),
-    "openslo-slogen-order-api-errors.yaml": (9, "budgetingMethod 'Timeslices' is not supported"),
+    "openslo-slogen-order-api-errors.yaml": (
+        16,
+        "source 'sumologic': only prometheus is supported",
+    ),
     "openslo-slogen-threshold-based.yaml": (4, "is not an RFC 1123 name"),
     "sloth-docgen-slo.yaml": (12, "error_query: not valid PromQL"),
     "sloth-docgen-slo-copy.yaml": (12, "error_query: not valid PromQL"),
@@ -121,7 +124,7 @@ def test_pyrra_files_get_pyrras_absent_alerts() -> None:
 # name fixed, what remains refused is their source (Sumo Logic) or indicator, not the window.
 CALENDAR_WINDOWS = {
     "openslo-slogen-logs-req-calendar.yaml": "'sumologic-logs' is not supported",
-    "openslo-slogen-threshold-based.yaml": "thresholdMetric indicators are not supported",
+    "openslo-slogen-threshold-based.yaml": "'sumologic-logs' is not supported",
     "openslo-slogen-logs-req-rolling.yaml": "'sumologic-logs' is not supported",
 }
 
