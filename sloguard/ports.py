@@ -89,7 +89,7 @@ class Store(Protocol):
         *,
         seen: Sequence[EpisodeState] = (),
     ) -> list[int]:
-        """Many keys' changes in one transaction (``seen``: only ``last_at`` changed)."""
+        """Many keys' changes in one transaction (``seen``: only ``last_at`` and its budget)."""
         ...
 
     def due(self, now: float, limit: int = 100) -> list[Pending]:

@@ -141,12 +141,14 @@ class PostgresStore:
     def load_states(self) -> dict[str, EpisodeState]:
         """The last committed state of every SLO key."""
         with self._transaction() as cur:
-            rows = cur.execute("SELECT state, last_at FROM slo_state ORDER BY slo").fetchall()
+            rows = cur.execute(
+                "SELECT state, last_at, last_budget_remaining FROM slo_state ORDER BY slo"
+            ).fetchall()
         out: dict[str, EpisodeState] = {}
-        for text, seen in rows:
+        for text, seen, budget in rows:
             state = EpisodeState.from_json(json.loads(text))
             if seen is not None and (state.last_at is None or seen > state.last_at):
-                state = replace(state, last_at=seen)
+                state = replace(state, last_at=seen, last_budget_remaining=budget)
             out[state.slo] = state
         return out
 
@@ -171,8 +173,8 @@ class PostgresStore:
             queued = [self._write(cur, state, events, rows, at) for state, events, rows in changes]
             if seen:
                 cur.executemany(
-                    "UPDATE slo_state SET last_at = %s WHERE slo = %s",
-                    [(s.last_at, s.slo) for s in seen],
+                    "UPDATE slo_state SET last_at = %s, last_budget_remaining = %s WHERE slo = %s",
+                    [(s.last_at, s.last_budget_remaining, s.slo) for s in seen],
                 )
             return queued
 

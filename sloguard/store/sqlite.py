@@ -129,12 +129,14 @@ class Store:
     def load_states(self) -> dict[str, EpisodeState]:
         """The last committed state of every SLO key."""
         with self._errors():
-            rows = self._db.execute("SELECT state, last_at FROM slo_state ORDER BY slo").fetchall()
+            rows = self._db.execute(
+                "SELECT state, last_at, last_budget_remaining FROM slo_state ORDER BY slo"
+            ).fetchall()
         out: dict[str, EpisodeState] = {}
-        for text, seen in rows:
+        for text, seen, budget in rows:
             state = EpisodeState.from_json(json.loads(text))
             if seen is not None and (state.last_at is None or seen > state.last_at):
-                state = replace(state, last_at=seen)
+                state = replace(state, last_at=seen, last_budget_remaining=budget)
             out[state.slo] = state
         return out
 
@@ -157,17 +159,18 @@ class Store:
         """Write the new states, transitions and outbox rows of many SLO keys in one
         transaction (one tick: one disk sync, not one per key).
 
-        ``seen`` are states whose only change since they were committed is ``last_at`` (idle
-        keys): only that is written, not the whole state again. All or nothing: a crash never
-        keeps a state without its rows, for any key. Returns the rows queued per change, in
-        order.
+        ``seen`` are states whose only change since they were committed is ``last_at`` and
+        ``last_budget_remaining`` (idle keys): only those are written, not the whole state.
+        All or nothing: a crash never keeps a state without its rows, for any key. Returns the
+        rows queued per change, in order.
         """
         if not changes and not seen:
             return []
         with self._transaction() as db:
             queued = [self._write(db, state, events, rows, at) for state, events, rows in changes]
             db.executemany(
-                "UPDATE slo_state SET last_at = ? WHERE slo = ?", [(s.last_at, s.slo) for s in seen]
+                "UPDATE slo_state SET last_at = ?, last_budget_remaining = ? WHERE slo = ?",
+                [(s.last_at, s.last_budget_remaining, s.slo) for s in seen],
             )
             return queued
 
