@@ -155,6 +155,7 @@ def build(doc: Doc) -> tuple[SLO | None, list[Problem]]:
         source=doc.start,
         namespace=parsed.metadata.namespace,
         k8s_labels=dict(parsed.metadata.k8s_labels),
+        tenant=spec.prometheus.tenant if spec.prometheus is not None else None,
         **_incident_fields(spec),
     )
     return slo, []

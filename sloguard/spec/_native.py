@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sloguard.durations import DurationError, parse_duration
-from sloguard.model import QUERY_TAG_LABEL
+from sloguard.model import QUERY_TAG_LABEL, check_tenant
 
 API_VERSION = "sloguard/v1"
 KIND = "SLO"
@@ -281,6 +281,17 @@ class StatusPageSpec(_Model):
         return value
 
 
+class PrometheusSpec(_Model):
+    """Where this SLO's queries go, when not as the connection says: its Mimir/Cortex tenant."""
+
+    tenant: str | None = None
+
+    @field_validator("tenant")
+    @classmethod
+    def _tenant(cls, value: str | None) -> str | None:
+        return None if value is None else check_tenant(value)
+
+
 class SloSpec(_Model):
     service: str
     objective: float
@@ -296,6 +307,7 @@ class SloSpec(_Model):
     runbook: RunbookSpec | None = None
     incident: IncidentSpec | None = None
     status_page: StatusPageSpec | None = None
+    prometheus: PrometheusSpec | None = None
 
     @field_validator("service")
     @classmethod

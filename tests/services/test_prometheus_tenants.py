@@ -1,6 +1,7 @@
 """Mimir/Cortex tenants and Thanos query parameters, on the wire: a loopback HTTP server records
 what the client sends (``X-Scope-OrgID``; ``partial_response`` and ``dedup`` in the form of
-every instant and range query), and the config refuses a tenant given twice or malformed."""
+every instant and range query), and the config refuses a tenant given twice or malformed. An
+SLO may name its own tenant (``spec.prometheus.tenant``): its queries carry it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -18,8 +20,11 @@ from pydantic import ValidationError
 
 from sloguard.cli._prometheus import Connection, prometheus_config
 from sloguard.config import parse_config
+from sloguard.engine import Engine
 from sloguard.errors import ConfigError
+from sloguard.model import SLO, RatioIndicator
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
+from sloguard.spec import load_slos
 
 VECTOR = {"status": "success", "data": {"resultType": "vector", "result": []}}
 MATRIX = {"status": "success", "data": {"resultType": "matrix", "result": []}}
@@ -161,3 +166,68 @@ def test_the_command_line_flags_give_the_same_config(
 def test_a_bad_tenant_flag_is_a_usage_error() -> None:
     with pytest.raises(click.UsageError, match="tenant"):
         prometheus_config("http://mimir:8080", 10.0, 2, Connection(tenant="a b"))
+
+
+def tenant_slo(name: str, job: str, tenant: str | None) -> SLO:
+    sel = f'job="{job}"'
+    return SLO(
+        name=name,
+        service=name,
+        objective_percent=99.9,
+        period_seconds=30 * 86400,
+        indicator=RatioIndicator(
+            errors=f'sum(rate(http_requests_total{{{sel},code=~"5.."}}[{{{{.window}}}}]))',
+            total=f"sum(rate(http_requests_total{{{sel}}}[{{{{.window}}}}]))",
+        ),
+        tenant=tenant,
+    )
+
+
+@pytest.mark.parametrize(
+    ("connection_tenant", "expected_default"),
+    [
+        pytest.param(None, None, id="no-connection-tenant"),
+        pytest.param("platform", "platform", id="connection-tenant-for-the-rest"),
+    ],
+)
+def test_each_slo_is_asked_with_its_own_tenant_never_combined_with_another(
+    server: tuple[str, Seen], connection_tenant: str | None, expected_default: str | None
+) -> None:
+    """Two SLOs of two tenants with the very same queries would be one combined query in one
+    tenant; each is asked in its own (probe of recorded series included), and an SLO without
+    a tenant is asked with the connection's."""
+    url, seen = server
+    slos = [
+        tenant_slo("checkout", "shop", "team-a"),
+        tenant_slo("checkout-b", "shop", "team-b"),
+        tenant_slo("search", "search", None),
+    ]
+
+    async def go() -> list[str]:
+        config = PrometheusConfig(url=url, tenant=connection_tenant)
+        async with PrometheusClient(config) as client:
+            evaluations = await Engine().evaluate_all(slos, client, 1704067200.0)
+        return [ev.slo for ev in evaluations]
+
+    assert asyncio.run(go()) == ["checkout", "checkout-b", "search"]
+    asked: dict[str | None, set[str]] = {}
+    for _, headers, form in seen.requests:
+        asked.setdefault(headers.get("X-Scope-OrgID"), set()).add(form["query"])
+    assert set(asked) == {"team-a", "team-b", expected_default}
+    shop = {q for q in asked["team-a"] if 'job="shop"' in q}
+    assert shop, asked["team-a"]
+    assert {q for q in asked["team-b"] if 'job="shop"' in q} == shop
+    for tenant, queries in asked.items():
+        assert not any('job="search"' in q for q in queries) or tenant == expected_default
+        assert not any('job="shop"' in q for q in queries) or tenant in ("team-a", "team-b")
+
+
+def test_an_slo_file_names_its_tenant(tmp_path: Path) -> None:
+    path = tmp_path / "slo.yaml"
+    path.write_text(
+        "apiVersion: sloguard/v1\nkind: SLO\nmetadata: {name: checkout}\nspec:\n"
+        "  service: checkout\n  objective: 99.9\n  prometheus: {tenant: team-a|team-b}\n"
+        "  indicator: {raw: {error_ratio: 'avg_over_time(x[{{.window}}])'}}\n"
+    )
+    (slo,) = load_slos([path])
+    assert slo.tenant == "team-a|team-b"
