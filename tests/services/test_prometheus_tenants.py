@@ -16,9 +16,12 @@ from urllib.parse import parse_qs
 
 import click
 import pytest
+from click.testing import CliRunner
 from pydantic import ValidationError
 
+from sloguard.backtest import Options, replay
 from sloguard.cli._prometheus import Connection, prometheus_config
+from sloguard.cli.backtest import backtest as backtest_command
 from sloguard.config import parse_config
 from sloguard.engine import Engine
 from sloguard.errors import ConfigError
@@ -231,3 +234,45 @@ def test_an_slo_file_names_its_tenant(tmp_path: Path) -> None:
     )
     (slo,) = load_slos([path])
     assert slo.tenant == "team-a|team-b"
+
+
+def test_a_backtest_asks_in_its_slos_tenant(server: tuple[str, Seen]) -> None:
+    url, seen = server
+    slos = [tenant_slo("checkout", "shop", "team-a"), tenant_slo("cart", "cart", "team-a")]
+    options = Options(start=1704067200.0, end=1704067200.0 + 3600, step=60.0)
+
+    async def go() -> None:
+        async with PrometheusClient(PrometheusConfig(url=url, tenant="platform")) as client:
+            await replay(slos, client, options)
+
+    asyncio.run(go())
+    assert seen.requests
+    assert {headers.get("X-Scope-OrgID") for _, headers, _ in seen.requests} == {"team-a"}
+
+
+def test_a_backtest_of_several_tenants_is_refused_not_combined() -> None:
+    slos = [tenant_slo("checkout", "shop", "team-a"), tenant_slo("search", "search", None)]
+    options = Options(start=1704067200.0, end=1704067200.0 + 3600, step=60.0)
+    with pytest.raises(ValueError, match="several tenants"):
+        asyncio.run(replay(slos, object(), options))  # type: ignore[arg-type]
+
+
+def test_the_backtest_command_names_the_tenants_it_refuses(tmp_path: Path) -> None:
+    path = tmp_path / "slos.yaml"
+    doc = (
+        "apiVersion: sloguard/v1\nkind: SLO\nmetadata: {{name: {name}}}\nspec:\n"
+        "  service: {name}\n  objective: 99.9\n{tenant}"
+        "  indicator: {{raw: {{error_ratio: 'avg_over_time(x[{{{{.window}}}}])'}}}}\n"
+    )
+    path.write_text(
+        doc.format(name="a", tenant="  prometheus: {tenant: team-a}\n")
+        + "---\n"
+        + doc.format(name="b", tenant="")
+    )
+    result = CliRunner().invoke(
+        backtest_command,
+        [str(path), "--prometheus", "http://127.0.0.1:9", "--from", "2024-01-01T00:00:00Z",
+         "--to", "2024-01-01T01:00:00Z"],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "several tenants ((the connection's), team-a)" in result.output
