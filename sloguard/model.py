@@ -22,6 +22,19 @@ WINDOW_PLACEHOLDER = "{{.window}}"
 # The label that tags each query of an SLO in the one query the engine sends for it; reserved,
 # so no group_by may use it.
 QUERY_TAG_LABEL = "sloguard_query"
+# Mimir's tenant ID characters; '|' joins several for tenant federation.
+_TENANTS = re.compile(r"[A-Za-z0-9!_.*'()-]{1,150}(\|[A-Za-z0-9!_.*'()-]{1,150})*")
+
+
+def check_tenant(value: str) -> str:
+    """``value`` if it is a Mimir/Cortex tenant ID (``X-Scope-OrgID``), else ValueError saying
+    what would be valid: the connection's tenant and an SLO's are checked alike."""
+    if not _TENANTS.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a tenant ID: letters, digits and !-_.*'() (at most 150), "
+            "several joined by '|' for a federated query"
+        )
+    return value
 
 
 class Severity(IntEnum):
@@ -317,6 +330,9 @@ class SLO:
     # A calendar SLO's budget resets at each period start; ``period_seconds`` is then the
     # period's nominal length (for the tiers' factors), see :mod:`sloguard.periods`.
     calendar: Calendar | None = None
+    # The Mimir/Cortex tenant this SLO's queries are asked in (X-Scope-OrgID); None: the
+    # connection's own. SLOs of different tenants are never combined in one query.
+    tenant: str | None = None
 
     @property
     def budget(self) -> float:

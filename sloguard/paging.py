@@ -84,8 +84,8 @@ class Outcome:
     state: EpisodeState
     events: tuple[Event, ...]
     rows: tuple[OutboxRow, ...]
-    # An idle key: ``state`` is the one given with only ``last_at`` moved (lifecycle.is_idle),
-    # so the store need not write the whole state again.
+    # An idle key: ``state`` is the one given with only ``last_at`` and
+    # ``last_budget_remaining`` moved (lifecycle.is_idle): the store writes those two alone.
     seen_only: bool = False
 
 
@@ -109,7 +109,7 @@ def advance(
     level, crossed = step_budget(level, evaluation.error_budget_remaining, policy.budget)
     if not crossed and is_idle(state, evaluation, now, silence):
         assert state is not None
-        return Outcome(seen(state, now), (), (), seen_only=True)
+        return Outcome(seen(state, now, evaluation.error_budget_remaining), (), (), seen_only=True)
     stepped, events = step(state, evaluation, now, policy.lifecycle, silence=silence)
     stepped = replace(stepped, budget_level=level)
     budget_out = tuple(

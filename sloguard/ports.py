@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,6 +33,13 @@ class Series:
 
     labels: Mapping[str, str]
     points: Sequence[tuple[float, float]]
+
+
+QUERY_TENANT: ContextVar[str | None] = ContextVar("sloguard_query_tenant", default=None)
+"""The Mimir/Cortex tenant of the queries asked in this context (an SLO's ``tenant``); None:
+the source's own. The engine sets it around one tenant's queries; the Prometheus client sends
+it as ``X-Scope-OrgID``. A context variable, so it travels with the queries through every
+wrapper of a Source (reachability, reload) without each of them passing it on."""
 
 
 class Source(Protocol):
@@ -89,7 +97,7 @@ class Store(Protocol):
         *,
         seen: Sequence[EpisodeState] = (),
     ) -> list[int]:
-        """Many keys' changes in one transaction (``seen``: only ``last_at`` changed)."""
+        """Many keys' changes in one transaction (``seen``: only ``last_at`` and its budget)."""
         ...
 
     def due(self, now: float, limit: int = 100) -> list[Pending]:

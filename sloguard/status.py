@@ -86,7 +86,8 @@ class Shown:
         }
 
     def gate(self, query: Mapping[str, Sequence[str]]) -> tuple[int, dict[str, Any]]:
-        """``/api/v1/gate``: the HTTP status and body of the deploy gate on the last tick.
+        """``/api/v1/gate``: the HTTP status and body of the deploy gate on the last tick, over
+        this replica's SLOs and, with replicas, the ones other replicas last committed.
 
         200 whether allowed or not, 503 when the answer cannot be known (no tick yet, no data,
         Prometheus unreachable) unless the query allows unknowns, 400 for a bad query.
@@ -95,7 +96,11 @@ class Shown:
             policy = policy_from_query(query)
         except ValueError as exc:
             return 400, {"error": str(exc), "allowed": False, "reasons": [str(exc)], "at": None}
-        decision = decide(self.evaluations, self.slos_by_key, policy)
+        # A standby (or a replica holding other shards) judges what the holders committed:
+        # its answer is the holder's at the same instant, so a pipeline may ask any replica.
+        evaluations = [*self.evaluations, *(ev for ev, _ in self.shared)]
+        slos = {**self.slos_by_key, **{ev.slo: slo for ev, slo in self.shared}}
+        decision = decide(evaluations, slos, policy)
         status = 503 if decision.unknown and not decision.allowed else 200
         return status, decision_json(decision, self.at)
 
@@ -109,7 +114,7 @@ def committed(state: EpisodeState) -> Evaluation:
         at=state.last_at if state.last_at is not None else 0.0,
         severity=state.severity,
         burn_rates=MappingProxyType({}),
-        error_budget_remaining=state.budget_remaining,
+        error_budget_remaining=state.last_budget_remaining,
         time_to_exhaustion_seconds=None,
         error=state.error,
     )

@@ -26,7 +26,7 @@ from sloguard.backtest._model import (
     SeverityChange,
     budget_step_for,
 )
-from sloguard.backtest._replay import replay
+from sloguard.backtest._replay import one_tenant, replay
 from sloguard.backtest._report import result_json
 from sloguard.backtest._score import IncidentMatch, Score, score
 
@@ -46,6 +46,7 @@ __all__ = [
     "check_policy",
     "load_incidents",
     "load_policy",
+    "one_tenant",
     "replay",
     "result_json",
     "score",

@@ -37,7 +37,7 @@ from sloguard.backtest._model import (
 )
 from sloguard.burn import Evaluation, gap
 from sloguard.durations import format_duration
-from sloguard.engine import Engine, combine, evaluate_planned, without_calendar_period
+from sloguard.engine import Engine, asking_as, combine, evaluate_planned, without_calendar_period
 from sloguard.errors import SloguardError
 from sloguard.lifecycle import EpisodeState, Event, EventKind, step
 from sloguard.model import SLO
@@ -220,8 +220,33 @@ async def replay(
     """Replay ``policies`` over ``options.start`` .. ``options.end`` for ``slos``.
 
     Never raises for a failing query: like the daemon, the SLOs that depend on it get "no data"
-    evaluations with the reason, counted in :attr:`Result.errors`.
+    evaluations with the reason, counted in :attr:`Result.errors`. Every query is asked in the
+    SLOs' tenant; ``slos`` of several tenants are a ValueError (see :func:`one_tenant`).
     """
+    with asking_as(one_tenant(slos)):
+        return await _replay(slos, source, options, policies, progress)
+
+
+def one_tenant(slos: Sequence[SLO]) -> str | None:
+    """The one tenant of ``slos`` (None: the connection's). A backtest shares identical queries
+    between its SLOs and policies, so it replays one tenant's SLOs at a time: several tenants
+    are a ValueError naming them."""
+    tenants = sorted({s.tenant or "(the connection's)" for s in slos})
+    if len(tenants) > 1:
+        raise ValueError(
+            f"these SLOs name several tenants ({', '.join(tenants)}): "
+            "backtest one tenant's SLOs at a time"
+        )
+    return slos[0].tenant if slos else None
+
+
+async def _replay(
+    slos: Sequence[SLO],
+    source: Source,
+    options: Options,
+    policies: Sequence[Policy],
+    progress: Progress | None,
+) -> Result:
     if not policies:
         raise ValueError("no policy to replay")
     names = [p.name for p in policies]

@@ -21,6 +21,7 @@ from sloguard.backtest import (
     Result,
     check_policy,
     load_incidents,
+    one_tenant,
     replay,
     result_json,
     score,
@@ -228,6 +229,10 @@ def backtest(
             incidents = load_incidents(incidents_file, slos)
     except (SpecError, ConfigError) as exc:
         _problems(exc)
+    try:
+        one_tenant(slos)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     names = [p.name for p in policies]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate is not None:

@@ -11,6 +11,7 @@
 * recorded series (``_recorded``): SLOs whose ``sloguard generate`` rules run in Prometheus are
   read from them, one query per series name for every SLO;
 * the fast path's trigger (``_crossing``): has a long window crossed its factor?
+* tenants (``_tenants``): the SLOs of each Mimir/Cortex tenant planned and asked apart, under it;
 
 :class:`Engine` ties them together and holds the memos of one daemon's lifetime (``_engine``);
 nothing is cached at module level.
@@ -30,6 +31,7 @@ from sloguard.engine._plan import (
 )
 from sloguard.engine._promql import bucket_selector, group_expr
 from sloguard.engine._recorded import PROBE, Recorded, bulk_query
+from sloguard.engine._tenants import asking_as
 
 __all__ = [
     "AUTO_DIRECT_MAX_SLOS",
@@ -41,6 +43,7 @@ __all__ = [
     "Plan",
     "Recorded",
     "SloPlan",
+    "asking_as",
     "auto_direct_windows",
     "bucket_selector",
     "bulk_query",

@@ -30,6 +30,7 @@ from sloguard.engine._recorded import (
     plan_from_rules,
     probe_recorded,
 )
+from sloguard.engine._tenants import asking_as, by_tenant, in_order
 from sloguard.errors import SloguardError
 from sloguard.model import SLO
 from sloguard.ports import Source
@@ -52,7 +53,8 @@ class Engine:
         self._plans = PerSlo(plan_slo)
         self._fingerprints: PerSlo[Fingerprint] = PerSlo(fingerprint)
         self._recorded_planners: dict[tuple[float, bool], PerSlo[SloPlan]] = {}
-        self._last: tuple[tuple[SLO, ...], Recorded, float, Plan] | None = None
+        # The last recorded plan per tenant (see _last_recorded_plan).
+        self._last: dict[str | None, tuple[tuple[SLO, ...], Recorded, float, Plan]] = {}
         self._interned: dict[Hashable, Hashable] = {}
 
     def plan(self, slos: Sequence[SLO], at: float | None = None) -> Plan:
@@ -105,14 +107,44 @@ class Engine:
         series only change once per rule evaluation, which delays a page by up to that interval,
         while the short windows are the ones that decide a fast page (``3600`` reads the SEV1
         tier's 5m and 1h directly). Without ``recorded`` every window is queried directly.
+
+        SLOs of different tenants (``SLO.tenant``) are planned and asked apart, each under its
+        tenant; the evaluations come back in the order of ``slos``.
         """
+        tenants = by_tenant(slos, lambda slo: slo)
+        out: list[Evaluation] = []
+        for tenant, group in tenants.items():
+            with asking_as(tenant):
+                out += await self._evaluate_tenant(
+                    group if len(tenants) > 1 else slos,
+                    source,
+                    at,
+                    tenant,
+                    concurrency=concurrency,
+                    recorded=recorded,
+                    direct_windows_max_seconds=direct_windows_max_seconds,
+                )
+        return in_order(out, slos) if len(tenants) > 1 else out
+
+    async def _evaluate_tenant(
+        self,
+        slos: Sequence[SLO],
+        source: Source,
+        at: float,
+        tenant: str | None,
+        *,
+        concurrency: int,
+        recorded: bool,
+        direct_windows_max_seconds: float,
+    ) -> list[Evaluation]:
+        """:meth:`evaluate_all` of one tenant's SLOs."""
         direct_max = direct_windows_max_seconds
         if direct_max < 0 or math.isnan(direct_max):
             raise ValueError(f"direct_windows_max_seconds must be >= 0: {direct_max}")
         if recorded and any(_longest(s) > direct_max for s in slos):
             found = await self.probe_recorded(slos, source, at)
             if found.windows:
-                the_plan = self._last_recorded_plan(slos, found, direct_max)
+                the_plan = self._last_recorded_plan(slos, found, direct_max, tenant)
                 if any(s.calendar is not None for s in slos):
                     the_plan = combine(at_instant(sp, at) for sp in the_plan.slos)
                 return await run(the_plan, source, at, concurrency=concurrency)
@@ -127,14 +159,22 @@ class Engine:
         concurrency: int = DEFAULT_CONCURRENCY,
     ) -> set[str]:
         """The SLOs among ``probes`` whose error ratio over one of the given long windows burns
-        over its factor at ``at`` (see :func:`sloguard.engine._crossing.crossed`)."""
-        return await crossed(probes, source, at, self._plans, concurrency=concurrency)
+        over its factor at ``at`` (see :func:`sloguard.engine._crossing.crossed`), each
+        tenant's SLOs asked under their tenant."""
+        out: set[str] = set()
+        for tenant, group in by_tenant(probes, lambda probe: probe[0]).items():
+            with asking_as(tenant):
+                out |= await crossed(group, source, at, self._plans, concurrency=concurrency)
+        return out
 
-    def _last_recorded_plan(self, slos: Sequence[SLO], found: Recorded, direct_max: float) -> Plan:
-        """The last recorded plan again for the same SLOs (the same objects, in the same order)
-        and the same probe result: a daemon's ticks, until its rules or SLOs change. At 10,000
-        SLOs planning goes through 10,000 SLOs and their 150,000 windows."""
-        last = self._last
+    def _last_recorded_plan(
+        self, slos: Sequence[SLO], found: Recorded, direct_max: float, tenant: str | None
+    ) -> Plan:
+        """The last recorded plan (of ``tenant``'s SLOs) again for the same SLOs (the same
+        objects, in the same order) and the same probe result: a daemon's ticks, until its
+        rules or SLOs change. At 10,000 SLOs planning goes through 10,000 SLOs and their
+        150,000 windows."""
+        last = self._last.get(tenant)
         if (
             last is not None
             and last[2] == direct_max
@@ -143,9 +183,9 @@ class Engine:
             and all(map(operator.is_, last[0], slos))
         ):
             return last[3]
-        self._last = None  # the old plan goes before the new one is built
+        self._last.pop(tenant, None)  # the old plan goes before the new one is built
         the_plan = self.plan_recorded(slos, found, direct_windows_max_seconds=direct_max)
-        self._last = (tuple(slos), found, direct_max, the_plan)
+        self._last[tenant] = (tuple(slos), found, direct_max, the_plan)
         return the_plan
 
     def _from_rules(self, direct_max: float, *, period: bool) -> PerSlo[SloPlan]:

@@ -68,18 +68,20 @@ def step(
     """
     if is_idle(state, evaluation, now, silence):
         assert state is not None
-        return seen(state, now), []
+        return seen(state, now, evaluation.error_budget_remaining), []
     return full_step(state, evaluation, now, policy, silence=silence)
 
 
-def seen(state: EpisodeState, now: float) -> EpisodeState:
-    """The state of an idle key (:func:`is_idle`) after an evaluation at ``now``: only its
-    ``last_at`` moves. ``replace(state, last_at=now)`` at half its cost (every idle key,
-    every tick): a copy of the fields; EpisodeState has nothing to check at construction."""
+def seen(state: EpisodeState, now: float, budget_remaining: float | None) -> EpisodeState:
+    """The state of an idle key (:func:`is_idle`) after an evaluation at ``now`` that found
+    ``budget_remaining``: only ``last_at`` and ``last_budget_remaining`` move. ``replace``
+    at half its cost (every idle key, every tick): a copy of the fields; EpisodeState has
+    nothing to check at construction."""
     new = object.__new__(EpisodeState)
     for name in STATE_FIELDS:
         object.__setattr__(new, name, getattr(state, name))
     object.__setattr__(new, "last_at", now)
+    object.__setattr__(new, "last_budget_remaining", budget_remaining)
     return new
 
 
@@ -123,7 +125,13 @@ def full_step(
     current = state or EpisodeState(slo=evaluation.slo)
     if current.last_at is not None and now <= current.last_at:
         return current, []  # time went backwards or this instant was already applied
-    run = _Step(replace(current, last_at=now, silenced=silence), now, silence, policy)
+    applied = replace(
+        current,
+        last_at=now,
+        last_budget_remaining=evaluation.error_budget_remaining,
+        silenced=silence,
+    )
+    run = _Step(applied, now, silence, policy)
     severity = evaluation.severity
     if evaluation.error or severity is Severity.NO_DATA:
         _no_data(run, evaluation.error or "no data")

@@ -97,6 +97,9 @@ class EpisodeState:
     burn_seconds: float = 0.0  # burn-seconds from burn start; / period = budget share spent
     budget_remaining: float | None = None  # last known error budget remaining (period)
     budget_level: int = 0  # how many budget lines the budget is below (sloguard.budget)
+    # The error budget remaining as evaluated at ``last_at``, episode or not: what another
+    # replica shows of this key and judges it by (its gate), as the holder evaluated it.
+    last_budget_remaining: float | None = None
 
     @property
     def open(self) -> bool:
@@ -133,6 +136,7 @@ class EpisodeState:
             "burn_seconds": self.burn_seconds,
             "budget_remaining": self.budget_remaining,
             "budget_level": self.budget_level,
+            "last_budget_remaining": self.last_budget_remaining,
         }
 
     @classmethod
@@ -161,6 +165,7 @@ class EpisodeState:
             burn_seconds=float(data.get("burn_seconds", 0.0)),
             budget_remaining=data.get("budget_remaining"),
             budget_level=int(data.get("budget_level", 0)),
+            last_budget_remaining=data.get("last_budget_remaining"),
         )
 
 

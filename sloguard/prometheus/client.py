@@ -28,8 +28,8 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from sloguard import __version__
 from sloguard.durations import parse_retry_after
 from sloguard.errors import ConfigError, Location, Problem, QueryError, SourceUnavailable
-from sloguard.ports import Sample, Series
-from sloguard.prometheus.config import PrometheusConfig
+from sloguard.ports import QUERY_TENANT, Sample, Series
+from sloguard.prometheus.config import TENANT_HEADER, PrometheusConfig
 from sloguard.secrets import read_secret
 
 BACKOFF_BASE_SECONDS = 0.25
@@ -278,6 +278,9 @@ class PrometheusClient:
             headers = self._auth_header()
         except ConfigError as exc:
             raise QueryError(f"{self.display_url}: {exc}", query=expr) from None
+        tenant = QUERY_TENANT.get()
+        if tenant is not None:  # an SLO's own tenant, over the connection's
+            headers[TENANT_HEADER] = tenant
         for _ in range(MAX_REDIRECTS + 1):
             try:
                 resp = await self._http.post(url, data=form, headers=headers)

@@ -163,6 +163,7 @@ def build(doc: Doc) -> tuple[SLO | None, list[Problem]]:
         namespace=parsed.metadata.namespace,
         k8s_labels=dict(parsed.metadata.k8s_labels),
         alerts=alert_meta(spec),
+        tenant=spec.prometheus.tenant if spec.prometheus is not None else None,
         **_incident_fields(spec),
         calendar=calendar,
     )

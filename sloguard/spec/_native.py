@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
 
 from sloguard.durations import DurationError, parse_duration
-from sloguard.model import QUERY_TAG_LABEL, SLICE_OPS
+from sloguard.model import QUERY_TAG_LABEL, SLICE_OPS, check_tenant
 from sloguard.spec._calendar import CalendarSpec
 from sloguard.spec._fields import (
     LABEL_RE,
@@ -248,6 +248,17 @@ class AlertingSpec(StrictModel):
     absent: AbsentSpec | None = None
 
 
+class PrometheusSpec(StrictModel):
+    """Where this SLO's queries go, when not as the connection says: its Mimir/Cortex tenant."""
+
+    tenant: str | None = None
+
+    @field_validator("tenant")
+    @classmethod
+    def _tenant(cls, value: str | None) -> str | None:
+        return None if value is None else check_tenant(value)
+
+
 class SloSpec(StrictModel):
     service: str
     objective: float
@@ -264,6 +275,7 @@ class SloSpec(StrictModel):
     runbook: RunbookSpec | None = None
     incident: IncidentSpec | None = None
     status_page: StatusPageSpec | None = None
+    prometheus: PrometheusSpec | None = None
 
     @field_validator("service")
     @classmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Migration N brings a database from version N-1 to N. Append, never edit a released one.
 MIGRATIONS: dict[int, str] = {
@@ -110,6 +110,11 @@ MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (notifier, episode_id)
     );
     """,
+    # The budget remaining at last_at, written beside last_at for an idle key, so other
+    # replicas judge every key (their gate) as its holder evaluated it.
+    6: """
+    ALTER TABLE slo_state ADD COLUMN last_budget_remaining REAL;
+    """,
 }
 
 
@@ -207,6 +212,9 @@ PG_MIGRATIONS: dict[int, str] = {
         updated_at DOUBLE PRECISION NOT NULL,
         PRIMARY KEY (notifier, episode_id)
     );
+    """,
+    6: """
+    ALTER TABLE slo_state ADD COLUMN last_budget_remaining DOUBLE PRECISION;
     """,
 }
 

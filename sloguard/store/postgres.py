@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import Any
 
 import psycopg
@@ -27,12 +26,13 @@ from sloguard.errors import StoreError
 from sloguard.lifecycle import EpisodeState, Event
 from sloguard.records import EpisodeRecord, Fence, OutboxCounts, OutboxRow, Pending, shard_of
 from sloguard.store import _notifier_state as notifier_rows
+from sloguard.store import _record as recorded
 from sloguard.store import leases
 from sloguard.store._history import EPISODE_COLUMNS, Fetch, episode_record
 from sloguard.store._pg import connect, marks, redact
 from sloguard.store._schema import PG_MIGRATIONS, SCHEMA_VERSION
 
-_SORTED_JSON = json.JSONEncoder(sort_keys=True)
+_SQL = recorded.Statements.written_with(marks)
 # pg_advisory_xact_lock key of schema migrations: "sloguard" in ASCII, as an int64.
 MIGRATION_LOCK = 0x736C6F6775617264
 
@@ -141,14 +141,7 @@ class PostgresStore:
     def load_states(self) -> dict[str, EpisodeState]:
         """The last committed state of every SLO key."""
         with self._transaction() as cur:
-            rows = cur.execute("SELECT state, last_at FROM slo_state ORDER BY slo").fetchall()
-        out: dict[str, EpisodeState] = {}
-        for text, seen in rows:
-            state = EpisodeState.from_json(json.loads(text))
-            if seen is not None and (state.last_at is None or seen > state.last_at):
-                state = replace(state, last_at=seen)
-            out[state.slo] = state
-        return out
+            return recorded.states(cur.execute(_SQL.load).fetchall())
 
     def commit(
         self, state: EpisodeState, events: Sequence[Event], rows: Sequence[OutboxRow], at: float
@@ -168,91 +161,9 @@ class PostgresStore:
             return []
         with self._transaction() as cur:
             leases.check_keys(cur, self.fence, [c[0].slo for c in changes] + [s.slo for s in seen])
-            queued = [self._write(cur, state, events, rows, at) for state, events, rows in changes]
-            if seen:
-                cur.executemany(
-                    "UPDATE slo_state SET last_at = %s WHERE slo = %s",
-                    [(s.last_at, s.slo) for s in seen],
-                )
+            queued = [recorded.record(cur, _SQL, change, at, self._shard) for change in changes]
+            recorded.record_seen(cur, _SQL, seen)
             return queued
-
-    def _write(
-        self,
-        cur: psycopg.Cursor[Any],
-        state: EpisodeState,
-        events: Sequence[Event],
-        rows: Sequence[OutboxRow],
-        at: float,
-    ) -> int:
-        cur.execute(
-            "INSERT INTO slo_state (slo, state, updated_at, last_at) VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT (slo) DO UPDATE SET state = excluded.state, "
-            "updated_at = excluded.updated_at, last_at = excluded.last_at",
-            (state.slo, _SORTED_JSON.encode(state.to_json()), at, state.last_at),
-        )
-        if state.episode_id and state.declared_at is not None:
-            cur.execute(
-                "INSERT INTO episodes (id, slo, declared_at, resolved_at, peak, "
-                "burn_started_at, peak_burn_rate, burn_seconds, budget_remaining) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
-                "resolved_at = excluded.resolved_at, peak = excluded.peak, "
-                "burn_started_at = excluded.burn_started_at, "
-                "peak_burn_rate = excluded.peak_burn_rate, "
-                "burn_seconds = excluded.burn_seconds, "
-                "budget_remaining = excluded.budget_remaining",
-                (
-                    state.episode_id,
-                    state.slo,
-                    state.declared_at,
-                    state.resolved_at if not state.open else None,
-                    state.peak.name,
-                    state.burn_started_at,
-                    state.peak_burn_rate,
-                    state.burn_seconds,
-                    state.budget_remaining,
-                ),
-            )
-        if events:
-            cur.executemany(
-                "INSERT INTO transitions "
-                "(episode_id, slo, at, kind, severity, previous, paged, reason) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                [
-                    (
-                        e.episode_id,
-                        e.slo,
-                        e.at,
-                        e.kind.value,
-                        e.severity.name,
-                        e.previous.name if e.previous is not None else None,
-                        int(e.notify),
-                        e.reason,
-                    )
-                    for e in events
-                ],
-            )
-        queued = 0
-        for row in rows:
-            cur.execute(
-                "INSERT INTO outbox (notifier, episode_id, event_id, kind, slo, "
-                "severity, payload, created_at, next_attempt_at, shard) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-                "ON CONFLICT (notifier, event_id) DO NOTHING",
-                (
-                    row.notifier,
-                    row.episode_id,
-                    row.event_id,
-                    row.kind,
-                    row.slo,
-                    row.severity,
-                    json.dumps(row.payload, sort_keys=True),
-                    at,
-                    at,
-                    self._shard(row.slo),
-                ),
-            )
-            queued += cur.rowcount
-        return queued
 
     # --- outbox --------------------------------------------------------------------------
 

@@ -6,7 +6,6 @@ import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +13,16 @@ from sloguard.errors import StoreError
 from sloguard.lifecycle import EpisodeState, Event
 from sloguard.records import EpisodeRecord, OutboxCounts, OutboxRow, Pending
 from sloguard.store import _notifier_state as notifier_rows
+from sloguard.store import _record as recorded
 from sloguard.store._history import EPISODE_COLUMNS, episode_record
 from sloguard.store._schema import MIGRATIONS, SCHEMA_VERSION, classify
 
 # json.dumps(..., sort_keys=True) builds an encoder per call; a tick writes 10,000 states.
-_SORTED_JSON = json.JSONEncoder(sort_keys=True)
+_SQL = recorded.Statements.written_with(str)
+
+
+def _one_shard(slo: str) -> int:
+    return 0  # one replica: every row is shard 0
 
 
 class Store:
@@ -129,14 +133,7 @@ class Store:
     def load_states(self) -> dict[str, EpisodeState]:
         """The last committed state of every SLO key."""
         with self._errors():
-            rows = self._db.execute("SELECT state, last_at FROM slo_state ORDER BY slo").fetchall()
-        out: dict[str, EpisodeState] = {}
-        for text, seen in rows:
-            state = EpisodeState.from_json(json.loads(text))
-            if seen is not None and (state.last_at is None or seen > state.last_at):
-                state = replace(state, last_at=seen)
-            out[state.slo] = state
-        return out
+            return recorded.states(self._db.execute(_SQL.load).fetchall())
 
     def commit(
         self, state: EpisodeState, events: Sequence[Event], rows: Sequence[OutboxRow], at: float
@@ -157,94 +154,17 @@ class Store:
         """Write the new states, transitions and outbox rows of many SLO keys in one
         transaction (one tick: one disk sync, not one per key).
 
-        ``seen`` are states whose only change since they were committed is ``last_at`` (idle
-        keys): only that is written, not the whole state again. All or nothing: a crash never
-        keeps a state without its rows, for any key. Returns the rows queued per change, in
-        order.
+        ``seen`` are states whose only change since they were committed is ``last_at`` and
+        ``last_budget_remaining`` (idle keys): only those are written, not the whole state.
+        All or nothing: a crash never keeps a state without its rows, for any key. Returns the
+        rows queued per change, in order.
         """
         if not changes and not seen:
             return []
         with self._transaction() as db:
-            queued = [self._write(db, state, events, rows, at) for state, events, rows in changes]
-            db.executemany(
-                "UPDATE slo_state SET last_at = ? WHERE slo = ?", [(s.last_at, s.slo) for s in seen]
-            )
+            queued = [recorded.record(db, _SQL, change, at, _one_shard) for change in changes]
+            recorded.record_seen(db, _SQL, seen)
             return queued
-
-    def _write(
-        self,
-        db: sqlite3.Connection,
-        state: EpisodeState,
-        events: Sequence[Event],
-        rows: Sequence[OutboxRow],
-        at: float,
-    ) -> int:
-        queued = 0
-        db.execute(
-            "INSERT INTO slo_state (slo, state, updated_at, last_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (slo) DO UPDATE SET state = excluded.state, "
-            "updated_at = excluded.updated_at, last_at = excluded.last_at",
-            (state.slo, _SORTED_JSON.encode(state.to_json()), at, state.last_at),
-        )
-        if state.episode_id and state.declared_at is not None:
-            db.execute(
-                "INSERT INTO episodes (id, slo, declared_at, resolved_at, peak, "
-                "burn_started_at, peak_burn_rate, burn_seconds, budget_remaining) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                "resolved_at = excluded.resolved_at, peak = excluded.peak, "
-                "burn_started_at = excluded.burn_started_at, "
-                "peak_burn_rate = excluded.peak_burn_rate, "
-                "burn_seconds = excluded.burn_seconds, "
-                "budget_remaining = excluded.budget_remaining",
-                (
-                    state.episode_id,
-                    state.slo,
-                    state.declared_at,
-                    state.resolved_at if not state.open else None,
-                    state.peak.name,
-                    state.burn_started_at,
-                    state.peak_burn_rate,
-                    state.burn_seconds,
-                    state.budget_remaining,
-                ),
-            )
-        db.executemany(
-            "INSERT INTO transitions "
-            "(episode_id, slo, at, kind, severity, previous, paged, reason) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    e.episode_id,
-                    e.slo,
-                    e.at,
-                    e.kind.value,
-                    e.severity.name,
-                    e.previous.name if e.previous is not None else None,
-                    int(e.notify),
-                    e.reason,
-                )
-                for e in events
-            ],
-        )
-        for row in rows:
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO outbox (notifier, episode_id, event_id, kind, slo, "
-                "severity, payload, created_at, next_attempt_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    row.notifier,
-                    row.episode_id,
-                    row.event_id,
-                    row.kind,
-                    row.slo,
-                    row.severity,
-                    json.dumps(row.payload, sort_keys=True),
-                    at,
-                    at,
-                ),
-            )
-            queued += cursor.rowcount
-        return queued
 
     # --- outbox --------------------------------------------------------------------------
 

@@ -153,6 +153,18 @@ CASES = [
         "did you mean 'apiVersion'?",
         id="apiversion-typo",
     ),
+    pytest.param(
+        _swap("  window: 30d", "  window: 30d\n  prometheus: {tenant: 'team a'}"),
+        (9, 16),
+        "spec.prometheus.tenant: 'team a' is not a tenant ID",
+        id="tenant-with-a-space",
+    ),
+    pytest.param(
+        _swap("  window: 30d", "  window: 30d\n  prometheus: {url: http://mimir}"),
+        (9, 16),
+        "unknown field 'url' in spec.prometheus; valid: tenant",
+        id="prometheus-url-per-slo",
+    ),
     pytest.param("a: 1\na: 2\n", (2, 1), "duplicate key 'a'", id="duplicate-key"),
     pytest.param(BOMB, (1, 35), "YAML bomb", id="yaml-bomb"),
     pytest.param("a: &a [*a]\n", (1, 4), "recursion", id="recursive-alias"),

@@ -125,3 +125,35 @@ def test_the_replica_holding_every_shard_does_not_re_read_the_states(
         replicas.run("a", T0 + 60 * step)
         replicas.run("b", T0 + 60 * step)
     assert reads == {"a": 1, "b": 3}  # a: once at start; the standby: every tick
+
+
+@pytest.mark.parametrize(
+    ("checkout", "query", "status", "allowed"),
+    [
+        pytest.param(Severity.OK, {}, 200, True, id="all-healthy-allows"),
+        pytest.param(Severity.SEV1, {}, 200, False, id="fast-burn-blocks"),
+        pytest.param(Severity.SEV2, {"service": ["checkout"]}, 200, False, id="service-blocked"),
+        pytest.param(Severity.SEV2, {"service": ["search"]}, 200, True, id="other-service-allowed"),
+        pytest.param(Severity.NO_DATA, {"slo": [CHECKOUT.name]}, 503, False, id="unknown-is-503"),
+    ],
+)
+def test_the_gate_on_a_standby_answers_as_the_holder_does_at_the_same_instant(
+    replicas: TwoReplicas,
+    checkout: Severity,
+    query: dict[str, list[str]],
+    status: int,
+    allowed: bool,
+) -> None:
+    replicas.run("a", T0)  # a holds the one shard, b stands by
+    replicas.run("b", T0)
+    replicas.script.severity[CHECKOUT.name] = checkout
+    replicas.run("a", T0 + 60)
+    replicas.run("b", T0 + 60)
+    assert replicas.replicas["b"].held == 0
+
+    holder = replicas.ticks["a"].shown.gate(query)
+    standby = replicas.ticks["b"].shown.gate(query)
+
+    assert standby == holder, (standby, holder)
+    assert (holder[0], holder[1]["allowed"]) == (status, allowed), holder
+    assert holder[1]["checked"] >= 1

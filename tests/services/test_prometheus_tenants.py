@@ -1,6 +1,7 @@
 """Mimir/Cortex tenants and Thanos query parameters, on the wire: a loopback HTTP server records
 what the client sends (``X-Scope-OrgID``; ``partial_response`` and ``dedup`` in the form of
-every instant and range query), and the config refuses a tenant given twice or malformed."""
+every instant and range query), and the config refuses a tenant given twice or malformed. An
+SLO may name its own tenant (``spec.prometheus.tenant``): its queries carry it."""
 
 from __future__ import annotations
 
@@ -9,17 +10,24 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import click
 import pytest
+from click.testing import CliRunner
 from pydantic import ValidationError
 
+from sloguard.backtest import Options, replay
 from sloguard.cli._prometheus import Connection, prometheus_config
+from sloguard.cli.backtest import backtest as backtest_command
 from sloguard.config import parse_config
+from sloguard.engine import Engine
 from sloguard.errors import ConfigError
+from sloguard.model import SLO, RatioIndicator
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
+from sloguard.spec import load_slos
 
 VECTOR = {"status": "success", "data": {"resultType": "vector", "result": []}}
 MATRIX = {"status": "success", "data": {"resultType": "matrix", "result": []}}
@@ -161,3 +169,110 @@ def test_the_command_line_flags_give_the_same_config(
 def test_a_bad_tenant_flag_is_a_usage_error() -> None:
     with pytest.raises(click.UsageError, match="tenant"):
         prometheus_config("http://mimir:8080", 10.0, 2, Connection(tenant="a b"))
+
+
+def tenant_slo(name: str, job: str, tenant: str | None) -> SLO:
+    sel = f'job="{job}"'
+    return SLO(
+        name=name,
+        service=name,
+        objective_percent=99.9,
+        period_seconds=30 * 86400,
+        indicator=RatioIndicator(
+            errors=f'sum(rate(http_requests_total{{{sel},code=~"5.."}}[{{{{.window}}}}]))',
+            total=f"sum(rate(http_requests_total{{{sel}}}[{{{{.window}}}}]))",
+        ),
+        tenant=tenant,
+    )
+
+
+@pytest.mark.parametrize(
+    ("connection_tenant", "expected_default"),
+    [
+        pytest.param(None, None, id="no-connection-tenant"),
+        pytest.param("platform", "platform", id="connection-tenant-for-the-rest"),
+    ],
+)
+def test_each_slo_is_asked_with_its_own_tenant_never_combined_with_another(
+    server: tuple[str, Seen], connection_tenant: str | None, expected_default: str | None
+) -> None:
+    """Two SLOs of two tenants with the very same queries would be one combined query in one
+    tenant; each is asked in its own (probe of recorded series included), and an SLO without
+    a tenant is asked with the connection's."""
+    url, seen = server
+    slos = [
+        tenant_slo("checkout", "shop", "team-a"),
+        tenant_slo("checkout-b", "shop", "team-b"),
+        tenant_slo("search", "search", None),
+    ]
+
+    async def go() -> list[str]:
+        config = PrometheusConfig(url=url, tenant=connection_tenant)
+        async with PrometheusClient(config) as client:
+            evaluations = await Engine().evaluate_all(slos, client, 1704067200.0)
+        return [ev.slo for ev in evaluations]
+
+    assert asyncio.run(go()) == ["checkout", "checkout-b", "search"]
+    asked: dict[str | None, set[str]] = {}
+    for _, headers, form in seen.requests:
+        asked.setdefault(headers.get("X-Scope-OrgID"), set()).add(form["query"])
+    assert set(asked) == {"team-a", "team-b", expected_default}
+    shop = {q for q in asked["team-a"] if 'job="shop"' in q}
+    assert shop, asked["team-a"]
+    assert {q for q in asked["team-b"] if 'job="shop"' in q} == shop
+    for tenant, queries in asked.items():
+        assert not any('job="search"' in q for q in queries) or tenant == expected_default
+        assert not any('job="shop"' in q for q in queries) or tenant in ("team-a", "team-b")
+
+
+def test_an_slo_file_names_its_tenant(tmp_path: Path) -> None:
+    path = tmp_path / "slo.yaml"
+    path.write_text(
+        "apiVersion: sloguard/v1\nkind: SLO\nmetadata: {name: checkout}\nspec:\n"
+        "  service: checkout\n  objective: 99.9\n  prometheus: {tenant: team-a|team-b}\n"
+        "  indicator: {raw: {error_ratio: 'avg_over_time(x[{{.window}}])'}}\n"
+    )
+    (slo,) = load_slos([path])
+    assert slo.tenant == "team-a|team-b"
+
+
+def test_a_backtest_asks_in_its_slos_tenant(server: tuple[str, Seen]) -> None:
+    url, seen = server
+    slos = [tenant_slo("checkout", "shop", "team-a"), tenant_slo("cart", "cart", "team-a")]
+    options = Options(start=1704067200.0, end=1704067200.0 + 3600, step=60.0)
+
+    async def go() -> None:
+        async with PrometheusClient(PrometheusConfig(url=url, tenant="platform")) as client:
+            await replay(slos, client, options)
+
+    asyncio.run(go())
+    assert seen.requests
+    assert {headers.get("X-Scope-OrgID") for _, headers, _ in seen.requests} == {"team-a"}
+
+
+def test_a_backtest_of_several_tenants_is_refused_not_combined() -> None:
+    slos = [tenant_slo("checkout", "shop", "team-a"), tenant_slo("search", "search", None)]
+    options = Options(start=1704067200.0, end=1704067200.0 + 3600, step=60.0)
+    with pytest.raises(ValueError, match="several tenants"):
+        asyncio.run(replay(slos, object(), options))  # type: ignore[arg-type]
+
+
+def test_the_backtest_command_names_the_tenants_it_refuses(tmp_path: Path) -> None:
+    path = tmp_path / "slos.yaml"
+    doc = (
+        "apiVersion: sloguard/v1\nkind: SLO\nmetadata: {{name: {name}}}\nspec:\n"
+        "  service: {name}\n  objective: 99.9\n{tenant}"
+        "  indicator: {{raw: {{error_ratio: 'avg_over_time(x[{{{{.window}}}}])'}}}}\n"
+    )
+    path.write_text(
+        doc.format(name="a", tenant="  prometheus: {tenant: team-a}\n")
+        + "---\n"
+        + doc.format(name="b", tenant="")
+    )
+    result = CliRunner().invoke(
+        backtest_command,
+        [str(path), "--prometheus", "http://127.0.0.1:9", "--from", "2024-01-01T00:00:00Z",
+         "--to", "2024-01-01T01:00:00Z"],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "several tenants ((the connection's), team-a)" in result.output

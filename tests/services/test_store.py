@@ -281,6 +281,24 @@ def test_a_seen_state_moves_only_its_last_evaluation(tmp_path: Path) -> None:
     s.close()
 
 
+@pytest.mark.parametrize(
+    "budget", [pytest.param(0.42, id="a-budget"), pytest.param(None, id="no-budget-known")]
+)
+def test_a_seen_state_carries_the_budget_it_was_evaluated_with(
+    store: AnyStore, budget: float | None
+) -> None:
+    """Another replica judges an idle key (its gate) by the budget its holder evaluated last:
+    the idle write records it beside last_at, on both engines, and a later full write wins."""
+    idle = EpisodeState(slo="search", last_at=1000.0, last_budget_remaining=0.9)
+    store.commit_many([(idle, [], [])], at=1000.0)
+    later = replace(idle, last_at=1030.0, last_budget_remaining=budget)
+    store.commit_many([], 1030.0, seen=[later])
+    assert store.load_states() == {"search": later}
+    full = replace(later, last_at=1060.0, last_budget_remaining=0.5)
+    store.commit_many([(full, [], [])], at=1060.0)
+    assert store.load_states() == {"search": full}
+
+
 def test_a_version_2_database_gains_the_last_evaluation_column(tmp_path: Path) -> None:
     path = tmp_path / "v2.db"
     db = sqlite3.connect(path)
