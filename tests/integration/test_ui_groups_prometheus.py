@@ -18,35 +18,18 @@ from harness.promserver import DAY
 from sloguard.charts import Line
 from sloguard.clock import ManualClock
 from sloguard.metrics import Metrics
-from sloguard.model import SLO, RatioIndicator
 from sloguard.ports import Sample, Series
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
 from sloguard.server import Readiness, Sources, build_app
 from sloguard.server.graphs import BurnHistory, History
 from sloguard.server.ui import Ui
-from tests.support.prom import Served
+from tests.support.prom import Served, grouped_slo
 from tests.support.ui import FakeUiData, evaluation
 
 pytestmark = pytest.mark.prometheus
 
 MINUTE = 60
 WINDOWS = 7  # the distinct windows of the default tiers
-
-
-def _grouped(served: Served) -> SLO:
-    job = f'job="{served.scenario.job}",service=~"checkout|catalog"'
-    errors = f'http_requests_total{{{job},code=~"5.."}}'
-    return SLO(
-        name="http",
-        service="shop",
-        objective_percent=99.9,
-        period_seconds=30 * DAY,
-        indicator=RatioIndicator(
-            errors=f"sum by (service) (rate({errors}[{{{{.window}}}}]))",
-            total=f"sum by (service) (rate(http_requests_total{{{job}}}[{{{{.window}}}}]))",
-        ),
-        group_by=("service",),
-    )
 
 
 class Counted:
@@ -76,7 +59,7 @@ def _assert_equal(
 
 
 def test_each_group_draws_its_own_burn_equal_to_the_samples(incidents: Served) -> None:
-    slo = _grouped(incidents)
+    slo = grouped_slo(incidents, ("checkout", "catalog"))
     now = incidents.scenario.at(sc.OUTAGE_START + 15 * MINUTE)
 
     async def main() -> tuple[dict[str, History], int, str]:
