@@ -31,6 +31,7 @@ from sloguard.rules._recording import (
     recorded_windows,
     sli_hash,
     sli_rules,
+    summed_ratio,
 )
 from sloguard.rules._rule import (
     HEADER_MARK,
@@ -108,5 +109,6 @@ __all__ = [
     "slo_rule_groups",
     "sloth_id",
     "sloth_slo",
+    "summed_ratio",
     "tier_threshold",
 ]

@@ -107,25 +107,30 @@ def sli_rules(slo: SLO) -> tuple[Rule, ...]:
 
 
 def _period_expr(slo: SLO) -> str:
-    """The period ratio from summed event rates; without event counts (raw and time-slice
-    indicators) Sloth's average of the base window's ratios: for time slices, the share of bad
-    slices up to the edges of the period."""
+    return summed_ratio(slo, slo.period_seconds)
+
+
+def summed_ratio(slo: SLO, seconds: int) -> str:
+    """The error ratio over ``seconds`` (the period, or a day for the status page) from the
+    base window's recorded series: summed event rates; without event counts (raw and
+    time-slice indicators) Sloth's average of the base window's ratios: for time slices, the
+    share of bad slices up to the edges of the range."""
     sel = selector(slo)
     base = prom_duration(base_window(slo))
-    period = prom_duration(slo.period_seconds)
+    span = prom_duration(seconds)
     if not slo.counts_events:
         return (
-            f"sum_over_time({RATIO}{base}{sel}[{period}])\n"
+            f"sum_over_time({RATIO}{base}{sel}[{span}])\n"
             f"/ ignoring (sloth_window)\n"
-            f"count_over_time({RATIO}{base}{sel}[{period}])\n"
+            f"count_over_time({RATIO}{base}{sel}[{span}])\n"
         )
     # Each base-window rate sample covers `base` seconds of events; with a fixed evaluation
     # interval every event is counted base/interval times in both sums, so the ratio is
-    # (errors in the period) / (events in the period).
+    # (errors in the range) / (events in the range).
     return (
-        f"sum_over_time({ERRORS}{base}{sel}[{period}])\n"
+        f"sum_over_time({ERRORS}{base}{sel}[{span}])\n"
         f"/ ignoring (sloth_window)\n"
-        f"sum_over_time({TOTAL}{base}{sel}[{period}])\n"
+        f"sum_over_time({TOTAL}{base}{sel}[{span}])\n"
     )
 
 

@@ -63,6 +63,7 @@ _LIST = """{% extends "base.html" %}{% block title %}SLOs · sloguard{% endblock
 _DETAIL = """{% extends "base.html" %}{% from "episodes.html" import episode_table %}
 {% block title %}{{ r.key }} · sloguard{% endblock %}
 {% block main %}<h1>{{ r.key }}</h1><p id="description">{{ r.description }}</p>
+{% if slo and slo.group_by and r.key != slo.name %}<p id="group-of">One group of <a href="/slos/{{ slo.name | urlencode }}">{{ slo.name }}</a>.</p>{% endif %}
 <p>Service {{ r.service }}{% if r.team %}, team {{ r.team }}{% endif %}.
 Now: <span class="sev {{ r.severity }}" id="severity">{{ r.severity }}</span></p>
 <div class="cards"><div><div class="num">{{ pct(r.objective_percent) }}</div>objective</div>
@@ -103,6 +104,20 @@ Now: <span class="sev {{ r.severity }}" id="severity">{{ r.severity }}</span></p
 {% if not steps and not (slo and (slo.runbook_url or slo.dashboard_url)) %}<p>No runbook in the spec.</p>{% endif %}</div>
 <h2>Labels</h2><ul>{% for k, v in r.labels.items() %}<li>{{ k }}={{ v }}</li>{% endfor %}</ul>
 <h2>Episodes</h2>{{ episode_table(episodes) }}{% endblock %}
+"""
+
+_GROUPS = """{% extends "base.html" %}{% block title %}{{ name }} · sloguard{% endblock %}
+{% block main %}<h1>{{ name }}</h1><p id="description">{{ slo.description }}</p>
+<p>Service {{ slo.service }}, objective {{ pct(slo.objective_percent) }}, one evaluation per
+group of {{ slo.group_by | join(", ") }}: {{ rows | length }} groups, worst budget first.</p>
+<table id="groups"><thead><tr><th>Group</th><th>Severity</th><th>Budget left</th>
+<th>Exhausted in</th><th>Burn rate by window</th></tr></thead>
+<tbody>{% for r in rows %}<tr class="group">
+<td><a href="/slos/{{ r.key | urlencode }}">{% for k, v in r.labels.items() %}{{ k }}={{ v }}{% if not loop.last %}, {% endif %}{% endfor %}</a></td>
+<td><span class="sev {{ r.severity }}">{{ r.severity }}</span></td>
+<td>{{ ratio(r.budget_left) }}</td><td>{{ r.time_to_exhaustion }}</td>
+<td>{% for w, v in r.burn_rates %}{{ w }}: {{ rate(v) }}{% if not loop.last %}, {% endif %}{% endfor %}</td>
+</tr>{% endfor %}</tbody></table>{% endblock %}
 """
 
 _EPISODES = """{% macro episode_table(episodes) %}<table class="episodes"><tr><th>Episode</th>
@@ -148,6 +163,7 @@ def environment() -> jinja2.Environment:
             "base.html": _BASE,
             "list.html": _LIST,
             "detail.html": _DETAIL,
+            "groups.html": _GROUPS,
             "episodes.html": _EPISODES,
             "incidents.html": _INCIDENTS,
             "incident.html": _INCIDENT,

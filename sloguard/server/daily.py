@@ -1,11 +1,18 @@
 """Each SLO's error ratio day by day, for the status page's daily bars: one range query per
-SLO, cached for the day.
+SLO (and one instant probe for its recorded series), cached for the day.
 
 A day's verdict is whether the SLO's error ratio over that UTC day stayed within its budget
 (``1 - objective``). The query asks the 1-day error ratio at the end of each of the last
 complete days (a range query with a 1-day step, aligned on midnight UTC), so its answer
 does not change until the next midnight and is kept until then. Today is not complete and
 gets no verdict: its bar comes from the episodes alone.
+
+When the SLO's ``sloguard generate`` rules run in Prometheus with the same meaning (the
+``sloth_slo_info`` hash check the detail page's graphs make), the days are read from the
+recorded series, which cost Prometheus far less than the raw indicator over a day:
+``slo:sli_error:ratio_rate1d`` when a tier records the 1-day window, else the day summed from
+the base window's recorded rates. A grouped SLO's day is its worst group's: a component is
+down when any of its groups is.
 """
 
 from __future__ import annotations
@@ -16,9 +23,11 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from sloguard import rules
 from sloguard.errors import SloguardError
 from sloguard.model import SLO
 from sloguard.ports import Source
+from sloguard.server.graphs import recorded_ratio, rules_run
 
 DAY_SECONDS = 86400
 CONCURRENCY = 8  # range queries in flight at once: a page of many SLOs spares Prometheus
@@ -70,15 +79,22 @@ class DailyRatios:
         worst group of a grouped SLO."""
         # The page's oldest day starts days - 1 days before today, so it ends days - 2 before.
         first_end = today - max(0, self._days - 2) * DAY_SECONDS
-        series = await self._source.query_range(
-            slo.error_ratio_query("1d"), first_end, today, DAY_SECONDS
-        )
+        expr = await self._day_ratio(slo, today)
+        series = await self._source.query_range(expr, first_end, today, DAY_SECONDS)
         worst: dict[float, float] = {}
         for s in series:
             for at, value in s.points:
                 if math.isfinite(value):
                     worst[at] = max(value, worst.get(at, value))
         return Verdicts({at - DAY_SECONDS: ratio > slo.budget for at, ratio in worst.items()})
+
+    async def _day_ratio(self, slo: SLO, at: float) -> str:
+        """PromQL for the 1-day error ratio of ``slo``: recorded when its rules run."""
+        if not await rules_run(self._source, slo, at):
+            return slo.error_ratio_query("1d")
+        if DAY_SECONDS in rules.recorded_windows(slo):
+            return recorded_ratio(slo, DAY_SECONDS)
+        return rules.summed_ratio(slo, DAY_SECONDS)
 
 
 __all__ = ["DAY_SECONDS", "DailyRatios", "Verdicts", "day_start"]

@@ -5,28 +5,33 @@ rate of its long and short windows over the last ``span_seconds`` against the ti
 The daemon asks Prometheus (one range query per distinct window, one for the budget, and one
 instant probe for recorded series) and keeps the answer for ``ttl_seconds`` in this object,
 which lives as long as the UI, so a page reloaded by several people costs Prometheus one set
-of queries. When the SLO's ``sloguard generate`` rules run in Prometheus with the same meaning
-(``sloth_slo_info`` carries the SLO's hash), the graphs read the recorded ratios instead of
-the raw indicator.
+of queries. A grouped SLO (``group_by``) costs the same set: each query answers every group
+(one series per group), split here by the group's labels, and the whole answer is cached per
+SLO, so the view of each of its groups after the first is free. When the SLO's ``sloguard
+generate`` rules run in Prometheus with the same meaning (``sloth_slo_info`` carries the SLO's
+hash), the graphs read the recorded ratios instead of the raw indicator.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sloguard import rules
 from sloguard.charts import Line, TierLines
 from sloguard.durations import format_duration
 from sloguard.model import SLO
-from sloguard.ports import Source
+from sloguard.ports import Series, Source
+
+Group = tuple[str, ...]  # a group's label values in ``group_by`` order; () when ungrouped
+Lines = Mapping[Group, Line]  # one range query's line per group
 
 
 @dataclass(frozen=True, slots=True)
 class History:
-    """Everything the detail page draws over time for one SLO."""
+    """Everything the detail page draws over time for one SLO (or one group of it)."""
 
     budget: Line  # budget left over the period: 1 is untouched, 0 spent, below 0 overspent
     tiers: tuple[TierLines, ...]
@@ -34,6 +39,46 @@ class History:
     until: float = 0.0  # the graphs' right edge (when they were asked)
     budget_from: float = 0.0  # the budget graph's left edge: one period before ``until``
     burn_from: float = 0.0  # the burn graphs' left edge
+
+
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    """One SLO's answers, every group at once."""
+
+    budget: Lines
+    burns: Mapping[int, Lines]  # by window seconds
+    recorded: bool
+    until: float
+    burn_from: float
+
+
+async def rules_run(source: Source, slo: SLO, at: float) -> bool:
+    """Do the SLO's recording rules run in Prometheus, meaning what the spec means now?"""
+    sid = rules.sloth_id(slo)
+    probe = f'group by ({rules.HASH_LABEL}) ({rules.INFO}{{sloth_id="{sid}"}})'
+    got = await source.query(probe, at)
+    return any(s.labels.get(rules.HASH_LABEL) == rules.sli_hash(slo) for s in got)
+
+
+def recorded_ratio(slo: SLO, seconds: int) -> str:
+    """The recorded error ratio of ``slo`` over ``seconds``: every group's series."""
+    return f'{rules.ratio_series(seconds)}{{sloth_id="{rules.sloth_id(slo)}"}}'
+
+
+def group_of(slo: SLO, labels: Mapping[str, str]) -> Group:
+    """The group a series (or an evaluation's labels) belongs to."""
+    return tuple(labels.get(label, "") for label in slo.group_by)
+
+
+def split(
+    slo: SLO, series: Sequence[Series], window: str, scale: Callable[[float], float]
+) -> Lines:
+    """One line per group (the first series alone for an ungrouped SLO), values scaled."""
+    out: dict[Group, Line] = {}
+    for s in series if slo.group_by else series[:1]:
+        points = tuple((t, scale(v)) for t, v in s.points if math.isfinite(v))
+        out.setdefault(group_of(slo, s.labels), Line(window, points))
+    return out
 
 
 class BurnHistory:
@@ -55,84 +100,80 @@ class BurnHistory:
         self._points = points
         self._ttl = ttl_seconds
         self._max = max_entries
-        self._cache: dict[str, tuple[float, History]] = {}
+        self._cache: dict[str, _Fetched] = {}
 
     @property
     def span_seconds(self) -> float:
         """How far back the burn-rate graphs go."""
         return self._span
 
-    async def history(self, slo: SLO) -> History | None:
-        """The graphs of ``slo`` (None for SLOs not drawn: grouped, or without tiers)."""
-        if slo.group_by or not slo.tiers or slo.budget <= 0:
+    async def history(self, slo: SLO, group: Mapping[str, str] | None = None) -> History | None:
+        """The graphs of ``slo``, of its group with the labels ``group`` if grouped (None for
+        SLOs not drawn: without tiers or budget). A group Prometheus has no series for gets
+        empty lines."""
+        if not slo.tiers or slo.budget <= 0:
             return None
         now = self._now()
-        cached = self._cache.get(slo.name)
-        if cached is not None and now - cached[0] < self._ttl:
-            return cached[1]
-        history = await self._fetch(slo, now)
-        if len(self._cache) >= self._max:
-            self._cache.pop(next(iter(self._cache)))  # the oldest entry
-        self._cache[slo.name] = (now, history)
-        return history
-
-    async def _recorded(self, slo: SLO, now: float) -> bool:
-        """Do the SLO's recording rules run in Prometheus, meaning what the spec means now?"""
-        sid = rules.sloth_id(slo)
-        probe = f'group by ({rules.HASH_LABEL}) ({rules.INFO}{{sloth_id="{sid}"}})'
-        got = await self._source.query(probe, now)
-        return any(s.labels.get(rules.HASH_LABEL) == rules.sli_hash(slo) for s in got)
+        fetched = self._cache.get(slo.name)
+        if fetched is None or now - fetched.until >= self._ttl:
+            fetched = await self._fetch(slo, now)
+            self._cache.pop(slo.name, None)
+            if len(self._cache) >= self._max:
+                self._cache.pop(next(iter(self._cache)))  # the oldest entry
+            self._cache[slo.name] = fetched
+        return _history(slo, fetched, group_of(slo, group or {}))
 
     def _ratio(self, slo: SLO, seconds: int, recorded: bool) -> str:
         if recorded:
-            return f'{rules.ratio_series(seconds)}{{sloth_id="{rules.sloth_id(slo)}"}}'
+            return recorded_ratio(slo, seconds)
         return slo.error_ratio_query(format_duration(seconds))
 
-    async def _series(
-        self, expr: str, start: float, end: float, scale: Callable[[float], float]
-    ) -> Line:
+    async def _lines(
+        self, slo: SLO, seconds: int, recorded: bool, start: float, end: float, budget: bool
+    ) -> Lines:
         step = max(1.0, (end - start) / self._points)
+        expr = self._ratio(slo, seconds, recorded)
         series = await self._source.query_range(expr, start, end, step)
-        points = tuple((t, scale(v)) for s in series[:1] for t, v in s.points if math.isfinite(v))
-        return Line("", points)
+        b = slo.budget
+        scale: Callable[[float], float] = (lambda v: 1.0 - v / b) if budget else (lambda v: v / b)
+        return split(slo, series, format_duration(seconds), scale)
 
-    async def _fetch(self, slo: SLO, now: float) -> History:
-        recorded = await self._recorded(slo, now)
+    async def _fetch(self, slo: SLO, now: float) -> _Fetched:
+        recorded = await rules_run(self._source, slo, now)
         windows = sorted({w for t in slo.tiers for w in (t.long_seconds, t.short_seconds)})
-        budget = slo.budget
-
-        async def burn(seconds: int) -> Line:
-            line = await self._series(
-                self._ratio(slo, seconds, recorded), now - self._span, now, lambda v: v / budget
-            )
-            return Line(format_duration(seconds), line.points)
-
-        async def left() -> Line:
-            ratio = self._ratio(slo, slo.period_seconds, recorded)
-            line = await self._series(
-                ratio, now - slo.period_seconds, now, lambda v: 1.0 - v / budget
-            )
-            return Line(format_duration(slo.period_seconds), line.points)
-
+        period = slo.period_seconds
         # Every query runs to its end, so none is left behind with an unretrieved error.
-        got = await asyncio.gather(left(), *(burn(w) for w in windows), return_exceptions=True)
+        got = await asyncio.gather(
+            self._lines(slo, period, recorded, now - period, now, True),
+            *(self._lines(slo, w, recorded, now - self._span, now, False) for w in windows),
+            return_exceptions=True,
+        )
         for outcome in got:
             if isinstance(outcome, BaseException):
                 raise outcome
-        budget_line, *burns = (line for line in got if isinstance(line, Line))
-        by_window = dict(zip(windows, burns, strict=True))
-        tiers = tuple(
-            TierLines(
-                t.severity.name,
-                by_window[t.long_seconds],
-                by_window[t.short_seconds],
-                t.factor(slo.period_seconds),
-            )
-            for t in sorted(slo.tiers, key=lambda t: t.severity, reverse=True)
-        )
-        return History(
-            budget_line, tiers, recorded, now, now - slo.period_seconds, now - self._span
+        budget, *burns = (lines for lines in got if not isinstance(lines, BaseException))
+        return _Fetched(
+            budget, dict(zip(windows, burns, strict=True)), recorded, now, now - self._span
         )
 
 
-__all__ = ["BurnHistory", "History"]
+def _history(slo: SLO, f: _Fetched, group: Group) -> History:
+    """One group's graphs out of the SLO's answers."""
+
+    def line(lines: Lines, seconds: int) -> Line:
+        return lines.get(group) or Line(format_duration(seconds), ())
+
+    tiers = tuple(
+        TierLines(
+            t.severity.name,
+            line(f.burns[t.long_seconds], t.long_seconds),
+            line(f.burns[t.short_seconds], t.short_seconds),
+            t.factor(slo.period_seconds),
+        )
+        for t in sorted(slo.tiers, key=lambda t: t.severity, reverse=True)
+    )
+    budget = line(f.budget, slo.period_seconds)
+    return History(budget, tiers, f.recorded, f.until, f.until - slo.period_seconds, f.burn_from)
+
+
+__all__ = ["BurnHistory", "Group", "History", "group_of", "recorded_ratio", "rules_run", "split"]

@@ -62,6 +62,19 @@ def slo_rows(evaluations: Sequence[Evaluation], slos: Mapping[str, SLO]) -> list
     return page_of(evaluations, slos, Filters(), size=len(evaluations))[0]
 
 
+def groups_of(
+    name: str, evaluations: Sequence[Evaluation], slos: Mapping[str, SLO]
+) -> list[SloRow]:
+    """The groups of the grouped SLO named ``name`` as rows, worst budget first; [] when no
+    grouped SLO of that name was evaluated."""
+    mine = [
+        ev
+        for ev in evaluations
+        if (slo := slos.get(ev.slo)) is not None and slo.group_by and slo.name == name
+    ]
+    return slo_rows(mine, slos)
+
+
 def page_of(
     evaluations: Sequence[Evaluation],
     slos: Mapping[str, SLO],
@@ -169,4 +182,13 @@ def burn_bars(ev: Evaluation, *, width: float = 600, height: float = 200) -> lis
     return bars
 
 
-__all__ = ["PAGE_SIZE", "Bar", "Filters", "SloRow", "burn_bars", "page_of", "slo_rows"]
+__all__ = [
+    "PAGE_SIZE",
+    "Bar",
+    "Filters",
+    "SloRow",
+    "burn_bars",
+    "groups_of",
+    "page_of",
+    "slo_rows",
+]

@@ -144,13 +144,16 @@ class Ui:
         evaluations, slos = self._data.evaluations()
         ev = next((e for e in evaluations if e.slo == key), None)
         if ev is None:
+            groups = pages.groups_of(key, evaluations, slos)
+            if groups:
+                return self._html("groups.html", name=key, slo=slos[groups[0].key], rows=groups)
             return self._html("not_found.html", 404, what=f"no SLO {key!r} was evaluated")
         slo = slos.get(key)
         row = pages.slo_rows([ev], slos)[0]
         bars = pages.burn_bars(ev)
         bar_width = 600 / max(1, len(bars)) * 0.7
         episodes = [e for e in self._data.episodes() if e.slo == key][-RECENT_EPISODES:]
-        history = await self._history_of(slo)
+        history = await self._history_of(slo, ev.labels)
         return self._html(
             "detail.html",
             r=row,
@@ -165,11 +168,11 @@ class Ui:
             episodes=list(reversed(episodes)),
         )
 
-    async def _history_of(self, slo: SLO | None) -> History | None:
+    async def _history_of(self, slo: SLO | None, group: Mapping[str, str]) -> History | None:
         if self._history is None or slo is None:
             return None
         try:
-            return await self._history.history(slo)
+            return await self._history.history(slo, group)
         except SloguardError:  # Prometheus unreachable: the page still shows the numbers
             return None
 

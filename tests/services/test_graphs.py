@@ -4,7 +4,6 @@ cache's lifetime, the SVG."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 
 import httpx
 import pytest
@@ -114,14 +113,6 @@ def test_recorded_series_are_read_when_their_rules_run(
     assert got.recorded is bool(recorded)
     assert source.asked[0] == budget_query
     assert source.probes == 1
-
-
-def test_grouped_slos_are_not_drawn() -> None:
-    source = RangeSource()
-    history = BurnHistory(source, ManualClock().now)
-    grouped = dataclasses.replace(slo("checkout"), group_by=("region",))
-    assert asyncio.run(history.history(grouped)) is None
-    assert source.asked == []
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import re
 import httpx
 import pytest
 
+from sloguard import rules
 from sloguard.errors import SourceUnavailable
 from sloguard.model import StatusComponent
 from sloguard.ports import Sample, Series
@@ -129,7 +130,10 @@ class DailySource:
         self.asked: list[tuple[str, float, float, float]] = []
 
     async def query(self, expr: str, at: float) -> list[Sample]:
-        raise AssertionError("the daily bars make range queries only")
+        assert rules.INFO in expr, "the daily bars' only instant query is the recorded probe"
+        if self.fail:
+            raise SourceUnavailable("connection refused")
+        return []  # no generated rules run: the raw indicator is read
 
     async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
         self.asked.append((expr, start, end, step))
