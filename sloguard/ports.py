@@ -10,7 +10,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -40,6 +41,17 @@ QUERY_TENANT: ContextVar[str | None] = ContextVar("sloguard_query_tenant", defau
 the source's own. The engine sets it around one tenant's queries; the Prometheus client sends
 it as ``X-Scope-OrgID``. A context variable, so it travels with the queries through every
 wrapper of a Source (reachability, reload) without each of them passing it on."""
+
+
+@contextmanager
+def asking_as(tenant: str | None) -> Iterator[None]:
+    """Every query asked inside goes to ``tenant`` (None: the source's own); tasks started
+    inside keep it (they copy the context)."""
+    token = QUERY_TENANT.set(tenant)
+    try:
+        yield
+    finally:
+        QUERY_TENANT.reset(token)
 
 
 class Source(Protocol):

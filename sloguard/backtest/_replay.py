@@ -37,11 +37,11 @@ from sloguard.backtest._model import (
 )
 from sloguard.burn import Evaluation, gap
 from sloguard.durations import format_duration
-from sloguard.engine import Engine, asking_as, combine, evaluate_planned, without_calendar_period
+from sloguard.engine import Engine, combine, evaluate_planned, without_calendar_period
 from sloguard.errors import SloguardError
 from sloguard.lifecycle import EpisodeState, Event, EventKind, step
 from sloguard.model import SLO
-from sloguard.ports import Sample, Source
+from sloguard.ports import Sample, Source, asking_as
 
 YIELD_EVERY = 64  # steps evaluated between two turns of the event loop
 GAP_ERROR = "not evaluated: no series for this key"

@@ -31,7 +31,6 @@ from sloguard.engine._plan import (
 )
 from sloguard.engine._promql import bucket_selector, group_expr
 from sloguard.engine._recorded import PROBE, Recorded, bulk_query
-from sloguard.engine._tenants import asking_as
 
 __all__ = [
     "AUTO_DIRECT_MAX_SLOS",
@@ -43,7 +42,6 @@ __all__ = [
     "Plan",
     "Recorded",
     "SloPlan",
-    "asking_as",
     "auto_direct_windows",
     "bucket_selector",
     "bulk_query",

@@ -30,10 +30,10 @@ from sloguard.engine._recorded import (
     plan_from_rules,
     probe_recorded,
 )
-from sloguard.engine._tenants import asking_as, by_tenant, in_order
+from sloguard.engine._tenants import by_tenant, in_order
 from sloguard.errors import SloguardError
 from sloguard.model import SLO
-from sloguard.ports import Source
+from sloguard.ports import Source, asking_as
 
 AUTO_DIRECT_MAX_SLOS = 500
 _MAX_RECORDED_SETTINGS = 16  # recorded planners kept; more settings than this: start afresh

@@ -4,13 +4,11 @@ one tenant only, and would read the other's SLO from the wrong data)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from sloguard.burn import Evaluation
 from sloguard.model import SLO
-from sloguard.ports import QUERY_TENANT
 
 T = TypeVar("T")
 
@@ -21,16 +19,6 @@ def by_tenant(items: Sequence[T], slo_of: Callable[[T], SLO]) -> dict[str | None
     for item in items:
         out.setdefault(slo_of(item).tenant, []).append(item)
     return out
-
-
-@contextmanager
-def asking_as(tenant: str | None) -> Iterator[None]:
-    """Every query asked inside goes to ``tenant`` (None: the source's own)."""
-    token = QUERY_TENANT.set(tenant)
-    try:
-        yield
-    finally:
-        QUERY_TENANT.reset(token)
 
 
 def in_order(evaluations: Sequence[Evaluation], slos: Sequence[SLO]) -> list[Evaluation]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from sloguard import rules
 from sloguard.errors import SloguardError
 from sloguard.model import SLO
-from sloguard.ports import Source
+from sloguard.ports import Source, asking_as
 from sloguard.server.graphs import recorded_ratio, rules_run
 
 DAY_SECONDS = 86400
@@ -68,7 +68,7 @@ class DailyRatios:
         async def one(slo: SLO) -> None:
             # Prometheus unreachable: no verdict and nothing cached, so the next view asks.
             async with gate:
-                with contextlib.suppress(SloguardError):
+                with contextlib.suppress(SloguardError), asking_as(slo.tenant):
                     self._cache[slo.name] = await self._fetch(slo, today)
 
         await asyncio.gather(*(one(slo) for slo in missing))

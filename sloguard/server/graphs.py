@@ -23,7 +23,7 @@ from sloguard import rules
 from sloguard.charts import Line, TierLines
 from sloguard.durations import format_duration
 from sloguard.model import SLO
-from sloguard.ports import Series, Source
+from sloguard.ports import Series, Source, asking_as
 
 Group = tuple[str, ...]  # a group's label values in ``group_by`` order; () when ungrouped
 Lines = Mapping[Group, Line]  # one range query's line per group
@@ -116,7 +116,8 @@ class BurnHistory:
         now = self._now()
         fetched = self._cache.get(slo.name)
         if fetched is None or now - fetched.until >= self._ttl:
-            fetched = await self._fetch(slo, now)
+            with asking_as(slo.tenant):  # its evaluations' tenant; gather's tasks keep it
+                fetched = await self._fetch(slo, now)
             self._cache.pop(slo.name, None)
             if len(self._cache) >= self._max:
                 self._cache.pop(next(iter(self._cache)))  # the oldest entry
