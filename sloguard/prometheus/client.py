@@ -113,8 +113,8 @@ def _vector(result: list[Any], expr: str) -> list[Sample]:
                 and type(point[0]) in (float, int)
                 and type(labels) is dict
             ):
-                for v in labels.values():  # JSON object keys are always str: values only
-                    if type(v) is not str:
+                for k, v in labels.items():
+                    if type(k) is not str or type(v) is not str:
                         break
                 else:
                     try:
