@@ -1,6 +1,6 @@
 """A steady tick at N SLOs on PostgreSQL beside SQLite, and N SLOs in 4 shards over 2 replicas.
 
-    python -m bench.ha_tick [--slos 10000] [--ticks 3]
+    python -m bench.ha_tick [--slos 10000] [--ticks 3] [--setups sqlite,postgresql,sharded]
 
 Prometheus's answers are canned in memory (bench.profile_tick's stand-in), so the figures are
 sloguard's own CPU and the state database's wall time. PostgreSQL is a real server started by
@@ -17,6 +17,7 @@ import json
 import statistics
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from bench import common
@@ -33,6 +34,7 @@ from sloguard.spec import load_slos
 from sloguard.store import AnyStore, PostgresStore, Store
 from sloguard.tick import Tick
 
+SETUPS = ("sqlite", "postgresql", "sharded")
 CONFIG = DaemonConfig.model_validate(
     {"prometheus": {"url": "http://127.0.0.1:9"}, "slo_paths": ["."], "state_path": "x"}
 )
@@ -77,15 +79,21 @@ async def steady(ticks: list[Tick], n: int) -> dict[str, object]:
     }
 
 
-async def run(slos: list[SLO], tmp: Path, n: int) -> list[dict[str, object]]:
+async def run(
+    slos: list[SLO], tmp: Path, n: int, setups: Sequence[str] = SETUPS
+) -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
-    sqlite = Store.open(tmp / "state.db")
-    out.append({"setup": "sqlite", **await steady([tick_for(slos, sqlite)], n)})
-    sqlite.close()
+    if "sqlite" in setups:
+        sqlite = Store.open(tmp / "state.db")
+        out.append({"setup": "sqlite", **await steady([tick_for(slos, sqlite)], n)})
+        sqlite.close()
     with serve() as pg:
-        one = PostgresStore.open(pg.fresh_database("one"))
-        out.append({"setup": "postgresql", **await steady([tick_for(slos, one)], n)})
-        one.close()
+        if "postgresql" in setups:
+            one = PostgresStore.open(pg.fresh_database("one"))
+            out.append({"setup": "postgresql", **await steady([tick_for(slos, one)], n)})
+            one.close()
+        if "sharded" not in setups:
+            return out
         url = pg.fresh_database("sharded")
         replicas = [
             Replica(PostgresStore.open(url), name, shards=4, lease_seconds=60)
@@ -107,12 +115,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slos", type=int, default=10_000)
     parser.add_argument("--services", type=int, default=500)
     parser.add_argument("--ticks", type=int, default=3)
+    parser.add_argument(
+        "--setups", default=",".join(SETUPS), help="a subset of " + ",".join(SETUPS)
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="sloguard-bench-ha-") as tmp:
         names = [f"svc{i:03d}" for i in range(args.services)]
         common.write_slos(Path(tmp) / "slos", args.slos, names, "bench")
         slos = load_slos([Path(tmp) / "slos"])
-        results = asyncio.run(run(slos, Path(tmp), args.ticks))
+        results = asyncio.run(run(slos, Path(tmp), args.ticks, args.setups.split(",")))
     for result in results:
         print(json.dumps({"slos": args.slos, **result}))
     return 0

@@ -134,11 +134,12 @@ async def measure(
     )
     now = time.time()
     report = await tick.run(now)  # cold: creates every state
-    cpu = []
+    cpu, wall = [], []
     for n in range(ticks):
-        started = time.process_time()
+        started, wall_started = time.process_time(), time.perf_counter()
         report = await tick.run(now + 30 * (n + 1))
         cpu.append(time.process_time() - started)
+        wall.append(time.perf_counter() - wall_started)
     if profile:
         from pyinstrument import Profiler
 
@@ -153,6 +154,8 @@ async def measure(
     return {
         "tick_cpu_seconds": cpu,
         "median": common.median(cpu),
+        "tick_wall_seconds": wall,
+        "median_wall": common.median(wall),
         "peak_rss_mb": peak_rss_mb(),
         # Keys the last measured tick could not evaluate: 0, or the figures mean nothing.
         "errors": sum(1 for e in report.evaluations if e.error) + len(report.failures),

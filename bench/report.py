@@ -218,14 +218,17 @@ def outbox_section(data: dict[str, Any] | None) -> list[str]:
         return out + _missing("outbox")
     out += _header(data)
     out += [
-        "| receiver | notifications | concurrency | per second (median) | runs | all accepted |",
-        "|---|---:|---:|---:|---|---|",
+        "| receiver | code | notifications | concurrency | per second (median) | runs "
+        "| drain CPU ms per notification | all accepted |",
+        "|---|---|---:|---:|---:|---|---:|---|",
     ]
     for r in data["rows"]:
         runs = ", ".join(f"{x['per_second']:.0f}" for x in r["runs"])
+        cpu = r.get("median_cpu_ms_per_notification")
         out.append(
-            f"| {r['receiver']} | {r['notifications']:,} | {r['concurrency']} "
-            f"| {r['median_per_second']:.0f} | {runs} | {'yes' if r['all_delivered'] else 'NO'} |"
+            f"| {r['receiver']} | {r.get('code', 'after')} | {r['notifications']:,} "
+            f"| {r['concurrency']} | {r['median_per_second']:.0f} | {runs} "
+            f"| {'' if cpu is None else f'{cpu:.2f}'} | {'yes' if r['all_delivered'] else 'NO'} |"
         )
     return [*out, ""]
 

@@ -14,9 +14,14 @@ The pipeline of one row, in this order (cf. Alertmanager's notify pipeline):
    with jitter, or after the receiver's ``Retry-After`` when it is longer; dead letter for a
    permanent refusal (400, 401, 403, 404, 422), with a log line.
 
-A crash between the send and the record sends the row again after restart: the vendor's dedup
-key (PagerDuty ``dedup_key``, Opsgenie ``alias``, the webhook's ``webhook-id``) makes that
-harmless. Nothing is lost: a row leaves ``pending`` only once its outcome is committed.
+Rows are taken in batches of the oldest due (``batch``, one row per episode queue), sent
+``concurrency`` at a time, and a batch's outcomes are committed together once each has its
+answer: a mass outage costs one disk sync per batch, not one per notification.
+
+A crash between the send and the record sends the row again after restart (at most the batch
+in flight): the vendor's dedup key (PagerDuty ``dedup_key``, Opsgenie ``alias``, the webhook's
+``webhook-id``) makes that harmless. Nothing is lost: a row leaves ``pending`` only once its
+outcome is committed.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from dataclasses import dataclass
 
 from sloguard.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from sloguard.ports import Clock, Notifier, Shards, Store
-from sloguard.records import Notification, Pending
+from sloguard.records import Attempt, Notification, Pending
 from sloguard.sink import MetricsSink, NoMetrics, NotificationOutcome
 
 log = logging.getLogger("sloguard.delivery")
@@ -137,17 +142,35 @@ class Deliverer:
                 self.metrics.set_outbox(counts.pending, counts.dead)
                 return report
             seen.update(r.id for r in rows)
-            results = await asyncio.gather(*(self._one(r, gate) for r in rows))
-            for result in results:
-                report += result
+            for result in await self._batch_of(rows, gate):
+                report += _counted(result)
 
-    async def _one(self, row: Pending, gate: asyncio.Semaphore) -> DrainReport:
+    async def _batch_of(self, rows: list[Pending], gate: asyncio.Semaphore) -> list[Attempt | None]:
+        """Send ``rows`` (at most one per episode queue) concurrently, then record every
+        outcome in one transaction: one disk sync per batch, not per row. Rows of different
+        episodes overtake each other; an episode's next row is due only once this is recorded.
+
+        Cancelled (a shutdown past its budget), it records what already had its answer.
+        """
+        tasks = [asyncio.ensure_future(self._one(row, gate)) for row in rows]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()  # a no-op once done; after a failure, the rest are not sent
+            answered = [_answer(t) for t in tasks if t.done() and not t.cancelled()]
+            self.store.record_attempts([a for a in answered if a is not None])
+        return [t.result() for t in tasks]
+
+    async def _one(self, row: Pending, gate: asyncio.Semaphore) -> Attempt | None:
         async with gate:
             return await self._deliver(row)
 
-    async def _deliver(self, row: Pending) -> DrainReport:
+    async def _deliver(self, row: Pending) -> Attempt | None:
+        """Send ``row`` and say what became of it (None: held back, fenced), for the batch's
+        record."""
         if self.shards is not None and not self.shards.may_send(row.slo):
-            return DrainReport(fenced=1)  # the lease may be gone: its holder (us, later?) sends
+            return None  # the lease may be gone: its holder (us, later?) sends
         now = self.clock.now()
         notifier = self.notifiers.get(row.notifier)
         if notifier is None:
@@ -166,8 +189,7 @@ class Deliverer:
         if key is not None and limit:
             wait = self._limiter.wait_seconds(key, limit, self.clock.monotonic())
             if wait > 0:
-                self.store.defer(row.id, now + wait)
-                return DrainReport(deferred=1)
+                return Attempt(row.id, now, "deferred", next_attempt_at=now + wait)
             self._limiter.record(key, self.clock.monotonic())
         started = self.clock.monotonic()
         try:
@@ -201,7 +223,9 @@ class Deliverer:
             # Only the type: a third-party message may carry a URL with a secret in it.
             message = f"unexpected {type(exc).__name__} in notifier {row.notifier!r}"
             return self._retry(row, integration, message, None, None, self._since(started))
-        self.store.mark_delivered(row.id, self.clock.now(), duration=self._since(started))
+        delivered = Attempt(
+            row.id, self.clock.now(), "delivered", duration_seconds=self._since(started)
+        )
         self.metrics.count_notification(integration, NotificationOutcome.SENT)
         log.info(
             "delivered %s of %s to %s",
@@ -210,7 +234,7 @@ class Deliverer:
             row.notifier,
             extra=_fields(row, integration, attempts=row.attempts + 1),
         )
-        return DrainReport(delivered=1)
+        return delivered
 
     def _since(self, started: float) -> float:
         return max(self.clock.monotonic() - started, 0.0)
@@ -223,12 +247,11 @@ class Deliverer:
         status: int | None,
         retry_after: float | None,
         duration: float,
-    ) -> DrainReport:
+    ) -> Attempt:
         now = self.clock.now()
         wait = backoff_seconds(row.attempts + 1, self.policy, self.rng)
         if retry_after is not None:
             wait = max(wait, min(retry_after, self.policy.max_retry_after_seconds))
-        self.store.mark_retry(row.id, now, now + wait, message, status=status, duration=duration)
         self.metrics.count_notification(integration, NotificationOutcome.RETRY)
         log.warning(
             "delivery of %s of %s to %s failed (%s), retrying in %.0fs",
@@ -239,7 +262,7 @@ class Deliverer:
             wait,
             extra=_fields(row, integration, attempts=row.attempts + 1, status=status),
         )
-        return DrainReport(retried=1)
+        return Attempt(row.id, now, "retry", status, message, duration, now + wait)
 
     def _dead(
         self,
@@ -250,15 +273,8 @@ class Deliverer:
         status: int | None = None,
         duration: float = 0.0,
         attempted: bool = False,
-    ) -> DrainReport:
-        self.store.mark_dead(
-            row.id,
-            self.clock.now(),
-            message,
-            status=status,
-            duration=duration,
-            attempted=attempted,
-        )
+    ) -> Attempt:
+        dead = Attempt(row.id, self.clock.now(), "dead", status, message, duration, None, attempted)
         self.metrics.count_notification(integration, NotificationOutcome.DEAD_LETTER)
         log.error(
             "dead letter: %s of %s to %s: %s",
@@ -268,7 +284,25 @@ class Deliverer:
             message,
             extra=_fields(row, integration, attempts=row.attempts, status=status),
         )
-        return DrainReport(dead=1)
+        return dead
+
+
+def _answer(task: asyncio.Future[Attempt | None]) -> Attempt | None:
+    """A finished send's outcome; None when it failed outside the per-delivery boundary."""
+    return None if task.exception() is not None else task.result()
+
+
+def _counted(attempt: Attempt | None) -> DrainReport:
+    """One row's share of a pass's report (None: held back by the fence)."""
+    if attempt is None:
+        return DrainReport(fenced=1)
+    outcome = attempt.outcome
+    return DrainReport(
+        delivered=int(outcome == "delivered"),
+        retried=int(outcome == "retry"),
+        dead=int(outcome == "dead"),
+        deferred=int(outcome == "deferred"),
+    )
 
 
 def _fields(

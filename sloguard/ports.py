@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sloguard.lifecycle import EpisodeState, Event
-from sloguard.records import EpisodeRecord, Notification, OutboxCounts, OutboxRow, Pending
+from sloguard.records import (
+    Attempt,
+    EpisodeRecord,
+    Notification,
+    OutboxCounts,
+    OutboxRow,
+    Pending,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,34 +127,9 @@ class Store(Protocol):
         """When the earliest pending row becomes due, or None."""
         ...
 
-    def mark_delivered(
-        self, row_id: int, at: float, *, status: int | None = None, duration: float = 0.0
-    ) -> None: ...
-
-    def mark_retry(
-        self,
-        row_id: int,
-        at: float,
-        next_attempt_at: float,
-        error: str,
-        *,
-        status: int | None = None,
-        duration: float = 0.0,
-    ) -> None: ...
-
-    def mark_dead(
-        self,
-        row_id: int,
-        at: float,
-        error: str,
-        *,
-        status: int | None = None,
-        duration: float = 0.0,
-        attempted: bool = True,
-    ) -> None: ...
-
-    def defer(self, row_id: int, next_attempt_at: float) -> None:
-        """Postpone a row without counting an attempt (rate limit)."""
+    def record_attempts(self, attempts: Sequence[Attempt]) -> None:
+        """What became of a batch of due rows (delivered, retry, dead, deferred), in one
+        transaction: all or nothing."""
         ...
 
     def counts(self) -> OutboxCounts: ...

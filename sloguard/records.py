@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from sloguard.durations import iso_time
 
@@ -142,6 +142,27 @@ class Pending:
     payload: dict[str, Any]
     attempts: int
     created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """What became of one due outbox row in a delivery pass, as the store records it.
+
+    ``outcome``: ``delivered`` (the receiver answered 2xx), ``retry`` (again at
+    ``next_attempt_at``), ``dead`` (a dead letter; ``counted`` is False when it was never sent,
+    e.g. expired) or ``deferred`` (over a rate limit: postponed to ``next_attempt_at``, which is
+    no attempt and leaves no history). The delivery loop records a whole pass's batch in one
+    transaction (:meth:`sloguard.ports.Store.record_attempts`).
+    """
+
+    row_id: int
+    at: float
+    outcome: Literal["delivered", "retry", "dead", "deferred"]
+    status: int | None = None
+    error: str = ""
+    duration_seconds: float = 0.0
+    next_attempt_at: float | None = None
+    counted: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 from harness._http import LoopbackServer, serve_in_thread, stop_serving
 
 Clock = Callable[[], float]
+IDLE_SECONDS = 30.0
 FaultKind = Literal["status", "drop", "reset"]
 
 
@@ -223,8 +224,11 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+            protocol_version = "HTTP/1.1"  # keep-alive, as the vendors' endpoints allow
             server_version = f"sloguard-fake-{receiver.service}"
+            # An idle kept-alive connection is closed after this long: longer than a client's
+            # own idle expiry (httpx: 5 s), so a reused connection is not cut as it is used.
+            timeout = IDLE_SECONDS
 
             def log_message(self, format: str, *args: Any) -> None:
                 return  # the record of arrivals is the log
@@ -286,12 +290,10 @@ class Receiver:
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)
                 self.send_header("Content-Length", str(len(reply.body)))
-                self.send_header("Connection", "close")
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(reply.body)
-                self.close_connection = True
 
             do_POST = do_PUT = do_GET = do_DELETE = do_PATCH = _serve
 

@@ -22,7 +22,7 @@ commit in flight, so a commit either lands under a live lease or not at all.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,8 +152,10 @@ def check_keys(cur: psycopg.Cursor[Any], fence: Fence | None, keys: Collection[s
         check(cur, fence.instance, fence.epochs, wanted)
 
 
-def check_row(cur: psycopg.Cursor[Any], fence: Fence | None, row_id: int) -> None:
-    """:func:`check` the shard of outbox row ``row_id`` (nothing to check without a fence)."""
+def check_rows(cur: psycopg.Cursor[Any], fence: Fence | None, row_ids: Sequence[int]) -> None:
+    """:func:`check` the shards of outbox rows ``row_ids`` (nothing to check without a fence)."""
     if fence is not None:
-        row = cur.execute("SELECT shard FROM outbox WHERE id = %s", (row_id,)).fetchone()
-        check(cur, fence.instance, fence.epochs, [row[0]] if row else [])
+        shards = cur.execute(
+            "SELECT DISTINCT shard FROM outbox WHERE id = ANY(%s)", (list(row_ids),)
+        ).fetchall()
+        check(cur, fence.instance, fence.epochs, [row[0] for row in shards])

@@ -24,10 +24,19 @@ from pydantic import SecretStr
 
 from sloguard.errors import StoreError
 from sloguard.lifecycle import EpisodeState, Event
-from sloguard.records import EpisodeRecord, Fence, OutboxCounts, OutboxRow, Pending, shard_of
+from sloguard.records import (
+    Attempt,
+    EpisodeRecord,
+    Fence,
+    OutboxCounts,
+    OutboxRow,
+    Pending,
+    shard_of,
+)
 from sloguard.store import _notifier_state as notifier_rows
 from sloguard.store import _record as recorded
 from sloguard.store import leases
+from sloguard.store._attempts import statements
 from sloguard.store._history import EPISODE_COLUMNS, Fetch, episode_record
 from sloguard.store._pg import connect, marks, redact
 from sloguard.store._schema import PG_MIGRATIONS, SCHEMA_VERSION
@@ -209,93 +218,17 @@ class PostgresStore:
             ).fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
-    def _attempt(
-        self,
-        row_id: int,
-        at: float,
-        outcome: str,
-        status: int | None,
-        error: str,
-        duration: float,
-        update_sql: str,
-        params: tuple[Any, ...],
-    ) -> None:
+    def record_attempts(self, attempts: Sequence[Attempt]) -> None:
+        """What became of a batch of due rows, in one transaction (all or nothing); with a
+        fence, refused (:class:`~sloguard.errors.FencedError`) unless every row's shard is
+        still held."""
+        if not attempts:
+            return
         with self._transaction() as cur:
-            leases.check_row(cur, self.fence, row_id)
-            cur.execute(update_sql.encode(), (*params, row_id))
-            cur.execute(
-                "INSERT INTO attempts (outbox_id, at, outcome, status, error, duration_seconds) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                (row_id, at, outcome, status, error, duration),
-            )
-
-    def mark_delivered(
-        self, row_id: int, at: float, *, status: int | None = None, duration: float = 0.0
-    ) -> None:
-        self._attempt(
-            row_id,
-            at,
-            "delivered",
-            status,
-            "",
-            duration,
-            "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, finished_at = %s, "
-            "last_status = %s, last_error = '' WHERE id = %s",
-            (at, status),
-        )
-
-    def mark_retry(
-        self,
-        row_id: int,
-        at: float,
-        next_attempt_at: float,
-        error: str,
-        *,
-        status: int | None = None,
-        duration: float = 0.0,
-    ) -> None:
-        self._attempt(
-            row_id,
-            at,
-            "retry",
-            status,
-            error,
-            duration,
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = %s, last_error = %s, "
-            "last_status = %s WHERE id = %s",
-            (next_attempt_at, error, status),
-        )
-
-    def mark_dead(
-        self,
-        row_id: int,
-        at: float,
-        error: str,
-        *,
-        status: int | None = None,
-        duration: float = 0.0,
-        attempted: bool = True,
-    ) -> None:
-        self._attempt(
-            row_id,
-            at,
-            "dead",
-            status,
-            error,
-            duration,
-            "UPDATE outbox SET status = 'dead', attempts = attempts + %s, finished_at = %s, "
-            "last_error = %s, last_status = %s WHERE id = %s",
-            (int(attempted), at, error, status),
-        )
-
-    def defer(self, row_id: int, next_attempt_at: float) -> None:
-        """Postpone a row without counting an attempt (rate limit)."""
-        with self._transaction() as cur:
-            leases.check_row(cur, self.fence, row_id)
-            cur.execute(
-                "UPDATE outbox SET next_attempt_at = %s WHERE id = %s AND status = 'pending'",
-                (next_attempt_at, row_id),
-            )
+            leases.check_rows(cur, self.fence, [a.row_id for a in attempts])
+            for attempt in attempts:
+                for sql, params in statements(attempt):
+                    cur.execute(marks(sql), params)
 
     def counts(self) -> OutboxCounts:
         with self._transaction() as cur:

@@ -11,9 +11,10 @@ from typing import Any
 
 from sloguard.errors import StoreError
 from sloguard.lifecycle import EpisodeState, Event
-from sloguard.records import EpisodeRecord, OutboxCounts, OutboxRow, Pending
+from sloguard.records import Attempt, EpisodeRecord, OutboxCounts, OutboxRow, Pending
 from sloguard.store import _notifier_state as notifier_rows
 from sloguard.store import _record as recorded
+from sloguard.store._attempts import statements
 from sloguard.store._history import EPISODE_COLUMNS, episode_record
 from sloguard.store._schema import MIGRATIONS, SCHEMA_VERSION, classify
 
@@ -208,91 +209,14 @@ class Store:
             ).fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
-    def _attempt(
-        self,
-        row_id: int,
-        at: float,
-        outcome: str,
-        status: int | None,
-        error: str,
-        duration: float,
-        update_sql: str,
-        params: tuple[Any, ...],
-    ) -> None:
+    def record_attempts(self, attempts: Sequence[Attempt]) -> None:
+        """What became of a batch of due rows, in one transaction (all or nothing)."""
+        if not attempts:
+            return
         with self._transaction() as db:
-            db.execute(update_sql, (*params, row_id))
-            db.execute(
-                "INSERT INTO attempts (outbox_id, at, outcome, status, error, duration_seconds) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (row_id, at, outcome, status, error, duration),
-            )
-
-    def mark_delivered(
-        self, row_id: int, at: float, *, status: int | None = None, duration: float = 0.0
-    ) -> None:
-        self._attempt(
-            row_id,
-            at,
-            "delivered",
-            status,
-            "",
-            duration,
-            "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, finished_at = ?, "
-            "last_status = ?, last_error = '' WHERE id = ?",
-            (at, status),
-        )
-
-    def mark_retry(
-        self,
-        row_id: int,
-        at: float,
-        next_attempt_at: float,
-        error: str,
-        *,
-        status: int | None = None,
-        duration: float = 0.0,
-    ) -> None:
-        self._attempt(
-            row_id,
-            at,
-            "retry",
-            status,
-            error,
-            duration,
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, "
-            "last_status = ? WHERE id = ?",
-            (next_attempt_at, error, status),
-        )
-
-    def mark_dead(
-        self,
-        row_id: int,
-        at: float,
-        error: str,
-        *,
-        status: int | None = None,
-        duration: float = 0.0,
-        attempted: bool = True,
-    ) -> None:
-        self._attempt(
-            row_id,
-            at,
-            "dead",
-            status,
-            error,
-            duration,
-            "UPDATE outbox SET status = 'dead', attempts = attempts + ?, finished_at = ?, "
-            "last_error = ?, last_status = ? WHERE id = ?",
-            (int(attempted), at, error, status),
-        )
-
-    def defer(self, row_id: int, next_attempt_at: float) -> None:
-        """Postpone a row without counting an attempt (rate limit)."""
-        with self._transaction() as db:
-            db.execute(
-                "UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND status = 'pending'",
-                (next_attempt_at, row_id),
-            )
+            for attempt in attempts:
+                for sql, params in statements(attempt):
+                    db.execute(sql, params)
 
     def counts(self) -> OutboxCounts:
         with self._errors():

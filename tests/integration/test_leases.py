@@ -14,7 +14,7 @@ import pytest
 
 from harness.pgserver import PostgresServer
 from sloguard.lifecycle import EpisodeState
-from sloguard.records import Fence, Kind, OutboxRow, shard_of
+from sloguard.records import Attempt, Fence, Kind, OutboxRow, shard_of
 from sloguard.store import PostgresStore
 from sloguard.store.leases import FencedError
 from tests.support.fakes import notification
@@ -98,13 +98,13 @@ def test_a_replica_that_lost_its_lease_commits_and_records_nothing(
     with pytest.raises(FencedError, match="lost the lease on shard"):
         a.commit(EpisodeState(slo="checkout", last_at=2.0), [], [outbox_row("search")], 2.0)
     with pytest.raises(FencedError):
-        a.mark_delivered(pending.id, 3.0, status=202)
+        a.record_attempts([Attempt(pending.id, 3.0, "delivered", 202)])
     with pytest.raises(FencedError):
-        a.defer(pending.id, 99.0)
+        a.record_attempts([Attempt(pending.id, 3.0, "deferred", next_attempt_at=99.0)])
     # Nothing of a's stale writes landed: b sees the state and the row as they were.
     assert b.load_states()["checkout"].last_at == 1.0
     assert [p.id for p in b.due(10.0)] == [pending.id]
-    b.mark_delivered(pending.id, 4.0, status=202)
+    b.record_attempts([Attempt(pending.id, 4.0, "delivered", 202)])
     assert b.counts().delivered == 1
 
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from sloguard.clock import ManualClock
 from sloguard.delivery import Deliverer, RetryPolicy, backoff_seconds
-from sloguard.errors import PermanentDeliveryError, TransientDeliveryError
+from sloguard.errors import PermanentDeliveryError, StoreError, TransientDeliveryError
 from sloguard.lifecycle import EpisodeState
-from sloguard.records import Kind, OutboxRow
+from sloguard.records import Attempt, Kind, OutboxRow
 from sloguard.store import Store
 from tests.support.fakes import FakeNotifier, RecordingMetrics, notification
 
@@ -232,3 +232,84 @@ def test_unexpected_error_is_retried_without_leaking_its_message(
     assert "SECRETSECRET" not in caplog.text
     assert "SECRETSECRET" not in str(store._db.execute("SELECT * FROM attempts").fetchall())
     assert "unexpected RuntimeError" in caplog.text
+
+
+class CountingStore(Store):
+    """The real SQLite store, counting the transactions that record attempts; the first
+    ``fail_records`` of them fail as a full disk (or a kill before the commit) would."""
+
+    records: list[int]
+    fail_records: int = 0
+
+    def record_attempts(self, attempts: Sequence[Attempt]) -> None:
+        self.records.append(len(attempts))
+        if self.fail_records:
+            self.fail_records -= 1
+            raise StoreError("disk full")
+        super().record_attempts(attempts)
+
+
+def counting_store(path: Path, fail_records: int = 0) -> CountingStore:
+    s = CountingStore.open(path)
+    assert isinstance(s, CountingStore)
+    s.records, s.fail_records = [], fail_records
+    return s
+
+
+def test_a_batch_of_episodes_is_recorded_in_one_transaction(tmp_path: Path) -> None:
+    """250 episodes at once (a fleet-wide outage): one commit per batch of due rows, not one
+    per delivery; every episode's rows still in order."""
+    store = counting_store(tmp_path / "state.db")
+    for i in range(250):
+        queue(store, "pd", Kind.DECLARED, Kind.RESOLVED, episode=f"sloguard-ep{i}")
+    pd = FakeNotifier()
+    drain(deliverer(store, ManualClock(T0), pd))
+    assert sum(store.records) == 500  # every delivery recorded, in batches of at most 100:
+    assert max(store.records) == 100
+    assert len(store.records) == 6  # 6 commits (a resolve is due once its declare is recorded)
+    assert len(pd.accepted) == 500
+    assert pd.violations == []
+    assert store.counts().delivered == 500
+    store.close()
+
+
+def test_a_batch_whose_record_fails_is_sent_again_not_lost(tmp_path: Path) -> None:
+    """Sent but not recorded (the commit failed, or the process died before it): every row of
+    the batch stays pending and goes out again (the vendor's dedup key absorbs the repeat);
+    nothing is marked delivered that the store did not record."""
+    store = counting_store(tmp_path / "state.db", fail_records=1)
+    for i in range(3):
+        queue(store, "pd", Kind.DECLARED, episode=f"sloguard-ep{i}")
+    pd = FakeNotifier()
+    d = deliverer(store, ManualClock(T0), pd)
+    with pytest.raises(StoreError):
+        drain(d)
+    assert (pd.attempts, store.counts().pending) == (3, 3)
+    drain(d)
+    assert (pd.attempts, store.counts().pending, store.counts().delivered) == (6, 0, 3)
+    assert sorted(n.episode_id for n in pd.accepted) == [
+        f"sloguard-ep{i}" for i in (0, 0, 1, 1, 2, 2)
+    ]
+    store.close()
+
+
+def test_a_pass_cancelled_mid_batch_records_what_was_answered(store: Store) -> None:
+    """A shutdown past its budget cancels the pass: the batch's answered rows are recorded
+    (not sent again after the restart); the one still waiting for its receiver stays pending."""
+    queue(store, "pd", Kind.DECLARED, episode="sloguard-ep1")
+    queue(store, "hook", Kind.DECLARED, episode="sloguard-ep2")
+    pd, hook = FakeNotifier(), FakeNotifier(name="hook", integration="webhook", hang=True)
+    d = deliverer(store, ManualClock(T0), pd, hook)
+
+    async def shutdown() -> None:
+        drain_pass = asyncio.ensure_future(d.drain())
+        while not (pd.accepted and hook.attempts):
+            await asyncio.sleep(0)
+        drain_pass.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await drain_pass
+
+    asyncio.run(shutdown())
+    counts = store.counts()
+    assert (counts.delivered, counts.pending) == (1, 1)
+    assert [p.notifier for p in store.due(T0)] == ["hook"]

@@ -165,6 +165,10 @@ def prom_error(status: int, kind: str, msg: str) -> httpx.Response:
         pytest.param(
             [ok(vector("abc"))], QueryError, 1, "unexpected sample value", id="bad-value",
         ),
+        pytest.param(
+            [ok(vector("1", labels={"job": 7}))],  # type: ignore[dict-item]
+            QueryError, 1, "unexpected series labels", id="label-value-not-text",
+        ),
     ],
 )  # fmt: skip
 def test_errors_and_retries(

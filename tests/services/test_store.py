@@ -16,7 +16,7 @@ from sloguard.burn import Evaluation
 from sloguard.errors import StoreError
 from sloguard.lifecycle import EpisodeState, Event, LifecyclePolicy, episode_id, step
 from sloguard.model import Severity
-from sloguard.records import Kind, OutboxRow
+from sloguard.records import Attempt, Kind, OutboxRow
 from sloguard.store import AnyStore, PostgresStore, Store
 from sloguard.store import sqlite as store_module
 from sloguard.store._schema import MIGRATIONS, SCHEMA_VERSION
@@ -104,11 +104,11 @@ def test_due_is_fifo_per_notifier_and_episode(
     store.commit(state, [], rows, at=1000.0)
     first = store.due(2000.0)[0]
     if first_outcome == "retry":
-        store.mark_retry(first.id, 2000.0, 9999.0, "503")
+        store.record_attempts([Attempt(first.id, 2000.0, "retry", None, "503", 0.0, 9999.0)])
     elif first_outcome == "delivered":
-        store.mark_delivered(first.id, 2000.0, status=202)
+        store.record_attempts([Attempt(first.id, 2000.0, "delivered", 202)])
     elif first_outcome == "dead":
-        store.mark_dead(first.id, 2000.0, "400 invalid", status=400)
+        store.record_attempts([Attempt(first.id, 2000.0, "dead", 400, "400 invalid")])
     due = [(p.notifier, p.episode_id, p.kind) for p in store.due(2000.0)]
     expected = [("og", EP1, "declared"), ("pd", "sloguard-ep2", "declared")]
     if first_outcome == "pending":
@@ -122,10 +122,10 @@ def test_history_keeps_attempts_and_outcomes(store: AnyStore) -> None:
     state, events = declared_state()
     store.commit(state, events, [row("pd", Kind.DECLARED)], at=1000.0)
     (pending,) = store.due(1000.0)
-    store.mark_retry(pending.id, 1001.0, 1010.0, "HTTP 503", status=503, duration=0.2)
+    store.record_attempts([Attempt(pending.id, 1001.0, "retry", 503, "HTTP 503", 0.2, 1010.0)])
     assert store.due(1005.0) == []
     assert store.next_due_at() == 1010.0
-    store.mark_delivered(store.due(1010.0)[0].id, 1010.0, status=202)
+    store.record_attempts([Attempt(store.due(1010.0)[0].id, 1010.0, "delivered", 202)])
     (episode,) = store.episodes("checkout")
     (delivery,) = episode.deliveries
     assert (delivery.status, delivery.attempts, delivery.last_status) == ("delivered", 2, 202)
@@ -146,14 +146,47 @@ def test_history_says_when_a_retrying_delivery_is_tried_next(
     state, events = declared_state()
     store.commit(state, events, [row("pd", Kind.DECLARED)], at=1000.0)
     (pending,) = store.due(1000.0)
-    if outcome == "retry":
-        store.mark_retry(pending.id, 1001.0, 1010.0, "HTTP 503", status=503)
-    elif outcome == "delivered":
-        store.mark_delivered(pending.id, 1001.0, status=202)
-    else:
-        store.mark_dead(pending.id, 1001.0, "HTTP 400", status=400)
+    attempt = {
+        "retry": Attempt(pending.id, 1001.0, "retry", 503, "HTTP 503", next_attempt_at=1010.0),
+        "delivered": Attempt(pending.id, 1001.0, "delivered", 202),
+        "dead": Attempt(pending.id, 1001.0, "dead", 400, "HTTP 400"),
+    }[outcome]
+    store.record_attempts([attempt])
     (delivery,) = store.episodes("checkout")[0].deliveries
     assert delivery.next_attempt_at == next_attempt_at
+
+
+def test_a_batch_of_attempts_is_recorded_together(store: AnyStore) -> None:
+    """One delivery pass's outcomes, every kind, in one call: each row as if alone; a deferral
+    is no attempt."""
+    state, _ = declared_state()
+    episodes = [f"sloguard-ep{i}" for i in range(4)]
+    store.commit(state, [], [row("pd", Kind.DECLARED, episode=e) for e in episodes], at=1000.0)
+    ids = {p.episode_id: p.id for p in store.due(1000.0)}
+    store.record_attempts(
+        [
+            Attempt(ids[episodes[0]], 1001.0, "delivered", 202, "", 0.1),
+            Attempt(ids[episodes[1]], 1001.0, "retry", 503, "HTTP 503", 0.2, 1010.0),
+            Attempt(ids[episodes[2]], 1001.0, "dead", 400, "HTTP 400", 0.3),
+            Attempt(ids[episodes[3]], 1001.0, "deferred", next_attempt_at=1005.0),
+        ]
+    )
+    counts = store.counts()
+    assert (counts.pending, counts.delivered, counts.dead) == (2, 1, 1)
+    assert [p.episode_id for p in store.due(1005.0)] == [episodes[3]]
+    assert [p.attempts for p in store.due(1010.0)] == [1, 0]
+    store.record_attempts([])  # an empty pass writes nothing
+
+
+def test_a_batch_of_attempts_is_all_or_nothing(store: AnyStore) -> None:
+    state, _ = declared_state()
+    store.commit(state, [], [row("pd", Kind.DECLARED)], at=1000.0)
+    (pending,) = store.due(1000.0)
+    unknown_row = Attempt(999_999, 1001.0, "delivered", 202)  # its history line has no row
+    with pytest.raises(StoreError):
+        store.record_attempts([Attempt(pending.id, 1001.0, "delivered", 202), unknown_row])
+    assert store.counts().pending == 1
+    assert [p.id for p in store.due(1001.0)] == [pending.id]
 
 
 def test_corrupt_file_is_a_clear_store_error(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-http = httpx.Client()
+# No connection kept open between calls (the receivers allow keep-alive): none outlives a test.
+http = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0))
 
 
 class Clock:
