@@ -96,6 +96,32 @@ def period_length_seconds(calendar: Calendar, at: float) -> float:
     return end - start
 
 
+def period_slices(calendar: Calendar, start: float, end: float) -> list[tuple[float, float]]:
+    """The part of ``[start, end)`` in each period it touches, in order: a report over June
+    and July of a monthly SLO is June's part, then July's."""
+    out: list[tuple[float, float]] = []
+    at = start
+    while at < end:
+        _, following = period_bounds(calendar, at)
+        out.append((at, min(following, end)))
+        at = following
+    return out
+
+
+def period_name(calendar: Calendar, at: float) -> str:
+    """How a report names ``at``'s period, on the wall clock of its time zone: ``March 2024``,
+    ``week of 4 Mar 2024``, ``4 Mar 2024``; with the start time when the anchor is not
+    midnight (``month from 15 Mar 2024 06:00``)."""
+    start, _ = period_bounds(calendar, at)
+    local = datetime.fromtimestamp(start, zone(calendar.time_zone))
+    day = f"{local.day} {local:%b %Y}"
+    if local.time() != datetime.min.time():
+        return f"{calendar.unit.value} from {day} {local:%H:%M}"
+    if calendar.unit is CalendarUnit.MONTH:
+        return f"{local:%B %Y}" if local.day == 1 else f"month from {day}"
+    return f"week of {day}" if calendar.unit is CalendarUnit.WEEK else day
+
+
 def _start_near(calendar: Calendar, local: datetime) -> datetime:
     """The period start on or just before the wall time ``local`` (one step off at most)."""
     anchor = calendar.start

@@ -3,8 +3,9 @@ burn onset of each episode, and the series its HTML draws.
 
 A grouped SLO is read the way the daemon evaluates it: its sums grouped by ``group_by``
 (``sloguard.engine.group_expr``), one key ``name{label="value"}`` per group, so each group is
-a row of the report of its own. Everything goes through the ``Source`` port, so one client
-serves the whole report and a fake serves the tests.
+a row of the report of its own. A calendar SLO has a row per calendar period the range
+touches, each read over its part of the range (``spans``). Everything goes through the
+``Source`` port, so one client serves the whole report and a fake serves the tests.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sloguard.charts import Line, TierLines
 from sloguard.durations import format_duration
 from sloguard.engine import group_expr, group_key
 from sloguard.model import SLO
+from sloguard.periods import period_slices
 from sloguard.ports import Source
 from sloguard.records import EpisodeRecord
 from sloguard.report import Graphs, SloReview, onset, review
@@ -30,11 +32,21 @@ GRAPH_STEP_MIN_SECONDS = 60
 
 @dataclass(frozen=True, slots=True)
 class Measured:
-    """One SLO key's error ratio over the report's period (None without data)."""
+    """One SLO key's error ratio over ``span``, a row's part of the report (None without
+    data)."""
 
     key: str
     slo: SLO
     ratio: float | None
+    span: tuple[float, float]
+
+
+def spans(slo: SLO, start: float, end: float) -> list[tuple[float, float]]:
+    """The parts of ``[start, end]`` the report has a row of ``slo`` for: the whole range, or
+    for a calendar SLO its part in each calendar period (the budget is per period)."""
+    if slo.calendar is None:
+        return [(start, end)]
+    return period_slices(slo.calendar, start, end)
 
 
 def _expr(slo: SLO, window: str) -> str:
@@ -48,21 +60,26 @@ def _key(slo: SLO, labels: Mapping[str, str]) -> str:
 async def error_ratios(
     source: Source, slos: Sequence[SLO], start: float, end: float
 ) -> list[Measured]:
-    """Each SLO key's error ratio over ``[start, end]``, read at ``end``. A grouped SLO gives
-    one key per group Prometheus knows over the period (its name alone when none)."""
-    window = format_duration(int(end - start))
+    """Each SLO key's error ratio over each of its ``spans``, read at the span's end. A
+    grouped SLO gives one key per group Prometheus knows over the span (its name alone when
+    none)."""
     out: list[Measured] = []
     for slo in slos:
-        samples = await source.query(_expr(slo, window), end)
-        if not slo.group_by:
-            ratio = usable_ratio(samples[0].value) if len(samples) == 1 else None
-            out.append(Measured(slo.name, slo, ratio))
-            continue
-        groups = {_key(slo, s.labels): usable_ratio(s.value) for s in samples}
-        out += [Measured(k, slo, v) for k, v in sorted(groups.items())]
-        if not groups:
-            out.append(Measured(slo.name, slo, None))
+        for span in spans(slo, start, end):
+            out += await _measure(source, slo, span)
     return out
+
+
+async def _measure(source: Source, slo: SLO, span: tuple[float, float]) -> list[Measured]:
+    window = format_duration(max(1, int(span[1] - span[0])))
+    samples = await source.query(_expr(slo, window), span[1])
+    if not slo.group_by:
+        ratio = usable_ratio(samples[0].value) if len(samples) == 1 else None
+        return [Measured(slo.name, slo, ratio, span)]
+    groups = {_key(slo, s.labels): usable_ratio(s.value) for s in samples}
+    if not groups:
+        return [Measured(slo.name, slo, None, span)]
+    return [Measured(k, slo, v, span) for k, v in sorted(groups.items())]
 
 
 async def onsets(source: Source, slo: SLO, episodes: Sequence[EpisodeRecord]) -> dict[str, float]:
@@ -151,22 +168,21 @@ async def reviews(
     out = []
     measured = await error_ratios(source, slos, start, end)
     for slo in slos:
-        mine = [
-            e
-            for e in recorded
-            if e.slo.split("{", 1)[0] == slo.name and start <= e.declared_at < end
-        ]
-        ratios = {m.key: m.ratio for m in measured if m.slo is slo}
-        # A group with episodes but no series at the end still gets its row.
-        ratios.update({e.slo: None for e in mine if e.slo not in ratios})
-        if slo.group_by and len(ratios) > 1:
-            ratios.pop(slo.name, None)  # the placeholder of a grouped SLO without series
-        began = await onsets(source, slo, mine)
-        drawings = await graphs(source, slo, list(ratios), start, end) if drawn else {}
-        for key, ratio in ratios.items():
-            episodes = [e for e in mine if e.slo == key]
-            out.append(review(key, slo, ratio, episodes, start, end, began, drawings.get(key)))
+        for a, b in spans(slo, start, end):
+            mine = [
+                e for e in recorded if e.slo.split("{", 1)[0] == slo.name and a <= e.declared_at < b
+            ]
+            ratios = {m.key: m.ratio for m in measured if m.slo is slo and m.span == (a, b)}
+            # A group with episodes but no series at the end still gets its row.
+            ratios.update({e.slo: None for e in mine if e.slo not in ratios})
+            if slo.group_by and len(ratios) > 1:
+                ratios.pop(slo.name, None)  # the placeholder of a grouped SLO without series
+            began = await onsets(source, slo, mine)
+            drawings = await graphs(source, slo, list(ratios), a, b) if drawn else {}
+            for key, ratio in ratios.items():
+                episodes = [e for e in mine if e.slo == key]
+                out.append(review(key, slo, ratio, episodes, a, b, began, drawings.get(key)))
     return out
 
 
-__all__ = ["Measured", "error_ratios", "graphs", "onsets", "reviews"]
+__all__ = ["Measured", "error_ratios", "graphs", "onsets", "reviews", "spans"]

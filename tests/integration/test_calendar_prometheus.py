@@ -192,3 +192,78 @@ spec:
   objectives:
     - target: 0.999
 """
+
+
+def _openslo_file(tmp_path: Path, duration: str) -> Path:
+    selector = 'http_requests_total{job="sloguard-test",service="billing"'
+    text = OPENSLO_MONTH.replace("ERRORS", f'{selector},code=~"5.."}}')
+    text = text.replace("duration: 1M", f"duration: {duration}")
+    path = tmp_path / "billing.yaml"
+    path.write_text(text.replace("TOTAL", selector + "}"), encoding="utf-8")
+    return path
+
+
+REPORTS = [
+    pytest.param(
+        "1M",
+        "2024-02-27 00:00",
+        "2024-03-12 14:00",
+        [
+            ("February 2024, 2024-02-27T05:00:00Z to 2024-03-01T05:00:00Z", FEBRUARY, MARCH),
+            ("March 2024, 2024-03-01T05:00:00Z to 2024-03-12T18:00:00Z", MARCH, APRIL),
+        ],
+        id="month-parts-of-february-and-march",
+    ),
+    pytest.param(
+        "1w",
+        "2024-03-04 00:00",
+        "2024-03-11 00:00",
+        [("week of 4 Mar 2024", _ny("2024-03-04 00:00"), _ny("2024-03-11 00:00"))],
+        id="one-whole-week-across-dst",
+    ),
+]
+
+
+@pytest.mark.parametrize(("duration", "start", "end", "rows"), REPORTS)
+def test_report_has_a_row_per_calendar_period_equal_to_the_samples(
+    billing: Served,
+    tmp_path: Path,
+    duration: str,
+    start: str,
+    end: str,
+    rows: list[tuple[str, float, float]],
+) -> None:
+    """Each row is the range's part in one calendar period: its availability, and the budget
+    spent against that period's budget (the error ratio over the part / budget x part / the
+    period's real length), computed independently from the generated samples."""
+    path = _openslo_file(tmp_path, duration)
+    begin, finish = _ny(start), _ny(end)
+    args = ["report", str(path), "--prometheus", billing.url, "--format", "json"]
+    args += ["--from", str(int(begin)), "--to", str(int(finish))]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)["slos"]
+    by_name = {r["calendar_period"]["name"]: r for r in got}
+    assert sorted(by_name) == sorted(name for name, _, _ in rows)
+    for name, period_start, period_end in rows:
+        row = by_name[name]
+        a, b = max(begin, period_start), min(finish, period_end)
+        ratio = billing.data.error_ratio("billing", b - a, b)
+        assert ratio is not None
+        assert row["availability_percent"] == pytest.approx((1 - ratio) * 100, rel=1e-12)
+        spent = ratio / BUDGET * (b - a) / (period_end - period_start)
+        assert row["budget_spent"] == pytest.approx(spent, rel=1e-9)
+
+
+def test_a_report_from_the_period_start_spends_what_the_daemon_has_spent(
+    billing: Served, tmp_path: Path
+) -> None:
+    path = _openslo_file(tmp_path, "1M")
+    at = _ny("2024-03-12 14:00")
+    args = ["report", str(path), "--prometheus", billing.url, "--format", "json"]
+    result = CliRunner().invoke(main, [*args, "--from", str(int(MARCH)), "--to", str(int(at))])
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(result.stdout)["slos"]
+    [ev] = _evaluate(billing, [_monthly(billing)], at)
+    assert ev.error_budget_remaining is not None
+    assert row["budget_spent"] == pytest.approx(1 - ev.error_budget_remaining, rel=1e-9)
