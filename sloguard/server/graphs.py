@@ -8,6 +8,10 @@ which lives as long as the UI, so a page reloaded by several people costs Promet
 of queries. When the SLO's ``sloguard generate`` rules run in Prometheus with the same meaning
 (``sloth_slo_info`` carries the SLO's hash), the graphs read the recorded ratios instead of
 the raw indicator.
+
+A calendar SLO's budget graph starts at its period's start, where its budget resets: a range
+query cannot follow the period start, so it reads the error ratio (and the event rate) over
+each step since the period's start and sums them (``burn.period_budget_line``).
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sloguard import rules
+from sloguard.burn import StepReading, period_budget_line
 from sloguard.charts import Line, TierLines
 from sloguard.durations import format_duration
 from sloguard.model import SLO
+from sloguard.periods import StepRange, period_bounds, step_ranges
 from sloguard.ports import Source
 
 
@@ -32,7 +38,8 @@ class History:
     tiers: tuple[TierLines, ...]
     recorded: bool  # read from the recorded series of ``sloguard generate`` rules
     until: float = 0.0  # the graphs' right edge (when they were asked)
-    budget_from: float = 0.0  # the budget graph's left edge: one period before ``until``
+    budget_from: float = 0.0  # the budget graph's left edge: one period before ``until``, or
+    # a calendar SLO's period start
     burn_from: float = 0.0  # the burn graphs' left edge
 
 
@@ -108,6 +115,8 @@ class BurnHistory:
             return Line(format_duration(seconds), line.points)
 
         async def left() -> Line:
+            if slo.calendar is not None:
+                return await self._period_budget(slo, now)
             ratio = self._ratio(slo, slo.period_seconds, recorded)
             line = await self._series(
                 ratio, now - slo.period_seconds, now, lambda v: 1.0 - v / budget
@@ -130,8 +139,49 @@ class BurnHistory:
             )
             for t in sorted(slo.tiers, key=lambda t: t.severity, reverse=True)
         )
-        return History(
-            budget_line, tiers, recorded, now, now - slo.period_seconds, now - self._span
+        since = now - slo.period_seconds
+        if slo.calendar is not None:
+            since, _ = period_bounds(slo.calendar, now)
+        return History(budget_line, tiers, recorded, now, since, now - self._span)
+
+    async def _period_budget(self, slo: SLO, now: float) -> Line:
+        """A calendar SLO's budget left from its period's start to ``now``: the error ratio and
+        event rate over each step since the start (two range queries), and over the rest of
+        the last step up to ``now`` (two instant queries), summed (``burn.period_budget_line``)."""
+        assert slo.calendar is not None
+        since, _ = period_bounds(slo.calendar, now)
+        # Each step at least the SLO's shortest window, which its scrape interval fills
+        step = max(min(slo.window_seconds), math.ceil((now - since) / self._points))
+        steps: list[StepReading] = []
+        last = since
+        for r in step_ranges(slo.calendar, since, now, step):
+            ratios = await self._first(slo.error_ratio_query(format_duration(step)), r, step)
+            total = slo.total_query(format_duration(step))
+            rates = dict(await self._first(total, r, step)) if total is not None else None
+            steps += [
+                StepReading(t, step, v, None if rates is None else rates.get(t, math.nan))
+                for t, v in ratios
+            ]
+            last = r.last
+        if (tail := int(now - last)) >= 1:
+            steps.append(await self._tail(slo, now, tail))
+        return Line(slo.period, period_budget_line(slo, since, steps))
+
+    async def _first(self, expr: str, r: StepRange, step: int) -> list[tuple[float, float]]:
+        series = await self._source.query_range(expr, r.first, r.last, step)
+        return [p for s in series[:1] for p in s.points]
+
+    async def _tail(self, slo: SLO, now: float, seconds: int) -> StepReading:
+        """The step from the last range point to ``now``."""
+        window = format_duration(seconds)
+        ratio = await self._source.query(slo.error_ratio_query(window), now)
+        total = slo.total_query(window)
+        rate = None if total is None else await self._source.query(total, now)
+        return StepReading(
+            now,
+            seconds,
+            ratio[0].value if ratio else math.nan,
+            None if rate is None else (rate[0].value if rate else math.nan),
         )
 
 

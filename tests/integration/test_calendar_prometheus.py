@@ -18,20 +18,30 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
 from harness.promserver import DAY, HOUR, Scenario, Service, availability_slo, burn, serve
+from sloguard.app import open_daemon
 from sloguard.burn import Evaluation
 from sloguard.cli import main
+from sloguard.clock import ManualClock
+from sloguard.config import load_config
 from sloguard.engine import Engine
+from sloguard.metrics import Metrics
 from sloguard.model import SLO, Severity
 from sloguard.periods import Calendar, CalendarUnit
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
 from sloguard.rules import calendar_notes, render_rules, rule_groups
+from sloguard.server import Readiness, Sources, build_app
+from sloguard.server.graphs import BurnHistory, History
+from sloguard.server.ui import Ui
 from tests.support.prom import Served
+from tests.support.ui import FakeUiData
 
 pytestmark = pytest.mark.prometheus
 NY = ZoneInfo("America/New_York")
@@ -267,3 +277,83 @@ def test_a_report_from_the_period_start_spends_what_the_daemon_has_spent(
     [ev] = _evaluate(billing, [_monthly(billing)], at)
     assert ev.error_budget_remaining is not None
     assert row["budget_spent"] == pytest.approx(1 - ev.error_budget_remaining, rel=1e-9)
+
+
+# --- the daemon and its UI ------------------------------------------------------------------
+DAEMON_STEPS = [
+    # (instant in New York, the month it belongs to): the 20x burn of February overspent
+    # its budget; just after the 1st, March starts from a full budget less its own errors.
+    pytest.param("2024-02-29 22:00", FEBRUARY, MARCH, id="february-overspent"),
+    pytest.param("2024-03-01 00:10", MARCH, APRIL, id="just-after-the-1st-a-full-budget"),
+    pytest.param("2024-03-12 14:00", MARCH, APRIL, id="march-12"),
+]
+
+
+def _independent_budget(served: Served, at: float, month_start: float, month_end: float) -> float:
+    ratio = served.data.error_ratio("billing", at - month_start, at)
+    assert ratio is not None
+    return 1 - ratio / BUDGET * (at - month_start) / (month_end - month_start)
+
+
+@pytest.mark.parametrize(("when", "month_start", "month_end"), DAEMON_STEPS)
+def test_the_daemon_and_its_ui_show_the_months_budget(
+    billing: Served, tmp_path: Path, when: str, month_start: float, month_end: float
+) -> None:
+    """`run --once --at` steps in process: /api/v1/slos, the UI's list and detail page show
+    the budget over the elapsed month, and the detail page's budget graph starts at the
+    month's start and ends at the same number, equal to the samples' budget."""
+    (tmp_path / "slos").mkdir()
+    _openslo_file(tmp_path / "slos", "1M")
+    config_path = tmp_path / "sloguard.yaml"
+    config_path.write_text(
+        f'prometheus: {{url: "{billing.url}"}}\nslo_paths: [slos/]\n'
+        f"state_path: {tmp_path / 'state.db'}\n",
+        encoding="utf-8",
+    )
+    at = _ny(when)
+    expected = _independent_budget(billing, at, month_start, month_end)
+
+    async def drive() -> tuple[dict[str, Any], str, str, History | None]:
+        clock = ManualClock(at - 600)
+        config = load_config(config_path)
+        async with open_daemon(config, clock=clock) as daemon:
+            for step in (at - 600, at):  # two ticks: the second one is shown
+                clock.set(step)
+                report = await daemon.once(step)
+                assert report.failures == ()
+            shown = daemon.tick.shown
+            data = FakeUiData(list(shown.evaluations), dict(shown.slos_by_key))
+            history = BurnHistory(daemon.tick.source, clock.now)
+            app = build_app(
+                Sources(
+                    Metrics().render,
+                    Readiness(clock, interval_seconds=30),
+                    daemon.status,
+                    extra_routes=Ui(data, history).routes(),
+                )
+            )
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                api = (await client.get("/api/v1/slos")).json()
+                listing = (await client.get("/")).text
+                detail = (await client.get("/slos/billing-monthly")).text
+            return api, listing, detail, await history.history(daemon.tick.slos[0])
+
+    api, listing, detail, drawn = asyncio.run(drive())
+    [row] = api["slos"]
+    assert row["period"] == "calendar month (America/New_York)"
+    assert row["error_budget_remaining"] == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    shown = f"{expected * 100:.1f} %"
+    assert shown in listing
+    assert f'<div class="num" id="budget">{shown}</div>' in detail
+    assert 'id="budget-history"' in detail
+    assert drawn is not None
+    assert drawn.budget_from == month_start  # the graph starts at the month's start
+    assert drawn.budget.points[0][0] > month_start
+    assert drawn.budget.points[-1][0] == at
+    # Summed steps read what the elapsed-month query reads, within the extrapolation of rate()
+    # at the steps' edges (0.1 % of the budget spent)
+    assert 1 - drawn.budget.points[-1][1] == pytest.approx(1 - expected, rel=1e-3, abs=1e-3)
+    middle_at, middle = drawn.budget.points[len(drawn.budget.points) // 2]
+    truth = _independent_budget(billing, middle_at, month_start, month_end)
+    assert 1 - middle == pytest.approx(1 - truth, rel=1e-3, abs=1e-3)
