@@ -14,12 +14,12 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sloguard.burn import usable_ratio
+from sloguard.burn import StepReading, period_budget_line, usable_ratio
 from sloguard.charts import Line, TierLines
 from sloguard.durations import format_duration
 from sloguard.engine import group_expr, group_key
 from sloguard.model import SLO
-from sloguard.periods import period_slices
+from sloguard.periods import period_bounds, period_slices, step_ranges
 from sloguard.ports import Source
 from sloguard.records import EpisodeRecord
 from sloguard.report import Graphs, SloReview, onset, review
@@ -121,24 +121,79 @@ async def _lines(
     }
 
 
+async def _steps(
+    source: Source, slo: SLO, window: int, at: tuple[float, float, float]
+) -> dict[str, list[StepReading]]:
+    """Per key, the error ratio and event rate over ``window`` at each point of ``at`` (first,
+    last, step; an instant query when first == last)."""
+    text = format_duration(window)
+    total = slo.total_query(text)
+    exprs = [_expr(slo, text), *([] if total is None else [group_expr(total, slo.group_by)])]
+    read: list[dict[str, dict[float, float]]] = []
+    for expr in exprs:
+        got: list[tuple[Mapping[str, str], Sequence[tuple[float, float]]]]
+        if at[0] == at[1]:
+            got = [(s.labels, [(at[0], s.value)]) for s in await source.query(expr, at[0])]
+        else:
+            got = [(s.labels, s.points) for s in await source.query_range(expr, *at)]
+        read.append({_key(slo, labels): dict(points) for labels, points in got})
+    ratios, rates = read[0], (read[1] if total is not None else None)
+    return {
+        key: [
+            StepReading(
+                t, window, v, None if rates is None else rates.get(key, {}).get(t, math.nan)
+            )
+            for t, v in points.items()
+        ]
+        for key, points in ratios.items()
+    }
+
+
+async def _period_budget(source: Source, slo: SLO, span: tuple[float, float]) -> dict[str, Line]:
+    """A calendar SLO's budget left over ``span`` (within one period), per key, summed step by
+    step from the period's start as the UI draws it (``burn.period_budget_line``)."""
+    assert slo.calendar is not None
+    since, _ = period_bounds(slo.calendar, span[0])
+    step = max(min(slo.window_seconds), math.ceil((span[1] - since) / GRAPH_POINTS))
+    steps: dict[str, list[StepReading]] = {}
+    last = since
+    for r in step_ranges(slo.calendar, since, span[1], step):
+        for key, got in (await _steps(source, slo, step, (r.first, r.last, step))).items():
+            steps.setdefault(key, []).extend(got)
+        last = r.last
+    if (tail := int(span[1] - last)) >= 1:
+        for key, got in (await _steps(source, slo, tail, (span[1], span[1], 0))).items():
+            steps.setdefault(key, []).extend(got)
+    return {
+        key: Line(
+            slo.period, tuple(p for p in period_budget_line(slo, since, got) if p[0] >= span[0])
+        )
+        for key, got in steps.items()
+    }
+
+
 async def graphs(
     source: Source, slo: SLO, keys: Sequence[str], start: float, end: float
 ) -> dict[str, Graphs]:
     """Per key of ``slo``, what the UI's SLO page draws, over ``[start, end]``: the budget left
-    over the SLO period at each instant, and each tier's windows as burn rates (most severe
-    tier first). Nothing for an SLO without a budget or tiers."""
+    over the SLO period at each instant (a calendar SLO's since its period's start), and each
+    tier's windows as burn rates (most severe tier first). Nothing for an SLO without a budget
+    or tiers."""
     if slo.budget <= 0 or not slo.tiers:
         return {}
     budget = slo.budget
     span = (start, end)
-    left = await _lines(source, slo, slo.period_seconds, span, lambda v: 1.0 - v / budget)
+    if slo.calendar is not None:
+        left = await _period_budget(source, slo, span)
+    else:
+        left = await _lines(source, slo, slo.period_seconds, span, lambda v: 1.0 - v / budget)
     burns = {
         w: await _lines(source, slo, w, span, lambda v: v / budget) for w in slo.window_seconds
     }
     out: dict[str, Graphs] = {}
     tiers = sorted(slo.tiers, key=lambda t: t.severity, reverse=True)
     for key in keys:
-        empty = Line(format_duration(slo.period_seconds), ())
+        empty = Line(slo.period if slo.calendar else format_duration(slo.period_seconds), ())
         out[key] = Graphs(
             left.get(key, empty),
             tuple(

@@ -29,6 +29,7 @@ from harness.promserver import DAY, HOUR, Scenario, Service, availability_slo, b
 from sloguard.app import open_daemon
 from sloguard.burn import Evaluation
 from sloguard.cli import main
+from sloguard.cli._report_data import graphs
 from sloguard.clock import ManualClock
 from sloguard.config import load_config
 from sloguard.engine import Engine
@@ -36,6 +37,7 @@ from sloguard.metrics import Metrics
 from sloguard.model import SLO, Severity
 from sloguard.periods import Calendar, CalendarUnit
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
+from sloguard.report import Graphs
 from sloguard.rules import calendar_notes, render_rules, rule_groups
 from sloguard.server import Readiness, Sources, build_app
 from sloguard.server.graphs import BurnHistory, History
@@ -357,3 +359,22 @@ def test_the_daemon_and_its_ui_show_the_months_budget(
     middle_at, middle = drawn.budget.points[len(drawn.budget.points) // 2]
     truth = _independent_budget(billing, middle_at, month_start, month_end)
     assert 1 - middle == pytest.approx(1 - truth, rel=1e-3, abs=1e-3)
+
+
+def test_the_reports_budget_graph_counts_from_the_period_start(billing: Served) -> None:
+    """The HTML report's budget graph of a calendar row, as the UI draws it: the month's budget
+    since the 1st, shown over the row's part of the range."""
+    slo = _monthly(billing)
+    begin, end = _ny("2024-03-05 00:00"), _ny("2024-03-12 14:00")
+
+    async def go() -> dict[str, Graphs]:
+        async with PrometheusClient(PrometheusConfig(url=billing.url)) as client:
+            return await graphs(client, slo, [slo.name], begin, end)
+
+    line = asyncio.run(go())[slo.name].budget
+    assert line.window == "calendar month (America/New_York)"
+    assert line.points[0][0] >= begin
+    assert line.points[-1][0] == end
+    for at, left in (line.points[0], line.points[-1]):
+        truth = _independent_budget(billing, at, MARCH, APRIL)
+        assert 1 - left == pytest.approx(1 - truth, rel=1e-3, abs=1e-3)
