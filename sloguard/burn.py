@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -220,6 +220,14 @@ def evaluate(
         tiers=decisions,
         labels=MappingProxyType(dict(labels)) if labels else _NO_LABELS,
     )
+
+
+def with_budget(slo: SLO, ev: Evaluation, remaining: float) -> Evaluation:
+    """``ev`` with a budget read another way (a calendar SLO's in the backtest, summed step by
+    step) and the time to exhaustion that follows from it at the current burn."""
+    current = next((b for b in ev.burn_rates.values() if b is not None), None)  # windows ascend
+    tte = time_to_exhaustion(slo, remaining, current, ev.at)
+    return replace(ev, error_budget_remaining=remaining, time_to_exhaustion_seconds=tte)
 
 
 _NO_LABELS: Mapping[str, str] = MappingProxyType({})  # shared by every ungrouped evaluation

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import math
 import textwrap
+from array import array
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from sloguard.backtest import Options
+from sloguard.backtest._calendar import Grid, grid_step
 from sloguard.burn import StepReading, WindowReading, evaluate, period_budget_line
 from sloguard.cli import main
 from sloguard.engine import Engine, evaluate_planned, without_calendar_period
@@ -365,3 +368,33 @@ def test_a_shorter_last_step_weighs_by_its_length(tmp_path: Path) -> None:
     (_, first), (_, last) = period_budget_line(slo, MARCH_1, steps)
     assert first == pytest.approx(1 - 1 / 31)
     assert last == pytest.approx(1 - 2 * 1.5 / 31)
+
+
+@pytest.mark.parametrize(
+    ("at", "left"),
+    [
+        pytest.param(0.0, 1.0, id="on-a-point"),
+        pytest.param(299.0, 1.0, id="the-last-point-holds"),
+        pytest.param(300.0, None, id="unknown-point"),
+        pytest.param(600.0, 0.5, id="third-point"),
+        pytest.param(900.0, None, id="after-the-grid"),
+        pytest.param(-1.0, None, id="before-the-grid"),
+    ],
+)
+def test_backtest_grid_lookup(at: float, left: float | None) -> None:
+    grid = Grid(0.0, 300, {"k": array("d", [1.0, math.nan, 0.5])})
+    assert grid.at("k", at) == left
+    assert grid.at("other", at) is None
+
+
+@pytest.mark.parametrize(
+    ("step", "budget_step", "expected"),
+    [
+        pytest.param(30.0, 30.0, 300, id="at-least-the-shortest-window"),
+        pytest.param(30.0, 3600.0, 3600, id="the-coarse-budget-step"),
+        pytest.param(45.0, 30.0, 315, id="a-multiple-of-the-step"),
+    ],
+)
+def test_backtest_grid_step(tmp_path: Path, step: float, budget_step: float, expected: int) -> None:
+    options = Options(0.0, 86400.0, step=step)
+    assert grid_step(_monthly(tmp_path), options, budget_step) == expected

@@ -27,6 +27,7 @@ from click.testing import CliRunner
 
 from harness.promserver import DAY, HOUR, Scenario, Service, availability_slo, burn, serve
 from sloguard.app import open_daemon
+from sloguard.backtest import Options, Result, replay
 from sloguard.burn import Evaluation
 from sloguard.cli import main
 from sloguard.cli._report_data import graphs
@@ -378,3 +379,47 @@ def test_the_reports_budget_graph_counts_from_the_period_start(billing: Served) 
     for at, left in (line.points[0], line.points[-1]):
         truth = _independent_budget(billing, at, MARCH, APRIL)
         assert 1 - left == pytest.approx(1 - truth, rel=1e-3, abs=1e-3)
+
+
+# --- the backtest ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def replayed(billing: Served) -> Result:
+    """28 Feb 12:00 to 2 Mar 2024 00:00 in New York at the data's 5-minute step."""
+    options = Options(
+        _ny("2024-02-28 12:00"), _ny("2024-03-02 00:00"), step=300.0, record_series=True
+    )
+
+    async def go() -> Result:
+        async with PrometheusClient(PrometheusConfig(url=billing.url)) as client:
+            return await replay([_monthly(billing)], client, options)
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize(
+    ("when", "month_start", "month_end"),
+    [
+        pytest.param("2024-02-28 12:00", FEBRUARY, MARCH, id="the-first-step-mid-month"),
+        pytest.param("2024-02-29 22:00", FEBRUARY, MARCH, id="february-overspent"),
+        pytest.param("2024-03-01 00:10", MARCH, APRIL, id="just-after-the-1st"),
+        pytest.param("2024-03-01 18:00", MARCH, APRIL, id="march-1-evening"),
+    ],
+)
+def test_backtest_replays_the_months_budget(
+    billing: Served, replayed: Result, when: str, month_start: float, month_end: float
+) -> None:
+    """The backtest sums each step's errors from the period's start: at a step, the budget the
+    daemon would have shown, reset on the 1st, within the extrapolation of rate()."""
+    at = _ny(when)
+    index = round((at - replayed.options.start) / replayed.options.step)
+    assert replayed.options.at(index) == at
+    left = replayed.series["billing-monthly"].budget[index]
+    truth = _independent_budget(billing, at, month_start, month_end)
+    assert 1 - left == pytest.approx(1 - truth, rel=1e-3, abs=1e-3)
+
+
+def test_backtest_episodes_carry_the_months_budget(replayed: Result) -> None:
+    assert replayed.errors == {}
+    assert replayed.episodes
+    assert all(e.slo == "billing-monthly" for e in replayed.episodes)
+    assert all(e.budget_remaining is not None for e in replayed.episodes)
