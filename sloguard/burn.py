@@ -17,13 +17,14 @@ unknown, else OK. A gap in the data is therefore never read as healthy, nor as a
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
 
 from sloguard.durations import format_duration
 from sloguard.model import SLO, Severity, Tier
+from sloguard.periods import period_length_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,42 @@ def budget_remaining(slo: SLO, period: WindowReading, at: float) -> float | None
     return 1.0 - ratio / slo.budget * slo.budget_share(at)
 
 
+@dataclass(frozen=True, slots=True)
+class StepReading:
+    """One step of a calendar period: the error ratio over the ``seconds`` before ``at``, and
+    the event rate over them (None when the indicator has no event counts: time slices, raw
+    ratios, whose steps then weigh by their length)."""
+
+    at: float
+    seconds: float
+    error_ratio: float
+    rate: float | None = None
+
+
+def period_budget_line(
+    slo: SLO, since: float, steps: Sequence[StepReading]
+) -> tuple[tuple[float, float], ...]:
+    """A calendar SLO's budget left at the end of each step of the period starting at
+    ``since``, the steps tiling it from its start in order. The period's error ratio so far is
+    the running sum of the steps' errors over that of their events, spent as
+    :func:`budget_remaining` spends it. Range queries cannot follow a period start; this reads
+    the same budget from windows of one fixed length (``periods.StepRange``)."""
+    if slo.calendar is None or slo.budget <= 0:
+        return ()
+    length = period_length_seconds(slo.calendar, since)
+    errors = events = 0.0
+    out: list[tuple[float, float]] = []
+    for step in steps:
+        weight = step.seconds * (1.0 if step.rate is None else step.rate)
+        if math.isfinite(step.error_ratio) and math.isfinite(weight) and weight > 0:
+            errors += max(step.error_ratio, 0.0) * weight
+            events += weight
+        if events > 0:
+            left = 1.0 - errors / events / slo.budget * (step.at - since) / length
+            out.append((step.at, left))
+    return tuple(out)
+
+
 def time_to_exhaustion(
     slo: SLO, remaining: float | None, current_burn: float | None, at: float
 ) -> float | None:
@@ -183,6 +220,14 @@ def evaluate(
         tiers=decisions,
         labels=MappingProxyType(dict(labels)) if labels else _NO_LABELS,
     )
+
+
+def with_budget(slo: SLO, ev: Evaluation, remaining: float) -> Evaluation:
+    """``ev`` with a budget read another way (a calendar SLO's in the backtest, summed step by
+    step) and the time to exhaustion that follows from it at the current burn."""
+    current = next((b for b in ev.burn_rates.values() if b is not None), None)  # windows ascend
+    tte = time_to_exhaustion(slo, remaining, current, ev.at)
+    return replace(ev, error_budget_remaining=remaining, time_to_exhaustion_seconds=tte)
 
 
 _NO_LABELS: Mapping[str, str] = MappingProxyType({})  # shared by every ungrouped evaluation

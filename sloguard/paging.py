@@ -193,6 +193,7 @@ def budget_rows(
         summary=budget_summary(evaluation.slo, event, slo.period),
         objective_percent=slo.objective_percent,
         period=slo.period,
+        period_seconds=slo.exhaustion_period_seconds(now),
         burn_rates=evaluation.burn_rates_by_name(),
         error_budget_remaining=event.remaining,
         time_to_exhaustion_seconds=evaluation.time_to_exhaustion_seconds,
@@ -275,6 +276,7 @@ def build_notification(
         summary=summary(slo, evaluation, event, kind, state, lifecycle),
         objective_percent=slo.objective_percent,
         period=slo.period,
+        period_seconds=slo.exhaustion_period_seconds(event.at),
         burn_rates=evaluation.burn_rates_by_name(),
         thresholds={_tier_name(d): d.factor for d in evaluation.tiers},
         error_budget_remaining=evaluation.error_budget_remaining,
@@ -332,7 +334,8 @@ def summary(
     parts = [f"{event.slo} {event.severity.name}"]
     tier = _worst_firing(evaluation, event.severity)
     if tier is not None and tier.long_burn_rate is not None:
-        spent = tier.long_burn_rate * tier.tier.long_seconds / slo.period_seconds
+        period = slo.exhaustion_period_seconds(event.at)  # a calendar month's real length
+        spent = tier.long_burn_rate * tier.tier.long_seconds / period
         parts.append(
             f"burning {tier.long_burn_rate:.1f}x the error budget, "
             f"{spent:.1%} of the {slo.period} budget gone in {tier.tier.long}"

@@ -96,6 +96,58 @@ def period_length_seconds(calendar: Calendar, at: float) -> float:
     return end - start
 
 
+def period_slices(calendar: Calendar, start: float, end: float) -> list[tuple[float, float]]:
+    """The part of ``[start, end)`` in each period it touches, in order: a report over June
+    and July of a monthly SLO is June's part, then July's."""
+    out: list[tuple[float, float]] = []
+    at = start
+    while at < end:
+        _, following = period_bounds(calendar, at)
+        out.append((at, min(following, end)))
+        at = following
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class StepRange:
+    """A range query that reads one calendar period's budget step by step: points at whole
+    ``step_seconds`` from the period's start ``since`` (the first one step after it), from
+    ``first`` to ``last``, each point's window being the step before it, so the windows tile
+    the period from its start and running sums of them are the period's sums so far."""
+
+    since: float
+    first: float
+    last: float
+    step_seconds: int
+
+
+def step_ranges(calendar: Calendar, start: float, end: float, step_seconds: int) -> list[StepRange]:
+    """The step ranges that cover ``[start, end]``, one per period it touches; each starts at
+    its period's start (a budget at ``start`` needs the period's steps before it)."""
+    out: list[StepRange] = []
+    for part_start, part_end in period_slices(calendar, start, end):
+        since, _ = period_bounds(calendar, part_start)
+        first = since + step_seconds
+        if first <= part_end:
+            last = first + (part_end - first) // step_seconds * step_seconds
+            out.append(StepRange(since, first, last, step_seconds))
+    return out
+
+
+def period_name(calendar: Calendar, at: float) -> str:
+    """How a report names ``at``'s period, on the wall clock of its time zone: ``March 2024``,
+    ``week of 4 Mar 2024``, ``4 Mar 2024``; with the start time when the anchor is not
+    midnight (``month from 15 Mar 2024 06:00``)."""
+    start, _ = period_bounds(calendar, at)
+    local = datetime.fromtimestamp(start, zone(calendar.time_zone))
+    day = f"{local.day} {local:%b %Y}"
+    if local.time() != datetime.min.time():
+        return f"{calendar.unit.value} from {day} {local:%H:%M}"
+    if calendar.unit is CalendarUnit.MONTH:
+        return f"{local:%B %Y}" if local.day == 1 else f"month from {day}"
+    return f"week of {day}" if calendar.unit is CalendarUnit.WEEK else day
+
+
 def _start_near(calendar: Calendar, local: datetime) -> datetime:
     """The period start on or just before the wall time ``local`` (one step off at most)."""
     anchor = calendar.start

@@ -55,7 +55,10 @@ class Notification:
     at: float  # unix seconds of the evaluation that caused it
     summary: str  # one line an engineer can act on
     objective_percent: float
-    period: str  # "30d"
+    period: str  # "30d", or "calendar month (UTC)"
+    # The real length of the SLO's period at ``at`` (a calendar month's 28 to 31 days): what
+    # "x% of the budget gone in 1h" is a share of. None in rows queued by an older sloguard.
+    period_seconds: float | None = None
     burn_rates: Mapping[str, float | None] = field(default_factory=dict)
     thresholds: Mapping[str, float] = field(default_factory=dict)  # "SEV1 1h/5m" -> 14.4
     error_budget_remaining: float | None = None

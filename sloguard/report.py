@@ -22,6 +22,7 @@ from sloguard.burn import burn_rate_text
 from sloguard.charts import CSS, Line, TierLines, budget_figure, tier_figure
 from sloguard.durations import human_duration, iso_time
 from sloguard.model import SLO
+from sloguard.periods import period_bounds, period_name
 from sloguard.records import EpisodeRecord
 
 WEEK_SECONDS = 7 * 86400
@@ -65,6 +66,16 @@ class SloReview:
     name: str = ""  # the spec's SLO name (the key without its group)
     group: Mapping[str, str] = field(default_factory=dict)  # the group's labels; {} ungrouped
     graphs: Graphs | None = None
+    # A calendar SLO has a row per calendar period the report's range touches: the period's
+    # name (``March 2024``, with the part covered when the range holds only part of it) and
+    # that part as [start, end); "" and None for a rolling SLO, whose row is the whole range.
+    calendar_period: str = ""
+    span: tuple[float, float] | None = None
+
+    @property
+    def label(self) -> str:
+        """The row's name in a table: the key, and a calendar SLO's period."""
+        return f"{self.slo} ({self.calendar_period})" if self.calendar_period else self.slo
 
     @property
     def availability_percent(self) -> float | None:
@@ -110,7 +121,8 @@ def episode_line(episode: EpisodeRecord, slo: SLO, burn_onset: float | None = No
 
     Time to detect runs from ``burn_onset`` (from the data, see :func:`onset`) when known, else
     from the burn start the daemon itself saw."""
-    spent = None if episode.burn_seconds is None else episode.burn_seconds / slo.period_seconds
+    length = slo.exhaustion_period_seconds(episode.declared_at)  # a calendar period's own
+    spent = None if episode.burn_seconds is None else episode.burn_seconds / length
     began = burn_onset if burn_onset is not None else episode.burn_started_at
     detect = None if began is None else episode.declared_at - began
     resolve = None if episode.resolved_at is None else episode.resolved_at - episode.declared_at
@@ -136,7 +148,13 @@ def review(
     graphs: Graphs | None = None,
 ) -> SloReview:
     """One SLO key over ``[start, end]``; ``episodes`` are all of the key's, any time;
-    ``onsets`` the burn onset from the data by episode id; ``graphs`` what the HTML draws."""
+    ``onsets`` the burn onset from the data by episode id; ``graphs`` what the HTML draws.
+
+    The budget spent is the error ratio over the range / budget x range / period: for a
+    calendar SLO ``[start, end]`` lies in one calendar period (see ``periods.period_slices``)
+    and the period is that period's real length, so a whole month's row spends ratio / budget
+    of that month's budget, and a row from the period's start to an instant spends what the
+    daemon's budget had spent at that instant."""
     inside = [e for e in episodes if start <= e.declared_at < end]
     found = onsets or {}
     lines = tuple(
@@ -149,7 +167,8 @@ def review(
     for line in lines:
         by_sev[line.peak] = by_sev.get(line.peak, 0) + 1
     seconds = end - start
-    spent = None if error_ratio is None else error_ratio / slo.budget * seconds / slo.period_seconds
+    share = seconds / slo.exhaustion_period_seconds(start)
+    spent = None if error_ratio is None else error_ratio / slo.budget * share
     pages = sum(line.pages for line in lines)
     return SloReview(
         slo=key,
@@ -164,13 +183,27 @@ def review(
         name=slo.name,
         group=group_labels(key),
         graphs=graphs,
+        calendar_period=calendar_period(slo, start, end),
+        span=None if slo.calendar is None else (start, end),
     )
+
+
+def calendar_period(slo: SLO, start: float, end: float) -> str:
+    """The name of the calendar period ``[start, end)`` lies in, with that part when it is
+    not the whole period; "" for a rolling SLO."""
+    if slo.calendar is None:
+        return ""
+    name = period_name(slo.calendar, start)
+    if (start, end) == period_bounds(slo.calendar, start):
+        return name
+    return f"{name}, {iso_time(start)} to {iso_time(end)}"
 
 
 def build(start: float, end: float, reviews: Sequence[SloReview]) -> Report:
     """The report, worst offenders first (most budget spent; unknown last)."""
     ordered = sorted(
-        reviews, key=lambda r: (r.budget_spent is None, -(r.budget_spent or 0.0), r.slo)
+        reviews,
+        key=lambda r: (r.budget_spent is None, -(r.budget_spent or 0.0), r.slo, r.span or ()),
     )
     return Report(start, end, tuple(ordered))
 
@@ -198,6 +231,13 @@ def as_json(report: Report) -> dict[str, Any]:
                 "service": r.service,
                 "objective_percent": r.objective_percent,
                 "period": r.period,
+                "calendar_period": None
+                if r.span is None
+                else {
+                    "name": r.calendar_period,
+                    "from": iso_time(r.span[0]),
+                    "to": iso_time(r.span[1]),
+                },
                 "availability_percent": r.availability_percent,
                 "objective_met": r.met,
                 "error_ratio": r.error_ratio,
@@ -227,7 +267,7 @@ def _rows(report: Report) -> tuple[list[str], list[list[str]]]:
     head = ["SLO", "availability", "objective", "budget spent", "episodes", "pages/week"]
     rows = [
         [
-            r.slo,
+            r.label,
             _pct(None if r.error_ratio is None else 1.0 - r.error_ratio),
             f"{r.objective_percent:g}%",
             _pct(r.budget_spent, 1),
@@ -242,7 +282,7 @@ def _rows(report: Report) -> tuple[list[str], list[list[str]]]:
 def _episode_rows(report: Report) -> list[list[str]]:
     return [
         [
-            r.slo,
+            r.label,
             e.id,
             e.peak,
             _pct(e.budget_spent, 1),
@@ -284,7 +324,7 @@ def _table_html(head: list[str], rows: list[list[str]]) -> str:
 def _graphs_html(r: SloReview, span: tuple[float, float]) -> str:
     """One SLO key's section: the budget left over its period, then each tier's windows."""
     esc = html.escape
-    out = [f'<section class="slo"><h3>{esc(r.slo)}</h3>']
+    out = [f'<section class="slo"><h3>{esc(r.label)}</h3>']
     if r.graphs is None:
         return "".join([*out, "<p>No graphs (an SLO without burn tiers or budget).</p></section>"])
     drawn = budget_figure(r.graphs.budget, ' class="budget-history"', span)
@@ -311,7 +351,7 @@ def as_html(report: Report) -> str:
     (inline SVG and an inline stylesheet; no script, nothing fetched)."""
     title = f"Reliability review {iso_time(report.start)} to {iso_time(report.end)}"
     episodes = _episode_rows(report)
-    graphs = "".join(_graphs_html(r, (report.start, report.end)) for r in report.slos)
+    graphs = "".join(_graphs_html(r, r.span or (report.start, report.end)) for r in report.slos)
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{_PAGE_CSS}</style></head><body>"

@@ -23,6 +23,7 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sloguard.backtest._calendar import CalendarBudgets, Grid
 from sloguard.backtest._fetch import Chunk, Fetcher, samples
 from sloguard.backtest._model import (
     SPEC_POLICY,
@@ -35,7 +36,7 @@ from sloguard.backtest._model import (
     SeverityChange,
     budget_step_for,
 )
-from sloguard.burn import Evaluation, gap
+from sloguard.burn import Evaluation, gap, with_budget
 from sloguard.durations import format_duration
 from sloguard.engine import Engine, combine, evaluate_planned, without_calendar_period
 from sloguard.errors import SloguardError
@@ -75,7 +76,8 @@ class _Replayer:
         self.slos = tuple(slos)
         self.policies = tuple(policies)
         variants = [p.apply(s) for p in policies for s in slos]
-        # One plan per run: nothing to remember. A calendar SLO's budget is not replayed.
+        # One plan per run: nothing to remember. A calendar SLO's budget is read apart
+        # (sloguard.backtest._calendar): no range query follows its period start.
         self.plan = combine(map(without_calendar_period, Engine().plan(variants).slos))
         n = len(slos)
         self.plans = {
@@ -97,6 +99,7 @@ class _Replayer:
         self.errors: dict[str, int] = {}
         self.series: dict[str, KeySeries] = {}
         self.budget_ratio = 1
+        self.calendar: dict[str, Grid] = {}  # by SLO name
 
     async def run_chunk(self, chunk: Chunk) -> None:
         for offset in range(chunk.size):
@@ -112,8 +115,17 @@ class _Replayer:
             for policy in self.policies:
                 evaluations: list[tuple[SLO, Evaluation]] = []
                 for sp in self.plans[policy.name]:
-                    evaluations.extend((sp.slo, e) for e in evaluate_planned(sp, answers, at))
+                    evaluations.extend(
+                        (sp.slo, self._budgeted(sp.slo, e))
+                        for e in evaluate_planned(sp, answers, at)
+                    )
                 self._apply(policy, evaluations, index, at)
+
+    def _budgeted(self, slo: SLO, evaluation: Evaluation) -> Evaluation:
+        """A calendar SLO's evaluation with its budget from the grid, when known."""
+        grid = self.calendar.get(slo.name)
+        left = None if grid is None else grid.at(evaluation.slo, evaluation.at)
+        return evaluation if left is None else with_budget(slo, evaluation, left)
 
     def _apply(
         self, policy: Policy, evaluations: list[tuple[SLO, Evaluation]], index: int, at: float
@@ -194,7 +206,8 @@ class _Replayer:
                 burn_started_at=burn_start,
                 peak_burn_rate=state.peak_burn_rate,
                 burn_window=format_duration(min(windows)) if windows else "",
-                budget_consumed=state.burn_seconds / current.slo.period_seconds,
+                budget_consumed=state.burn_seconds
+                / current.slo.exhaustion_period_seconds(current.declared_at),
                 budget_remaining=state.budget_remaining,
                 events=tuple(current.events),
                 started_before_range=burn_start <= self.options.start,
@@ -255,6 +268,8 @@ async def _replay(
     replayer = _Replayer(slos, policies, options)
     budget_step = budget_step_for(options)
     replayer.budget_ratio = round(budget_step / options.step)
+    calendar = CalendarBudgets(source, options, budget_step)
+    replayer.calendar = await calendar.grids(slos)
     fetcher = Fetcher(source, options, budget_step)
     size = options.max_points_per_query
     starts = list(range(0, options.steps, size))
@@ -278,7 +293,7 @@ async def _replay(
         policies=tuple(policies),
         episodes=replayer.episodes,
         errors=replayer.errors,
-        requests=fetcher.requests,
+        requests=fetcher.requests + calendar.requests,
         budget_step=budget_step,
         series=replayer.series,
         plans=dict(replayer.plans),

@@ -62,7 +62,7 @@ def tier_burn(n: Notification) -> Burn | None:
     """The long-window burn of the tier that made the notification's severity (of several
     tiers of that severity, one whose both windows burn over its factor), else the worst
     known burn rate. None when no burn rate is known (e.g. a stale evaluation)."""
-    period = seconds_or_none(n.period)
+    period = _period_seconds(n)
     candidates: list[tuple[bool, Burn]] = []
     for key, factor in n.thresholds.items():
         match = _THRESHOLD_KEY.match(key)
@@ -86,7 +86,15 @@ def tier_burn(n: Notification) -> Burn | None:
     return Burn(window, rate, None, _spent(rate, window, period))
 
 
-def _spent(rate: float, window: str, period: int | None) -> float | None:
+def _period_seconds(n: Notification) -> float | None:
+    """The period the budget is a share of: the length the SLO gave at the event's instant, or
+    for a notification without it the period's text when that is a duration (``30d``)."""
+    if n.period_seconds is not None:
+        return n.period_seconds
+    return seconds_or_none(n.period)
+
+
+def _spent(rate: float, window: str, period: float | None) -> float | None:
     seconds = seconds_or_none(window)
     if seconds is None or not period:
         return None

@@ -10,6 +10,11 @@ of queries. A grouped SLO (``group_by``) costs the same set: each query answers 
 SLO, so the view of each of its groups after the first is free. When the SLO's ``sloguard
 generate`` rules run in Prometheus with the same meaning (``sloth_slo_info`` carries the SLO's
 hash), the graphs read the recorded ratios instead of the raw indicator.
+
+A calendar SLO's budget graph starts at its period's start, where its budget resets: a range
+query cannot follow the period start, so it reads the error ratio (and the event rate) over
+each step since the period's start and sums them (``burn.period_budget_line``); it is drawn
+for an ungrouped calendar SLO only.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sloguard import rules
+from sloguard.burn import StepReading, period_budget_line
 from sloguard.charts import Line, TierLines
 from sloguard.durations import format_duration
 from sloguard.model import SLO
+from sloguard.periods import StepRange, period_bounds, step_ranges
 from sloguard.ports import Series, Source, asking_as
 
 Group = tuple[str, ...]  # a group's label values in ``group_by`` order; () when ungrouped
@@ -143,9 +150,14 @@ class BurnHistory:
         recorded = await rules_run(self._source, slo, now)
         windows = sorted({w for t in slo.tiers for w in (t.long_seconds, t.short_seconds)})
         period = slo.period_seconds
+        left = (
+            self._calendar_budget(slo, now)
+            if slo.calendar is not None
+            else self._lines(slo, period, recorded, now - period, now, True)
+        )
         # Every query runs to its end, so none is left behind with an unretrieved error.
         got = await asyncio.gather(
-            self._lines(slo, period, recorded, now - period, now, True),
+            left,
             *(self._lines(slo, w, recorded, now - self._span, now, False) for w in windows),
             return_exceptions=True,
         )
@@ -155,6 +167,50 @@ class BurnHistory:
         budget, *burns = (lines for lines in got if not isinstance(lines, BaseException))
         return _Fetched(
             budget, dict(zip(windows, burns, strict=True)), recorded, now, now - self._span
+        )
+
+    async def _calendar_budget(self, slo: SLO, now: float) -> Lines:
+        """An ungrouped calendar SLO's budget line (no line for a grouped one)."""
+        return {} if slo.group_by else {(): await self._period_budget(slo, now)}
+
+    async def _period_budget(self, slo: SLO, now: float) -> Line:
+        """A calendar SLO's budget left from its period's start to ``now``: the error ratio and
+        event rate over each step since the start (two range queries), and over the rest of
+        the last step up to ``now`` (two instant queries), summed (``burn.period_budget_line``)."""
+        assert slo.calendar is not None
+        since, _ = period_bounds(slo.calendar, now)
+        # Each step at least the SLO's shortest window, which its scrape interval fills
+        step = max(min(slo.window_seconds), math.ceil((now - since) / self._points))
+        steps: list[StepReading] = []
+        last = since
+        for r in step_ranges(slo.calendar, since, now, step):
+            ratios = await self._first(slo.error_ratio_query(format_duration(step)), r, step)
+            total = slo.total_query(format_duration(step))
+            rates = dict(await self._first(total, r, step)) if total is not None else None
+            steps += [
+                StepReading(t, step, v, None if rates is None else rates.get(t, math.nan))
+                for t, v in ratios
+            ]
+            last = r.last
+        if (tail := int(now - last)) >= 1:
+            steps.append(await self._tail(slo, now, tail))
+        return Line(slo.period, period_budget_line(slo, since, steps))
+
+    async def _first(self, expr: str, r: StepRange, step: int) -> list[tuple[float, float]]:
+        series = await self._source.query_range(expr, r.first, r.last, step)
+        return [p for s in series[:1] for p in s.points]
+
+    async def _tail(self, slo: SLO, now: float, seconds: int) -> StepReading:
+        """The step from the last range point to ``now``."""
+        window = format_duration(seconds)
+        ratio = await self._source.query(slo.error_ratio_query(window), now)
+        total = slo.total_query(window)
+        rate = None if total is None else await self._source.query(total, now)
+        return StepReading(
+            now,
+            seconds,
+            ratio[0].value if ratio else math.nan,
+            None if rate is None else (rate[0].value if rate else math.nan),
         )
 
 
@@ -174,7 +230,10 @@ def _history(slo: SLO, f: _Fetched, group: Group) -> History:
         for t in sorted(slo.tiers, key=lambda t: t.severity, reverse=True)
     )
     budget = line(f.budget, slo.period_seconds)
-    return History(budget, tiers, f.recorded, f.until, f.until - slo.period_seconds, f.burn_from)
+    since = f.until - slo.period_seconds
+    if slo.calendar is not None:
+        since, _ = period_bounds(slo.calendar, f.until)
+    return History(budget, tiers, f.recorded, f.until, since, f.burn_from)
 
 
 __all__ = ["BurnHistory", "Group", "History", "group_of", "recorded_ratio", "rules_run", "split"]

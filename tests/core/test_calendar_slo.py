@@ -4,18 +4,22 @@ the rules ``generate`` writes for them."""
 
 from __future__ import annotations
 
+import math
 import textwrap
+from array import array
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from sloguard.burn import WindowReading, evaluate
+from sloguard.backtest import Options
+from sloguard.backtest._calendar import Grid, grid_step
+from sloguard.burn import StepReading, WindowReading, evaluate, period_budget_line
 from sloguard.cli import main
 from sloguard.engine import Engine, evaluate_planned, without_calendar_period
 from sloguard.model import SLO
-from sloguard.periods import Calendar, CalendarUnit
+from sloguard.periods import Calendar, CalendarUnit, StepRange, step_ranges
 from sloguard.ports import Sample
 from sloguard.rules import rule_groups
 from sloguard.spec import load
@@ -286,3 +290,111 @@ def test_range_queries_leave_a_calendar_budget_unknown(tmp_path: Path) -> None:
     assert ev.error == ""
     assert ev.error_budget_remaining is None
     assert ev.burn_rates[300] == pytest.approx(0.1)
+
+
+def _utc(text: str) -> float:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "step", "expected"),
+    [
+        pytest.param(
+            "2024-03-11",
+            "2024-03-11 12:00",
+            3600,
+            [("2024-03-01", "2024-03-01 01:00", "2024-03-11 12:00")],
+            id="from-the-period-start",
+        ),
+        pytest.param(
+            "2024-02-28",
+            "2024-03-02 12:00",
+            86400,
+            [
+                ("2024-02-01", "2024-02-02", "2024-03-01"),
+                ("2024-03-01", "2024-03-02", "2024-03-02"),
+            ],
+            id="across-the-1st-a-range-per-period",
+        ),
+        pytest.param("2024-03-01", "2024-03-01 00:30", 3600, [], id="not-one-step-yet"),
+    ],
+)
+def test_step_ranges_tile_each_period_from_its_start(
+    start: str, end: str, step: int, expected: list[tuple[str, str, str]]
+) -> None:
+    got = step_ranges(Calendar(CalendarUnit.MONTH), _utc(start), _utc(end), step)
+    assert got == [StepRange(_utc(s), _utc(f), _utc(la), step) for s, f, la in expected]
+
+
+DAY = 86400.0
+MARCH_1 = _utc("2024-03-01")
+
+
+@pytest.mark.parametrize(
+    ("ratios", "rates", "last"),
+    [
+        # 10 days at the budget ratio spend 10/31 of March's budget, as the daemon's budget
+        pytest.param([0.001] * 10, [5.0] * 10, 1 - 10 / 31, id="at-the-budget-ratio"),
+        # 3 events/s at 0.4 % then 1 event/s at 0: the period's ratio is 1.2/4 per mille
+        pytest.param([0.004] * 5 + [0.0] * 5, [3.0] * 5 + [1.0] * 5, 1 - 3 * 10 / 31, id="events"),
+        pytest.param([0.004] * 5 + [0.0] * 5, None, 1 - 2 * 10 / 31, id="by-time-without-rates"),
+        pytest.param(
+            [0.001] * 9 + [math.nan], [5.0] * 9 + [0.0], 1 - 10 / 31, id="a-step-without-events"
+        ),
+    ],
+)
+def test_period_budget_line_is_the_elapsed_periods_budget(
+    tmp_path: Path, ratios: list[float], rates: list[float] | None, last: float
+) -> None:
+    slo = _monthly(tmp_path)
+    steps = [
+        StepReading(MARCH_1 + DAY * (i + 1), DAY, ratio, None if rates is None else rates[i])
+        for i, ratio in enumerate(ratios)
+    ]
+    line = period_budget_line(slo, MARCH_1, steps)
+    assert line[-1][0] == steps[-1].at
+    assert line[-1][1] == pytest.approx(last)
+    assert line[0][1] <= 1.0
+
+
+def test_a_shorter_last_step_weighs_by_its_length(tmp_path: Path) -> None:
+    """The graph's last step ends at the instant it is drawn: a day at 0.1 % then half a day at
+    0.4 % is 1.5 days at 0.2 %."""
+    slo = _monthly(tmp_path)
+    steps = [
+        StepReading(MARCH_1 + DAY, DAY, 0.001, 2.0),
+        StepReading(MARCH_1 + 1.5 * DAY, DAY / 2, 0.004, 2.0),
+    ]
+    (_, first), (_, last) = period_budget_line(slo, MARCH_1, steps)
+    assert first == pytest.approx(1 - 1 / 31)
+    assert last == pytest.approx(1 - 2 * 1.5 / 31)
+
+
+@pytest.mark.parametrize(
+    ("at", "left"),
+    [
+        pytest.param(0.0, 1.0, id="on-a-point"),
+        pytest.param(299.0, 1.0, id="the-last-point-holds"),
+        pytest.param(300.0, None, id="unknown-point"),
+        pytest.param(600.0, 0.5, id="third-point"),
+        pytest.param(900.0, None, id="after-the-grid"),
+        pytest.param(-1.0, None, id="before-the-grid"),
+    ],
+)
+def test_backtest_grid_lookup(at: float, left: float | None) -> None:
+    grid = Grid(0.0, 300, {"k": array("d", [1.0, math.nan, 0.5])})
+    assert grid.at("k", at) == left
+    assert grid.at("other", at) is None
+
+
+@pytest.mark.parametrize(
+    ("step", "budget_step", "expected"),
+    [
+        pytest.param(30.0, 30.0, 300, id="at-least-the-shortest-window"),
+        pytest.param(30.0, 3600.0, 3600, id="the-coarse-budget-step"),
+        pytest.param(45.0, 30.0, 315, id="a-multiple-of-the-step"),
+    ],
+)
+def test_backtest_grid_step(tmp_path: Path, step: float, budget_step: float, expected: int) -> None:
+    options = Options(0.0, 86400.0, step=step)
+    assert grid_step(_monthly(tmp_path), options, budget_step) == expected

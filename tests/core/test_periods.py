@@ -14,6 +14,8 @@ from sloguard.periods import (
     elapsed_seconds,
     period_bounds,
     period_length_seconds,
+    period_name,
+    period_slices,
 )
 
 NY = "America/New_York"
@@ -122,3 +124,58 @@ def test_every_instant_of_a_year_lies_in_its_period() -> None:
             assert start == previous[1]
         previous = (start, end)
         t += 3600
+
+
+SLICES = [
+    pytest.param(
+        cal("month"),
+        at("2024-06-10"),
+        at("2024-08-05"),
+        [("2024-06-10", "2024-07-01"), ("2024-07-01", "2024-08-01"), ("2024-08-01", "2024-08-05")],
+        ["June 2024", "July 2024", "August 2024"],
+        id="month-parts",
+    ),
+    pytest.param(
+        cal("month"),
+        at("2024-03-01"),
+        at("2024-04-01"),
+        [("2024-03-01", "2024-04-01")],
+        ["March 2024"],
+        id="one-whole-month",
+    ),
+    pytest.param(
+        cal("week", BERLIN),
+        at("2024-03-06", BERLIN),
+        at("2024-03-12", BERLIN),
+        [("2024-03-06", "2024-03-11"), ("2024-03-11", "2024-03-12")],
+        ["week of 4 Mar 2024", "week of 11 Mar 2024"],
+        id="iso-weeks-in-berlin",
+    ),
+    pytest.param(
+        cal("day", "UTC", "2024-01-01 06:00"),
+        at("2024-03-01 05:00"),
+        at("2024-03-01 07:00"),
+        [("2024-03-01 05:00", "2024-03-01 06:00"), ("2024-03-01 06:00", "2024-03-01 07:00")],
+        ["day from 29 Feb 2024 06:00", "day from 1 Mar 2024 06:00"],
+        id="day-anchored-at-six",
+    ),
+    pytest.param(
+        cal("month", "UTC", "2024-01-15"),
+        at("2024-03-20"),
+        at("2024-03-21"),
+        [("2024-03-20", "2024-03-21")],
+        ["month from 15 Mar 2024"],
+        id="month-from-the-15th",
+    ),
+]
+
+
+@pytest.mark.parametrize(("calendar", "start", "end", "parts", "names"), SLICES)
+def test_period_slices_and_names(
+    calendar: Calendar, start: float, end: float, parts: list[tuple[str, str]], names: list[str]
+) -> None:
+    tz = calendar.time_zone
+    expected = [(at(a, tz), at(b, tz)) for a, b in parts]
+    got = period_slices(calendar, start, end)
+    assert got == expected
+    assert [period_name(calendar, a) for a, _ in got] == names

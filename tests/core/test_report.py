@@ -8,6 +8,7 @@ import pytest
 
 from sloguard.charts import Line, TierLines
 from sloguard.model import SLO, RatioIndicator
+from sloguard.periods import Calendar, CalendarUnit
 from sloguard.records import EpisodeRecord, Transition
 from sloguard.report import (
     Graphs,
@@ -161,3 +162,48 @@ def test_html_draws_each_key_inline_and_escapes() -> None:
     assert "No graphs (an SLO without burn tiers or budget)." in page  # nothing to draw
     assert "<style>" in page  # self-contained: nothing to fetch
     assert "http" not in page
+
+
+JUNE, JULY = START, START + 30 * DAY  # 2024-06-01 and 2024-07-01, UTC
+MONTHLY = SLO(
+    "checkout-monthly", "checkout", 99.9, 30 * DAY, RatioIndicator("e", "t"),
+    calendar=Calendar(CalendarUnit.MONTH),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "spent", "label"),
+    [
+        pytest.param(JUNE, JULY, 0.5, "checkout-monthly (June 2024)", id="whole-june"),
+        pytest.param(
+            JUNE,
+            JUNE + 10 * DAY,
+            0.5 * 10 / 30,
+            "checkout-monthly (June 2024, 2024-06-01T00:00:00Z to 2024-06-11T00:00:00Z)",
+            id="first-ten-days",
+        ),
+        pytest.param(
+            JULY,
+            JULY + 31 * DAY,
+            0.5,
+            "checkout-monthly (July 2024)",
+            id="whole-july-its-31-days",
+        ),
+    ],
+)
+def test_a_calendar_row_spends_its_own_periods_budget(
+    start: float, end: float, spent: float, label: str
+) -> None:
+    r = review(MONTHLY.name, MONTHLY, 0.0005, [], start, end)
+    assert r.budget_spent == pytest.approx(spent)
+    assert r.label == label
+    assert r.span == (start, end)
+    assert f"| {label} |" in as_markdown(build(start, end, [r]))
+    row = as_json(build(start, end, [r]))["slos"][0]
+    assert row["calendar_period"]["name"] == label.split("(", 1)[1].rstrip(")")
+
+
+def test_an_episode_of_a_calendar_slo_spends_its_months_budget() -> None:
+    first = episode("july", JULY + DAY, "SEV1", 0.1 * 31 * DAY, 1, None)
+    r = review(MONTHLY.name, MONTHLY, 0.0, [first], JULY, JULY + 31 * DAY)
+    assert r.episodes[0].budget_spent == pytest.approx(0.1)  # of July's 31 days

@@ -18,20 +18,33 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
 from harness.promserver import DAY, HOUR, Scenario, Service, availability_slo, burn, serve
+from sloguard.app import open_daemon
+from sloguard.backtest import Options, Result, replay
 from sloguard.burn import Evaluation
 from sloguard.cli import main
+from sloguard.cli._report_data import graphs
+from sloguard.clock import ManualClock
+from sloguard.config import load_config
 from sloguard.engine import Engine
+from sloguard.metrics import Metrics
 from sloguard.model import SLO, Severity
 from sloguard.periods import Calendar, CalendarUnit
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
+from sloguard.report import Graphs
 from sloguard.rules import calendar_notes, render_rules, rule_groups
+from sloguard.server import Readiness, Sources, build_app
+from sloguard.server.graphs import BurnHistory, History
+from sloguard.server.ui import Ui
 from tests.support.prom import Served
+from tests.support.ui import FakeUiData
 
 pytestmark = pytest.mark.prometheus
 NY = ZoneInfo("America/New_York")
@@ -192,3 +205,221 @@ spec:
   objectives:
     - target: 0.999
 """
+
+
+def _openslo_file(tmp_path: Path, duration: str) -> Path:
+    selector = 'http_requests_total{job="sloguard-test",service="billing"'
+    text = OPENSLO_MONTH.replace("ERRORS", f'{selector},code=~"5.."}}')
+    text = text.replace("duration: 1M", f"duration: {duration}")
+    path = tmp_path / "billing.yaml"
+    path.write_text(text.replace("TOTAL", selector + "}"), encoding="utf-8")
+    return path
+
+
+REPORTS = [
+    pytest.param(
+        "1M",
+        "2024-02-27 00:00",
+        "2024-03-12 14:00",
+        [
+            ("February 2024, 2024-02-27T05:00:00Z to 2024-03-01T05:00:00Z", FEBRUARY, MARCH),
+            ("March 2024, 2024-03-01T05:00:00Z to 2024-03-12T18:00:00Z", MARCH, APRIL),
+        ],
+        id="month-parts-of-february-and-march",
+    ),
+    pytest.param(
+        "1w",
+        "2024-03-04 00:00",
+        "2024-03-11 00:00",
+        [("week of 4 Mar 2024", _ny("2024-03-04 00:00"), _ny("2024-03-11 00:00"))],
+        id="one-whole-week-across-dst",
+    ),
+]
+
+
+@pytest.mark.parametrize(("duration", "start", "end", "rows"), REPORTS)
+def test_report_has_a_row_per_calendar_period_equal_to_the_samples(
+    billing: Served,
+    tmp_path: Path,
+    duration: str,
+    start: str,
+    end: str,
+    rows: list[tuple[str, float, float]],
+) -> None:
+    """Each row is the range's part in one calendar period: its availability, and the budget
+    spent against that period's budget (the error ratio over the part / budget x part / the
+    period's real length), computed independently from the generated samples."""
+    path = _openslo_file(tmp_path, duration)
+    begin, finish = _ny(start), _ny(end)
+    args = ["report", str(path), "--prometheus", billing.url, "--format", "json"]
+    args += ["--from", str(int(begin)), "--to", str(int(finish))]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)["slos"]
+    by_name = {r["calendar_period"]["name"]: r for r in got}
+    assert sorted(by_name) == sorted(name for name, _, _ in rows)
+    for name, period_start, period_end in rows:
+        row = by_name[name]
+        a, b = max(begin, period_start), min(finish, period_end)
+        ratio = billing.data.error_ratio("billing", b - a, b)
+        assert ratio is not None
+        assert row["availability_percent"] == pytest.approx((1 - ratio) * 100, rel=1e-12)
+        spent = ratio / BUDGET * (b - a) / (period_end - period_start)
+        assert row["budget_spent"] == pytest.approx(spent, rel=1e-9)
+
+
+def test_a_report_from_the_period_start_spends_what_the_daemon_has_spent(
+    billing: Served, tmp_path: Path
+) -> None:
+    path = _openslo_file(tmp_path, "1M")
+    at = _ny("2024-03-12 14:00")
+    args = ["report", str(path), "--prometheus", billing.url, "--format", "json"]
+    result = CliRunner().invoke(main, [*args, "--from", str(int(MARCH)), "--to", str(int(at))])
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(result.stdout)["slos"]
+    [ev] = _evaluate(billing, [_monthly(billing)], at)
+    assert ev.error_budget_remaining is not None
+    assert row["budget_spent"] == pytest.approx(1 - ev.error_budget_remaining, rel=1e-9)
+
+
+# --- the daemon and its UI ------------------------------------------------------------------
+DAEMON_STEPS = [
+    # (instant in New York, the month it belongs to): the 20x burn of February overspent
+    # its budget; just after the 1st, March starts from a full budget less its own errors.
+    pytest.param("2024-02-29 22:00", FEBRUARY, MARCH, id="february-overspent"),
+    pytest.param("2024-03-01 00:10", MARCH, APRIL, id="just-after-the-1st-a-full-budget"),
+    pytest.param("2024-03-12 14:00", MARCH, APRIL, id="march-12"),
+]
+
+
+def _independent_budget(served: Served, at: float, month_start: float, month_end: float) -> float:
+    ratio = served.data.error_ratio("billing", at - month_start, at)
+    assert ratio is not None
+    return 1 - ratio / BUDGET * (at - month_start) / (month_end - month_start)
+
+
+@pytest.mark.parametrize(("when", "month_start", "month_end"), DAEMON_STEPS)
+def test_the_daemon_and_its_ui_show_the_months_budget(
+    billing: Served, tmp_path: Path, when: str, month_start: float, month_end: float
+) -> None:
+    """`run --once --at` steps in process: /api/v1/slos, the UI's list and detail page show
+    the budget over the elapsed month, and the detail page's budget graph starts at the
+    month's start and ends at the same number, equal to the samples' budget."""
+    (tmp_path / "slos").mkdir()
+    _openslo_file(tmp_path / "slos", "1M")
+    config_path = tmp_path / "sloguard.yaml"
+    config_path.write_text(
+        f'prometheus: {{url: "{billing.url}"}}\nslo_paths: [slos/]\n'
+        f"state_path: {tmp_path / 'state.db'}\n",
+        encoding="utf-8",
+    )
+    at = _ny(when)
+    expected = _independent_budget(billing, at, month_start, month_end)
+
+    async def drive() -> tuple[dict[str, Any], str, str, History | None]:
+        clock = ManualClock(at - 600)
+        config = load_config(config_path)
+        async with open_daemon(config, clock=clock) as daemon:
+            for step in (at - 600, at):  # two ticks: the second one is shown
+                clock.set(step)
+                report = await daemon.once(step)
+                assert report.failures == ()
+            shown = daemon.tick.shown
+            data = FakeUiData(list(shown.evaluations), dict(shown.slos_by_key))
+            history = BurnHistory(daemon.tick.source, clock.now)
+            app = build_app(
+                Sources(
+                    Metrics().render,
+                    Readiness(clock, interval_seconds=30),
+                    daemon.status,
+                    extra_routes=Ui(data, history).routes(),
+                )
+            )
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                api = (await client.get("/api/v1/slos")).json()
+                listing = (await client.get("/")).text
+                detail = (await client.get("/slos/billing-monthly")).text
+            return api, listing, detail, await history.history(daemon.tick.slos[0])
+
+    api, listing, detail, drawn = asyncio.run(drive())
+    [row] = api["slos"]
+    assert row["period"] == "calendar month (America/New_York)"
+    assert row["error_budget_remaining"] == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    shown = f"{expected * 100:.1f} %"
+    assert shown in listing
+    assert f'<div class="num" id="budget">{shown}</div>' in detail
+    assert 'id="budget-history"' in detail
+    assert drawn is not None
+    assert drawn.budget_from == month_start  # the graph starts at the month's start
+    assert drawn.budget.points[0][0] > month_start
+    assert drawn.budget.points[-1][0] == at
+    # Summed steps read what the elapsed-month query reads, within the extrapolation of rate()
+    # at the steps' edges (0.1 % of the budget spent)
+    assert 1 - drawn.budget.points[-1][1] == pytest.approx(1 - expected, rel=1e-3, abs=1e-3)
+    middle_at, middle = drawn.budget.points[len(drawn.budget.points) // 2]
+    truth = _independent_budget(billing, middle_at, month_start, month_end)
+    assert 1 - middle == pytest.approx(1 - truth, rel=1e-3, abs=1e-3)
+
+
+def test_the_reports_budget_graph_counts_from_the_period_start(billing: Served) -> None:
+    """The HTML report's budget graph of a calendar row, as the UI draws it: the month's budget
+    since the 1st, shown over the row's part of the range."""
+    slo = _monthly(billing)
+    begin, end = _ny("2024-03-05 00:00"), _ny("2024-03-12 14:00")
+
+    async def go() -> dict[str, Graphs]:
+        async with PrometheusClient(PrometheusConfig(url=billing.url)) as client:
+            return await graphs(client, slo, [slo.name], begin, end)
+
+    line = asyncio.run(go())[slo.name].budget
+    assert line.window == "calendar month (America/New_York)"
+    assert line.points[0][0] >= begin
+    assert line.points[-1][0] == end
+    for at, left in (line.points[0], line.points[-1]):
+        truth = _independent_budget(billing, at, MARCH, APRIL)
+        assert 1 - left == pytest.approx(1 - truth, rel=1e-3, abs=1e-3)
+
+
+# --- the backtest ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def replayed(billing: Served) -> Result:
+    """28 Feb 12:00 to 2 Mar 2024 00:00 in New York at the data's 5-minute step."""
+    options = Options(
+        _ny("2024-02-28 12:00"), _ny("2024-03-02 00:00"), step=300.0, record_series=True
+    )
+
+    async def go() -> Result:
+        async with PrometheusClient(PrometheusConfig(url=billing.url)) as client:
+            return await replay([_monthly(billing)], client, options)
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize(
+    ("when", "month_start", "month_end"),
+    [
+        pytest.param("2024-02-28 12:00", FEBRUARY, MARCH, id="the-first-step-mid-month"),
+        pytest.param("2024-02-29 22:00", FEBRUARY, MARCH, id="february-overspent"),
+        pytest.param("2024-03-01 00:10", MARCH, APRIL, id="just-after-the-1st"),
+        pytest.param("2024-03-01 18:00", MARCH, APRIL, id="march-1-evening"),
+    ],
+)
+def test_backtest_replays_the_months_budget(
+    billing: Served, replayed: Result, when: str, month_start: float, month_end: float
+) -> None:
+    """The backtest sums each step's errors from the period's start: at a step, the budget the
+    daemon would have shown, reset on the 1st, within the extrapolation of rate()."""
+    at = _ny(when)
+    index = round((at - replayed.options.start) / replayed.options.step)
+    assert replayed.options.at(index) == at
+    left = replayed.series["billing-monthly"].budget[index]
+    truth = _independent_budget(billing, at, month_start, month_end)
+    assert 1 - left == pytest.approx(1 - truth, rel=1e-3, abs=1e-3)
+
+
+def test_backtest_episodes_carry_the_months_budget(replayed: Result) -> None:
+    assert replayed.errors == {}
+    assert replayed.episodes
+    assert all(e.slo == "billing-monthly" for e in replayed.episodes)
+    assert all(e.budget_remaining is not None for e in replayed.episodes)

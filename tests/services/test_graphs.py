@@ -4,6 +4,9 @@ cache's lifetime, the SVG."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import math
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -11,8 +14,10 @@ import pytest
 from sloguard import rules
 from sloguard.charts import Line, chart
 from sloguard.clock import ManualClock
+from sloguard.durations import format_duration
 from sloguard.errors import SourceUnavailable
 from sloguard.metrics import Metrics
+from sloguard.periods import Calendar, CalendarUnit
 from sloguard.ports import Sample, Series
 from sloguard.server import Readiness, Sources, build_app
 from sloguard.server.graphs import BurnHistory
@@ -175,3 +180,49 @@ def test_detail_page_draws_the_budget_and_every_tier(fail: bool, has_graphs: boo
     if has_graphs:
         assert "SEV1: 1h and 5m, threshold 14.40" in reply.text
         assert "-1900.0 % left now" in reply.text
+
+
+class PeriodSource:
+    """Every step of the period at 0.2 % errors (2x a 99.9 % budget), 10 events a second; no
+    recorded rules. Instant queries answer the part of a step up to now."""
+
+    def __init__(self) -> None:
+        self.ranges: list[tuple[str, float, float, float]] = []
+        self.instants: list[str] = []
+
+    def _value(self, expr: str) -> float:
+        return 10.0 if expr.startswith("t") else 0.002
+
+    async def query(self, expr: str, at: float) -> list[Sample]:
+        if rules.INFO in expr:
+            return []
+        self.instants.append(expr)
+        return [Sample({}, self._value(expr))]
+
+    async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
+        self.ranges.append((expr, start, end, step))
+        count = round((end - start) / step) + 1
+        return [Series({}, [(start + i * step, self._value(expr)) for i in range(count)])]
+
+
+def test_a_calendar_slos_budget_graph_starts_at_its_period_start() -> None:
+    march_1 = datetime(2024, 3, 1, tzinfo=UTC).timestamp()
+    now = march_1 + 10 * 86400 + 1234.0  # 10 days and a bit of March's 31 gone
+    monthly = dataclasses.replace(slo("checkout"), calendar=Calendar(CalendarUnit.MONTH))
+    source = PeriodSource()
+    got = asyncio.run(BurnHistory(source, ManualClock(start=now).now).history(monthly))
+    assert got is not None
+    assert got.budget_from == march_1
+    assert got.budget.window == "calendar month (UTC)"
+    step = math.ceil((now - march_1) / 120)  # 120 points
+    window = format_duration(step)
+    asked = {expr: (start, end) for expr, start, end, _ in source.ranges}
+    ratio = asked[f"(e{window})\n/\n(t{window})"]
+    assert ratio == asked[f"t{window}"]
+    assert ratio[0] == march_1 + step  # the steps tile the period from its start
+    assert len(source.instants) == 2  # the rest of the last step, up to now
+    first_at, _ = got.budget.points[0]
+    assert first_at == march_1 + step
+    last_at, last = got.budget.points[-1]
+    assert last_at == now
+    assert last == pytest.approx(1 - 2 * (now - march_1) / (31 * 86400))

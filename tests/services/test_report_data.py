@@ -53,7 +53,7 @@ class GroupedSource:
 )
 def test_error_ratios(regions: tuple[str, ...], expected: list[tuple[str, float | None]]) -> None:
     got = asyncio.run(error_ratios(GroupedSource(regions), [SHOP], T - 7 * DAY, T))
-    assert got == [Measured(k, SHOP, v) for k, v in expected]
+    assert got == [Measured(k, SHOP, v, (T - 7 * DAY, T)) for k, v in expected]
 
 
 def test_each_episode_onset_from_its_own_group() -> None:
