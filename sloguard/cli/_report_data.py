@@ -20,7 +20,7 @@ from sloguard.durations import format_duration
 from sloguard.engine import group_expr, group_key
 from sloguard.model import SLO
 from sloguard.periods import period_bounds, period_slices, step_ranges
-from sloguard.ports import Source
+from sloguard.ports import Source, asking_as
 from sloguard.records import EpisodeRecord
 from sloguard.report import Graphs, SloReview, onset, review
 
@@ -65,8 +65,9 @@ async def error_ratios(
     none)."""
     out: list[Measured] = []
     for slo in slos:
-        for span in spans(slo, start, end):
-            out += await _measure(source, slo, span)
+        with asking_as(slo.tenant):
+            for span in spans(slo, start, end):
+                out += await _measure(source, slo, span)
     return out
 
 
@@ -232,8 +233,9 @@ async def reviews(
             ratios.update({e.slo: None for e in mine if e.slo not in ratios})
             if slo.group_by and len(ratios) > 1:
                 ratios.pop(slo.name, None)  # the placeholder of a grouped SLO without series
-            began = await onsets(source, slo, mine)
-            drawings = await graphs(source, slo, list(ratios), a, b) if drawn else {}
+            with asking_as(slo.tenant):  # the tenant its evaluations are asked in
+                began = await onsets(source, slo, mine)
+                drawings = await graphs(source, slo, list(ratios), a, b) if drawn else {}
             for key, ratio in ratios.items():
                 episodes = [e for e in mine if e.slo == key]
                 out.append(review(key, slo, ratio, episodes, a, b, began, drawings.get(key)))

@@ -4,12 +4,13 @@ source: a key per group, each episode's onset from its own group's series, a gra
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 
 import pytest
 
 from sloguard.cli._report_data import Measured, error_ratios, graphs, onsets, reviews
-from sloguard.ports import Sample, Series
+from sloguard.ports import QUERY_TENANT, Sample, Series
 from sloguard.records import EpisodeRecord
 from tests.support.sources import DAY, ratio_slo
 
@@ -103,3 +104,30 @@ def test_reviews_give_each_group_its_episodes() -> None:
     assert rows['shop{region="ap"}'].error_ratio is None
     assert rows['shop{region="ap"}'].group == {"region": "ap"}
     assert all(r.graphs is None for r in got)
+
+
+class TenantSource(GroupedSource):
+    """Also records the tenant each query is asked in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tenants: list[str | None] = []
+
+    async def query(self, expr: str, at: float) -> list[Sample]:
+        self.tenants.append(QUERY_TENANT.get())
+        return await super().query(expr, at)
+
+    async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
+        self.tenants.append(QUERY_TENANT.get())
+        return await super().query_range(expr, start, end, step)
+
+
+def test_every_read_of_an_slo_is_asked_in_its_tenant() -> None:
+    """An SLO of another Mimir/Cortex tenant is reported from that tenant's series, as the
+    daemon evaluates it: its ratios, onsets and graphs."""
+    source = TenantSource()
+    mine = dataclasses.replace(SHOP, tenant="team-a")
+    recorded = [EpisodeRecord(id="e1", slo=EU, declared_at=T - DAY, resolved_at=T, peak="SEV2")]
+    asyncio.run(reviews(source, [mine], recorded, T - 7 * DAY, T, drawn=True))
+    assert len(source.tenants) >= 3
+    assert set(source.tenants) == {"team-a"}
