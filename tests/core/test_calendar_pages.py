@@ -18,19 +18,7 @@ from sloguard.notify import _text
 from sloguard.paging import build_notification
 from sloguard.records import Kind, Notification
 from sloguard.spec import load
-
-NATIVE = """
-apiVersion: sloguard/v1
-kind: SLO
-metadata: {name: checkout-monthly}
-spec:
-  service: checkout
-  objective: 99.9
-  indicator:
-    ratio:
-      errors: sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))
-      total: sum(rate(http_requests_total[{{.window}}]))
-"""
+from tests.support.specs import CHECKOUT_MONTHLY as NATIVE
 
 FEB_10 = datetime(2026, 2, 10, tzinfo=UTC).timestamp()  # in a 28-day month
 MARCH_10 = datetime(2026, 3, 10, tzinfo=UTC).timestamp()  # in a 31-day month

@@ -23,19 +23,7 @@ from sloguard.periods import Calendar, CalendarUnit, StepRange, step_ranges
 from sloguard.ports import Sample
 from sloguard.rules import rule_groups
 from sloguard.spec import load
-
-NATIVE = """
-apiVersion: sloguard/v1
-kind: SLO
-metadata: {name: checkout-monthly}
-spec:
-  service: checkout
-  objective: 99.9
-  indicator:
-    ratio:
-      errors: sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))
-      total: sum(rate(http_requests_total[{{.window}}]))
-"""
+from tests.support.specs import CHECKOUT_MONTHLY as NATIVE
 
 OPENSLO = """
 apiVersion: openslo/v1
