@@ -13,8 +13,8 @@ hash), the graphs read the recorded ratios instead of the raw indicator.
 
 A calendar SLO's budget graph starts at its period's start, where its budget resets: a range
 query cannot follow the period start, so it reads the error ratio (and the event rate) over
-each step since the period's start and sums them (``burn.period_budget_line``); it is drawn
-for an ungrouped calendar SLO only.
+each step since the period's start and sums them (``burn.period_budget_line``), each group's
+from the same queries.
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ class BurnHistory:
         windows = sorted({w for t in slo.tiers for w in (t.long_seconds, t.short_seconds)})
         period = slo.period_seconds
         left = (
-            self._calendar_budget(slo, now)
+            self._period_budget(slo, now)
             if slo.calendar is not None
             else self._lines(slo, period, recorded, now - period, now, True)
         )
@@ -169,49 +169,64 @@ class BurnHistory:
             budget, dict(zip(windows, burns, strict=True)), recorded, now, now - self._span
         )
 
-    async def _calendar_budget(self, slo: SLO, now: float) -> Lines:
-        """An ungrouped calendar SLO's budget line (no line for a grouped one)."""
-        return {} if slo.group_by else {(): await self._period_budget(slo, now)}
-
-    async def _period_budget(self, slo: SLO, now: float) -> Line:
-        """A calendar SLO's budget left from its period's start to ``now``: the error ratio and
-        event rate over each step since the start (two range queries), and over the rest of
-        the last step up to ``now`` (two instant queries), summed (``burn.period_budget_line``)."""
+    async def _period_budget(self, slo: SLO, now: float) -> Lines:
+        """A calendar SLO's budget left from its period's start to ``now``, per group: the
+        error ratio and event rate over each step since the start (two range queries), and
+        over the rest of the last step up to ``now`` (two instant queries), summed
+        (``burn.period_budget_line``)."""
         assert slo.calendar is not None
         since, _ = period_bounds(slo.calendar, now)
         # Each step at least the SLO's shortest window, which its scrape interval fills
         step = max(min(slo.window_seconds), math.ceil((now - since) / self._points))
-        steps: list[StepReading] = []
+        steps: dict[Group, list[StepReading]] = {}
         last = since
         for r in step_ranges(slo.calendar, since, now, step):
-            ratios = await self._first(slo.error_ratio_query(format_duration(step)), r, step)
+            ratios = await self._points_of(slo, slo.error_ratio_query(format_duration(step)), r)
             total = slo.total_query(format_duration(step))
-            rates = dict(await self._first(total, r, step)) if total is not None else None
-            steps += [
-                StepReading(t, step, v, None if rates is None else rates.get(t, math.nan))
-                for t, v in ratios
-            ]
+            rates = await self._points_of(slo, total, r) if total is not None else None
+            for group, points in ratios.items():
+                of_group = None if rates is None else dict(rates.get(group, ()))
+                steps.setdefault(group, []).extend(
+                    StepReading(t, step, v, None if of_group is None else of_group.get(t, math.nan))
+                    for t, v in points
+                )
             last = r.last
         if (tail := int(now - last)) >= 1:
-            steps.append(await self._tail(slo, now, tail))
-        return Line(slo.period, period_budget_line(slo, since, steps))
+            for group, reading in (await self._tail(slo, now, tail)).items():
+                steps.setdefault(group, []).append(reading)
+        return {
+            group: Line(slo.period, period_budget_line(slo, since, readings))
+            for group, readings in steps.items()
+        }
 
-    async def _first(self, expr: str, r: StepRange, step: int) -> list[tuple[float, float]]:
-        series = await self._source.query_range(expr, r.first, r.last, step)
-        return [p for s in series[:1] for p in s.points]
+    async def _points_of(
+        self, slo: SLO, expr: str, r: StepRange
+    ) -> dict[Group, list[tuple[float, float]]]:
+        """Each group's points of a range query over ``r`` (the first series when ungrouped)."""
+        series = await self._source.query_range(expr, r.first, r.last, r.step_seconds)
+        return {
+            group_of(slo, s.labels): list(s.points)
+            for s in (series if slo.group_by else series[:1])
+        }
 
-    async def _tail(self, slo: SLO, now: float, seconds: int) -> StepReading:
-        """The step from the last range point to ``now``."""
+    async def _tail(self, slo: SLO, now: float, seconds: int) -> dict[Group, StepReading]:
+        """Each group's step from the last range point to ``now``."""
         window = format_duration(seconds)
-        ratio = await self._source.query(slo.error_ratio_query(window), now)
+        ratios = await self._source.query(slo.error_ratio_query(window), now)
         total = slo.total_query(window)
-        rate = None if total is None else await self._source.query(total, now)
-        return StepReading(
-            now,
-            seconds,
-            ratio[0].value if ratio else math.nan,
-            None if rate is None else (rate[0].value if rate else math.nan),
+        rates = None if total is None else await self._source.query(total, now)
+        rate_of = {group_of(slo, s.labels): s.value for s in (rates or [])}
+        # An ungrouped SLO without an answer still gets its step (no data: NaN).
+        ratio_of: dict[Group, float] = {} if slo.group_by else {(): math.nan}
+        ratio_of.update(
+            {group_of(slo, s.labels): s.value for s in (ratios if slo.group_by else ratios[:1])}
         )
+        return {
+            group: StepReading(
+                now, seconds, ratio, None if rates is None else rate_of.get(group, math.nan)
+            )
+            for group, ratio in ratio_of.items()
+        }
 
 
 def _history(slo: SLO, f: _Fetched, group: Group) -> History:

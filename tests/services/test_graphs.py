@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import math
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -226,3 +227,49 @@ def test_a_calendar_slos_budget_graph_starts_at_its_period_start() -> None:
     last_at, last = got.budget.points[-1]
     assert last_at == now
     assert last == pytest.approx(1 - 2 * (now - march_1) / (31 * 86400))
+
+
+class GroupedPeriodSource(PeriodSource):
+    """PeriodSource's answers for two regions: eu at its errors, us at half of them."""
+
+    SHARE: ClassVar[dict[str, float]] = {"eu": 1.0, "us": 0.5}
+
+    def _scaled(self, expr: str, region: str) -> float:
+        value = self._value(expr)
+        return value if expr.startswith("t") else value * self.SHARE[region]
+
+    async def query(self, expr: str, at: float) -> list[Sample]:
+        if rules.INFO in expr:
+            return []
+        self.instants.append(expr)
+        return [Sample({"region": r}, self._scaled(expr, r)) for r in self.SHARE]
+
+    async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
+        self.ranges.append((expr, start, end, step))
+        count = round((end - start) / step) + 1
+        return [
+            Series({"region": r}, [(start + i * step, self._scaled(expr, r)) for i in range(count)])
+            for r in self.SHARE
+        ]
+
+
+@pytest.mark.parametrize(("region", "burn"), [("eu", 2.0), ("us", 1.0)])
+def test_a_grouped_calendar_slos_groups_each_get_their_budget_graph(
+    region: str, burn: float
+) -> None:
+    march_1 = datetime(2024, 3, 1, tzinfo=UTC).timestamp()
+    now = march_1 + 10 * 86400 + 1234.0
+    monthly = dataclasses.replace(
+        slo("checkout"), calendar=Calendar(CalendarUnit.MONTH), group_by=("region",)
+    )
+    source = GroupedPeriodSource()
+    history = BurnHistory(source, ManualClock(start=now).now)
+    got = asyncio.run(history.history(monthly, {"region": region}))
+    assert got is not None
+    assert got.budget_from == march_1
+    last_at, last = got.budget.points[-1]
+    assert last_at == now
+    assert last == pytest.approx(1 - burn * (now - march_1) / (31 * 86400))
+    asked = len(source.ranges) + len(source.instants)
+    asyncio.run(history.history(monthly, {"region": "eu" if region == "us" else "us"}))
+    assert len(source.ranges) + len(source.instants) == asked  # the other group: cached
