@@ -12,6 +12,7 @@ an ungrouped SLO is the one group ``()``.
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -59,6 +60,31 @@ def evaluate_planned(
     if not groups:
         return [evaluate(slo, {}, None, at)]  # a grouped SLO without any series: NO_DATA
     return [_evaluate_group(sp, g, ratios, totals, at) for g in groups]
+
+
+def inputs_of(sp: SloPlan, recorded: RecordedAnswers) -> bytes | None:
+    """Every number the evaluation of ``sp`` reads, as their exact bits, when that evaluation is
+    a function of those numbers alone (its instant aside); None when it is not, or not simply.
+
+    That holds for an ungrouped rolling SLO read wholly from recorded series, each of whose
+    answers is one plain number (see ``_recorded.by_sloth_id``). A calendar SLO (its period's
+    span moves with the instant), a grouped one, a bucket check, a direct window, a failed
+    query or a missing series: None, and the SLO is evaluated afresh.
+    """
+    slo = sp.slo
+    if slo.group_by or slo.calendar is not None or sp.bucket_check is not None:
+        return None
+    values: list[float] = []
+    for queries in (sp.ratio, sp.total):
+        for w, query in queries.items():
+            by_sid = recorded.get(query) if w in sp.recorded else None
+            if by_sid is None or isinstance(by_sid, SloguardError):
+                return None
+            got = by_sid.get(sp.sloth_id)
+            if type(got) is not float:
+                return None
+            values.append(got)
+    return struct.pack(f"{len(values)}d", *values)
 
 
 def _evaluate_group(
