@@ -72,19 +72,23 @@ def inputs_of(sp: SloPlan, recorded: RecordedAnswers) -> bytes | None:
     query or a missing series: None, and the SLO is evaluated afresh.
     """
     slo = sp.slo
-    if slo.group_by or slo.calendar is not None or sp.bucket_check is not None:
+    if (
+        slo.group_by
+        or slo.calendar is not None
+        or sp.bucket_check is not None
+        or not sp.recorded.issuperset(sp.ratio)
+        or not sp.recorded.issuperset(sp.total)
+    ):
         return None
-    values: list[float] = []
-    for queries in (sp.ratio, sp.total):
-        for w, query in queries.items():
-            by_sid = recorded.get(query) if w in sp.recorded else None
-            if by_sid is None or isinstance(by_sid, SloguardError):
-                return None
-            got = by_sid.get(sp.sloth_id)
-            if type(got) is not float:
-                return None
-            values.append(got)
-    return struct.pack(f"{len(values)}d", *values)
+    sid = sp.sloth_id
+    try:
+        # A failed query (not subscriptable), a missing series (KeyError) or a list of series
+        # (not a float to struct) is each not one plain number.
+        values = [recorded[q][sid] for q in sp.ratio.values()]  # type: ignore[index]
+        values += [recorded[q][sid] for q in sp.total.values()]  # type: ignore[index]
+        return struct.pack(f"{len(values)}d", *values)
+    except (TypeError, KeyError, struct.error):
+        return None
 
 
 def _evaluate_group(
