@@ -23,6 +23,7 @@ COMMANDS = {
     "validate": "python -m bench.bench_validate --runs 3",
     "outbox": "python -m bench.outbox",
     "page": "python -m bench.page --runs 5",
+    "tick-ab": "python -m bench.tick_ab --sizes 10000,50000 --baseline TREE",
 }
 
 
@@ -175,6 +176,45 @@ def profile_section(*results: dict[str, Any] | None) -> list[str]:
     return [*out, ""]
 
 
+_MODES = {
+    "sqlite": "SQLite, objects",
+    "json": "SQLite, JSON",
+    "postgresql": "PostgreSQL, objects",
+}
+
+
+def tick_ab_section(data: dict[str, Any] | None) -> list[str]:
+    """``bench.tick_ab``: the steady recorded tick, this tree against an older one."""
+    out = ["## The steady tick against the tree before, same run", ""]
+    if data is None:
+        return out + _missing("tick-ab")
+    out += _header(data)
+    out += [
+        "Answers canned (objects; JSON through the real client), the state in SQLite or a "
+        "real PostgreSQL. Each run is a fresh subprocess per tree, the trees alternating; the "
+        "figure is the median over runs of each run's median steady tick; ratio: after / "
+        "before. RSS is the process's peak (SQLite rows only).",
+        "",
+        "| SLOs | state, answers | CPU s before | after | ratio | wall s before | after "
+        "| peak RSS MB before | after | runs (CPU s, after) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    rows = {(r["slos"], r["mode"], r["code"]): r for r in data["rows"]}
+    for (slos, mode, code), after in rows.items():
+        if code != "after":
+            continue
+        before = rows.get((slos, mode, "before"), {})
+        ratio = after["cpu"] / before["cpu"] if before.get("cpu") else None
+        runs = ", ".join(_s(r["cpu"]) for r in after["runs"])
+        out.append(
+            f"| {slos:,} | {_MODES.get(mode, mode)} | {_s(before.get('cpu'))} "
+            f"| {_s(after['cpu'])} | {_s(ratio)} | {_s(before.get('wall'))} "
+            f"| {_s(after['wall'])} | {_s(before.get('rss_mb'), 0)} "
+            f"| {_s(after.get('rss_mb'), 0)} | {runs} |"
+        )
+    return [*out, ""]
+
+
 def peer_section(data: dict[str, Any] | None) -> list[str]:
     out = ["## Peer: google's slo-generator, same SLOs, same Prometheus", ""]
     if data is None:
@@ -312,6 +352,7 @@ def render(results: Path) -> str:
             for name in ("before", "after", "before-http", "after-http")
         )
     )
+    out += tick_ab_section(_load(results, "tick-ab"))
     out += peer_section(_load(results, "peer"))
     out += validate_section(_load(results, "validate"))
     out += outbox_section(_load(results, "outbox"))
