@@ -183,12 +183,20 @@ _MODES = {
 }
 
 
-def tick_ab_section(data: dict[str, Any] | None) -> list[str]:
-    """``bench.tick_ab``: the steady recorded tick, this tree against an older one."""
+def tick_ab_section(results: Path) -> list[str]:
+    """``bench.tick_ab``: the steady recorded tick, this tree against an older one (one table
+    per saved run, ``tick-ab-<sizes>.json``)."""
     out = ["## The steady tick against the tree before, same run", ""]
-    if data is None:
+    saved = sorted(results.glob("tick-ab-*.json"))
+    if not saved:
         return out + _missing("tick-ab")
-    out += _header(data)
+    for path in saved:
+        out += _tick_ab_table(json.loads(path.read_text(encoding="utf-8")))
+    return out
+
+
+def _tick_ab_table(data: dict[str, Any]) -> list[str]:
+    out = _header(data)
     out += [
         "Answers canned (objects; JSON through the real client), the state in SQLite or a "
         "real PostgreSQL. Each run is a fresh subprocess per tree, the trees alternating; the "
@@ -196,7 +204,7 @@ def tick_ab_section(data: dict[str, Any] | None) -> list[str]:
         "before. RSS is the process's peak (SQLite rows only).",
         "",
         "| SLOs | state, answers | CPU s before | after | ratio | wall s before | after "
-        "| peak RSS MB before | after | runs (CPU s, after) |",
+        "| peak RSS MB before | after | each run's CPU s: before; after |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     rows = {(r["slos"], r["mode"], r["code"]): r for r in data["rows"]}
@@ -205,7 +213,9 @@ def tick_ab_section(data: dict[str, Any] | None) -> list[str]:
             continue
         before = rows.get((slos, mode, "before"), {})
         ratio = after["cpu"] / before["cpu"] if before.get("cpu") else None
-        runs = ", ".join(_s(r["cpu"]) for r in after["runs"])
+        runs = "; ".join(
+            ", ".join(_s(r["cpu"]) for r in side.get("runs", [])) for side in (before, after)
+        )
         out.append(
             f"| {slos:,} | {_MODES.get(mode, mode)} | {_s(before.get('cpu'))} "
             f"| {_s(after['cpu'])} | {_s(ratio)} | {_s(before.get('wall'))} "
@@ -352,7 +362,7 @@ def render(results: Path) -> str:
             for name in ("before", "after", "before-http", "after-http")
         )
     )
-    out += tick_ab_section(_load(results, "tick-ab"))
+    out += tick_ab_section(results)
     out += peer_section(_load(results, "peer"))
     out += validate_section(_load(results, "validate"))
     out += outbox_section(_load(results, "outbox"))

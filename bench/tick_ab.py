@@ -8,9 +8,9 @@ and bench are imported), alternating before/after run by run so that load on a s
 hits both alike. Modes: ``sqlite`` is ``bench.profile_tick`` (answers canned as objects, the
 state in SQLite; peak RSS too), ``json`` the same with ``--http`` (Prometheus's JSON through the
 real client), ``postgresql`` is ``bench.ha_tick --setups postgresql`` (a real PostgreSQL from
-harness.pgserver). Each figure is the median of the runs' medians of steady ticks; the ratio
-is after / before from the same run. ``TREE`` is a checkout of an older sloguard, e.g.
-``git worktree add /tmp/sloguard-before <commit>``.
+harness.pgserver). Saved as ``tick-ab-<sizes>.json``. Each figure is the median of the runs'
+medians of steady ticks; the ratio is after / before from the same run. ``TREE`` is a checkout
+of an older sloguard, e.g. ``git worktree add /tmp/sloguard-before <commit>``.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             for code, _ in trees:
                 rows.append(row(size, mode, code, runs[code]))
     common.save(
-        "tick-ab",
+        "tick-ab-" + args.sizes.replace(",", "-"),
         {"rows": rows, "load_after": " ".join(f"{x:.2f}" for x in os.getloadavg())},
         args.out,
         module="bench.tick_ab",

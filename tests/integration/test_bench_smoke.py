@@ -102,7 +102,7 @@ def test_tick_ab_against_a_baseline_tree(tmp_path: Path) -> None:
     argv = ["--sizes", "10", "--modes", "sqlite,json", "--runs", "1", "--ticks", "1"]
     argv += ["--baseline", str(common.ROOT), "--out", str(tmp_path)]
     assert tick_ab.main(argv) == 0
-    data = json.loads((tmp_path / "tick-ab.json").read_text())
+    data = json.loads((tmp_path / "tick-ab-10.json").read_text())
     assert [(r["mode"], r["code"]) for r in data["rows"]] == [
         ("sqlite", "before"),
         ("sqlite", "after"),
