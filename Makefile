@@ -126,6 +126,8 @@ soak: $(VENV)/.installed prometheus postgresql  ## every fault injected into a r
 
 BENCH_VENV ?= .bench-venv
 BENCH_PAGE_RUNS ?= 5
+# An older checkout (git worktree add) that bench.tick_ab also runs, alternating, for a ratio.
+BENCH_BASELINE ?=
 
 $(BENCH_VENV)/bin/slo-generator:  # the peer, in its own venv: never a sloguard dependency
 	$(PYTHON) -m venv $(BENCH_VENV)
@@ -138,6 +140,7 @@ bench: deps $(BENCH_VENV)/bin/slo-generator  ## benchmarks, one after the other 
 	$(PY) -m bench.bench_validate --runs 3
 	$(PY) -m bench.outbox
 	$(PY) -m bench.profile_tick
+	$(PY) -m bench.tick_ab --sizes 10000,50000 $(if $(BENCH_BASELINE),--baseline $(BENCH_BASELINE))
 	$(PY) -m bench.ui
 	$(PY) -m bench.report
 

@@ -23,6 +23,7 @@ COMMANDS = {
     "validate": "python -m bench.bench_validate --runs 3",
     "outbox": "python -m bench.outbox",
     "page": "python -m bench.page --runs 5",
+    "tick-ab": "python -m bench.tick_ab --sizes 10000,50000 --baseline TREE",
 }
 
 
@@ -175,6 +176,55 @@ def profile_section(*results: dict[str, Any] | None) -> list[str]:
     return [*out, ""]
 
 
+_MODES = {
+    "sqlite": "SQLite, objects",
+    "json": "SQLite, JSON",
+    "postgresql": "PostgreSQL, objects",
+}
+
+
+def tick_ab_section(results: Path) -> list[str]:
+    """``bench.tick_ab``: the steady recorded tick, this tree against an older one (one table
+    per saved run, ``tick-ab-<sizes>.json``)."""
+    out = ["## The steady tick against the tree before, same run", ""]
+    saved = sorted(results.glob("tick-ab-*.json"))
+    if not saved:
+        return out + _missing("tick-ab")
+    for path in saved:
+        out += _tick_ab_table(json.loads(path.read_text(encoding="utf-8")))
+    return out
+
+
+def _tick_ab_table(data: dict[str, Any]) -> list[str]:
+    out = _header(data)
+    out += [
+        "Answers canned (objects; JSON through the real client), the state in SQLite or a "
+        "real PostgreSQL. Each run is a fresh subprocess per tree, the trees alternating; the "
+        "figure is the median over runs of each run's median steady tick; ratio: after / "
+        "before. RSS is the process's peak (SQLite rows only).",
+        "",
+        "| SLOs | state, answers | CPU s before | after | ratio | wall s before | after "
+        "| peak RSS MB before | after | each run's CPU s: before; after |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    rows = {(r["slos"], r["mode"], r["code"]): r for r in data["rows"]}
+    for (slos, mode, code), after in rows.items():
+        if code != "after":
+            continue
+        before = rows.get((slos, mode, "before"), {})
+        ratio = after["cpu"] / before["cpu"] if before.get("cpu") else None
+        runs = "; ".join(
+            ", ".join(_s(r["cpu"]) for r in side.get("runs", [])) for side in (before, after)
+        )
+        out.append(
+            f"| {slos:,} | {_MODES.get(mode, mode)} | {_s(before.get('cpu'))} "
+            f"| {_s(after['cpu'])} | {_s(ratio)} | {_s(before.get('wall'))} "
+            f"| {_s(after['wall'])} | {_s(before.get('rss_mb'), 0)} "
+            f"| {_s(after.get('rss_mb'), 0)} | {runs} |"
+        )
+    return [*out, ""]
+
+
 def peer_section(data: dict[str, Any] | None) -> list[str]:
     out = ["## Peer: google's slo-generator, same SLOs, same Prometheus", ""]
     if data is None:
@@ -312,6 +362,7 @@ def render(results: Path) -> str:
             for name in ("before", "after", "before-http", "after-http")
         )
     )
+    out += tick_ab_section(results)
     out += peer_section(_load(results, "peer"))
     out += validate_section(_load(results, "validate"))
     out += outbox_section(_load(results, "outbox"))

@@ -12,6 +12,7 @@ an ungrouped SLO is the one group ``()``.
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -59,6 +60,35 @@ def evaluate_planned(
     if not groups:
         return [evaluate(slo, {}, None, at)]  # a grouped SLO without any series: NO_DATA
     return [_evaluate_group(sp, g, ratios, totals, at) for g in groups]
+
+
+def inputs_of(sp: SloPlan, recorded: RecordedAnswers) -> bytes | None:
+    """Every number the evaluation of ``sp`` reads, as their exact bits, when that evaluation is
+    a function of those numbers alone (its instant aside); None when it is not, or not simply.
+
+    That holds for an ungrouped rolling SLO read wholly from recorded series, each of whose
+    answers is one plain number (see ``_recorded.by_sloth_id``). A calendar SLO (its period's
+    span moves with the instant), a grouped one, a bucket check, a direct window, a failed
+    query or a missing series: None, and the SLO is evaluated afresh.
+    """
+    slo = sp.slo
+    if (
+        slo.group_by
+        or slo.calendar is not None
+        or sp.bucket_check is not None
+        or not sp.recorded.issuperset(sp.ratio)
+        or not sp.recorded.issuperset(sp.total)
+    ):
+        return None
+    sid = sp.sloth_id
+    try:
+        # A failed query (not subscriptable), a missing series (KeyError) or a list of series
+        # (not a float to struct) is each not one plain number.
+        values = [recorded[q][sid] for q in sp.ratio.values()]  # type: ignore[index]
+        values += [recorded[q][sid] for q in sp.total.values()]  # type: ignore[index]
+        return struct.pack(f"{len(values)}d", *values)
+    except (TypeError, KeyError, struct.error):
+        return None
 
 
 def _evaluate_group(

@@ -14,11 +14,11 @@ from collections.abc import Hashable, Sequence
 from typing import TypeVar, cast
 
 from sloguard.burn import Evaluation
-from sloguard.engine._ask import DEFAULT_CONCURRENCY, Answer, ask
+from sloguard.engine._ask import DEFAULT_CONCURRENCY, Answer, Answers, RecordedAnswers, ask
 from sloguard.engine._combine import ask_combined
 from sloguard.engine._crossing import Probes, crossed
-from sloguard.engine._decode import evaluate_planned
-from sloguard.engine._memo import PerSlo
+from sloguard.engine._decode import evaluate_planned, inputs_of
+from sloguard.engine._memo import PerSlo, Verdicts
 from sloguard.engine._plan import Plan, SloPlan, at_instant, combine, plan_slo
 from sloguard.engine._recorded import (
     Fingerprint,
@@ -46,7 +46,8 @@ class Engine:
 
     Memos (all by SLO identity or equal value, all dropped with the engine): each SLO's direct
     plan and recording-rule fingerprint, its recorded plan per setting, the last recorded plan
-    of the whole fleet, and the shared series names and window sets of recorded plans.
+    of the whole fleet, the shared series names and window sets of recorded plans, and each
+    SLO's last evaluation with the recorded numbers it was made from (:class:`Verdicts`).
     """
 
     def __init__(self) -> None:
@@ -56,6 +57,7 @@ class Engine:
         # The last recorded plan per tenant (see _last_recorded_plan).
         self._last: dict[str | None, tuple[tuple[SLO, ...], Recorded, float, Plan]] = {}
         self._interned: dict[Hashable, Hashable] = {}
+        self._verdicts = Verdicts()
 
     def plan(self, slos: Sequence[SLO], at: float | None = None) -> Plan:
         """Plan the queries of ``slos``; an expression shared by several SLOs is asked once.
@@ -147,7 +149,9 @@ class Engine:
                 the_plan = self._last_recorded_plan(slos, found, direct_max, tenant)
                 if any(s.calendar is not None for s in slos):
                     the_plan = combine(at_instant(sp, at) for sp in the_plan.slos)
-                return await run(the_plan, source, at, concurrency=concurrency)
+                return await run(
+                    the_plan, source, at, concurrency=concurrency, verdicts=self._verdicts
+                )
         return await run(self.plan(slos, at), source, at, concurrency=concurrency)
 
     async def crossed(
@@ -209,11 +213,17 @@ class Engine:
 
 
 async def run(
-    the_plan: Plan, source: Source, at: float, *, concurrency: int = DEFAULT_CONCURRENCY
+    the_plan: Plan,
+    source: Source,
+    at: float,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    verdicts: Verdicts | None = None,
 ) -> list[Evaluation]:
     """Ask every distinct query once at ``at`` (one combined query per SLO, see
     :mod:`sloguard.engine._combine`), then evaluate each SLO (input order; groups of a
-    grouped SLO sorted by their label values)."""
+    grouped SLO sorted by their label values). With ``verdicts``, an SLO whose recorded
+    numbers did not change since the last run gets its last evaluation at ``at``."""
     names = the_plan.recorded
     semaphore = asyncio.Semaphore(concurrency)
     sids = {sp.sloth_id: sp.sloth_id for sp in the_plan.slos if sp.recorded}
@@ -235,8 +245,24 @@ async def run(
     del answered, split
     out: list[Evaluation] = []
     for sp in the_plan.slos:
-        out.extend(evaluate_planned(sp, answers, at, recorded=recorded))
+        out.extend(_evaluate(sp, answers, at, recorded, verdicts))
     return out
+
+
+def _evaluate(
+    sp: SloPlan, answers: Answers, at: float, recorded: RecordedAnswers, verdicts: Verdicts | None
+) -> list[Evaluation]:
+    """:func:`evaluate_planned`, or the last evaluation of ``sp`` again (at ``at``) when it
+    was made from the same numbers (see :func:`sloguard.engine._decode.inputs_of`)."""
+    inputs = inputs_of(sp, recorded) if verdicts is not None and sp.recorded else None
+    if inputs is None or verdicts is None:
+        return evaluate_planned(sp, answers, at, recorded=recorded)
+    last = verdicts.get(sp, inputs, at)
+    if last is not None:
+        return [last]
+    made = evaluate_planned(sp, answers, at, recorded=recorded)
+    verdicts.put(sp, inputs, made[0])
+    return made
 
 
 def auto_direct_windows(slos: Sequence[SLO]) -> int:

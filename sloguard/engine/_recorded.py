@@ -132,17 +132,18 @@ def by_sloth_id(samples: list[Sample], sids: Mapping[str, str], grouped: set[str
     not one more copy per answer; series of other SLOs (no one reads them) are left out.
     ``grouped`` holds the ids of grouped SLOs.
     """
-    split: dict[str, list[Sample]] = {}
+    one: dict[str, Sample] = {}  # the first series of each SLO: for nearly all, its only one
+    several: dict[str, list[Sample]] = {}
     for sample in samples:
         sid = sids.get(sample.labels.get("sloth_id", ""))
         if sid is None:
             continue
-        got = split.get(sid)
-        if got is None:
-            split[sid] = [sample]
+        if sid in one:
+            several.setdefault(sid, [one[sid]]).append(sample)
         else:
-            got.append(sample)
-    out: Split = {}
-    for sid, series in split.items():
-        out[sid] = series[0].value if len(series) == 1 and sid not in grouped else series
+            one[sid] = sample
+    out: Split = {sid: sample.value for sid, sample in one.items()}
+    for sid in grouped.intersection(one):
+        out[sid] = [one[sid]]
+    out.update(several)
     return out

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bench import bench_validate, common, cost, outbox, page, profile_tick, report
+from bench import bench_validate, common, cost, outbox, page, profile_tick, report, tick_ab
 
 pytestmark = pytest.mark.prometheus
 
@@ -95,3 +95,21 @@ def test_profile_tick_on_canned_answers(tmp_path: Path, extra: list[str], name: 
     assert report.main(["--results", str(tmp_path), "--out", str(out)]) == 0
     answers = "JSON" if extra else "objects"
     assert f"| after | {answers} | 10 |" in out.read_text()
+
+
+def test_tick_ab_against_a_baseline_tree(tmp_path: Path) -> None:
+    """Both trees run (here the same one twice), alternating; the report shows the ratio."""
+    argv = ["--sizes", "10", "--modes", "sqlite,json", "--runs", "1", "--ticks", "1"]
+    argv += ["--baseline", str(common.ROOT), "--out", str(tmp_path)]
+    assert tick_ab.main(argv) == 0
+    data = json.loads((tmp_path / "tick-ab-10.json").read_text())
+    assert [(r["mode"], r["code"]) for r in data["rows"]] == [
+        ("sqlite", "before"),
+        ("sqlite", "after"),
+        ("json", "before"),
+        ("json", "after"),
+    ]
+    out = tmp_path / "benchmarks.md"
+    assert report.main(["--results", str(tmp_path), "--out", str(out)]) == 0
+    assert "| 10 | SQLite, objects |" in out.read_text()
+    assert "| 10 | SQLite, JSON |" in out.read_text()

@@ -332,6 +332,24 @@ def test_a_seen_state_carries_the_budget_it_was_evaluated_with(
     assert store.load_states() == {"search": full}
 
 
+def test_many_seen_states_each_keep_their_own_values(store: AnyStore) -> None:
+    """Idle keys are written together (PostgreSQL: one statement for all): each key gets its
+    own last_at and budget, None included, and keys not seen keep theirs."""
+    keys = ["a", "b", "c", "d"]
+    for key in keys:
+        store.commit_many([(EpisodeState(slo=key, last_at=1000.0), [], [])], at=1000.0)
+    seen = [
+        EpisodeState(slo="a", last_at=1030.0, last_budget_remaining=0.25),
+        EpisodeState(slo="b", last_at=1030.5, last_budget_remaining=None),
+        EpisodeState(slo="c", last_at=1031.0, last_budget_remaining=-0.5),
+    ]
+    assert store.commit_many([], 1030.0, seen=seen) == []
+    assert store.load_states() == {
+        **{s.slo: s for s in seen},
+        "d": EpisodeState(slo="d", last_at=1000.0),
+    }
+
+
 def test_a_version_2_database_gains_the_last_evaluation_column(tmp_path: Path) -> None:
     path = tmp_path / "v2.db"
     db = sqlite3.connect(path)
