@@ -155,15 +155,21 @@ class KillAtCreate:
     def __init__(self, slack: SlackWebReceiver) -> None:
         self._slack = slack
         self._proc: subprocess.Popen[str] | None = None
+        self._watched = threading.Event()
         self._killed = threading.Event()
         slack.on_arrival = self._on_arrival
 
     def watch(self, proc: subprocess.Popen[str]) -> None:
         self._proc = proc
+        self._watched.set()
 
     def _on_arrival(self, _: Receiver, arrival: Arrival) -> None:
+        # A daemon may ask for its channel before the test has handed it over (a quiet machine
+        # starts it and ticks within milliseconds): hold Slack's answer until it has.
+        if not arrival.path.endswith("conversations.create") or not self._watched.wait(30):
+            return
         proc = self._proc
-        if arrival.path.endswith("conversations.create") and proc and not self._killed.is_set():
+        if proc and not self._killed.is_set():
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)
             self._killed.set()
