@@ -1,5 +1,6 @@
 """What a tick records of its keys, the same on SQLite and PostgreSQL: the state rows, the
-episode history, the transitions and the outbox rows, and reading the states back.
+episode history, the transitions and the outbox rows, and reading the states and the due
+outbox rows back.
 
 Written once with SQLite's ``?`` marks; each store builds its :class:`Statements` with its
 own marks (the PostgreSQL store with ``%s``), as for the history and notifier-state queries.
@@ -14,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from sloguard.lifecycle import EpisodeState, Event
-from sloguard.records import OutboxRow
+from sloguard.records import OutboxRow, Pending
 
 _SORTED_JSON = json.JSONEncoder(sort_keys=True)
 
@@ -123,6 +124,28 @@ def states(rows: Iterable[Sequence[Any]]) -> dict[str, EpisodeState]:
             state = replace(state, last_at=seen, last_budget_remaining=budget)
         out[state.slo] = state
     return out
+
+
+# The columns of a due outbox row, in the order :func:`pending` reads them.
+PENDING_COLUMNS = (
+    "id, notifier, episode_id, event_id, kind, slo, severity, payload, attempts, created_at"
+)
+
+
+def pending(r: Sequence[Any]) -> Pending:
+    """A due outbox row selected as :data:`PENDING_COLUMNS`."""
+    return Pending(
+        id=r[0],
+        notifier=r[1],
+        episode_id=r[2],
+        event_id=r[3],
+        kind=r[4],
+        slo=r[5],
+        severity=r[6],
+        payload=json.loads(r[7]),
+        attempts=r[8],
+        created_at=r[9],
+    )
 
 
 def _transition(e: Event) -> tuple[Any, ...]:

@@ -197,8 +197,7 @@ class PostgresStore:
         held = None if self.fence is None else list(self.fence.epochs)
         with self._transaction() as cur:
             rows = cur.execute(
-                "SELECT id, notifier, episode_id, event_id, kind, slo, severity, payload, "
-                "attempts, created_at FROM outbox AS o "
+                f"SELECT {recorded.PENDING_COLUMNS} FROM outbox AS o "  # noqa: S608  # nosec B608
                 "WHERE status = 'pending' AND next_attempt_at <= %s "
                 "AND (%s::int[] IS NULL OR shard = ANY(%s::int[])) AND NOT EXISTS ("
                 "  SELECT 1 FROM outbox AS p WHERE p.notifier = o.notifier"
@@ -206,21 +205,7 @@ class PostgresStore:
                 "ORDER BY id LIMIT %s",
                 (now, held, held, limit),
             ).fetchall()
-        return [
-            Pending(
-                id=r[0],
-                notifier=r[1],
-                episode_id=r[2],
-                event_id=r[3],
-                kind=r[4],
-                slo=r[5],
-                severity=r[6],
-                payload=json.loads(r[7]),
-                attempts=r[8],
-                created_at=r[9],
-            )
-            for r in rows
-        ]
+        return [recorded.pending(r) for r in rows]
 
     def next_due_at(self) -> float | None:
         """When the earliest pending row (of a held shard, with a fence) becomes due, or None."""

@@ -177,29 +177,14 @@ class Store:
         """
         with self._errors():
             rows = self._db.execute(
-                "SELECT id, notifier, episode_id, event_id, kind, slo, severity, payload, "
-                "attempts, created_at FROM outbox AS o "
+                f"SELECT {recorded.PENDING_COLUMNS} FROM outbox AS o "  # noqa: S608  # nosec B608
                 "WHERE status = 'pending' AND next_attempt_at <= ? AND NOT EXISTS ("
                 "  SELECT 1 FROM outbox AS p WHERE p.notifier = o.notifier"
                 "  AND p.episode_id = o.episode_id AND p.status = 'pending' AND p.id < o.id) "
                 "ORDER BY id LIMIT ?",
                 (now, limit),
             ).fetchall()
-        return [
-            Pending(
-                id=r[0],
-                notifier=r[1],
-                episode_id=r[2],
-                event_id=r[3],
-                kind=r[4],
-                slo=r[5],
-                severity=r[6],
-                payload=json.loads(r[7]),
-                attempts=r[8],
-                created_at=r[9],
-            )
-            for r in rows
-        ]
+        return [recorded.pending(r) for r in rows]
 
     def next_due_at(self) -> float | None:
         """When the earliest pending row becomes due (for the daemon's sleep), or None."""
