@@ -79,7 +79,7 @@ class Notifier(Protocol):
     receiver accepted it."""
 
     name: str  # the config's name, e.g. "pd"
-    integration: str  # "pagerduty" | "opsgenie" | "webhook" | "slack": a bounded metric label
+    integration: str  # the config's ``type`` ("pagerduty", "slack_app", ...): a bounded label
 
     @property
     def rate_limit_key(self) -> str | None:
@@ -87,7 +87,9 @@ class Notifier(Protocol):
         ...
 
     @property
-    def rate_limit_per_minute(self) -> int | None: ...
+    def rate_limit_per_minute(self) -> int | None:
+        """The budget of one :attr:`rate_limit_key`; None: no limit of ours (a 429 tells)."""
+        ...
 
     async def send(self, notification: Notification) -> None: ...
 

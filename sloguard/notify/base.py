@@ -1,10 +1,21 @@
-"""What every notifier config shares. The record a notifier delivers is
+"""What every notifier shares: the fields of its config (:class:`NotifierConfigBase`) and the
+tail of its constructor, its rate limit, ``repr``, HTTP call and per-episode memory
+(:class:`HttpNotifier`). The record a notifier delivers is
 :class:`sloguard.records.Notification`; the port it implements is :class:`sloguard.ports.Notifier`.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable, Mapping
+from typing import Any, Generic, TypeVar
+
+import httpx
 from pydantic import BaseModel, ConfigDict, Field
+
+from sloguard.notify import _http
+from sloguard.ports import MemoryNotifierState, NotifierState
+from sloguard.records import Notification
 
 
 class NotifierConfigBase(BaseModel):
@@ -14,3 +25,105 @@ class NotifierConfigBase(BaseModel):
 
     name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9_]*[a-z0-9])?$", max_length=63)
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+
+ConfigT = TypeVar("ConfigT", bound=NotifierConfigBase)
+
+
+def rate_limit_bucket(integration: str, credential: str) -> str:
+    """The rate-limit bucket of the deliveries that share ``credential`` (a key, a token, a
+    URL): the integration and a short hash, never the credential itself, which would end up
+    in logs and metrics."""
+    return f"{integration}:" + hashlib.sha256(credential.encode()).hexdigest()[:12]
+
+
+class HttpNotifier(Generic[ConfigT]):
+    """The parts of a :class:`sloguard.ports.Notifier` that do not depend on the vendor.
+
+    A subclass sets ``integration`` and, where its contract documents them,
+    ``rate_limit_per_minute`` (the budget of one :attr:`rate_limit_key`) and
+    ``retry_after_429_seconds`` (the wait to hint on a 429 without ``Retry-After``); overrides
+    :meth:`_transient` where its contract's retry rule is not :func:`_http.vendor_transient`;
+    and writes ``send``.
+    """
+
+    integration: str  # a bounded metric label, e.g. "pagerduty"
+    rate_limit_per_minute: int | None = None
+    retry_after_429_seconds: float | None = None
+
+    def __init__(
+        self,
+        config: ConfigT,
+        client: httpx.AsyncClient,
+        *,
+        secrets: Iterable[str | None] = (),
+        secret_url: str | None = None,
+        rate_limit_on: str | None = None,
+        shown: Mapping[str, str] | None = None,
+        state: NotifierState | None = None,
+    ) -> None:
+        """``secrets`` (and ``secret_url``, the URL every call goes to when it is a
+        credential) are redacted from logs and errors from now on. Deliveries whose
+        ``rate_limit_on`` is the same share one rate limit; None: no limit of ours, the
+        vendor's 429 says when. ``shown`` is what ``repr`` shows besides the name (never a
+        secret). ``state`` is the per-episode memory of a notifier making several calls for
+        one notification (default: in memory; the single-call notifiers never use it)."""
+        self.name = config.name
+        self._config = config
+        self._client = client
+        self._url_is_secret = secret_url is not None
+        self._shown = dict(shown or {})
+        self._state: NotifierState = state if state is not None else MemoryNotifierState()
+        self.rate_limit_key = (
+            None if rate_limit_on is None else rate_limit_bucket(self.integration, rate_limit_on)
+        )
+        for secret in secrets:
+            if secret:
+                _http.register_secret(secret)
+        if secret_url is not None:
+            _http.register_secret(secret_url, is_url=True)
+
+    def __repr__(self) -> str:
+        shown = "".join(f", {key}={value!r}" for key, value in self._shown.items())
+        return f"{type(self).__name__}(name={self.name!r}{shown})"
+
+    def _transient(self, status: int) -> bool:
+        """Whether an HTTP ``status`` is worth retrying (the vendor's documented rule)."""
+        return _http.vendor_transient(status)
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        *,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """One call to the vendor (:func:`_http.call`) with this notifier's client, timeout,
+        retry rule and 429 hint; ``what`` (no secrets) follows the integration and the name
+        in messages."""
+        return await _http.call(
+            self._client,
+            method,
+            url,
+            what=f"{self.integration} {self.name!r} {what}",
+            timeout_seconds=self._config.timeout_seconds,
+            transient=self._transient,
+            json=json,
+            content=content,
+            headers=headers,
+            params=params,
+            default_retry_after=self.retry_after_429_seconds,
+            secret_url=self._url_is_secret,
+        )
+
+    def _load(self, n: Notification) -> dict[str, Any]:
+        """What this notifier did so far for ``n``'s episode."""
+        return self._state.notifier_state(self.name, n.episode_id)
+
+    def _save(self, n: Notification, state: Mapping[str, Any]) -> None:
+        """Remember ``state`` for ``n``'s episode, as soon as the vendor accepted a step."""
+        self._state.save_notifier_state(self.name, n.episode_id, state, n.at)

@@ -34,7 +34,7 @@ from sloguard.action_items import ActionItem, EditedPostmortem
 from sloguard.errors import PermanentDeliveryError
 from sloguard.notify import _adf, _http
 from sloguard.notify._text import headline, truncate
-from sloguard.notify.base import NotifierConfigBase
+from sloguard.notify.base import HttpNotifier, NotifierConfigBase
 from sloguard.ports import NotifierState
 from sloguard.records import Kind, Notification
 
@@ -203,8 +203,11 @@ class JiraClient:
         return key
 
 
-class JiraNotifier:
+class JiraNotifier(HttpNotifier[JiraConfig]):
+    """Its calls go through :class:`JiraClient`, which the action-item push shares."""
+
     integration = "jira"
+    rate_limit_per_minute = RATE_LIMIT_PER_MINUTE  # per site and account
 
     def __init__(
         self,
@@ -214,24 +217,14 @@ class JiraNotifier:
         api_token: str,
         state: NotifierState,
     ) -> None:
-        self.name = config.name
-        self._config = config
-        self._jira = JiraClient(config, client, api_token=api_token)
-        self._state = state
-        self._bucket = (
-            "jira:" + hashlib.sha256(f"{config.url}{config.email}".encode()).hexdigest()[:12]
+        super().__init__(
+            config,
+            client,
+            rate_limit_on=f"{config.url}{config.email}",
+            shown={"url": config.url},
+            state=state,
         )
-
-    def __repr__(self) -> str:
-        return f"JiraNotifier(name={self.name!r}, url={self._config.url!r})"
-
-    @property
-    def rate_limit_key(self) -> str | None:
-        return self._bucket
-
-    @property
-    def rate_limit_per_minute(self) -> int | None:
-        return RATE_LIMIT_PER_MINUTE
+        self._jira = JiraClient(config, client, api_token=api_token)
 
     async def send(self, notification: Notification) -> None:
         n = notification
@@ -240,7 +233,7 @@ class JiraNotifier:
         if n.kind.budget:
             await self._send_budget(n)
             return
-        state = self._state.notifier_state(self.name, n.episode_id)
+        state = self._load(n)
         if "issue" not in state:
             state["issue"] = await self._jira.ensure(
                 episode_label(n.episode_id), ticket_body(n, self._config)
@@ -259,7 +252,7 @@ class JiraNotifier:
 
     async def _send_budget(self, n: Notification) -> None:
         """A freeze issue per exhaustion, the SLO key's other budget events as comments."""
-        state = self._state.notifier_state(self.name, n.episode_id)
+        state = self._load(n)
         if n.kind is Kind.BUDGET_EXHAUSTED and state.get("freeze") != n.event_id:
             key = await self._jira.ensure(episode_label(n.event_id), freeze_body(n, self._config))
             state = {"issue": key, "freeze": n.event_id, "posted": [n.event_id]}
@@ -277,9 +270,6 @@ class JiraNotifier:
             and self._config.postmortem is not None
             and n.severity in ("SEV1", "SEV2")
         )
-
-    def _save(self, n: Notification, state: dict[str, Any]) -> None:
-        self._state.save_notifier_state(self.name, n.episode_id, state, n.at)
 
 
 def action_label(episode_id: str, item: ActionItem) -> str:

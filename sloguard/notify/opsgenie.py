@@ -40,7 +40,7 @@ from sloguard.notify._text import (
     headline,
     truncate,
 )
-from sloguard.notify.base import NotifierConfigBase
+from sloguard.notify.base import HttpNotifier, NotifierConfigBase
 from sloguard.records import Kind, Notification
 
 OgPriority = Literal["P1", "P2", "P3", "P4", "P5"]
@@ -200,42 +200,27 @@ def alert_path(identifier: str, action: str) -> str:
     return f"/v2/alerts/{quote(identifier, safe='')}/{action}"
 
 
-class OpsgenieNotifier:
+class OpsgenieNotifier(HttpNotifier[OpsgenieConfig]):
+    """No rate limit of ours: Opsgenie throttles per plan and domain; 429 tells us when."""
+
     integration = "opsgenie"
 
     def __init__(self, config: OpsgenieConfig, client: httpx.AsyncClient, *, api_key: str) -> None:
-        self.name = config.name
-        self._config = config
-        self._client = client
+        self._base = config.base_url()
+        super().__init__(config, client, secrets=[api_key], shown={"url": self._base})
         self._headers = {
             "Authorization": f"GenieKey {api_key}",
             "Accept": "application/json",
         }
-        self._base = config.base_url()
-        _http.register_secret(api_key)
 
-    def __repr__(self) -> str:
-        return f"OpsgenieNotifier(name={self.name!r}, url={self._base!r})"
+    def _transient(self, status: int) -> bool:
+        """501 (not implemented) will not change on a retry (the official Go SDK's rule)."""
+        return status != 501 and _http.vendor_transient(status)
 
-    @property
-    def rate_limit_key(self) -> str | None:
-        return None  # Opsgenie throttles per plan and domain; 429 tells us when
-
-    @property
-    def rate_limit_per_minute(self) -> int | None:
-        return None
-
-    async def _call(self, method: str, path: str, body: dict[str, Any], what: str) -> None:
-        await _http.call(
-            self._client,
-            method,
-            self._base + path,
-            what=f"opsgenie {self.name!r} {what}",
-            timeout_seconds=self._config.timeout_seconds,
-            transient=lambda status: status != 501 and _http.vendor_transient(status),
-            json=body,
-            headers=self._headers,
-            params={"identifierType": "alias"} if path != "/v2/alerts" else None,
+    async def _alert_request(self, method: str, path: str, body: dict[str, Any], what: str) -> None:
+        params = {"identifierType": "alias"} if path != "/v2/alerts" else None
+        await self._request(
+            method, self._base + path, what, json=body, headers=self._headers, params=params
         )
 
     async def send(self, notification: Notification) -> None:
@@ -245,23 +230,23 @@ class OpsgenieNotifier:
         if n.kind is Kind.RESOLVED:
             body = close_payload(n, self._config)
             key = alias(n)
-            await self._call("POST", alert_path(key, "close"), body, f"close {key}")
+            await self._alert_request("POST", alert_path(key, "close"), body, f"close {key}")
             stale = bounded_key(n.episode_id + STALE_SUFFIX, ALIAS_MAX)
-            await self._call("POST", alert_path(stale, "close"), body, f"close {stale}")
+            await self._alert_request("POST", alert_path(stale, "close"), body, f"close {stale}")
             return
         if n.kind is Kind.BUDGET_RECOVERED:
             key = alias(n)
             body = close_payload(n, self._config)
-            await self._call("POST", alert_path(key, "close"), body, f"close {key}")
+            await self._alert_request("POST", alert_path(key, "close"), body, f"close {key}")
             return
         body = build_payload(n, self._config)
-        await self._call("POST", "/v2/alerts", body, f"create {body['alias']}")
+        await self._alert_request("POST", "/v2/alerts", body, f"create {body['alias']}")
         if n.kind is Kind.ESCALATED:
             if self._config.api == "jsm":
                 note = {"note": body.get("note", "Escalated"), "source": body["source"]}
                 path = alert_path(body["alias"], "notes")
-                await self._call("POST", path, note, f"note {body['alias']}")
+                await self._alert_request("POST", path, note, f"note {body['alias']}")
             else:
                 path = alert_path(body["alias"], "priority")
                 prio = {"priority": body["priority"]}
-                await self._call("PUT", path, prio, f"priority {body['alias']}")
+                await self._alert_request("PUT", path, prio, f"priority {body['alias']}")

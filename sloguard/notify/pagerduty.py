@@ -20,16 +20,14 @@ dedup semantics). What sloguard relies on:
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, Literal
 
 import httpx
 from pydantic import Field
 
 from sloguard.durations import iso_time
-from sloguard.notify import _http
 from sloguard.notify._text import bounded_key, budget_line_key, headline, truncate
-from sloguard.notify.base import NotifierConfigBase
+from sloguard.notify.base import HttpNotifier, NotifierConfigBase
 from sloguard.records import Kind, Notification
 
 PdSeverity = Literal["critical", "error", "warning", "info"]
@@ -182,34 +180,22 @@ def stale_resolve_payload(notification: Notification) -> dict[str, Any]:
     return {"event_action": "resolve", "dedup_key": key}
 
 
-def routing_key_hash(routing_key: str) -> str:
-    """Rate-limit bucket name: never the key itself, which would end up in logs and metrics."""
-    return "pagerduty:" + hashlib.sha256(routing_key.encode()).hexdigest()[:12]
-
-
-class PagerDutyNotifier:
+class PagerDutyNotifier(HttpNotifier[PagerDutyConfig]):
     integration = "pagerduty"
+    rate_limit_per_minute = RATE_LIMIT_PER_MINUTE  # per routing key
+    retry_after_429_seconds = RETRY_AFTER_429_SECONDS
 
     def __init__(
         self, config: PagerDutyConfig, client: httpx.AsyncClient, *, routing_key: str
     ) -> None:
-        self.name = config.name
-        self._config = config
-        self._client = client
+        super().__init__(
+            config,
+            client,
+            secrets=[routing_key],
+            rate_limit_on=routing_key,
+            shown={"url": config.url},
+        )
         self._routing_key = routing_key
-        self._bucket = routing_key_hash(routing_key)
-        _http.register_secret(routing_key)
-
-    def __repr__(self) -> str:
-        return f"PagerDutyNotifier(name={self.name!r}, url={self._config.url!r})"
-
-    @property
-    def rate_limit_key(self) -> str | None:
-        return self._bucket
-
-    @property
-    def rate_limit_per_minute(self) -> int | None:
-        return RATE_LIMIT_PER_MINUTE
 
     async def send(self, notification: Notification) -> None:
         if notification.kind is Kind.DEESCALATED:
@@ -218,13 +204,10 @@ class PagerDutyNotifier:
         if notification.kind is Kind.RESOLVED:
             bodies.append(stale_resolve_payload(notification))
         for body in bodies:
-            await _http.call(
-                self._client,
+            await self._request(
                 "POST",
                 self._config.url,
-                what=f"pagerduty {self.name!r} {body['event_action']} {body['dedup_key']}",
-                timeout_seconds=self._config.timeout_seconds,
+                f"{body['event_action']} {body['dedup_key']}",
                 json={"routing_key": self._routing_key, **body},
                 headers={"Accept": "application/json"},
-                default_retry_after=RETRY_AFTER_429_SECONDS,
             )

@@ -11,15 +11,13 @@ the lesser evil compared with losing it.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, Literal
 
 import httpx
 from pydantic import model_validator
 
-from sloguard.notify import _http
 from sloguard.notify._text import facts, headline, truncate
-from sloguard.notify.base import NotifierConfigBase
+from sloguard.notify.base import HttpNotifier, NotifierConfigBase
 from sloguard.records import Kind, Notification
 
 HEADER_MAX = 150
@@ -144,37 +142,20 @@ def build_payload(notification: Notification, config: SlackConfig) -> dict[str, 
     return {"text": truncate(line, TEXT_MAX), "blocks": blocks[:50]}
 
 
-class SlackNotifier:
+class SlackNotifier(HttpNotifier[SlackConfig]):
     integration = "slack"
+    rate_limit_per_minute = RATE_LIMIT_PER_MINUTE  # per webhook URL
 
     def __init__(self, config: SlackConfig, client: httpx.AsyncClient, *, url: str) -> None:
-        self.name = config.name
-        self._config = config
-        self._client = client
+        super().__init__(config, client, secret_url=url, rate_limit_on=url)
         self._url = url
-        self._bucket = "slack:" + hashlib.sha256(url.encode()).hexdigest()[:12]
-        _http.register_secret(url, is_url=True)
-
-    def __repr__(self) -> str:
-        return f"SlackNotifier(name={self.name!r})"
-
-    @property
-    def rate_limit_key(self) -> str | None:
-        return self._bucket
-
-    @property
-    def rate_limit_per_minute(self) -> int | None:
-        return RATE_LIMIT_PER_MINUTE
 
     async def send(self, notification: Notification) -> None:
         if notification.kind is Kind.DEESCALATED:
             return  # not routed here (notify.SEVERITY_FOLLOWERS): a pager never hears "less"
-        await _http.call(
-            self._client,
+        await self._request(
             "POST",
             self._url,
-            what=f"slack {self.name!r} {notification.kind.value} {notification.episode_id}",
-            timeout_seconds=self._config.timeout_seconds,
+            f"{notification.kind.value} {notification.episode_id}",
             json=build_payload(notification, self._config),
-            secret_url=True,
         )

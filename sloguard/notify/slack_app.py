@@ -25,7 +25,6 @@ relies on:
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any, Literal
@@ -34,14 +33,13 @@ import httpx
 from pydantic import Field
 
 from sloguard.errors import PermanentDeliveryError, TransientDeliveryError
-from sloguard.notify import _http
 from sloguard.notify._incident_text import (
     announcement,
     first_message,
     topic,
     transition_message,
 )
-from sloguard.notify.base import NotifierConfigBase
+from sloguard.notify.base import HttpNotifier, NotifierConfigBase
 from sloguard.ports import NotifierState
 from sloguard.records import Kind, Notification, incident_channel_name
 
@@ -103,12 +101,10 @@ def invitees(n: Notification, state: Mapping[str, Any]) -> list[str]:
     return users
 
 
-def token_hash(token: str) -> str:
-    return "slack_app:" + hashlib.sha256(token.encode()).hexdigest()[:12]
-
-
-class SlackAppNotifier:
+class SlackAppNotifier(HttpNotifier[SlackAppConfig]):
     integration = "slack_app"
+    rate_limit_per_minute = RATE_LIMIT_PER_MINUTE  # per bot token
+    retry_after_429_seconds = RETRY_AFTER_429_SECONDS
 
     def __init__(
         self,
@@ -118,29 +114,20 @@ class SlackAppNotifier:
         token: str,
         state: NotifierState,
     ) -> None:
-        self.name = config.name
-        self._config = config
-        self._client = client
+        super().__init__(
+            config,
+            client,
+            secrets=[token],
+            rate_limit_on=token,
+            shown={"url": config.url},
+            state=state,
+        )
         self._token = token
-        self._state = state
-        self._bucket = token_hash(token)
-        _http.register_secret(token)
-
-    def __repr__(self) -> str:
-        return f"SlackAppNotifier(name={self.name!r}, url={self._config.url!r})"
-
-    @property
-    def rate_limit_key(self) -> str | None:
-        return self._bucket
-
-    @property
-    def rate_limit_per_minute(self) -> int | None:
-        return RATE_LIMIT_PER_MINUTE
 
     # --- one notification ---------------------------------------------------------------------
     async def send(self, notification: Notification) -> None:
         n = notification
-        state = self._state.notifier_state(self.name, n.episode_id)
+        state = self._load(n)
         try:
             if "channel" not in state:
                 state["channel"] = await self._open_channel(n)
@@ -163,9 +150,6 @@ class SlackAppNotifier:
                 await self._call("conversations.setTopic", channel=channel, topic=topic(n))
         except SlackCallError as exc:
             raise delivery_error(self.name, exc) from None
-
-    def _save(self, n: Notification, state: dict[str, Any]) -> None:
-        self._state.save_notifier_state(self.name, n.episode_id, state, n.at)
 
     def _setup_steps(
         self, n: Notification, channel: str, state: Mapping[str, Any]
@@ -256,29 +240,23 @@ class SlackAppNotifier:
     # --- the wire -----------------------------------------------------------------------------
     async def _call(self, method: str, **args: Any) -> dict[str, Any]:
         """A write method: JSON body, bearer token."""
-        response = await _http.call(
-            self._client,
+        response = await self._request(
             "POST",
             f"{self._config.url.rstrip('/')}/{method}",
-            what=f"slack_app {self.name!r} {method}",
-            timeout_seconds=self._config.timeout_seconds,
+            method,
             json=args,
             headers=self._headers("application/json; charset=utf-8"),
-            default_retry_after=RETRY_AFTER_429_SECONDS,
         )
         return self._envelope(method, response)
 
     async def _call_get(self, method: str, params: Mapping[str, str]) -> dict[str, Any]:
         """A read method: query string (these methods take no JSON body)."""
-        response = await _http.call(
-            self._client,
+        response = await self._request(
             "GET",
             f"{self._config.url.rstrip('/')}/{method}",
-            what=f"slack_app {self.name!r} {method}",
-            timeout_seconds=self._config.timeout_seconds,
+            method,
             params=params,
             headers=self._headers(None),
-            default_retry_after=RETRY_AFTER_429_SECONDS,
         )
         return self._envelope(method, response)
 

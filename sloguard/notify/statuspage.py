@@ -22,15 +22,13 @@ statuses, metadata, rate limits). What sloguard relies on:
 
 from __future__ import annotations
 
-import hashlib
 import string
 from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from sloguard.notify import _http
-from sloguard.notify.base import NotifierConfigBase
+from sloguard.notify.base import HttpNotifier, NotifierConfigBase
 from sloguard.ports import NotifierState
 from sloguard.records import Kind, Notification
 
@@ -87,11 +85,6 @@ class StatuspageConfig(NotifierConfigBase):
     templates: StatusTemplates = Field(default_factory=StatusTemplates)
 
 
-def transient(status: int) -> bool:
-    """420 is Statuspage's older rate-limit status (contract ``420_vs_429``)."""
-    return status in (408, 420, 429) or 500 <= status <= 599
-
-
 def published(n: Notification, config: StatuspageConfig) -> bool:
     return n.severity in config.publish and bool(n.status_component)
 
@@ -144,8 +137,10 @@ def update_body(n: Notification, config: StatuspageConfig) -> dict[str, Any]:
     }
 
 
-class StatuspageNotifier:
+class StatuspageNotifier(HttpNotifier[StatuspageConfig]):
     integration = "statuspage"
+    rate_limit_per_minute = RATE_LIMIT_PER_MINUTE  # per API key
+    retry_after_429_seconds = RETRY_AFTER_SECONDS
 
     def __init__(
         self,
@@ -155,30 +150,25 @@ class StatuspageNotifier:
         api_key: str,
         state: NotifierState,
     ) -> None:
-        self.name = config.name
-        self._config = config
-        self._client = client
+        super().__init__(
+            config,
+            client,
+            secrets=[api_key],
+            rate_limit_on=api_key,
+            shown={"page_id": config.page_id},
+            state=state,
+        )
         self._api_key = api_key
-        self._state = state
-        self._bucket = "statuspage:" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
-        _http.register_secret(api_key)
 
-    def __repr__(self) -> str:
-        return f"StatuspageNotifier(name={self.name!r}, page_id={self._config.page_id!r})"
-
-    @property
-    def rate_limit_key(self) -> str | None:
-        return self._bucket
-
-    @property
-    def rate_limit_per_minute(self) -> int | None:
-        return RATE_LIMIT_PER_MINUTE
+    def _transient(self, status: int) -> bool:
+        """420 is Statuspage's older rate-limit status (contract ``420_vs_429``)."""
+        return status in (408, 420, 429) or 500 <= status <= 599
 
     async def send(self, notification: Notification) -> None:
         n = notification
         if not n.status_component or n.kind is Kind.STALE:
             return  # no public component, or nothing customers need to know
-        state = self._state.notifier_state(self.name, n.episode_id)
+        state = self._load(n)
         if n.event_id in state.get("posted", []):
             return
         known = state.get("incident_id")
@@ -186,7 +176,7 @@ class StatuspageNotifier:
             return  # below the publish line, and nothing published yet
         if known is not None:
             path = f"incidents/{known}"
-            await self._request("PATCH", path, update_body(n, self._config), n)
+            await self._page_request("PATCH", path, update_body(n, self._config), n)
             incident = str(known)
         else:
             # Not recorded: either never opened, or opened by this very notification before a
@@ -195,18 +185,19 @@ class StatuspageNotifier:
             if found is None and n.kind is Kind.RESOLVED:
                 return  # never published: nothing to close
             if found is None:
-                body = await self._request("POST", "incidents", open_body(n, self._config), n)
+                body = await self._page_request("POST", "incidents", open_body(n, self._config), n)
                 found = str(body["id"])
             elif n.kind is Kind.RESOLVED:  # the record was lost: close what the page shows
-                await self._request("PATCH", f"incidents/{found}", update_body(n, self._config), n)
+                closing = update_body(n, self._config)
+                await self._page_request("PATCH", f"incidents/{found}", closing, n)
             incident = found
         state["incident_id"] = incident
         state["posted"] = [*state.get("posted", []), n.event_id]
-        self._state.save_notifier_state(self.name, n.episode_id, state, n.at)
+        self._save(n, state)
 
     async def _find(self, n: Notification) -> str | None:
         """The episode's unresolved incident, by metadata (after a crash before the save)."""
-        found = await self._request(
+        found = await self._page_request(
             "GET", "incidents/unresolved", None, n, params={"page": "1", "per_page": "100"}
         )
         for incident in found if isinstance(found, list) else []:
@@ -215,7 +206,7 @@ class StatuspageNotifier:
                 return str(incident["id"])
         return None
 
-    async def _request(
+    async def _page_request(
         self,
         method: str,
         path: str,
@@ -225,16 +216,12 @@ class StatuspageNotifier:
         params: dict[str, str] | None = None,
     ) -> Any:
         url = f"{self._config.url.rstrip('/')}/pages/{self._config.page_id}/{path}"
-        response = await _http.call(
-            self._client,
+        response = await self._request(
             method,
             url,
-            what=f"statuspage {self.name!r} {method} {path} ({n.kind.value} {n.episode_id})",
-            timeout_seconds=self._config.timeout_seconds,
-            transient=transient,
+            f"{method} {path} ({n.kind.value} {n.episode_id})",
             json=body,
             params=params,
             headers={"Authorization": f"OAuth {self._api_key}", "Accept": "application/json"},
-            default_retry_after=RETRY_AFTER_SECONDS,
         )
         return response.json()

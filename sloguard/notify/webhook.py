@@ -36,9 +36,8 @@ from pydantic import Field, model_validator
 
 from sloguard.durations import iso_time
 from sloguard.errors import ConfigError, Location, Problem
-from sloguard.notify import _http
 from sloguard.notify._text import bounded_key, details_markdown, headline, truncate
-from sloguard.notify.base import NotifierConfigBase
+from sloguard.notify.base import HttpNotifier, NotifierConfigBase
 from sloguard.records import Kind, Notification
 
 Preset = Literal["generic", "incident_io", "rootly", "firehydrant"]
@@ -267,7 +266,7 @@ def build_headers(
     return headers
 
 
-class WebhookNotifier:
+class WebhookNotifier(HttpNotifier[WebhookConfig]):
     integration = "webhook"
 
     def __init__(
@@ -280,31 +279,18 @@ class WebhookNotifier:
         auth_token: str | None = None,
         now: Callable[[], float] = time.time,
     ) -> None:
-        self.name = config.name
-        self._config = config
-        self._client = client
+        url_is_secret = config.url is None
+        super().__init__(
+            config,
+            client,
+            secrets=[secret, auth_token],
+            secret_url=url if url_is_secret else None,
+            shown={"preset": config.preset, "url": "<secret>" if url_is_secret else url},
+        )
         self._url = url
-        self._url_is_secret = config.url is None
         self._key = decode_secret(secret) if secret is not None else None
         self._auth = f"Bearer {auth_token}" if auth_token else None
         self._now = now
-        for value in (secret, auth_token):
-            if value:
-                _http.register_secret(value)
-        if self._url_is_secret:
-            _http.register_secret(url, is_url=True)
-
-    def __repr__(self) -> str:
-        shown = "<secret>" if self._url_is_secret else self._url
-        return f"WebhookNotifier(name={self.name!r}, preset={self._config.preset!r}, url={shown!r})"
-
-    @property
-    def rate_limit_key(self) -> str | None:
-        return None
-
-    @property
-    def rate_limit_per_minute(self) -> int | None:
-        return None
 
     async def send(self, notification: Notification) -> None:
         if notification.kind is Kind.DEESCALATED:
@@ -313,14 +299,5 @@ class WebhookNotifier:
         headers = build_headers(notification, body, key=self._key, now=self._now())
         if self._auth:
             headers["Authorization"] = self._auth
-        await _http.call(
-            self._client,
-            "POST",
-            self._url,
-            what=f"webhook {self.name!r} {EVENT_TYPES[notification.kind]} "
-            f"{webhook_id(notification)}",
-            timeout_seconds=self._config.timeout_seconds,
-            content=body,
-            headers=headers,
-            secret_url=self._url_is_secret,
-        )
+        what = f"{EVENT_TYPES[notification.kind]} {webhook_id(notification)}"
+        await self._request("POST", self._url, what, content=body, headers=headers)
