@@ -15,6 +15,7 @@ from sloguard.durations import human_duration, iso_time, seconds_or_none
 from sloguard.records import Kind, Notification
 
 ELLIPSIS = "…"
+STALE_SUFFIX = ":stale"
 _THRESHOLD_KEY = re.compile(r"^(SEV[123])\s+(\S+?)/(\S+)$")
 
 
@@ -42,6 +43,24 @@ def budget_line_key(n: Notification) -> str:
     above it, the two events sharing the key while the other lines keep their own."""
     line = n.threshold_percent if n.threshold_percent is not None else 0.0
     return f"{n.episode_id}:{line:g}"
+
+
+def alert_key(n: Notification, limit: int) -> str:
+    """The pager-side key of ``n``'s alert (PagerDuty ``dedup_key``, Opsgenie ``alias``, an
+    incident webhook's dedup key), at most ``limit`` characters: the episode id, so a repeat
+    or an escalation never opens a second alert; the episode's stale alert its own
+    (:func:`stale_key`), so resolving it never closes the page; each line of a budget its own
+    (:func:`budget_line_key`)."""
+    if n.kind.budget:
+        return bounded_key(budget_line_key(n), limit)
+    if n.kind is Kind.STALE:
+        return stale_key(n.episode_id, limit)
+    return bounded_key(n.episode_id, limit)
+
+
+def stale_key(episode_id: str, limit: int) -> str:
+    """The key of an episode's stale alert, closed together with the episode."""
+    return bounded_key(episode_id + STALE_SUFFIX, limit)
 
 
 def _fmt_percent(value: float) -> str:

@@ -33,11 +33,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sloguard.notify import _http
 from sloguard.notify._text import (
-    bounded_key,
-    budget_line_key,
+    alert_key,
     details_markdown,
     facts,
     headline,
+    stale_key,
     truncate,
 )
 from sloguard.notify.base import HttpNotifier, NotifierConfigBase
@@ -61,7 +61,6 @@ ENTITY_MAX = 512
 SOURCE_MAX = 100
 NOTE_MAX = 25000
 RESPONDERS_MAX = 50
-STALE_SUFFIX = ":stale"
 # A budget line asks the team to act, below any burn page (the routes choose who hears it).
 BUDGET_PRIORITY: dict[Kind, OgPriority] = {
     Kind.BUDGET_THRESHOLD_CROSSED: "P4",
@@ -122,10 +121,8 @@ def priority_for(notification: Notification, config: OpsgenieConfig) -> OgPriori
 
 
 def alias(notification: Notification) -> str:
-    if notification.kind.budget:
-        return bounded_key(budget_line_key(notification), ALIAS_MAX)
-    suffix = STALE_SUFFIX if notification.kind is Kind.STALE else ""
-    return bounded_key(notification.episode_id + suffix, ALIAS_MAX)
+    """The alert's key (:func:`~sloguard.notify._text.alert_key`), as PagerDuty's."""
+    return alert_key(notification, ALIAS_MAX)
 
 
 def tags(notification: Notification, config: OpsgenieConfig) -> list[str]:
@@ -231,7 +228,7 @@ class OpsgenieNotifier(HttpNotifier[OpsgenieConfig]):
             body = close_payload(n, self._config)
             key = alias(n)
             await self._alert_request("POST", alert_path(key, "close"), body, f"close {key}")
-            stale = bounded_key(n.episode_id + STALE_SUFFIX, ALIAS_MAX)
+            stale = stale_key(n.episode_id, ALIAS_MAX)
             await self._alert_request("POST", alert_path(stale, "close"), body, f"close {stale}")
             return
         if n.kind is Kind.BUDGET_RECOVERED:

@@ -26,7 +26,7 @@ import httpx
 from pydantic import Field
 
 from sloguard.durations import iso_time
-from sloguard.notify._text import bounded_key, budget_line_key, headline, truncate
+from sloguard.notify._text import alert_key, headline, stale_key, truncate
 from sloguard.notify.base import HttpNotifier, NotifierConfigBase
 from sloguard.records import Kind, Notification
 
@@ -43,7 +43,6 @@ SUMMARY_MAX = 1024
 DEDUP_KEY_MAX = 255
 RATE_LIMIT_PER_MINUTE = 120
 RETRY_AFTER_429_SECONDS = 30.0
-STALE_SUFFIX = ":stale"
 # A budget line is a warning to act on, not a page at night (the routes choose who hears it).
 BUDGET_SEVERITY: dict[Kind, PdSeverity] = {
     Kind.BUDGET_THRESHOLD_CROSSED: "warning",
@@ -89,13 +88,9 @@ def severity_for(notification: Notification, config: PagerDutyConfig) -> PdSever
 
 
 def dedup_key(notification: Notification) -> str:
-    """The episode id; a stale alert gets its own key so resolving it never closes the page,
-    and each line of a budget its own (:func:`~sloguard.notify._text.budget_line_key`)."""
-    if notification.kind.budget:
-        return bounded_key(budget_line_key(notification), DEDUP_KEY_MAX)
-    if notification.kind is Kind.STALE:
-        return bounded_key(notification.episode_id + STALE_SUFFIX, DEDUP_KEY_MAX)
-    return bounded_key(notification.episode_id, DEDUP_KEY_MAX)
+    """The alert's key (:func:`~sloguard.notify._text.alert_key`): the episode id, the
+    episode's stale alert its own, each line of a budget its own."""
+    return alert_key(notification, DEDUP_KEY_MAX)
 
 
 def custom_details(notification: Notification) -> dict[str, Any]:
@@ -176,7 +171,7 @@ def build_payload(notification: Notification, config: PagerDutyConfig) -> dict[s
 
 def stale_resolve_payload(notification: Notification) -> dict[str, Any]:
     """On RESOLVED, also close the episode's stale alert (a no-op 202 when none is open)."""
-    key = bounded_key(notification.episode_id + STALE_SUFFIX, DEDUP_KEY_MAX)
+    key = stale_key(notification.episode_id, DEDUP_KEY_MAX)
     return {"event_action": "resolve", "dedup_key": key}
 
 

@@ -36,7 +36,7 @@ from pydantic import Field, model_validator
 
 from sloguard.durations import iso_time
 from sloguard.errors import ConfigError, Location, Problem
-from sloguard.notify._text import bounded_key, details_markdown, headline, truncate
+from sloguard.notify._text import alert_key, details_markdown, headline, truncate
 from sloguard.notify.base import HttpNotifier, NotifierConfigBase
 from sloguard.records import Kind, Notification
 
@@ -58,7 +58,7 @@ FIREHYDRANT_LEVEL = {"SEV1": "FATAL", "SEV2": "ERROR", "SEV3": "WARN"}
 FIREHYDRANT_PRIORITY = {"SEV1": "HIGH", "SEV2": "HIGH", "SEV3": "LOW"}
 FIREHYDRANT_KEY_MAX = 255
 FIREHYDRANT_SUMMARY_MAX = 255
-STALE_SUFFIX = ":stale"
+KEY_MAX = 255  # the presets' dedup keys (incident.io, Rootly)
 
 
 class WebhookConfig(NotifierConfigBase):
@@ -156,10 +156,6 @@ def _generic(n: Notification) -> dict[str, Any]:
     return {"type": EVENT_TYPES[n.kind], "timestamp": iso_time(n.at), "data": data}
 
 
-def _dedup(n: Notification, limit: int = 255) -> str:
-    return bounded_key(n.episode_id + (STALE_SUFFIX if n.kind is Kind.STALE else ""), limit)
-
-
 def _metadata(n: Notification) -> dict[str, Any]:
     return {
         "event_type": EVENT_TYPES[n.kind],
@@ -184,7 +180,7 @@ def _incident_io(n: Notification) -> dict[str, Any]:
     body: dict[str, Any] = {
         "title": headline(n),
         "description": details_markdown(n),
-        "deduplication_key": _dedup(n),
+        "deduplication_key": alert_key(n, KEY_MAX),
         "status": "resolved" if n.kind is Kind.RESOLVED else "firing",
         "metadata": _metadata(n),
     }
@@ -197,7 +193,7 @@ def _rootly(n: Notification) -> dict[str, Any]:
     body: dict[str, Any] = {
         "title": headline(n),
         "description": details_markdown(n),
-        "external_id": _dedup(n),
+        "external_id": alert_key(n, KEY_MAX),
         "state": "resolved" if n.kind is Kind.RESOLVED else "triggered",
         "severity": n.severity,
         "labels": _metadata(n),
@@ -223,7 +219,7 @@ def _firehydrant(n: Notification) -> dict[str, Any]:
         "body": details_markdown(n),
         "status": "CLOSED" if resolved else "OPEN",
         "level": "INFO" if resolved else level,
-        "idempotency_key": _dedup(n, FIREHYDRANT_KEY_MAX),
+        "idempotency_key": alert_key(n, FIREHYDRANT_KEY_MAX),
         "tags": tags,
         "links": links,
         "annotations": {
