@@ -106,12 +106,14 @@ async def call(
     params: Mapping[str, str] | None = None,
     default_retry_after: float | None = None,
     secret_url: bool = False,
+    now: Callable[[], float] = time.time,
 ) -> httpx.Response:
     """Send one request; return the 2xx response or raise a DeliveryError.
 
     ``what`` names the call in messages (``"pagerduty 'pd' trigger"``); it must not contain
     secrets. Redirects are never followed: a webhook that redirects is misconfigured, and
-    following it would re-send a signed body to an address nobody configured.
+    following it would re-send a signed body to an address nobody configured. ``now`` (unix
+    seconds) measures a ``Retry-After`` HTTP-date when the answer has no ``Date`` header.
     """
     try:
         response = await client.request(
@@ -155,7 +157,7 @@ async def call(
     if transient(status):
         retry_after = parse_retry_after(
             response.headers.get("retry-after"),
-            now=time.time(),
+            now=now(),
             date_header=response.headers.get("date"),
         )
         if retry_after is None and status == 429:

@@ -1,5 +1,5 @@
 """What every notifier shares: the fields of its config (:class:`NotifierConfigBase`) and the
-tail of its constructor, its rate limit, ``repr``, HTTP call and per-episode memory
+tail of its constructor, its rate limit, ``repr``, clock, HTTP call and per-episode memory
 (:class:`HttpNotifier`). The record a notifier delivers is
 :class:`sloguard.records.Notification`; the port it implements is :class:`sloguard.ports.Notifier`.
 """
@@ -7,7 +7,8 @@ tail of its constructor, its rate limit, ``repr``, HTTP call and per-episode mem
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 import httpx
@@ -61,18 +62,22 @@ class HttpNotifier(Generic[ConfigT]):
         rate_limit_on: str | None = None,
         shown: Mapping[str, str] | None = None,
         state: NotifierState | None = None,
+        now: Callable[[], float] = time.time,
     ) -> None:
         """``secrets`` (and ``secret_url``, the URL every call goes to when it is a
         credential) are redacted from logs and errors from now on. Deliveries whose
         ``rate_limit_on`` is the same share one rate limit; None: no limit of ours, the
         vendor's 429 says when. ``shown`` is what ``repr`` shows besides the name (never a
         secret). ``state`` is the per-episode memory of a notifier making several calls for
-        one notification (default: in memory; the single-call notifiers never use it)."""
+        one notification (default: in memory; the single-call notifiers never use it).
+        ``now`` is the wall clock the vendor sees (unix seconds): a webhook's signed timestamp,
+        a ``Retry-After`` date; injected so tests take no real time."""
         self.name = config.name
         self._config = config
         self._client = client
         self._url_is_secret = secret_url is not None
         self._shown = dict(shown or {})
+        self._now = now
         self._state: NotifierState = state if state is not None else MemoryNotifierState()
         self.rate_limit_key = (
             None if rate_limit_on is None else rate_limit_bucket(self.integration, rate_limit_on)
@@ -118,6 +123,7 @@ class HttpNotifier(Generic[ConfigT]):
             params=params,
             default_retry_after=self.retry_after_429_seconds,
             secret_url=self._url_is_secret,
+            now=self._now,
         )
 
     def _load(self, n: Notification) -> dict[str, Any]:

@@ -282,11 +282,11 @@ class WebhookNotifier(HttpNotifier[WebhookConfig]):
             secrets=[secret, auth_token],
             secret_url=url if url_is_secret else None,
             shown={"preset": config.preset, "url": "<secret>" if url_is_secret else url},
+            now=now,
         )
         self._url = url
         self._key = decode_secret(secret) if secret is not None else None
         self._auth = f"Bearer {auth_token}" if auth_token else None
-        self._now = now
 
     async def send(self, notification: Notification) -> None:
         if notification.kind is Kind.DEESCALATED:

@@ -5,6 +5,8 @@ ones each notifier had before the base existed, so folding them into one place c
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 
 import httpx
@@ -13,6 +15,7 @@ from pydantic import TypeAdapter
 
 from sloguard.errors import DeliveryError, TransientDeliveryError
 from sloguard.notify import NotifierConfig, build_notifier
+from sloguard.notify.webhook import WebhookNotifier
 from sloguard.ports import Notifier
 from tests.support.incident import incident_note
 from tests.support.notify import GENIE_KEY, ROUTING_KEY, SLACK_PATH, WEBHOOK_SECRET, run
@@ -150,3 +153,24 @@ def test_failures_name_the_notifier_and_follow_its_retry_rule(integration: str) 
     too_many = refusals[429]
     assert isinstance(too_many, TransientDeliveryError)
     assert too_many.retry_after_seconds == hint
+
+
+def test_an_http_date_retry_after_is_measured_on_the_notifiers_clock() -> None:
+    """Without a ``Date`` header, ``Retry-After: <HTTP-date>`` counts from the injected clock,
+    the one the webhook signs its timestamps with, not from the machine's."""
+    now = 1_700_000_000.0
+    later = format_datetime(datetime.fromtimestamp(now + 90, UTC), usegmt=True)
+    answer = httpx.MockTransport(lambda _: httpx.Response(429, headers={"Retry-After": later}))
+    config = ADAPTER.validate_python(CONFIGS["webhook"])
+    url = "https://hooks.example/x"
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=answer) as client:
+            notifier = WebhookNotifier(
+                config, client, url=url, secret=WEBHOOK_SECRET, now=lambda: now
+            )
+            await notifier.send(incident_note())
+
+    with pytest.raises(TransientDeliveryError) as caught:
+        run(go())
+    assert caught.value.retry_after_seconds == 90.0
