@@ -76,22 +76,15 @@ def build_notifier(
     label = f"notifier {config.name!r}"
     memory = state if state is not None else MemoryNotifierState()
     if isinstance(config, JiraConfig):
-        jira_token = read_secret(
-            file=config.api_token_file,
-            env=config.api_token_env,
-            what=f"{label}: api_token",
-            where=loc,
-        ).get_secret_value()
+        jira_token = _secret(
+            config.api_token_file, config.api_token_env, f"{label}: api_token", loc
+        )
         return JiraNotifier(config, client, api_token=jira_token, state=memory)
     if isinstance(config, StatuspageConfig):
-        sp_key = read_secret(
-            file=config.api_key_file, env=config.api_key_env, what=f"{label}: api_key", where=loc
-        ).get_secret_value()
+        sp_key = _secret(config.api_key_file, config.api_key_env, f"{label}: api_key", loc)
         return StatuspageNotifier(config, client, api_key=sp_key, state=memory)
     if isinstance(config, SlackAppConfig):
-        bot_token = read_secret(
-            file=config.token_file, env=config.token_env, what=f"{label}: token", where=loc
-        ).get_secret_value()
+        bot_token = _secret(config.token_file, config.token_env, f"{label}: token", loc)
         if not _BOT_TOKEN.match(bot_token):
             raise ConfigError(
                 Problem(
@@ -101,19 +94,9 @@ def build_notifier(
                     field="token",
                 )
             )
-        return SlackAppNotifier(
-            config,
-            client,
-            token=bot_token,
-            state=memory,
-        )
+        return SlackAppNotifier(config, client, token=bot_token, state=memory)
     if isinstance(config, PagerDutyConfig):
-        key = read_secret(
-            file=config.routing_key_file,
-            env=config.routing_key_env,
-            what=f"{label}: routing_key",
-            where=loc,
-        ).get_secret_value()
+        key = _secret(config.routing_key_file, config.routing_key_env, f"{label}: routing_key", loc)
         if not _ROUTING_KEY.match(key):
             raise ConfigError(
                 Problem(
@@ -125,25 +108,17 @@ def build_notifier(
             )
         return PagerDutyNotifier(config, client, routing_key=key)
     if isinstance(config, OpsgenieConfig):
-        api_key = read_secret(
-            file=config.api_key_file, env=config.api_key_env, what=f"{label}: api_key", where=loc
-        ).get_secret_value()
+        api_key = _secret(config.api_key_file, config.api_key_env, f"{label}: api_key", loc)
         return OpsgenieNotifier(config, client, api_key=api_key)
     if isinstance(config, WebhookConfig):
         url = config.url or _read_url(config.url_file, config.url_env, f"{label}: url", loc)
         secret = None
         if config.secret_file or config.secret_env:
-            secret = read_secret(
-                file=config.secret_file, env=config.secret_env, what=f"{label}: secret", where=loc
-            ).get_secret_value()
+            secret = _secret(config.secret_file, config.secret_env, f"{label}: secret", loc)
         token = None
         if config.auth_token_file or config.auth_token_env:
-            token = read_secret(
-                file=config.auth_token_file,
-                env=config.auth_token_env,
-                what=f"{label}: auth_token",
-                where=loc,
-            ).get_secret_value()
+            what = f"{label}: auth_token"
+            token = _secret(config.auth_token_file, config.auth_token_env, what, loc)
         try:
             return WebhookNotifier(config, client, url=url, secret=secret, auth_token=token)
         except ConfigError as exc:
@@ -153,8 +128,14 @@ def build_notifier(
     return SlackNotifier(config, client, url=url)
 
 
+def _secret(file: str | None, env: str | None, what: str, loc: Location) -> str:
+    """The secret from ``file`` or the environment variable ``env``, read now, once; a
+    ConfigError naming ``what`` (never the value) when it is missing or empty."""
+    return read_secret(file=file, env=env, what=what, where=loc).get_secret_value()
+
+
 def _read_url(file: str | None, env: str | None, what: str, loc: Location) -> str:
-    url = read_secret(file=file, env=env, what=what, where=loc).get_secret_value()
+    url = _secret(file, env, what, loc)
     if not _URL.match(url):
         raise ConfigError(
             Problem(loc, f"{what}: the secret read is not an http(s) URL", field="url")
