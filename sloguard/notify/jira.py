@@ -32,10 +32,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sloguard.action_items import ActionItem, EditedPostmortem
 from sloguard.errors import PermanentDeliveryError
-from sloguard.notify import _adf, _http
+from sloguard.notify import _adf
 from sloguard.notify._text import headline, truncate
 from sloguard.notify.base import HttpNotifier, NotifierConfigBase
-from sloguard.ports import NotifierState
+from sloguard.ports import MemoryNotifierState, NotifierState
 from sloguard.records import Kind, Notification
 
 SUMMARY_MAX = 254  # "send <= 254 to be safe" (contract: 255 itself is ambiguous)
@@ -162,52 +162,12 @@ def postmortem_body(n: Notification, config: JiraConfig) -> dict[str, Any]:
     return {"fields": fields}
 
 
-class JiraClient:
-    """The three calls sloguard makes, with auth, errors and the search-before-create rule."""
-
-    def __init__(self, config: JiraConfig, client: httpx.AsyncClient, *, api_token: str) -> None:
-        self._config = config
-        self._client = client
-        basic = base64.b64encode(f"{config.email}:{api_token}".encode()).decode()
-        self._auth = f"Basic {basic}"
-        _http.register_secret(api_token)
-        _http.register_secret(basic)
-
-    async def request(self, method: str, path: str, body: Any, what: str) -> Any:
-        response = await _http.call(
-            self._client,
-            method,
-            f"{self._config.url.rstrip('/')}/rest/api/3/{path}",
-            what=f"jira {self._config.name!r} {what}",
-            timeout_seconds=self._config.timeout_seconds,
-            json=body,
-            headers={"Authorization": self._auth, "Accept": "application/json"},
-            default_retry_after=RETRY_AFTER_429_SECONDS,
-        )
-        return response.json() if response.content else {}
-
-    async def find(self, label: str) -> str | None:
-        """The key of the issue labelled ``label`` in the project, if any."""
-        jql = f'project = {self._config.project} AND labels = "{label}"'
-        body = {"jql": jql, "fields": ["summary"], "maxResults": 1}
-        found = await self.request("POST", "search/jql", body, f"search {label}")
-        issues = found.get("issues", []) if isinstance(found, dict) else []
-        return str(issues[0]["key"]) if issues else None
-
-    async def ensure(self, label: str, body: dict[str, Any]) -> str:
-        """The key of the issue labelled ``label``, creating it from ``body`` if none exists."""
-        key = await self.find(label)
-        if key is None:
-            created = await self.request("POST", "issue", body, f"create {label}")
-            key = str(created["key"])
-        return key
-
-
 class JiraNotifier(HttpNotifier[JiraConfig]):
-    """Its calls go through :class:`JiraClient`, which the action-item push shares."""
+    """Tickets per episode and budget exhaustion; :func:`push_action_items` uses its calls."""
 
     integration = "jira"
     rate_limit_per_minute = RATE_LIMIT_PER_MINUTE  # per site and account
+    retry_after_429_seconds = RETRY_AFTER_429_SECONDS
 
     def __init__(
         self,
@@ -217,14 +177,16 @@ class JiraNotifier(HttpNotifier[JiraConfig]):
         api_token: str,
         state: NotifierState,
     ) -> None:
+        basic = base64.b64encode(f"{config.email}:{api_token}".encode()).decode()
         super().__init__(
             config,
             client,
+            secrets=[api_token, basic],
             rate_limit_on=f"{config.url}{config.email}",
             shown={"url": config.url},
             state=state,
         )
-        self._jira = JiraClient(config, client, api_token=api_token)
+        self._auth = f"Basic {basic}"
 
     async def send(self, notification: Notification) -> None:
         n = notification
@@ -235,32 +197,32 @@ class JiraNotifier(HttpNotifier[JiraConfig]):
             return
         state = self._load(n)
         if "issue" not in state:
-            state["issue"] = await self._jira.ensure(
+            state["issue"] = await self._ensure(
                 episode_label(n.episode_id), ticket_body(n, self._config)
             )
             state.setdefault("posted", []).append(f"{n.event_id}:opened")
             self._save(n, state)
         if n.kind is not Kind.DECLARED and n.event_id not in state.get("posted", []):
             path = f"issue/{state['issue']}/comment"
-            await self._jira.request("POST", path, comment_body(n), f"comment {n.kind.value}")
+            await self._api("POST", path, comment_body(n), f"comment {n.kind.value}")
             state["posted"] = [*state.get("posted", []), n.event_id]
             self._save(n, state)
         if self._wants_postmortem(n) and "postmortem" not in state:
             label = postmortem_label(n.episode_id)
-            state["postmortem"] = await self._jira.ensure(label, postmortem_body(n, self._config))
+            state["postmortem"] = await self._ensure(label, postmortem_body(n, self._config))
             self._save(n, state)
 
     async def _send_budget(self, n: Notification) -> None:
         """A freeze issue per exhaustion, the SLO key's other budget events as comments."""
         state = self._load(n)
         if n.kind is Kind.BUDGET_EXHAUSTED and state.get("freeze") != n.event_id:
-            key = await self._jira.ensure(episode_label(n.event_id), freeze_body(n, self._config))
+            key = await self._ensure(episode_label(n.event_id), freeze_body(n, self._config))
             state = {"issue": key, "freeze": n.event_id, "posted": [n.event_id]}
             self._save(n, state)
             return
         if "issue" in state and n.event_id not in state.get("posted", []):
             path = f"issue/{state['issue']}/comment"
-            await self._jira.request("POST", path, comment_body(n), f"comment {n.kind.value}")
+            await self._api("POST", path, comment_body(n), f"comment {n.kind.value}")
             state["posted"] = [*state.get("posted", []), n.event_id]
             self._save(n, state)
 
@@ -270,6 +232,35 @@ class JiraNotifier(HttpNotifier[JiraConfig]):
             and self._config.postmortem is not None
             and n.severity in ("SEV1", "SEV2")
         )
+
+    # --- the calls ----------------------------------------------------------------------------
+    async def _api(self, method: str, path: str, body: Any, what: str) -> Any:
+        """One call of the REST API v3: its JSON answer ({} when the answer is empty)."""
+        response = await self._request(
+            method,
+            f"{self._config.url.rstrip('/')}/rest/api/3/{path}",
+            what,
+            json=body,
+            headers={"Authorization": self._auth, "Accept": "application/json"},
+        )
+        return response.json() if response.content else {}
+
+    async def _find(self, label: str) -> str | None:
+        """The key of the issue labelled ``label`` in the project, if any."""
+        jql = f'project = {self._config.project} AND labels = "{label}"'
+        body = {"jql": jql, "fields": ["summary"], "maxResults": 1}
+        found = await self._api("POST", "search/jql", body, f"search {label}")
+        issues = found.get("issues", []) if isinstance(found, dict) else []
+        return str(issues[0]["key"]) if issues else None
+
+    async def _ensure(self, label: str, body: dict[str, Any]) -> str:
+        """The key of the issue labelled ``label``, creating it from ``body`` if none exists
+        (Jira has no idempotency: search before create)."""
+        key = await self._find(label)
+        if key is None:
+            created = await self._api("POST", "issue", body, f"create {label}")
+            key = str(created["key"])
+        return key
 
 
 def action_label(episode_id: str, item: ActionItem) -> str:
@@ -305,8 +296,8 @@ async def push_action_items(
 ) -> list[tuple[ActionItem, str, bool]]:
     """One issue per action item, linked to the episode's postmortem issue; an item pushed
     before is found by its label and not created again. (item, key, created) in order."""
-    jira = JiraClient(config, client, api_token=api_token)
-    postmortem = await jira.find(postmortem_label(edited.episode_id))
+    jira = JiraNotifier(config, client, api_token=api_token, state=MemoryNotifierState())
+    postmortem = await jira._find(postmortem_label(edited.episode_id))
     if postmortem is None:
         raise PermanentDeliveryError(
             f"jira {config.name!r}: no postmortem issue for episode {edited.episode_id} in "
@@ -315,10 +306,10 @@ async def push_action_items(
     out = []
     for item in edited.items:
         label = action_label(edited.episode_id, item)
-        key = await jira.find(label)
+        key = await jira._find(label)
         created = key is None
         if key is None:
             body = action_body(item, postmortem, edited.episode_id, config)
-            key = str((await jira.request("POST", "issue", body, f"create {label}"))["key"])
+            key = str((await jira._api("POST", "issue", body, f"create {label}"))["key"])
         out.append((item, key, created))
     return out
