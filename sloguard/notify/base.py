@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
@@ -38,7 +39,7 @@ def rate_limit_bucket(integration: str, credential: str) -> str:
     return f"{integration}:" + hashlib.sha256(credential.encode()).hexdigest()[:12]
 
 
-class HttpNotifier(Generic[ConfigT]):
+class HttpNotifier(ABC, Generic[ConfigT]):
     """The parts of a :class:`sloguard.ports.Notifier` that do not depend on the vendor.
 
     A subclass sets ``integration`` and, where its contract documents them,
@@ -49,6 +50,7 @@ class HttpNotifier(Generic[ConfigT]):
     """
 
     integration: str  # a bounded metric label, e.g. "pagerduty"
+    rate_limit_key: str | None  # a hash of the credential (rate_limit_bucket), or no limit
     rate_limit_per_minute: int | None = None
     retry_after_429_seconds: float | None = None
 
@@ -87,6 +89,10 @@ class HttpNotifier(Generic[ConfigT]):
                 _http.register_secret(secret)
         if secret_url is not None:
             _http.register_secret(secret_url, is_url=True)
+
+    @abstractmethod
+    async def send(self, notification: Notification) -> None:
+        """Deliver ``notification``, or raise Transient/PermanentDeliveryError."""
 
     def __repr__(self) -> str:
         shown = "".join(f", {key}={value!r}" for key, value in self._shown.items())
