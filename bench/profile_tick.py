@@ -21,6 +21,8 @@ import json
 import tempfile
 import time
 import urllib.parse
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import httpx
@@ -116,6 +118,21 @@ class Canned:
 
     async def query(self, expr: str, at: float) -> list[Sample]:
         return [Sample(dict(labels), value) for labels, value in self.answer(expr)]
+
+    async def query_by_sloth_id(
+        self, expr: str, at: float, sids: Mapping[str, str], grouped: AbstractSet[str]
+    ) -> dict[str, list[Sample] | float]:
+        """The answer by ``sloth_id``, as a source that splits what it reads hands it over
+        (``sloguard.ports.BulkSource``): one value per ungrouped SLO, no object per series."""
+        out: dict[str, list[Sample] | float] = {}
+        for labels, value in self.answer(expr):
+            sid = sids.get(labels.get("sloth_id", ""))
+            if sid is None:
+                continue
+            if sid in grouped or sid in out:  # not in these canned answers
+                raise NotImplementedError("one series per ungrouped SLO only")
+            out[sid] = value
+        return out
 
     async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
         raise NotImplementedError

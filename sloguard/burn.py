@@ -185,15 +185,33 @@ def evaluate(
 
     The current burn for the time to exhaustion is the shortest window that has data.
     """
+    ratios = {w: r.error_ratio for w, r in readings.items()}
+    events = {w: r.events for w, r in readings.items()}
+    return evaluate_numbers(slo, ratios, events, period, at, key=key, labels=labels)
+
+
+def evaluate_numbers(
+    slo: SLO,
+    ratios: Mapping[int, float | None],
+    events: Mapping[int, float | None],
+    period: WindowReading | None,
+    at: float,
+    *,
+    key: str | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> Evaluation:
+    """:func:`evaluate` from each window's error ratio and events (keyed by window seconds; a
+    window missing from ``ratios`` has no reading, one missing from ``events`` unknown
+    events): the same evaluation without a :class:`WindowReading` per window, for a fleet's
+    tick (at 10,000 SLOs, 80,000 readings)."""
     windows = slo.window_seconds
     budget, min_events = slo.budget, slo.min_events
     burns: dict[int, float | None] = {}
     # A window counts when it has a usable ratio and, if events are known, traffic of at least
     # min_events (zero traffic is 0/0, not a healthy 0 % error): burn = ratio / budget.
     for w in windows:
-        reading = readings.get(w, NO_READING)
-        events, ratio = reading.events, reading.error_ratio
-        few = events is not None and (events <= 0 or (min_events > 0 and events < min_events))
+        ratio, count = ratios.get(w), events.get(w)
+        few = count is not None and (count <= 0 or (min_events > 0 and count < min_events))
         if few or ratio is None or math.isnan(ratio) or math.isinf(ratio):
             burns[w] = None
         else:
