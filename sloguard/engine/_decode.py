@@ -87,8 +87,9 @@ def plain_numbers(sp: SloPlan, recorded: RecordedAnswers) -> list[float] | None:
         values += [recorded[q][sid] for q in sp.total.values()]  # type: ignore[index]
     except (TypeError, KeyError):
         return None
-    if not all(type(v) is float for v in values):
-        return None  # a list of series: several where one was expected
+    for v in values:
+        if type(v) is not float:
+            return None  # a list of series: several where one was expected
     return values  # type: ignore[return-value]
 
 
