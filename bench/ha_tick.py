@@ -21,7 +21,6 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import cast
 
 from bench import common
 from bench.profile_tick import Canned
@@ -45,32 +44,34 @@ CONFIG = DaemonConfig.model_validate(
 
 def tick_for(
     slos: list[SLO], store: AnyStore, replica: Replica | None = None, *, fresh: bool = False
-) -> Tick:
+) -> tuple[Tick, Canned]:
+    """A Tick over a canned source, and that source (the Tick wraps it)."""
+    canned = Canned(slos, fresh=fresh)
     return Tick(
         slos=slos,
-        source=Canned(slos, fresh=fresh),
+        source=canned,
         evaluate=Engine().evaluate_all,
         paging=paging_policy(CONFIG),
         store=store,
         clock=SystemClock(),
         collector=CollectorPause(),
         shards=replica,
-    )
+    ), canned
 
 
 def owned(tick: Tick, slo: SLO) -> bool:
     return tick.shards is None or tick.shards.owns(slo.name)
 
 
-async def steady(ticks: list[Tick], n: int) -> dict[str, object]:
+async def steady(ticks: list[tuple[Tick, Canned]], n: int) -> dict[str, object]:
     """One cold tick each, then ``n`` steady ones; CPU and wall seconds per replica's tick."""
     now = time.time()
-    for t in ticks:
+    for t, _ in ticks:
         await t.run(now)
     cpu, wall = [], []
     for i in range(n):
-        for t in ticks:
-            cast(Canned, t.source).ready(now + 30 * (i + 1))
+        for t, canned in ticks:
+            canned.ready(now + 30 * (i + 1))
             c, w = time.process_time(), time.perf_counter()
             report = await t.run(now + 30 * (i + 1))
             cpu.append(time.process_time() - c)
@@ -80,7 +81,7 @@ async def steady(ticks: list[Tick], n: int) -> dict[str, object]:
         "tick_cpu_seconds_median": round(statistics.median(cpu), 3),
         "tick_wall_seconds_median": round(statistics.median(wall), 3),
         "slos_per_replica": [
-            len([s for s in t.slos if t.shards is None or t.shards.owns(s.name)]) for t in ticks
+            len([s for s in t.slos if t.shards is None or t.shards.owns(s.name)]) for t, _ in ticks
         ],
     }
 
