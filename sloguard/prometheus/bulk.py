@@ -29,9 +29,10 @@ def instant_by_sloth_id(
         return None
     out: BySlothId = {}
     for item in result:
-        # The shape parse_instant accepts without a second look; anything else: the readable way.
+        # The shape parse_instant takes without a second look, as its own loop checks it (every
+        # series, read or not); anything else: None, and the readable way says what is wrong.
         if type(item) is not dict:
-            break
+            return None
         labels, point = item.get("metric"), item.get("value")
         if (
             type(labels) is not dict
@@ -40,33 +41,25 @@ def instant_by_sloth_id(
             or type(point[1]) is not str
             or type(point[0]) not in (float, int)
         ):
-            break
+            return None
         for v in labels.values():  # JSON object keys are always strings; values need not be
             if type(v) is not str:
-                break
+                return None
+        try:
+            value = float(point[1])
+        except ValueError:
+            return None
+        sid = sids.get(labels.get("sloth_id", ""))
+        if sid is None:
+            continue  # a series no SLO reads
+        if sid in grouped:
+            series = out.setdefault(sid, [])
+            series.append(Sample(labels, value))  # type: ignore[union-attr]
+        elif sid in out:
+            return None  # several series of an ungrouped SLO: by_sloth_id keeps them all
         else:
-            try:
-                value = float(point[1])
-            except ValueError:
-                break
-            sid = sids.get(labels.get("sloth_id", ""))
-            if sid is None:
-                continue  # a series no one reads (it was still checked, as parse_instant does)
-            if sid in grouped:
-                got = out.get(sid)
-                if got is None:
-                    out[sid] = [Sample(labels, value)]
-                else:
-                    got.append(Sample(labels, value))  # type: ignore[union-attr]
-                continue
-            if sid in out:
-                break  # several series of an ungrouped SLO: said by by_sloth_id, as usual
             out[sid] = value
-            continue
-        break
-    else:
-        return out
-    return None
+    return out
 
 
 __all__ = ["instant_by_sloth_id"]
