@@ -140,7 +140,9 @@ bench: deps $(BENCH_VENV)/bin/slo-generator  ## benchmarks, one after the other 
 	$(PY) -m bench.bench_validate --runs 3
 	$(PY) -m bench.outbox
 	$(PY) -m bench.profile_tick
+	$(PY) -m bench.profile_tick --http --fresh
 	$(PY) -m bench.tick_ab --sizes 10000,50000 $(if $(BENCH_BASELINE),--baseline $(BENCH_BASELINE))
+	$(PY) -m bench.tick_ab --sizes 10000 --fresh $(if $(BENCH_BASELINE),--baseline $(BENCH_BASELINE))
 	$(PY) -m bench.ui
 	$(PY) -m bench.report
 

@@ -1,12 +1,14 @@
 """A steady tick at N SLOs on PostgreSQL beside SQLite, and N SLOs in 4 shards over 2 replicas.
 
     python -m bench.ha_tick [--slos 10000] [--ticks 3] [--setups sqlite,postgresql,sharded]
+        [--fresh]
 
 Prometheus's answers are canned in memory (bench.profile_tick's stand-in), so the figures are
 sloguard's own CPU and the state database's wall time. PostgreSQL is a real server started by
 harness.pgserver (fsync=off, loopback). For the sharded run each of two replicas (a Tick with
 its own Replica and connection) holds two of the four shards and evaluates only their SLOs;
-its figures are per replica. Prints one JSON line per setup.
+its figures are per replica; ``--fresh`` makes every recorded number new each tick.
+Prints one JSON line per setup.
 """
 
 from __future__ import annotations
@@ -40,31 +42,36 @@ CONFIG = DaemonConfig.model_validate(
 )
 
 
-def tick_for(slos: list[SLO], store: AnyStore, replica: Replica | None = None) -> Tick:
+def tick_for(
+    slos: list[SLO], store: AnyStore, replica: Replica | None = None, *, fresh: bool = False
+) -> tuple[Tick, Canned]:
+    """A Tick over a canned source, and that source (the Tick wraps it)."""
+    canned = Canned(slos, fresh=fresh)
     return Tick(
         slos=slos,
-        source=Canned(slos),
+        source=canned,
         evaluate=Engine().evaluate_all,
         paging=paging_policy(CONFIG),
         store=store,
         clock=SystemClock(),
         collector=CollectorPause(),
         shards=replica,
-    )
+    ), canned
 
 
 def owned(tick: Tick, slo: SLO) -> bool:
     return tick.shards is None or tick.shards.owns(slo.name)
 
 
-async def steady(ticks: list[Tick], n: int) -> dict[str, object]:
+async def steady(ticks: list[tuple[Tick, Canned]], n: int) -> dict[str, object]:
     """One cold tick each, then ``n`` steady ones; CPU and wall seconds per replica's tick."""
     now = time.time()
-    for t in ticks:
+    for t, _ in ticks:
         await t.run(now)
     cpu, wall = [], []
     for i in range(n):
-        for t in ticks:
+        for t, canned in ticks:
+            canned.ready(now + 30 * (i + 1))
             c, w = time.process_time(), time.perf_counter()
             report = await t.run(now + 30 * (i + 1))
             cpu.append(time.process_time() - c)
@@ -74,23 +81,24 @@ async def steady(ticks: list[Tick], n: int) -> dict[str, object]:
         "tick_cpu_seconds_median": round(statistics.median(cpu), 3),
         "tick_wall_seconds_median": round(statistics.median(wall), 3),
         "slos_per_replica": [
-            len([s for s in t.slos if t.shards is None or t.shards.owns(s.name)]) for t in ticks
+            len([s for s in t.slos if t.shards is None or t.shards.owns(s.name)]) for t, _ in ticks
         ],
     }
 
 
 async def run(
-    slos: list[SLO], tmp: Path, n: int, setups: Sequence[str] = SETUPS
+    slos: list[SLO], tmp: Path, n: int, setups: Sequence[str] = SETUPS, *, fresh: bool = False
 ) -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
     if "sqlite" in setups:
         sqlite = Store.open(tmp / "state.db")
-        out.append({"setup": "sqlite", **await steady([tick_for(slos, sqlite)], n)})
+        out.append({"setup": "sqlite", **await steady([tick_for(slos, sqlite, fresh=fresh)], n)})
         sqlite.close()
     with serve() as pg:
         if "postgresql" in setups:
             one = PostgresStore.open(pg.fresh_database("one"))
-            out.append({"setup": "postgresql", **await steady([tick_for(slos, one)], n)})
+            got = await steady([tick_for(slos, one, fresh=fresh)], n)
+            out.append({"setup": "postgresql", **got})
             one.close()
         if "sharded" not in setups:
             return out
@@ -103,7 +111,7 @@ async def run(
             r.claim()
         for r in replicas:
             r.claim()
-        ticks = [tick_for(slos, r.store, r) for r in replicas]
+        ticks = [tick_for(slos, r.store, r, fresh=fresh) for r in replicas]
         out.append({"setup": "postgresql, 4 shards over 2 replicas", **await steady(ticks, n)})
         for r in replicas:
             r.store.close()
@@ -118,14 +126,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--setups", default=",".join(SETUPS), help="a subset of " + ",".join(SETUPS)
     )
+    parser.add_argument("--fresh", action="store_true", help="every recorded number new each tick")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="sloguard-bench-ha-") as tmp:
         names = [f"svc{i:03d}" for i in range(args.services)]
         common.write_slos(Path(tmp) / "slos", args.slos, names, "bench")
         slos = load_slos([Path(tmp) / "slos"])
-        results = asyncio.run(run(slos, Path(tmp), args.ticks, args.setups.split(",")))
+        results = asyncio.run(
+            run(slos, Path(tmp), args.ticks, args.setups.split(","), fresh=args.fresh)
+        )
     for result in results:
-        print(json.dumps({"slos": args.slos, **result}))
+        print(json.dumps({"slos": args.slos, "fresh": args.fresh, **result}))
     return 0
 
 

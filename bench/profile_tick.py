@@ -1,15 +1,16 @@
 """Profile the daemon's recorded-mode tick on N SLOs, with Prometheus's answers canned in memory.
 
-    python -m bench.profile_tick [--slos 10000] [--ticks 3] [--profile] [--http]
+    python -m bench.profile_tick [--slos 10000] [--ticks 3] [--profile] [--http] [--fresh]
 
 Isolates sloguard's own CPU from Prometheus and the network: a stand-in Source answers the
 probe and the bulk recorded-series queries with one series per SLO (the labels Prometheus
 returns), and a real SQLite state database takes the commits. With ``--http`` the answers are
 Prometheus's JSON, served to the real Prometheus client through ``httpx.MockTransport``, so
-decoding and parsing count too (no socket, no Prometheus). Prints the CPU seconds of each
-steady-state tick; ``--profile`` adds a pyinstrument tree of one more tick (pyinstrument is a
-profiling aid only: ``pip install pyinstrument``, not a sloguard dependency). The same ticks
-over a real Prometheus are in ``bench.cost``.
+decoding and parsing count too (no socket, no Prometheus). With ``--fresh`` every recorded
+number is new each tick. Prints the CPU seconds of each steady-state tick; ``--profile`` adds
+a pyinstrument tree of one more tick (pyinstrument is a profiling aid only: ``pip install
+pyinstrument``, not a sloguard dependency). The same ticks over a real Prometheus are in
+``bench.cost``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import json
 import tempfile
 import time
 import urllib.parse
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import httpx
@@ -44,14 +47,24 @@ class Canned:
     """Answers like a Prometheus running the SLOs' rules: one series per SLO per recorded
     series, with the labels the rules give it (``__name__``, the ``sloth_*`` ids and window,
     the SLO's labels); an aggregation ``max without (labels) (name)`` drops ``__name__`` and
-    those labels, as Prometheus does. Fresh objects every time, as a parsed answer would be."""
+    those labels, as Prometheus does. Fresh objects every time, as a parsed answer would be.
 
-    def __init__(self, slos: list[SLO]) -> None:
+    With ``fresh`` every recorded number is new at each instant (its SLO's usual value nudged
+    by a part in a million that depends on the SLO and the instant), so no memo of unchanged
+    answers can help: the tick a fleet pays when every rule evaluation moved every number.
+    :meth:`ready` makes an instant's answers before it is asked, so making them is not
+    counted as the tick's work.
+    """
+
+    def __init__(self, slos: list[SLO], *, fresh: bool = False) -> None:
         self.slos = slos
+        self.fresh = fresh
         self.info = [
             {"sloth_id": rules.sloth_id(s), rules.HASH_LABEL: rules.sli_hash(s)} for s in slos
         ]
         self.cache: dict[str, list[tuple[dict[str, str], float]]] = {}
+        self.now: dict[str, list[tuple[dict[str, str], float]]] = {}  # the ready instant's
+        self.bodies: dict[tuple[str, float], bytes] = {}  # ``--http``: the ready instant's
 
     def _series(self, expr: str) -> list[tuple[dict[str, str], float]]:
         if expr.startswith("group by"):
@@ -80,46 +93,90 @@ class Canned:
         return out
 
     def answer(self, expr: str) -> list[tuple[dict[str, str], float]]:
+        if expr in self.now:
+            return self.now[expr]
         if expr not in self.cache:
             self.cache[expr] = self._series(expr)
         return self.cache[expr]
 
+    def ready(self, at: float) -> None:
+        """With ``fresh``, make the answers of the recorded series asked so far new for ``at``
+        (and their JSON, once the real client asked for it); the last instant's are dropped."""
+        if not self.fresh:
+            return
+        self.now = {}
+        for expr, series in self.cache.items():
+            if expr.startswith("group by"):
+                continue
+            self.now[expr] = [
+                (labels, value * (1 + ((i * 7919 + int(at)) % 100_003) * 1e-11))
+                for i, (labels, value) in enumerate(series)
+            ]
+        asked = {expr for expr, _ in self.bodies}
+        at = float(f"{at:.3f}")  # the instant as the client sends it (``time=`` in ms)
+        self.bodies = {(expr, at): self._body(expr, at) for expr in asked}
+
     async def query(self, expr: str, at: float) -> list[Sample]:
         return [Sample(dict(labels), value) for labels, value in self.answer(expr)]
+
+    async def query_by_sloth_id(
+        self, expr: str, at: float, sids: Mapping[str, str], grouped: AbstractSet[str]
+    ) -> dict[str, list[Sample] | float]:
+        """The answer by ``sloth_id``, as a source that splits what it reads hands it over
+        (``sloguard.ports.BulkSource``): one value per ungrouped SLO, no object per series."""
+        out: dict[str, list[Sample] | float] = {}
+        for labels, value in self.answer(expr):
+            sid = sids.get(labels.get("sloth_id", ""))
+            if sid is None:
+                continue
+            if sid in grouped or sid in out:  # not in these canned answers
+                raise NotImplementedError("one series per ungrouped SLO only")
+            out[sid] = value
+        return out
 
     async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
         raise NotImplementedError
 
+    def _body(self, expr: str, at: float) -> bytes:
+        result = [
+            {"metric": labels, "value": [at, repr(value)]} for labels, value in self.answer(expr)
+        ]
+        body = {"status": "success", "data": {"resultType": "vector", "result": result}}
+        return json.dumps(body).encode()
+
     def transport(self) -> httpx.MockTransport:
         """The same answers as Prometheus's JSON, for the real client (``--http``)."""
-        bodies: dict[str, bytes] = {}
 
         def handle(request: httpx.Request) -> httpx.Response:
             form = urllib.parse.parse_qs(request.content.decode())
             expr, at = form["query"][0], float(form["time"][0])
-            if expr not in bodies:  # only the bytes are kept, as a socket would hold them
-                result = [
-                    {"metric": labels, "value": [at, repr(value)]}
-                    for labels, value in self._series(expr)
-                ]
-                body = {"status": "success", "data": {"resultType": "vector", "result": result}}
-                bodies[expr] = json.dumps(body).encode()
+            # Only the bytes are kept, as a socket would hold them; steady answers keep the
+            # first instant's (the same numbers), fresh ones are made by ready().
+            key = (expr, at) if self.fresh else (expr, 0.0)
+            if key not in self.bodies:
+                self.bodies[key] = self._body(expr, at)
             return httpx.Response(
-                200, content=bodies[expr], headers={"Content-Type": "application/json"}
+                200, content=self.bodies[key], headers={"Content-Type": "application/json"}
             )
 
         return httpx.MockTransport(handle)
 
 
 async def measure(
-    slos: list[SLO], state: Path, ticks: int, profile: bool, http: bool = False
+    slos: list[SLO],
+    state: Path,
+    ticks: int,
+    profile: bool,
+    http: bool = False,
+    *,
+    fresh: bool = False,
 ) -> dict[str, object]:
     store = Store.open(state)
     config = DaemonConfig.model_validate(
         {"prometheus": {"url": "http://127.0.0.1:9"}, "slo_paths": ["."], "state_path": "x"}
     )
     clock = SystemClock()
-    canned = Canned(slos)
+    canned = Canned(slos, fresh=fresh)
     source: Source = canned
     if http:
         source = PrometheusClient(config.prometheus, transport=canned.transport())
@@ -136,6 +193,7 @@ async def measure(
     report = await tick.run(now)  # cold: creates every state
     cpu, wall = [], []
     for n in range(ticks):
+        canned.ready(now + 30 * (n + 1))
         started, wall_started = time.process_time(), time.perf_counter()
         report = await tick.run(now + 30 * (n + 1))
         cpu.append(time.process_time() - started)
@@ -144,6 +202,7 @@ async def measure(
         from pyinstrument import Profiler
 
         profiler = Profiler()
+        canned.ready(now + 30 * (ticks + 1))
         profiler.start()
         await tick.run(now + 30 * (ticks + 1))
         profiler.stop()
@@ -173,6 +232,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="answer as JSON through the real Prometheus client (adds decoding and parsing)",
     )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="every recorded number new each tick (no memo of unchanged answers helps)",
+    )
     parser.add_argument("--label", default="after", help="saved as profile-<label>.json")
     parser.add_argument("--out", type=Path, default=common.RESULTS)
     args = parser.parse_args(argv)
@@ -181,12 +245,15 @@ def main(argv: list[str] | None = None) -> int:
         common.write_slos(Path(tmp) / "slos", args.slos, names, "bench")
         slos = load_slos([Path(tmp) / "slos"])
         result = asyncio.run(
-            measure(slos, Path(tmp) / "state.db", args.ticks, args.profile, args.http)
+            measure(
+                slos, Path(tmp) / "state.db", args.ticks, args.profile, args.http, fresh=args.fresh
+            )
         )
-    print(json.dumps({"slos": args.slos, "http": args.http, **result}))
+    head = {"slos": args.slos, "http": args.http, "fresh": args.fresh}
+    print(json.dumps({**head, **result}))
     common.save(
-        f"profile-{args.label}" + ("-http" if args.http else ""),
-        {"slos": args.slos, "label": args.label, "http": args.http, **result},
+        f"profile-{args.label}" + ("-http" if args.http else "") + ("-fresh" if args.fresh else ""),
+        {"label": args.label, **head, **result},
         args.out,
         module="bench.profile_tick",
         argv=argv,

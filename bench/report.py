@@ -159,7 +159,8 @@ def profile_section(*results: dict[str, Any] | None) -> list[str]:
         "with the answers of a Prometheus running the rules served from memory, so only "
         "sloguard's CPU counts. 'objects': the stand-in source hands over parsed series; "
         "'JSON': it serves Prometheus's JSON to the real client (`--http`), so decoding and "
-        "parsing count too. Median CPU seconds per steady-state tick:",
+        "parsing count too; 'all new': every recorded number new each tick (`--fresh`), "
+        "otherwise the same numbers every tick. Median CPU seconds per steady-state tick:",
         "",
         "| code | answers | SLOs | tick CPU s | ticks | peak RSS MB | command |",
         "|---|---|---:|---:|---|---:|---|",
@@ -169,6 +170,7 @@ def profile_section(*results: dict[str, Any] | None) -> list[str]:
             continue
         ticks = ", ".join(_s(x) for x in data["tick_cpu_seconds"])
         answers = "JSON" if data.get("http") else "objects"
+        answers += ", all new" if data.get("fresh") else ""
         out.append(
             f"| {data['label']} | {answers} | {data['slos']:,} | {_s(data['median'])} | {ticks} "
             f"| {_s(data['peak_rss_mb'], 0)} | `{data['command']}` |"
@@ -198,8 +200,14 @@ def tick_ab_section(results: Path) -> list[str]:
 def _tick_ab_table(data: dict[str, Any]) -> list[str]:
     out = _header(data)
     out += [
-        "Answers canned (objects; JSON through the real client), the state in SQLite or a "
-        "real PostgreSQL. Each run is a fresh subprocess per tree, the trees alternating; the "
+        (
+            "Every recorded number new each tick (`--fresh`). "
+            if data.get("fresh")
+            else "The same recorded numbers every tick. "
+        )
+        + "Answers canned (objects; JSON through the real client), the state in SQLite or a "
+        "real PostgreSQL. Each run is a fresh subprocess per tree (this tree's bench over "
+        "each tree's sloguard), the trees alternating; the "
         "figure is the median over runs of each run's median steady tick; ratio: after / "
         "before. RSS is the process's peak (SQLite rows only).",
         "",
@@ -359,7 +367,14 @@ def render(results: Path) -> str:
     out += profile_section(
         *(
             _load(results, f"profile-{name}")
-            for name in ("before", "after", "before-http", "after-http")
+            for name in (
+                "before",
+                "after",
+                "before-http",
+                "after-http",
+                "after-fresh",
+                "after-http-fresh",
+            )
         )
     )
     out += tick_ab_section(results)

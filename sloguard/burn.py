@@ -97,12 +97,18 @@ def decide_tier(tier: Tier, factor: float, long: float | None, short: float | No
 
 
 def severity_of(decisions: tuple[TierDecision, ...]) -> Severity:
-    firing = [d.tier.severity for d in decisions if d.state is TierState.FIRING]
-    if firing:
-        return max(firing)
-    if any(d.state is TierState.UNKNOWN for d in decisions):
-        return Severity.NO_DATA
-    return Severity.OK
+    """The highest firing tier; with none firing, NO_DATA when any tier is unknown, else OK."""
+    worst: Severity | None = None
+    unknown = False
+    for d in decisions:  # one pass: every SLO, every tick
+        if d.state is TierState.FIRING:
+            if worst is None or d.tier.severity > worst:
+                worst = d.tier.severity
+        elif d.state is TierState.UNKNOWN:
+            unknown = True
+    if worst is not None:
+        return worst
+    return Severity.NO_DATA if unknown else Severity.OK
 
 
 def budget_remaining(slo: SLO, period: WindowReading, at: float) -> float | None:
@@ -185,29 +191,44 @@ def evaluate(
 
     The current burn for the time to exhaustion is the shortest window that has data.
     """
-    windows = slo.window_seconds
+    ratios = {w: r.error_ratio for w, r in readings.items()}
+    events = {w: r.events for w, r in readings.items()}
+    return evaluate_numbers(slo, ratios, events, period, at, key=key, labels=labels)
+
+
+def evaluate_numbers(
+    slo: SLO,
+    ratios: Mapping[int, float | None],
+    events: Mapping[int, float | None],
+    period: WindowReading | None,
+    at: float,
+    *,
+    key: str | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> Evaluation:
+    """:func:`evaluate` from each window's error ratio and events (keyed by window seconds; a
+    window missing from ``ratios`` has no reading, one missing from ``events`` unknown
+    events): the same evaluation without a :class:`WindowReading` per window, for a fleet's
+    tick (at 10,000 SLOs, 80,000 readings)."""
+    windows, period_seconds = slo.window_seconds, slo.period_seconds
     budget, min_events = slo.budget, slo.min_events
     burns: dict[int, float | None] = {}
     # A window counts when it has a usable ratio and, if events are known, traffic of at least
     # min_events (zero traffic is 0/0, not a healthy 0 % error): burn = ratio / budget.
+    isfinite = math.isfinite
     for w in windows:
-        reading = readings.get(w, NO_READING)
-        events, ratio = reading.events, reading.error_ratio
-        few = events is not None and (events <= 0 or (min_events > 0 and events < min_events))
-        if few or ratio is None or math.isnan(ratio) or math.isinf(ratio):
+        ratio, count = ratios.get(w), events.get(w)
+        few = count is not None and (count <= 0 or (min_events > 0 and count < min_events))
+        if few or ratio is None or not isfinite(ratio):
             burns[w] = None
         else:
-            burns[w] = max(ratio, 0.0) / budget
-    decisions = tuple(
-        TierDecision(
-            tier=t,
-            factor=(f := t.factor(slo.period_seconds)),
-            long_burn_rate=burns[t.long_seconds],
-            short_burn_rate=burns[t.short_seconds],
-            state=decide_tier(t, f, burns[t.long_seconds], burns[t.short_seconds]),
-        )
-        for t in slo.tiers
-    )
+            # max(ratio, 0.0), which keeps a ratio of -0.0 as it is, without the call.
+            burns[w] = (ratio if ratio >= 0.0 else 0.0) / budget
+    tiers: list[TierDecision] = []
+    for t in slo.tiers:
+        long, short, f = burns[t.long_seconds], burns[t.short_seconds], t.factor(period_seconds)
+        tiers.append(TierDecision(t, f, long, short, decide_tier(t, f, long, short)))
+    decisions = tuple(tiers)
     remaining = budget_remaining(slo, period, at) if period is not None else None
     current = next((b for b in burns.values() if b is not None), None)  # windows ascend
     return Evaluation(

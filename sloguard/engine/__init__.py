@@ -7,9 +7,11 @@
 * asking (``_ask``, ``_combine``): the distinct queries concurrently (bounded), all at the same
   ``time=``; a combined answer is split back into the answer of each query;
 * decoding (``_decode``): the one function, :func:`evaluate_planned`, that turns answers into
-  :class:`~sloguard.burn.Evaluation` objects; failures stay per SLO;
+  :class:`~sloguard.burn.Evaluation` objects; failures stay per SLO. Its shortcut for an SLO
+  read wholly from plain recorded numbers (``evaluate_plain``) is pinned to it by a test;
 * recorded series (``_recorded``): SLOs whose ``sloguard generate`` rules run in Prometheus are
-  read from them, one query per series name for every SLO;
+  read from them, one query per series name for every SLO, answered by ``sloth_id``
+  (``ports.BulkSource``);
 * the fast path's trigger (``_crossing``): has a long window crossed its factor?
 * tenants (``_tenants``): the SLOs of each Mimir/Cortex tenant planned and asked apart, under it;
 

@@ -12,11 +12,10 @@ an ungrouped SLO is the one group ``()``.
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from sloguard.burn import NO_READING, Evaluation, WindowReading, evaluate, failed
+from sloguard.burn import NO_READING, Evaluation, WindowReading, evaluate, evaluate_numbers, failed
 from sloguard.durations import format_duration
 from sloguard.engine._ask import Answer, Answers, RecordedAnswers
 from sloguard.engine._plan import SloPlan
@@ -62,14 +61,15 @@ def evaluate_planned(
     return [_evaluate_group(sp, g, ratios, totals, at) for g in groups]
 
 
-def inputs_of(sp: SloPlan, recorded: RecordedAnswers) -> bytes | None:
-    """Every number the evaluation of ``sp`` reads, as their exact bits, when that evaluation is
-    a function of those numbers alone (its instant aside); None when it is not, or not simply.
+def plain_numbers(sp: SloPlan, recorded: RecordedAnswers) -> list[float] | None:
+    """Every number the evaluation of ``sp`` reads (its ratios in window order, then its
+    totals), when that evaluation is a function of those numbers alone (its instant aside);
+    None when it is not, or not simply.
 
     That holds for an ungrouped rolling SLO read wholly from recorded series, each of whose
-    answers is one plain number (see ``_recorded.by_sloth_id``). A calendar SLO (its period's
+    answers is one plain number (see ``ports.by_sloth_id``). A calendar SLO (its period's
     span moves with the instant), a grouped one, a bucket check, a direct window, a failed
-    query or a missing series: None, and the SLO is evaluated afresh.
+    query or a missing series: None, and :func:`evaluate_planned` decides.
     """
     slo = sp.slo
     if (
@@ -82,13 +82,31 @@ def inputs_of(sp: SloPlan, recorded: RecordedAnswers) -> bytes | None:
         return None
     sid = sp.sloth_id
     try:
-        # A failed query (not subscriptable), a missing series (KeyError) or a list of series
-        # (not a float to struct) is each not one plain number.
+        # A failed query (not subscriptable) or a missing series (KeyError) is not a number.
         values = [recorded[q][sid] for q in sp.ratio.values()]  # type: ignore[index]
         values += [recorded[q][sid] for q in sp.total.values()]  # type: ignore[index]
-        return struct.pack(f"{len(values)}d", *values)
-    except (TypeError, KeyError, struct.error):
+    except (TypeError, KeyError):
         return None
+    for v in values:
+        if type(v) is not float:
+            return None  # a list of series: several where one was expected
+    return values  # type: ignore[return-value]
+
+
+def evaluate_plain(sp: SloPlan, numbers: list[float], at: float) -> Evaluation | None:
+    """:func:`evaluate_planned` of an SLO whose :func:`plain_numbers` are ``numbers``, in the
+    usual case that every one is finite: the same evaluation, without a mapping per query or
+    a reading per window (at 10,000 SLOs, 150,000 of each per tick). None when a number is
+    NaN or infinite: no data or a broken query, which :func:`evaluate_planned` tells apart."""
+    if not all(map(math.isfinite, numbers)):
+        return None
+    slo = sp.slo
+    ratios = dict(zip(sp.ratio, numbers, strict=False))
+    # As reading(): events = total rate x window (a rolling SLO's period is its own window).
+    events = {w: rate * w for w, rate in zip(sp.total, numbers[len(sp.ratio) :], strict=True)}
+    p = slo.period_seconds
+    period = WindowReading(ratios[p], events.get(p)) if p in ratios else NO_READING
+    return evaluate_numbers(slo, ratios, events, period, at, key=slo.name)
 
 
 def _evaluate_group(
@@ -123,7 +141,7 @@ def _evaluate_group(
 
 def _values(sp: SloPlan, window: int, query: str, answers: Answers, rec: RecordedAnswers) -> Values:
     got = answer_of(sp, window, query, answers, rec)
-    if type(got) is float:  # the compact answer of an ungrouped SLO (see _recorded.by_sloth_id)
+    if type(got) is float:  # the compact answer of an ungrouped SLO (see ports.by_sloth_id)
         return {(): got}
     return by_group(sp.slo, sp.query_text(window, query), as_samples(got))
 

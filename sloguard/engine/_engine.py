@@ -14,24 +14,21 @@ from collections.abc import Hashable, Sequence
 from typing import TypeVar, cast
 
 from sloguard.burn import Evaluation
-from sloguard.engine._ask import DEFAULT_CONCURRENCY, Answer, Answers, RecordedAnswers, ask
+from sloguard.engine._ask import DEFAULT_CONCURRENCY, Answer, Answers, RecordedAnswers
 from sloguard.engine._combine import ask_combined
 from sloguard.engine._crossing import Probes, crossed
-from sloguard.engine._decode import evaluate_planned, inputs_of
+from sloguard.engine._decode import evaluate_plain, evaluate_planned, plain_numbers
 from sloguard.engine._memo import PerSlo, Verdicts
 from sloguard.engine._plan import Plan, SloPlan, at_instant, combine, plan_slo
 from sloguard.engine._recorded import (
     Fingerprint,
     Recorded,
-    Split,
-    bulk_query,
-    by_sloth_id,
+    ask_bulk,
     fingerprint,
     plan_from_rules,
     probe_recorded,
 )
 from sloguard.engine._tenants import by_tenant, in_order
-from sloguard.errors import SloguardError
 from sloguard.model import SLO
 from sloguard.ports import Source, asking_as
 
@@ -229,14 +226,10 @@ async def run(
     sids = {sp.sloth_id: sp.sloth_id for sp in the_plan.slos if sp.recorded}
     grouped = {sp.sloth_id for sp in the_plan.slos if sp.recorded and sp.slo.group_by}
 
-    async def bulk(name: str) -> Split | SloguardError:
-        # Split as soon as it arrives: one answer of 10,000 series is held at a time, not all.
-        got = await ask(source, bulk_query(name), at, semaphore)
-        return got if isinstance(got, SloguardError) else by_sloth_id(got, sids, grouped)
-
     answered, split = await asyncio.gather(
         asyncio.gather(*(ask_combined(source, c, at, semaphore) for c in the_plan.asks)),
-        asyncio.gather(*(bulk(name) for name in names)),
+        # Each split as it arrives: one answer of 10,000 series is held at a time, not all.
+        asyncio.gather(*(ask_bulk(source, n, at, sids, grouped, semaphore) for n in names)),
     )
     answers: dict[str, Answer] = {}
     for got in answered:
@@ -252,17 +245,22 @@ async def run(
 def _evaluate(
     sp: SloPlan, answers: Answers, at: float, recorded: RecordedAnswers, verdicts: Verdicts | None
 ) -> list[Evaluation]:
-    """:func:`evaluate_planned`, or the last evaluation of ``sp`` again (at ``at``) when it
-    was made from the same numbers (see :func:`sloguard.engine._decode.inputs_of`)."""
-    inputs = inputs_of(sp, recorded) if verdicts is not None and sp.recorded else None
-    if inputs is None or verdicts is None:
+    """:func:`evaluate_planned`; for an SLO read from plain recorded numbers (see
+    :func:`sloguard.engine._decode.plain_numbers`), its last evaluation again (at ``at``) when
+    it was made from the same numbers, else :func:`~sloguard.engine._decode.evaluate_plain`."""
+    numbers = plain_numbers(sp, recorded) if sp.recorded else None
+    if numbers is None:
         return evaluate_planned(sp, answers, at, recorded=recorded)
-    last = verdicts.get(sp, inputs, at)
-    if last is not None:
-        return [last]
-    made = evaluate_planned(sp, answers, at, recorded=recorded)
-    verdicts.put(sp, inputs, made[0])
-    return made
+    if verdicts is not None:
+        last = verdicts.get(sp, numbers, at)
+        if last is not None:
+            return [last]
+    made = evaluate_plain(sp, numbers, at)
+    if made is None:
+        made = evaluate_planned(sp, answers, at, recorded=recorded)[0]
+    if verdicts is not None:
+        verdicts.put(sp, numbers, made)
+    return [made]
 
 
 def auto_direct_windows(slos: Sequence[SLO]) -> int:

@@ -3,6 +3,7 @@ evaluation of each SLO."""
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Generic, TypeVar
@@ -47,7 +48,7 @@ class Verdicts:
 
     Recorded series change once per rule evaluation, so at a 30 s tick and a 1 m rule interval
     every other tick of a fleet reads the very numbers it read before. An SLO whose evaluation
-    is a function of its numbers alone (see :func:`sloguard.engine._decode.inputs_of`) then
+    is a function of its numbers alone (see :func:`sloguard.engine._decode.plain_numbers`) then
     gets its last evaluation again, at the new instant, instead of a new one: at 10,000 SLOs
     that was most of the evaluation's CPU. Entries are kept by plan identity (the plan is
     memoized by the engine, so the same SLO read the same way is the same plan object) and by
@@ -59,14 +60,19 @@ class Verdicts:
         self._limit = limit
         self._memo: dict[int, tuple[object, bytes, Evaluation]] = {}
 
-    def get(self, plan: object, inputs: bytes, at: float) -> Evaluation | None:
-        """The evaluation of ``plan`` from the same ``inputs`` as last time, made at ``at``."""
+    def get(self, plan: object, numbers: list[float], at: float) -> Evaluation | None:
+        """The evaluation of ``plan`` from the same ``numbers`` as last time, made at ``at``."""
         hit = self._memo.get(id(plan))
-        if hit is None or hit[0] is not plan or hit[1] != inputs:
+        if hit is None or hit[0] is not plan or hit[1] != _bits(numbers):
             return None
         return replace(hit[2], at=at)
 
-    def put(self, plan: object, inputs: bytes, evaluation: Evaluation) -> None:
+    def put(self, plan: object, numbers: list[float], evaluation: Evaluation) -> None:
         if len(self._memo) >= self._limit:
             self._memo.clear()
-        self._memo[id(plan)] = (plan, inputs, evaluation)
+        self._memo[id(plan)] = (plan, _bits(numbers), evaluation)
+
+
+def _bits(numbers: list[float]) -> bytes:
+    """The exact bits of ``numbers``: NaN equals NaN, -0.0 differs from 0.0."""
+    return struct.pack(f"{len(numbers)}d", *numbers)

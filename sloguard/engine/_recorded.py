@@ -3,7 +3,8 @@ SLO read from them, and the one query per series name that answers for every SLO
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+import asyncio
+from collections.abc import Callable, Hashable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -11,7 +12,7 @@ from sloguard import rules
 from sloguard.engine._plan import SloPlan, plan_slo
 from sloguard.errors import SloguardError
 from sloguard.model import SLO
-from sloguard.ports import Sample, Source
+from sloguard.ports import BulkSource, BySlothId, Source, by_sloth_id
 
 PROBE = f"group by (sloth_id, {rules.HASH_LABEL}) ({rules.INFO})"
 
@@ -121,29 +122,24 @@ def bulk_query(name: str) -> str:
     return f"max without (sloth_window) ({name})"
 
 
-Split = dict[str, "list[Sample] | float"]
-
-
-def by_sloth_id(samples: list[Sample], sids: Mapping[str, str], grouped: set[str]) -> Split:
-    """One answer of a recorded series, by ``sloth_id``: the series of each SLO, or just the
-    value of the one series of an ungrouped SLO (all it reads; the labels are dropped).
-
-    ``sids`` maps each planned ``sloth_id`` to itself, so the keys are the plan's strings and
-    not one more copy per answer; series of other SLOs (no one reads them) are left out.
-    ``grouped`` holds the ids of grouped SLOs.
-    """
-    one: dict[str, Sample] = {}  # the first series of each SLO: for nearly all, its only one
-    several: dict[str, list[Sample]] = {}
-    for sample in samples:
-        sid = sids.get(sample.labels.get("sloth_id", ""))
-        if sid is None:
-            continue
-        if sid in one:
-            several.setdefault(sid, [one[sid]]).append(sample)
-        else:
-            one[sid] = sample
-    out: Split = {sid: sample.value for sid, sample in one.items()}
-    for sid in grouped.intersection(one):
-        out[sid] = [one[sid]]
-    out.update(several)
-    return out
+async def ask_bulk(
+    source: Source,
+    name: str,
+    at: float,
+    sids: Mapping[str, str],
+    grouped: Set[str],
+    semaphore: asyncio.Semaphore,
+) -> BySlothId | SloguardError:
+    """The :func:`bulk_query` of recorded series ``name`` at ``at`` by ``sloth_id`` (see
+    :func:`sloguard.ports.by_sloth_id`), or why it failed; never raises. A
+    :class:`~sloguard.ports.BulkSource` splits it as it reads it."""
+    expr = bulk_query(name)
+    async with semaphore:
+        try:
+            if isinstance(source, BulkSource):
+                return await source.query_by_sloth_id(expr, at, sids, grouped)
+            return by_sloth_id(await source.query(expr, at), sids, grouped)
+        except SloguardError as exc:
+            return exc
+        except Exception as exc:  # noqa: BLE001 - the per-SLO boundary: never stop the rest
+            return SloguardError(f"unexpected {type(exc).__name__}: {exc}")

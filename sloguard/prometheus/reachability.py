@@ -7,8 +7,13 @@ instead of a table of NO_DATA rows that each repeat the same connection error.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Mapping, Set
+from typing import TypeVar
+
 from sloguard.errors import SloguardError, SourceUnavailable
-from sloguard.ports import Sample, Series, Source
+from sloguard.ports import BulkSource, BySlothId, Sample, Series, Source, by_sloth_id
+
+T = TypeVar("T")
 
 
 class Reachability:
@@ -34,8 +39,20 @@ class Reachability:
         return self._answered > 0 or self._unreachable == 0
 
     async def query(self, expr: str, at: float) -> list[Sample]:
+        return await self._counted(self._inner.query(expr, at))
+
+    async def query_by_sloth_id(
+        self, expr: str, at: float, sids: Mapping[str, str], grouped: Set[str]
+    ) -> BySlothId:
+        """The inner source's :meth:`~sloguard.ports.BulkSource.query_by_sloth_id`, or its
+        :meth:`query` split by :func:`~sloguard.ports.by_sloth_id`."""
+        if isinstance(self._inner, BulkSource):
+            return await self._counted(self._inner.query_by_sloth_id(expr, at, sids, grouped))
+        return by_sloth_id(await self.query(expr, at), sids, grouped)
+
+    async def _counted(self, answer: Awaitable[T]) -> T:
         try:
-            result = await self._inner.query(expr, at)
+            result = await answer
         except SourceUnavailable as exc:
             self._unreachable += 1
             if self.failure is None:

@@ -83,7 +83,15 @@ def test_slo_documents_differ_per_slo_and_share_series(tmp_path: Path) -> None:
     assert 'bench_variant!="1"' in texts
 
 
-@pytest.mark.parametrize(("extra", "name"), [([], "after"), (["--http"], "after-http")])
+@pytest.mark.parametrize(
+    ("extra", "name"),
+    [
+        pytest.param([], "after", id="objects"),
+        pytest.param(["--http"], "after-http", id="json"),
+        pytest.param(["--http", "--fresh"], "after-http-fresh", id="json-every-number-new"),
+        pytest.param(["--fresh"], "after-fresh", id="objects-every-number-new"),
+    ],
+)
 def test_profile_tick_on_canned_answers(tmp_path: Path, extra: list[str], name: str) -> None:
     argv = ["--slos", "10", "--services", "3", "--ticks", "1", "--out", str(tmp_path), *extra]
     assert profile_tick.main(argv) == 0
@@ -93,16 +101,18 @@ def test_profile_tick_on_canned_answers(tmp_path: Path, extra: list[str], name: 
     assert data["errors"] == 0
     out = tmp_path / "benchmarks.md"
     assert report.main(["--results", str(tmp_path), "--out", str(out)]) == 0
-    answers = "JSON" if extra else "objects"
+    answers = ("JSON" if "--http" in extra else "objects") + (
+        ", all new" if "--fresh" in extra else ""
+    )
     assert f"| after | {answers} | 10 |" in out.read_text()
 
 
 def test_tick_ab_against_a_baseline_tree(tmp_path: Path) -> None:
     """Both trees run (here the same one twice), alternating; the report shows the ratio."""
-    argv = ["--sizes", "10", "--modes", "sqlite,json", "--runs", "1", "--ticks", "1"]
+    argv = ["--sizes", "10", "--modes", "sqlite,json", "--runs", "1", "--ticks", "1", "--fresh"]
     argv += ["--baseline", str(common.ROOT), "--out", str(tmp_path)]
     assert tick_ab.main(argv) == 0
-    data = json.loads((tmp_path / "tick-ab-10.json").read_text())
+    data = json.loads((tmp_path / "tick-ab-10-fresh.json").read_text())
     assert [(r["mode"], r["code"]) for r in data["rows"]] == [
         ("sqlite", "before"),
         ("sqlite", "after"),
@@ -113,3 +123,4 @@ def test_tick_ab_against_a_baseline_tree(tmp_path: Path) -> None:
     assert report.main(["--results", str(tmp_path), "--out", str(out)]) == 0
     assert "| 10 | SQLite, objects |" in out.read_text()
     assert "| 10 | SQLite, JSON |" in out.read_text()
+    assert "Every recorded number new each tick (`--fresh`)." in out.read_text()

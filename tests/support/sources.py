@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import replace
 
 from sloguard import rules
 from sloguard.engine import PROBE, Combined, Engine, Plan, bulk_query
 from sloguard.model import QUERY_TAG_LABEL, SLO, RatioIndicator
-from sloguard.ports import Sample, Series
+from sloguard.ports import BySlothId, Sample, Series
 from sloguard.prometheus import PrometheusClient
 
 DAY = 86400
@@ -129,7 +129,7 @@ def parts_of(expr: str) -> list[str]:
 
 
 class Counting:
-    """A Source that counts the queries it forwards."""
+    """A Source that counts the queries it forwards (a BulkSource, as the client is)."""
 
     def __init__(self, inner: PrometheusClient) -> None:
         self.inner = inner
@@ -138,6 +138,12 @@ class Counting:
     async def query(self, expr: str, at: float) -> list[Sample]:
         self.asked.append(expr)
         return await self.inner.query(expr, at)
+
+    async def query_by_sloth_id(
+        self, expr: str, at: float, sids: Mapping[str, str], grouped: Set[str]
+    ) -> BySlothId:
+        self.asked.append(expr)
+        return await self.inner.query_by_sloth_id(expr, at, sids, grouped)
 
     async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
         raise AssertionError("instant queries only")
