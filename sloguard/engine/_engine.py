@@ -19,6 +19,7 @@ from sloguard.engine._combine import ask_combined
 from sloguard.engine._crossing import Probes, crossed
 from sloguard.engine._decode import evaluate_planned, inputs_of
 from sloguard.engine._memo import PerSlo, Verdicts
+from sloguard.engine._merge import answers_of
 from sloguard.engine._plan import Plan, SloPlan, at_instant, combine, plan_slo
 from sloguard.engine._recorded import (
     Fingerprint,
@@ -220,7 +221,8 @@ async def run(
     concurrency: int = DEFAULT_CONCURRENCY,
     verdicts: Verdicts | None = None,
 ) -> list[Evaluation]:
-    """Ask every distinct query once at ``at`` (one combined query per SLO, see
+    """Ask every distinct query once at ``at`` (queries of one shape merged across SLOs, see
+    :mod:`sloguard.engine._merge`; the rest as one combined query per SLO, see
     :mod:`sloguard.engine._combine`), then evaluate each SLO (input order; groups of a
     grouped SLO sorted by their label values). With ``verdicts``, an SLO whose recorded
     numbers did not change since the last run gets its last evaluation at ``at``."""
@@ -241,6 +243,8 @@ async def run(
     answers: dict[str, Answer] = {}
     for got in answered:
         answers.update(got)
+    if the_plan.merged:
+        answers.update(await answers_of(source, the_plan.merged, answers, at, semaphore))
     recorded = dict(zip(names, split, strict=True))
     del answered, split
     out: list[Evaluation] = []

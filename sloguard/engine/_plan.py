@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from sloguard.durations import format_duration
 from sloguard.engine._combine import Combined, combined
+from sloguard.engine._merge import Merged, merge
 from sloguard.engine._promql import bucket_selector, group_expr
 from sloguard.model import SLO, LatencyIndicator
 
@@ -62,14 +63,17 @@ class SloPlan:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What one evaluation asks Prometheus: distinct queries in a stable order, sent as one
-    combined query per SLO (``asks``; identical ones asked once), and the recorded series asked
-    once each for all SLOs."""
+    """What one evaluation asks Prometheus: distinct queries in a stable order, sent as
+    ``asks``: those of one shape across SLOs merged (``merged``: one query for up to
+    :data:`~sloguard.engine._merge.MAX_MERGED_VALUES` SLOs), and the merged queries of the same
+    SLOs combined into one; the rest as one combined query per SLO (identical ones asked once);
+    and the recorded series asked once each for all SLOs."""
 
     slos: tuple[SloPlan, ...]
     queries: tuple[str, ...] = field(default=())
     recorded: tuple[str, ...] = field(default=())
     asks: tuple[Combined, ...] = field(default=())
+    merged: tuple[Merged, ...] = field(default=())
 
     @property
     def query_count(self) -> int:
@@ -127,14 +131,27 @@ def without_calendar_period(sp: SloPlan) -> SloPlan:
 
 
 def combine(planned: Iterable[SloPlan]) -> Plan:
-    """The plan of many SLOs: each SLO's direct queries as one combined query (an identical one
-    shared by several SLOs asked once, first use order), and each recorded series once."""
+    """The plan of many SLOs: direct queries of the same shape merged across SLOs
+    (:mod:`sloguard.engine._merge`, never across tenants), the merged queries of the same SLOs
+    as one combined query, each SLO's other direct queries as one combined query (an identical
+    one shared by several SLOs asked once, first use order), and each recorded series once."""
     slos = tuple(planned)
-    distinct = dict.fromkeys(q for p in slos for q in p.queries)
+    tenants = {q: p.slo.tenant for p in slos for q in p.queries}
     series = dict.fromkeys(q for p in slos if p.recorded for q in p.series)
-    asks = {c.text: c for c in (combined(p.queries) for p in slos if p.queries)}
+    merged = merge(tenants.items())
+    answered = {q for m in merged for q in m.parts.values()}
+    cohorts: dict[tuple[str, ...], list[str]] = {}
+    for m in merged:
+        cohorts.setdefault((m.label, *m.parts), []).append(m.text)
+    rest = ([q for q in p.queries if q not in answered] for p in slos)
+    parts = (*cohorts.values(), *(qs for qs in rest if qs))
+    asks = {c.text: c for c in map(combined, parts)}
     return Plan(
-        slos=slos, queries=tuple(distinct), recorded=tuple(series), asks=tuple(asks.values())
+        slos=slos,
+        queries=tuple(tenants),
+        recorded=tuple(series),
+        asks=tuple(asks.values()),
+        merged=merged,
     )
 
 
