@@ -21,6 +21,7 @@ from sloguard.engine._decode import evaluate_planned, inputs_of
 from sloguard.engine._memo import PerSlo, Verdicts
 from sloguard.engine._merge import answers_of
 from sloguard.engine._plan import Plan, SloPlan, at_instant, combine, plan_slo
+from sloguard.engine._ratio import divide
 from sloguard.engine._recorded import (
     Fingerprint,
     Recorded,
@@ -245,6 +246,8 @@ async def run(
         answers.update(got)
     if the_plan.merged:
         answers.update(await answers_of(source, the_plan.merged, answers, at, semaphore))
+    for ratio, errors, total in the_plan.derived:
+        answers[ratio] = divide(answers[errors], answers[total])
     recorded = dict(zip(names, split, strict=True))
     del answered, split
     out: list[Evaluation] = []

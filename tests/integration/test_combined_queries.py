@@ -1,5 +1,6 @@
-"""On a real Prometheus, one combined query per SLO, and one merged query for many SLOs of the
-same shape, give exactly what one query per window gave: the same burn rates, budgets and
+"""On a real Prometheus, one combined query per SLO, one merged query for many SLOs of the
+same shape, and an error ratio divided from its two halves, give exactly what one query per
+window gave: the same burn rates, budgets and
 severities (``==``), at instants through an outage, for the scenario's SLOs, the example
 definitions and the Sloth conformance corpus; at most one query per SLO per tick, and a fleet
 of same-shape SLOs far fewer."""
@@ -63,9 +64,10 @@ def _slos(served: Served) -> list[SLO]:
 
 
 def _per_slo(plan: Plan) -> Plan:
-    """``plan`` without merging: each SLO's queries as its own combined query."""
+    """``plan`` without merging (nor ratios divided from their halves): each SLO's queries as
+    its own combined query, as before."""
     asks = {c.text: c for c in (combined(sp.queries) for sp in plan.slos if sp.queries)}
-    return replace(plan, asks=tuple(asks.values()), merged=())
+    return replace(plan, asks=tuple(asks.values()), merged=(), derived=())
 
 
 def _evaluate(url: str, plan: Plan, at: float) -> tuple[list[Evaluation], int]:

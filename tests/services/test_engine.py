@@ -101,8 +101,9 @@ def test_one_failing_query_fails_only_its_slo(failure: Exception, text: str) -> 
 def test_several_series_where_one_was_expected_is_a_per_slo_error() -> None:
     slo = ratio_slo("a")
     answers: dict[str, list[Sample] | Exception] = dict(answers_for(slo, 0.0005))
-    q = Engine().plan([slo]).slos[0].ratio[300]
-    answers[q] = [Sample({"pod": "p1"}, 0.1), Sample({"pod": "p2"}, 0.0)]
+    planned = Engine().plan([slo]).slos[0]
+    answers[planned.ratio[300]] = [Sample({"pod": "p1"}, 0.1), Sample({"pod": "p2"}, 0.0)]
+    answers[planned.total[300]] = [Sample({"pod": "p1"}, 1.0), Sample({"pod": "p2"}, 1.0)]
     [ev] = run([slo], FakeSource(answers))
     assert ev.severity is Severity.NO_DATA
     assert "returned 2 series where one was expected" in ev.error
