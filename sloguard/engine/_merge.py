@@ -80,12 +80,40 @@ def merge(queries: Iterable[tuple[str, str | None]]) -> tuple[Merged, ...]:
                 groups.setdefault(best.key, []).append(best)
     out: list[Merged] = []
     for (_, label, _), members in groups.items():
+        if len(members) < 2:
+            continue
+        # One shape for the whole group: checked once, on its first two values.
+        regex = "|".join(quote_meta(c.value) for c in members[:2])
+        first = members[0]
+        verdict = check(first.query, _widened(first, label, regex), label, first.value, regex)
+        if verdict.refused:
+            continue
         for chunk in _chunks(members):
-            made = _merged(chunk, label)
-            if made is None:
-                break  # one shape for the whole group: refused for all of it
-            out.append(made)
+            regex = "|".join(quote_meta(c.value) for c in chunk)
+            parts = {c.value: c.query for c in chunk}
+            out.append(Merged(_widened(chunk[0], label, regex), label, parts, verdict.keeps_label))
     return tuple(out)
+
+
+class Merges:
+    """:func:`merge` remembering its answers (the last 16 inputs): a daemon's ticks ask the
+    same queries, in the same order, until its SLOs change, and finding the shapes of 16,000
+    queries takes about half a second of CPU. Kept by the :class:`~sloguard.engine.Engine`,
+    so it lives as long as the plans it remembers."""
+
+    _KEPT = 16
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[tuple[str, str | None], ...], tuple[Merged, ...]] = {}
+
+    def __call__(self, queries: Iterable[tuple[str, str | None]]) -> tuple[Merged, ...]:
+        key = tuple(queries)
+        known = self._known.get(key)
+        if known is None:
+            if len(self._known) >= self._KEPT:
+                self._known.clear()
+            known = self._known[key] = merge(key)
+        return known
 
 
 def _candidates(query: str, tenant: str | None) -> list[_Candidate]:
@@ -146,18 +174,6 @@ def widened(query: str, label: str, values: Sequence[str]) -> str | None:
 def _widened(c: _Candidate, label: str, regex: str) -> str:
     literal = '"' + regex.replace("\\", "\\\\") + '"'
     return grouped_also_by(_replaced(c.query, c.spans, f"{label}=~{literal}"), label)
-
-
-def _merged(chunk: list[_Candidate], label: str) -> Merged | None:
-    """One query for every member of ``chunk``, or None when its shape is refused."""
-    regex = "|".join(quote_meta(c.value) for c in chunk)
-    first = chunk[0]
-    text = _widened(first, label, regex)
-    verdict = check(first.query, text, label, first.value, regex)
-    if verdict.refused:
-        return None
-    parts = {c.value: c.query for c in chunk}
-    return Merged(text=text, label=label, parts=parts, keeps_label=verdict.keeps_label)
 
 
 def split(m: Merged, samples: list[Sample]) -> dict[str, list[Sample]]:

@@ -179,7 +179,10 @@ def without_calendar_period(sp: SloPlan) -> SloPlan:
     return replace(sp, ratio=ratio, total=total, errors=errors, recorded=sp.recorded - {period})
 
 
-def combine(planned: Iterable[SloPlan]) -> Plan:
+Merger = Callable[[Iterable[tuple[str, str | None]]], tuple[Merged, ...]]
+
+
+def combine(planned: Iterable[SloPlan], merger: Merger = merge) -> Plan:
     """The plan of many SLOs: direct queries of the same shape merged across SLOs
     (:mod:`sloguard.engine._merge`, never across tenants), the merged queries of the same SLOs
     as one combined query, each SLO's other direct queries as one combined query (an identical
@@ -188,7 +191,7 @@ def combine(planned: Iterable[SloPlan]) -> Plan:
     distinct = dict.fromkeys(q for p in slos for q in p.queries)
     tenants = {q: p.slo.tenant for p in slos for q in p.asked}
     series = dict.fromkeys(q for p in slos if p.recorded for q in p.series)
-    merged = merge(tenants.items())
+    merged = merger(tenants.items())
     answered = {q for m in merged for q in m.parts.values()}
     cohorts: dict[tuple[str, ...], list[str]] = {}
     for m in merged:

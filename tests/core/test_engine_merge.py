@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sloguard.engine._merge import MAX_MERGED_VALUES, Merged, merge, quote_meta, split
+from sloguard.engine._merge import MAX_MERGED_VALUES, Merged, Merges, merge, quote_meta, split
 from sloguard.engine._shape import check
 from sloguard.errors import QueryError
 from sloguard.ports import Sample
@@ -181,3 +181,12 @@ def test_split_keeps_the_label_where_the_queries_have_it() -> None:
 def test_split_refuses_a_series_of_no_value(labels: dict[str, str]) -> None:
     with pytest.raises(QueryError, match="no svc asked"):
         split(M, [Sample(labels, 1.0)])
+
+
+def test_merges_remembers_the_answer_for_the_same_queries() -> None:
+    merges = Merges()
+    fleet, other = _of(RATIO, "a", "b"), _of(RATIO, "a", "c")
+    first = merges(fleet)
+    assert merges(list(fleet)) is first  # a daemon's next tick: no second look at the shapes
+    assert merges(other) != first
+    assert merges(iter(fleet)) is first
