@@ -34,6 +34,9 @@ from sloguard.ports import Sample, Source
 
 MAX_MERGED_VALUES = 500
 MAX_REGEX_CHARS = 16_000
+# Answers per union of merged queries: what 500 SLOs with the default tiers ask (16 each).
+# Prometheus evaluates one query on one core, so a larger fleet is sent as several.
+MAX_UNION_ANSWERS = 16 * MAX_MERGED_VALUES
 
 # A label matcher: name, operator, quoted value. "=~" and "!~" before "=" so each is one op.
 _MATCHER = re.compile(
@@ -93,6 +96,26 @@ def merge(queries: Iterable[tuple[str, str | None]]) -> tuple[Merged, ...]:
             parts = {c.value: c.query for c in chunk}
             out.append(Merged(_widened(chunk[0], label, regex), label, parts, verdict.keeps_label))
     return tuple(out)
+
+
+def unions(merged: Sequence[Merged]) -> list[list[str]]:
+    """The texts of ``merged`` sent together: those that answer for the same values (the
+    windows of the same SLOs) in one union, of at most MAX_UNION_ANSWERS answers."""
+    cohorts: dict[tuple[str, ...], list[Merged]] = {}
+    for m in merged:
+        cohorts.setdefault((m.label, *m.parts), []).append(m)
+    out: list[list[str]] = []
+    for same in cohorts.values():
+        texts: list[str] = []
+        answers = 0
+        for m in same:
+            if texts and answers + len(m.parts) > MAX_UNION_ANSWERS:
+                out.append(texts)
+                texts, answers = [], 0
+            texts.append(m.text)
+            answers += len(m.parts)
+        out.append(texts)
+    return out
 
 
 class Merges:

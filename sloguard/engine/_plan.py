@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from sloguard.durations import format_duration
 from sloguard.engine._combine import Combined, combined
-from sloguard.engine._merge import Merged, merge
+from sloguard.engine._merge import Merged, merge, unions
 from sloguard.engine._promql import bucket_selector, group_expr
 from sloguard.engine._ratio import one_per_labels
 from sloguard.model import SLO, LatencyIndicator, RatioIndicator, render_window
@@ -193,11 +193,8 @@ def combine(planned: Iterable[SloPlan], merger: Merger = merge) -> Plan:
     series = dict.fromkeys(q for p in slos if p.recorded for q in p.series)
     merged = merger(tenants.items())
     answered = {q for m in merged for q in m.parts.values()}
-    cohorts: dict[tuple[str, ...], list[str]] = {}
-    for m in merged:
-        cohorts.setdefault((m.label, *m.parts), []).append(m.text)
     rest = ([q for q in p.asked if q not in answered] for p in slos)
-    parts = (*cohorts.values(), *(qs for qs in rest if qs))
+    parts = (*unions(merged), *(qs for qs in rest if qs))
     asks = {c.text: c for c in map(combined, parts)}
     return Plan(
         slos=slos,

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from sloguard.engine._merge import MAX_MERGED_VALUES, Merged, Merges, merge, quote_meta, split
+from sloguard.engine._merge import (
+    MAX_MERGED_VALUES,
+    Merged,
+    Merges,
+    merge,
+    quote_meta,
+    split,
+    unions,
+)
 from sloguard.engine._shape import check
 from sloguard.errors import QueryError
 from sloguard.ports import Sample
@@ -190,3 +198,12 @@ def test_merges_remembers_the_answer_for_the_same_queries() -> None:
     assert merges(list(fleet)) is first  # a daemon's next tick: no second look at the shapes
     assert merges(other) != first
     assert merges(iter(fleet)) is first
+
+
+def test_the_merged_queries_of_the_same_slos_go_out_together_up_to_500_slos_worth() -> None:
+    values = [f"s{i}" for i in range(MAX_MERGED_VALUES)]
+    parts = {v: f"q{v}" for v in values}
+    windows = [Merged(f"w{i}", "svc", parts, keeps_label=False) for i in range(32)]
+    others = [Merged("x", "svc", {"a": "qa", "b": "qb"}, keeps_label=False)]
+    got = unions([*windows, *others])
+    assert got == [[f"w{i}" for i in range(16)], [f"w{i}" for i in range(16, 32)], ["x"]]
