@@ -8,14 +8,23 @@ default ``.bench-venv/bin/slo-generator``; never a sloguard dependency) queries 
 exporter continues it. Both tools get the same SLOs (same selectors) and the same windows: the
 seven windows of sloguard's default tiers plus the 30d period, as slo-generator error-budget
 policy steps, so both send 16 queries per SLO (slo-generator: good and bad ``increase`` per
-step, one after the other; sloguard: ratio and total ``rate`` per window, concurrently). Both
-are timed as the CLI a person runs, process start to exit; runs alternate between the tools.
+step, one after the other; sloguard: ratio and total ``rate`` per window, merged across SLOs
+of one shape, see ``sloguard/engine/_merge.py``). Both are timed as the CLI a person runs,
+process start to exit; runs alternate between the tools.
+
+Recorded mode in the same run, on the same Prometheus: it runs the rules ``sloguard generate``
+writes for the largest size's SLOs (the smaller sizes' SLOs are among them) from the start,
+evaluated every minute, so every tool runs while those rules run; ``sloguard evaluate``
+(``--recorded``, the default) then reads every window from the recorded series, and the
+direct column passes ``--no-recorded``. The Prometheus CPU time (``/proc/<pid>/stat``) spent
+during each run is kept too.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -25,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import common, fleet
+from bench.cost import info_backfill
+from sloguard import rules
 
 WINDOWS = (300, 1800, 3600, 7200, 21600, 86400, 259200, 2592000)
 
@@ -79,12 +90,28 @@ error_budget_policies:
     )
 
 
-def timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(cmd: list[str], pid: int) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Wall seconds of ``cmd``, the CPU seconds process ``pid`` (Prometheus) spent meanwhile,
+    and how it ended."""
+    before = cpu_seconds(pid)
     started = time.perf_counter()
     done = subprocess.run(
         cmd, capture_output=True, text=True, cwd=common.ROOT, env=common.env(), check=False
     )
-    return time.perf_counter() - started, done
+    return time.perf_counter() - started, cpu_seconds(pid) - before, done
+
+
+def evaluated(done: subprocess.CompletedProcess[str]) -> int:
+    """SLOs ``sloguard evaluate -o json`` evaluated without an error."""
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"sloguard evaluate failed: {done.stderr[-2000:]}")
+    return sum(1 for e in json.loads(done.stdout) if not e.get("error"))
 
 
 _SG_REPORT = re.compile(r"\| SLI: ")
@@ -111,45 +138,26 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="sloguard-bench-peer-"))
     services = fleet.make_services(args.services, time.time() - 34 * 86400)
     names = [s.name for s in services]
+    sizes = [int(s) for s in args.sizes.split(",")]
+    all_slos = work / "sl-all"
     rows: list[dict[str, Any]] = []
     try:
-        with fleet.running_fleet(services, history_seconds=74 * 3600) as f:
-            time.sleep(20)  # live samples in the 5m window
+        common.write_slos(all_slos, max(sizes), names, fleet.JOB)
+        rule_files = common.generate_rules(all_slos, work / "rules")
+        month_ago = int(time.time()) - 30 * 86400
+        with fleet.running_fleet(
+            services,
+            history_seconds=74 * 3600,
+            rule_files=rule_files,
+            before_start=lambda data: info_backfill(all_slos, data, month_ago, 7200),
+        ) as f:
+            for series in (f"{rules.RATIO}5m", f"{rules.RATIO}30d", rules.INFO):
+                fleet.wait_for(f.url, f"count({series})", max(sizes), timeout=1800)
             slo_generator_config(work / "sg-config.yaml", f.url)
-            for size in (int(s) for s in args.sizes.split(",")):
-                sg_dir, sl_dir = work / f"sg-{size}", work / f"sl-{size}"
-                slo_generator_docs(sg_dir, size, names)
-                common.write_slos(sl_dir, size, names, fleet.JOB)
-                sg_cmd = [args.slo_generator, "compute", "-f", str(sg_dir)]
-                sg_cmd += ["-c", str(work / "sg-config.yaml")]
-                sl_cmd = [common.python(), "-m", "sloguard", "evaluate", str(sl_dir)]
-                sl_cmd += ["--prometheus", f.url, "-o", "json", "--timeout", "120"]
-                sg_times, sl_times = [], []
-                sg_reports = sg_nodata = sl_ok = 0
-                for _ in range(args.runs):
-                    seconds, done = timed(sg_cmd)
-                    sg_times.append(seconds)
-                    text = done.stdout + done.stderr
-                    sg_reports = len(_SG_REPORT.findall(text))
-                    sg_nodata = text.count("Not enough valid events")
-                    seconds, done = timed(sl_cmd)
-                    sl_times.append(seconds)
-                    if done.returncode not in (0, 1):
-                        raise RuntimeError(f"sloguard evaluate failed: {done.stderr[-2000:]}")
-                    sl_ok = sum(1 for e in json.loads(done.stdout) if not e.get("error"))
-                row = {
-                    "slos": size,
-                    "slo_generator_seconds": sg_times,
-                    "sloguard_seconds": sl_times,
-                    "slo_generator_median": common.median(sg_times),
-                    "sloguard_median": common.median(sl_times),
-                    "ratio": common.median(sg_times) / common.median(sl_times),
-                    "slo_generator_reports": sg_reports,
-                    "slo_generator_no_data": sg_nodata,
-                    "sloguard_evaluated": sl_ok,
-                }
-                print(json.dumps(row), flush=True)
-                rows.append(row)
+            pid = f.prometheus.process.pid
+            for size in sizes:
+                rows.append(compare(args, work, names, f.url, pid, size))
+                print(json.dumps(rows[-1]), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     common.save(
@@ -160,6 +168,54 @@ def main(argv: list[str] | None = None) -> int:
         argv=argv,
     )
     return 0
+
+
+def compare(
+    args: argparse.Namespace, work: Path, names: list[str], url: str, pid: int, size: int
+) -> dict[str, Any]:
+    """``args.runs`` alternating runs of slo-generator, sloguard direct and sloguard recorded on
+    ``size`` SLOs."""
+    sg_dir, sl_dir = work / f"sg-{size}", work / f"sl-{size}"
+    slo_generator_docs(sg_dir, size, names)
+    common.write_slos(sl_dir, size, names, fleet.JOB)
+    sg_cmd = [args.slo_generator, "compute", "-f", str(sg_dir), "-c", str(work / "sg-config.yaml")]
+    sl_cmd = [common.python(), "-m", "sloguard", "evaluate", str(sl_dir), "--prometheus", url]
+    sl_cmd += ["-o", "json", "--timeout", "120"]
+    times: dict[str, list[float]] = {"sg": [], "direct": [], "recorded": []}
+    prom: dict[str, list[float]] = {"sg": [], "direct": [], "recorded": []}
+    sg_reports = sg_nodata = direct_ok = recorded_ok = 0
+    for _ in range(args.runs):
+        seconds, cpu, done = timed(sg_cmd, pid)
+        times["sg"].append(seconds)
+        prom["sg"].append(cpu)
+        text = done.stdout + done.stderr
+        sg_reports = len(_SG_REPORT.findall(text))
+        sg_nodata = text.count("Not enough valid events")
+        seconds, cpu, done = timed([*sl_cmd, "--no-recorded"], pid)
+        times["direct"].append(seconds)
+        prom["direct"].append(cpu)
+        direct_ok = evaluated(done)
+        seconds, cpu, done = timed([*sl_cmd, "--recorded"], pid)
+        times["recorded"].append(seconds)
+        prom["recorded"].append(cpu)
+        recorded_ok = evaluated(done)
+    sg, direct, recorded = (common.median(times[k]) for k in ("sg", "direct", "recorded"))
+    return {
+        "slos": size,
+        "slo_generator_seconds": times["sg"],
+        "sloguard_seconds": times["direct"],
+        "recorded_seconds": times["recorded"],
+        "slo_generator_median": sg,
+        "sloguard_median": direct,
+        "recorded_median": recorded,
+        "ratio": sg / direct,
+        "recorded_ratio": sg / recorded,
+        "prometheus_cpu_seconds": {k: common.median(v) for k, v in prom.items()},
+        "slo_generator_reports": sg_reports,
+        "slo_generator_no_data": sg_nodata,
+        "sloguard_evaluated": direct_ok,
+        "recorded_evaluated": recorded_ok,
+    }
 
 
 if __name__ == "__main__":

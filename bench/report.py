@@ -238,21 +238,53 @@ def peer_section(data: dict[str, Any] | None) -> list[str]:
     if data is None:
         return out + _missing("peer")
     out += _header(data)
+    rows = data["rows"]
+    recorded = bool(rows) and "recorded_median" in rows[0]
     out += [
         f"{data['slo_generator']}; both tools compute the same "
         f"{len(data['windows'])} windows per SLO. Wall time of the CLI, median of "
-        f"{len(data['rows'][0]['sloguard_seconds']) if data['rows'] else 0} alternating runs.",
+        f"{len(rows[0]['sloguard_seconds']) if rows else 0} alternating runs; ratio: "
+        "slo-generator's time over sloguard's, same run."
+        + (
+            " Prometheus CPU: what the Prometheus process spent during the run (median)."
+            if recorded
+            else ""
+        ),
         "",
-        "| SLOs | slo-generator s | sloguard evaluate s | ratio | slo-generator reports "
-        "(no data) | sloguard SLOs evaluated |",
-        "|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in data["rows"]:
-        out.append(
-            f"| {r['slos']:,} | {_s(r['slo_generator_median'])} | {_s(r['sloguard_median'])} "
-            f"| {r['ratio']:.1f}x | {r['slo_generator_reports']:,} "
-            f"({r['slo_generator_no_data']}) | {r['sloguard_evaluated']:,} |"
-        )
+    if not recorded:
+        out += [
+            "| SLOs | slo-generator s | sloguard evaluate s | ratio | slo-generator reports "
+            "(no data) | sloguard SLOs evaluated |",
+            "|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in rows:
+            out.append(
+                f"| {r['slos']:,} | {_s(r['slo_generator_median'])} | {_s(r['sloguard_median'])} "
+                f"| {r['ratio']:.1f}x | {r['slo_generator_reports']:,} "
+                f"({r['slo_generator_no_data']}) | {r['sloguard_evaluated']:,} |"
+            )
+        return [*out, ""]
+    out += [
+        "| SLOs | tool | wall s | ratio | Prometheus CPU s | evaluated | each run's wall s |",
+        "|---:|---|---:|---:|---:|---|---|",
+    ]
+    for r in rows:
+        cpu = r["prometheus_cpu_seconds"]
+        reports = f"{r['slo_generator_reports']:,} reports ({r['slo_generator_no_data']} no data)"
+        for tool, median, ratio, key, done, runs in (
+            ("slo-generator", r["slo_generator_median"], "1x", "sg", reports,
+             r["slo_generator_seconds"]),
+            ("sloguard evaluate --no-recorded", r["sloguard_median"], f"{r['ratio']:.1f}x",
+             "direct", f"{r['sloguard_evaluated']:,} SLOs", r["sloguard_seconds"]),
+            ("sloguard evaluate --recorded", r["recorded_median"], f"{r['recorded_ratio']:.1f}x",
+             "recorded", f"{r['recorded_evaluated']:,} SLOs", r["recorded_seconds"]),
+        ):  # fmt: skip
+            each = ", ".join(_s(t) for t in runs)
+            out.append(
+                f"| {r['slos']:,} | {tool} | {_s(median)} | {ratio} | {_s(cpu[key])} | {done} "
+                f"| {each} |"
+            )
     return [*out, ""]
 
 

@@ -19,7 +19,9 @@ from sloguard.engine._combine import ask_combined
 from sloguard.engine._crossing import Probes, crossed
 from sloguard.engine._decode import evaluate_plain, evaluate_planned, plain_numbers
 from sloguard.engine._memo import PerSlo, Verdicts
+from sloguard.engine._merge import Merges, answers_of
 from sloguard.engine._plan import Plan, SloPlan, at_instant, combine, plan_slo
+from sloguard.engine._ratio import divide
 from sloguard.engine._recorded import (
     Fingerprint,
     Recorded,
@@ -43,8 +45,9 @@ class Engine:
 
     Memos (all by SLO identity or equal value, all dropped with the engine): each SLO's direct
     plan and recording-rule fingerprint, its recorded plan per setting, the last recorded plan
-    of the whole fleet, the shared series names and window sets of recorded plans, and each
-    SLO's last evaluation with the recorded numbers it was made from (:class:`Verdicts`).
+    of the whole fleet, the shared series names and window sets of recorded plans, the merged
+    queries of the last plans (:class:`~sloguard.engine._merge.Merges`), and each SLO's last
+    evaluation with the recorded numbers it was made from (:class:`Verdicts`).
     """
 
     def __init__(self) -> None:
@@ -55,6 +58,7 @@ class Engine:
         self._last: dict[str | None, tuple[tuple[SLO, ...], Recorded, float, Plan]] = {}
         self._interned: dict[Hashable, Hashable] = {}
         self._verdicts = Verdicts()
+        self._merges = Merges()
 
     def plan(self, slos: Sequence[SLO], at: float | None = None) -> Plan:
         """Plan the queries of ``slos``; an expression shared by several SLOs is asked once.
@@ -63,8 +67,8 @@ class Engine:
         (:func:`~sloguard.engine._plan.at_instant`); without, over their nominal length.
         """
         if at is None:
-            return combine(map(self._plans, slos))
-        return combine(at_instant(self._plans(s), at) for s in slos)
+            return combine(map(self._plans, slos), self._merges)
+        return combine((at_instant(self._plans(s), at) for s in slos), self._merges)
 
     def plan_recorded(
         self, slos: Sequence[SLO], found: Recorded, *, direct_windows_max_seconds: float = 0
@@ -80,7 +84,7 @@ class Engine:
                 planned.append(self._plans(slo))
             else:
                 planned.append((with_period if slo.name in found.periods else but_period)(slo))
-        return combine(planned)
+        return combine(planned, self._merges)
 
     async def probe_recorded(self, slos: Sequence[SLO], source: Source, at: float) -> Recorded:
         """The SLOs whose recording rules run in Prometheus at ``at`` (see
@@ -145,7 +149,7 @@ class Engine:
             if found.windows:
                 the_plan = self._last_recorded_plan(slos, found, direct_max, tenant)
                 if any(s.calendar is not None for s in slos):
-                    the_plan = combine(at_instant(sp, at) for sp in the_plan.slos)
+                    the_plan = combine((at_instant(sp, at) for sp in the_plan.slos), self._merges)
                 return await run(
                     the_plan, source, at, concurrency=concurrency, verdicts=self._verdicts
                 )
@@ -217,7 +221,8 @@ async def run(
     concurrency: int = DEFAULT_CONCURRENCY,
     verdicts: Verdicts | None = None,
 ) -> list[Evaluation]:
-    """Ask every distinct query once at ``at`` (one combined query per SLO, see
+    """Ask every distinct query once at ``at`` (queries of one shape merged across SLOs, see
+    :mod:`sloguard.engine._merge`; the rest as one combined query per SLO, see
     :mod:`sloguard.engine._combine`), then evaluate each SLO (input order; groups of a
     grouped SLO sorted by their label values). With ``verdicts``, an SLO whose recorded
     numbers did not change since the last run gets its last evaluation at ``at``."""
@@ -234,6 +239,10 @@ async def run(
     answers: dict[str, Answer] = {}
     for got in answered:
         answers.update(got)
+    if the_plan.merged:
+        answers.update(await answers_of(source, the_plan.merged, answers, at, semaphore))
+    for ratio, errors, total in the_plan.derived:
+        answers[ratio] = divide(answers[errors], answers[total])
     recorded = dict(zip(names, split, strict=True))
     del answered, split
     out: list[Evaluation] = []

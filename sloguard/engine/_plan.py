@@ -13,8 +13,10 @@ from dataclasses import dataclass, field, replace
 
 from sloguard.durations import format_duration
 from sloguard.engine._combine import Combined, combined
+from sloguard.engine._merge import Merged, merge, unions
 from sloguard.engine._promql import bucket_selector, group_expr
-from sloguard.model import SLO, LatencyIndicator
+from sloguard.engine._ratio import one_per_labels
+from sloguard.model import SLO, LatencyIndicator, RatioIndicator, render_window
 
 BUCKET_CHECK_RANGE = "1h"  # a missing bucket is reported when others exist within this range
 
@@ -25,7 +27,8 @@ class SloPlan:
 
     For the windows in ``recorded`` the query is the name of a recorded series, asked once for
     every SLO (:func:`~sloguard.engine.bulk_query`), whose series of this SLO carries
-    ``sloth_id``.
+    ``sloth_id``. For the windows in ``errors`` the ratio is ``(errors)/(total)`` asked as its
+    two halves (:mod:`sloguard.engine._ratio`), so Prometheus reads the total once.
     """
 
     slo: SLO
@@ -34,6 +37,7 @@ class SloPlan:
     bucket_check: str | None = None
     recorded: frozenset[int] = frozenset()
     sloth_id: str = ""
+    errors: Mapping[int, str] = field(default_factory=dict)
 
     @property
     def queries(self) -> tuple[str, ...]:
@@ -45,6 +49,26 @@ class SloPlan:
         ratio = (q for w, q in self.ratio.items() if w not in rec)
         total = (q for w, q in self.total.items() if w not in rec)
         return (*ratio, *total, *extra)
+
+    @property
+    def asked(self) -> tuple[str, ...]:
+        """The direct queries sent: :attr:`queries`, with the errors half of each ratio in
+        ``errors`` instead of the ratio (see :attr:`derived`)."""
+        if not self.errors:
+            return self.queries
+        extra = (self.bucket_check,) if self.bucket_check else ()
+        rec = self.recorded
+        ratio = (self.errors.get(w, q) for w, q in self.ratio.items() if w not in rec)
+        total = (q for w, q in self.total.items() if w not in rec)
+        return (*ratio, *total, *extra)
+
+    @property
+    def derived(self) -> tuple[tuple[str, str, str], ...]:
+        """(ratio, errors, total) of each ratio divided from its asked halves."""
+        rec = self.recorded
+        return tuple(
+            (self.ratio[w], e, self.total[w]) for w, e in self.errors.items() if w not in rec
+        )
 
     @property
     def series(self) -> tuple[str, ...]:
@@ -62,14 +86,18 @@ class SloPlan:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What one evaluation asks Prometheus: distinct queries in a stable order, sent as one
-    combined query per SLO (``asks``; identical ones asked once), and the recorded series asked
-    once each for all SLOs."""
+    """What one evaluation asks Prometheus: distinct queries in a stable order, sent as
+    ``asks``: those of one shape across SLOs merged (``merged``: one query for up to
+    :data:`~sloguard.engine._merge.MAX_MERGED_VALUES` SLOs), and the merged queries of the same
+    SLOs combined into one; the rest as one combined query per SLO (identical ones asked once);
+    and the recorded series asked once each for all SLOs."""
 
     slos: tuple[SloPlan, ...]
     queries: tuple[str, ...] = field(default=())
     recorded: tuple[str, ...] = field(default=())
     asks: tuple[Combined, ...] = field(default=())
+    merged: tuple[Merged, ...] = field(default=())
+    derived: tuple[tuple[str, str, str], ...] = field(default=())
 
     @property
     def query_count(self) -> int:
@@ -82,19 +110,40 @@ def plan_slo(slo: SLO) -> SloPlan:
     windows = (*slo.window_seconds, slo.period_seconds)
     ratio: dict[int, str] = {}
     total: dict[int, str] = {}
+    errors: dict[int, str] = {}
+    halves = _halves(slo)
     for w in windows:
         label = format_duration(w)
         ratio[w] = group_expr(slo.error_ratio_query(label), slo.group_by)
         t = slo.total_query(label)
         if t is not None:
             total[w] = group_expr(t, slo.group_by)
+            if halves and (e := _errors_half(slo, label, ratio[w], total[w])):
+                errors[w] = e
     check = None
     if isinstance(slo.indicator, LatencyIndicator):
         check = (
             f"count by (le) (last_over_time({bucket_selector(slo.indicator)}"
             f"[{BUCKET_CHECK_RANGE}]))"
         )
-    return SloPlan(slo=slo, ratio=ratio, total=total, bucket_check=check)
+    return SloPlan(slo=slo, ratio=ratio, total=total, bucket_check=check, errors=errors)
+
+
+def _halves(slo: SLO) -> bool:
+    """Whether the SLO's error ratio may be asked as its two halves (see _ratio)."""
+    ind = slo.indicator
+    if not isinstance(ind, RatioIndicator | LatencyIndicator):
+        return False
+    halves = (render_window(ind.errors, "5m"), render_window(ind.total, "5m"))
+    return all(one_per_labels(group_expr(h, slo.group_by)) for h in halves)
+
+
+def _errors_half(slo: SLO, label: str, ratio: str, total: str) -> str | None:
+    """The errors half of ``ratio`` when ``ratio`` is exactly ``(errors)/(total)``."""
+    ind = slo.indicator
+    assert isinstance(ind, RatioIndicator | LatencyIndicator)
+    errors = group_expr(render_window(ind.errors, label), slo.group_by)
+    return errors if ratio == f"({errors})\n/\n({total})" else None
 
 
 def at_instant(sp: SloPlan, at: float) -> SloPlan:
@@ -108,10 +157,13 @@ def at_instant(sp: SloPlan, at: float) -> SloPlan:
     period = slo.period_seconds
     ratio = {**sp.ratio, period: group_expr(slo.error_ratio_query(label), slo.group_by)}
     total = dict(sp.total)
+    errors = {w: e for w, e in sp.errors.items() if w != period}
     t = slo.total_query(label)
     if t is not None:
         total[period] = group_expr(t, slo.group_by)
-    return replace(sp, ratio=ratio, total=total, recorded=sp.recorded - {period})
+        if period in sp.errors and (e := _errors_half(slo, label, ratio[period], total[period])):
+            errors[period] = e
+    return replace(sp, ratio=ratio, total=total, errors=errors, recorded=sp.recorded - {period})
 
 
 def without_calendar_period(sp: SloPlan) -> SloPlan:
@@ -123,18 +175,34 @@ def without_calendar_period(sp: SloPlan) -> SloPlan:
     period = slo.period_seconds
     ratio = {w: q for w, q in sp.ratio.items() if w != period}
     total = {w: q for w, q in sp.total.items() if w != period}
-    return replace(sp, ratio=ratio, total=total, recorded=sp.recorded - {period})
+    errors = {w: q for w, q in sp.errors.items() if w != period}
+    return replace(sp, ratio=ratio, total=total, errors=errors, recorded=sp.recorded - {period})
 
 
-def combine(planned: Iterable[SloPlan]) -> Plan:
-    """The plan of many SLOs: each SLO's direct queries as one combined query (an identical one
-    shared by several SLOs asked once, first use order), and each recorded series once."""
+Merger = Callable[[Iterable[tuple[str, str | None]]], tuple[Merged, ...]]
+
+
+def combine(planned: Iterable[SloPlan], merger: Merger = merge) -> Plan:
+    """The plan of many SLOs: direct queries of the same shape merged across SLOs
+    (:mod:`sloguard.engine._merge`, never across tenants), the merged queries of the same SLOs
+    as one combined query, each SLO's other direct queries as one combined query (an identical
+    one shared by several SLOs asked once, first use order), and each recorded series once."""
     slos = tuple(planned)
     distinct = dict.fromkeys(q for p in slos for q in p.queries)
+    tenants = {q: p.slo.tenant for p in slos for q in p.asked}
     series = dict.fromkeys(q for p in slos if p.recorded for q in p.series)
-    asks = {c.text: c for c in (combined(p.queries) for p in slos if p.queries)}
+    merged = merger(tenants.items())
+    answered = {q for m in merged for q in m.parts.values()}
+    rest = ([q for q in p.asked if q not in answered] for p in slos)
+    parts = (*unions(merged), *(qs for qs in rest if qs))
+    asks = {c.text: c for c in map(combined, parts)}
     return Plan(
-        slos=slos, queries=tuple(distinct), recorded=tuple(series), asks=tuple(asks.values())
+        slos=slos,
+        queries=tuple(distinct),
+        recorded=tuple(series),
+        asks=tuple(asks.values()),
+        merged=merged,
+        derived=tuple(dict.fromkeys(d for p in slos for d in p.derived)),
     )
 
 

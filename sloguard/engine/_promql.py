@@ -47,6 +47,48 @@ def group_expr(expr: str, by: Sequence[str]) -> str:
     return "".join(out)
 
 
+_AGGREGATION = re.compile(r"(sum|count|min|max|avg)\b\s*(?:(by|without)\s*\(([^()]*)\)\s*)?\(")
+
+
+def grouped_also_by(expr: str, label: str) -> str:
+    """Every ``sum``/``count``/``min``/``max``/``avg`` of ``expr`` also grouped by ``label``
+    (``sum(`` becomes ``sum by (label) (``, ``by (a)`` becomes ``by (a, label)``, either
+    position); ``without`` and string literals are left alone. Text only: the engine checks
+    the result with the PromQL parser (:mod:`sloguard.engine._shape`)."""
+    edits: list[tuple[int, int, str]] = []  # (start, end, replacement) in ``expr``
+    i = 0
+    while i < len(expr):
+        if expr[i] in "\"'`":
+            i = _string_end(expr, i)
+            continue
+        match = _AGGREGATION.match(expr, i)
+        boundary = i == 0 or not (expr[i - 1].isalnum() or expr[i - 1] in "_:")
+        if not (match and boundary):
+            i += 1
+            continue
+        if match[2] == "by":
+            edits.append((match.start(3), match.end(3), _with_label(match[3], label)))
+        elif match[2] is None:
+            close = _matching_paren(expr, match.end() - 1)
+            trailing = _TRAILING_BY.match(expr, close + 1)
+            if trailing is None:
+                edits.append((match.end(1), match.end(1), f" by ({label})"))
+            elif trailing[1] == "by":
+                edits.append((trailing.start(2), trailing.end(2), _with_label(trailing[2], label)))
+        i = match.end()
+    for start, end, text in reversed(edits):
+        expr = expr[:start] + text + expr[end:]
+    return expr
+
+
+_TRAILING_BY = re.compile(r"\s*(by|without)\s*\(([^()]*)\)")
+
+
+def _with_label(labels: str, label: str) -> str:
+    names = [n.strip() for n in labels.split(",") if n.strip()]
+    return ", ".join(names if label in names else [*names, label])
+
+
 def _string_end(expr: str, start: int) -> int:
     quote = expr[start]
     i = start + 1

@@ -1,9 +1,12 @@
-"""One combined query per SLO decodes exactly like one query per window did.
+"""One combined query per SLO (and one merged query for SLOs of one shape) decodes exactly
+like one query per window did.
 
-The same fake answers go to the plan as it is (one union per SLO) and to the same plan asking
-each query on its own (:func:`tests.support.sources.one_by_one`); the evaluations must be equal,
-NaN and failures included. The fake answers a union as Prometheus does: every part's series
-tagged, or the failure of a failing part for the whole query.
+The same fake answers go to the plan as it is (merged and combined) and to the same plan asking
+each query it sends on its own (:func:`tests.support.sources.one_by_one_asked`: a ratio as its
+two halves, which real Prometheus compares with the ratio itself in
+tests/integration/test_combined_queries.py); the evaluations must be equal, NaN and failures
+included. The fake answers a union as Prometheus does: every part's series tagged, or the
+failure of a failing part for the whole query.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from sloguard.engine import Engine, Plan, run
 from sloguard.errors import QueryError, SourceUnavailable
 from sloguard.model import SLO, LatencyIndicator, RawIndicator
 from sloguard.ports import Sample
-from tests.support.sources import AT, DAY, FakeSource, one_by_one, ratio_slo
+from tests.support.sources import AT, DAY, FakeSource, one_by_one_asked, ratio_slo
 
 SLOS = [
     ratio_slo("plain"),
@@ -60,7 +63,7 @@ PLAN = Engine().plan(SLOS)
 def test_combined_queries_decode_like_one_query_each(
     answers: dict[str, list[Sample] | Exception],
 ) -> None:
-    assert repr(_evaluate(PLAN, answers)) == repr(_evaluate(one_by_one(PLAN), answers))
+    assert repr(_evaluate(PLAN, answers)) == repr(_evaluate(one_by_one_asked(PLAN), answers))
 
 
 @pytest.mark.parametrize(
