@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
+from typing import NamedTuple
 
 from sloguard.durations import format_duration
 from sloguard.model import SLO, Severity, Tier
@@ -49,8 +50,13 @@ class TierState(StrEnum):
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True, slots=True)
-class TierDecision:
+class TierDecision(NamedTuple):
+    """One tier's verdict at one instant: its factor, both windows' burn rates, its state.
+
+    A named tuple rather than a frozen dataclass: as immutable, and four are made per SLO per
+    tick (40,000 at 10,000 SLOs), where a frozen dataclass's ``__init__`` (one
+    ``object.__setattr__`` per field) cost about three times as much."""
+
     tier: Tier
     factor: float
     long_burn_rate: float | None

@@ -7,7 +7,6 @@ consumes only these.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -293,7 +292,6 @@ class AlertMeta:
         return {**self.annotations, **own}
 
 
-@functools.lru_cache(maxsize=256)  # SLOs share a few tier sets; asked for each SLO every tick
 def _windows(tiers: tuple[Tier, ...]) -> tuple[int, ...]:
     seen = {t.long_seconds for t in tiers} | {t.short_seconds for t in tiers}
     return tuple(sorted(seen))
@@ -333,6 +331,13 @@ class SLO:
     # The Mimir/Cortex tenant this SLO's queries are asked in (X-Scope-OrgID); None: the
     # connection's own. SLOs of different tenants are never combined in one query.
     tenant: str | None = None
+    # Every window the tiers use, ascending, without duplicates (not the period): worked out
+    # once here, as it is read for every SLO every tick (a cache keyed by the tiers hashed
+    # four Tiers per read).
+    window_seconds: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "window_seconds", _windows(self.tiers))
 
     @property
     def budget(self) -> float:
@@ -342,11 +347,6 @@ class SLO:
     @property
     def objective_ratio(self) -> float:
         return self.objective_percent / 100.0
-
-    @property
-    def window_seconds(self) -> tuple[int, ...]:
-        """Every window the tiers use, ascending, without duplicates (not the period)."""
-        return _windows(self.tiers)
 
     @property
     def period(self) -> str:

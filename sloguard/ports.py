@@ -1,7 +1,8 @@
 """The seams between services and edges: small Protocols, so tests plug in fakes or local servers.
 
 - :class:`Source`: where error ratios come from (Prometheus); :class:`BulkSource` one that
-  also answers a query of every SLO's recorded series by ``sloth_id`` in one pass.
+  also answers a query of every SLO's recorded series by ``sloth_id`` in one pass, and
+  :class:`LabelSource` one that answers which values some labels take (the rules probe).
 - :class:`Notifier`: one configured destination delivery sends to (PagerDuty, Opsgenie, ...).
 - :class:`Store`: episode state, history and the durable outbox (SQLite today; the types in
   its signatures are sloguard's own records, so another engine can implement it).
@@ -11,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence, Set
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -117,6 +118,28 @@ class BulkSource(Source, Protocol):
     ) -> BySlothId:
         """``by_sloth_id(await self.query(expr, at), sids, grouped)``, equal to it (the same
         values, NaN and -0.0 included) and raising what it raises."""
+        ...
+
+
+def label_values(samples: Iterable[Sample], names: Sequence[str]) -> set[tuple[str, ...]]:
+    """The distinct values of the labels ``names`` over ``samples`` ("" for a label a series
+    lacks), each a tuple in the order of ``names``. The definition of
+    :meth:`LabelSource.query_label_values`."""
+    return {tuple(s.labels.get(n, "") for n in names) for s in samples}
+
+
+@runtime_checkable
+class LabelSource(Source, Protocol):
+    """A Source that answers which values some labels take over an instant answer without a
+    :class:`Sample` per series: the recorded-rules probe asks it for the ``sloth_id`` and the
+    rules' hash of every SLO (at 10,000 SLOs, two answers of 10,000 series per tick). Sources
+    without it are asked :meth:`Source.query` and read by :func:`label_values`."""
+
+    async def query_label_values(
+        self, expr: str, at: float, names: Sequence[str]
+    ) -> set[tuple[str, ...]]:
+        """``label_values(await self.query(expr, at), names)``, equal to it and raising what
+        it raises."""
         ...
 
 

@@ -6,15 +6,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Hashable, Mapping, Sequence, Set
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, cast
 
 from sloguard import rules
 from sloguard.engine._plan import SloPlan, plan_slo
 from sloguard.errors import SloguardError
 from sloguard.model import SLO
-from sloguard.ports import BulkSource, BySlothId, Source, by_sloth_id
+from sloguard.ports import BulkSource, BySlothId, LabelSource, Source, by_sloth_id, label_values
 
 PROBE = f"group by (sloth_id, {rules.HASH_LABEL}) ({rules.INFO})"
+_FINGERPRINT_LABELS = ("sloth_id", rules.HASH_LABEL)  # what the probe reads of each series
 
 H = TypeVar("H", bound=Hashable)
 
@@ -62,10 +63,13 @@ async def probe_recorded(
             else f"group by (sloth_id, {rules.HASH_LABEL}) " + (f"({rules.INFO} offset {offset})")
         )
         try:
-            got = await source.query(expr, at)
+            if isinstance(source, LabelSource):  # no Sample per SLO (the Prometheus client)
+                got = await source.query_label_values(expr, at, _FINGERPRINT_LABELS)
+            else:
+                got = label_values(await source.query(expr, at), _FINGERPRINT_LABELS)
         except SloguardError:
             return None  # without the probe, direct queries are always a safe answer
-        return {(s.labels.get("sloth_id", ""), s.labels.get(rules.HASH_LABEL, "")) for s in got}
+        return cast(set[Fingerprint], got)
 
     now = await present("")
     if not now:

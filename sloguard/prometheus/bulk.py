@@ -8,12 +8,13 @@ well formed, one per ungrouped SLO) is split as it is read, keeping only each SL
 a grouped SLO's series). Anything else (a malformed series, a scalar, an ungrouped SLO with
 several series) gets None here, and the client reads it the readable way
 (:func:`~sloguard.prometheus.client.parse_instant`, then :func:`~sloguard.ports.by_sloth_id`),
-so it gives the same answer or raises the same error.
+so it gives the same answer or raises the same error. The recorded-rules probe's answers are
+read the same way for the two labels it reads (:func:`instant_label_values`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
 from sloguard.ports import BySlothId, Sample
@@ -62,4 +63,40 @@ def instant_by_sloth_id(
     return out
 
 
-__all__ = ["instant_by_sloth_id"]
+def instant_label_values(
+    data: Mapping[str, Any], names: Sequence[str]
+) -> set[tuple[str, ...]] | None:
+    """``label_values(parse_instant(data, expr), names)`` in one pass, for the usual answer;
+    None for any other (then ask that). The recorded-rules probe: two answers of one series
+    per SLO each tick, of which only two labels are read."""
+    result = data.get("result")
+    if data.get("resultType") != "vector" or type(result) is not list:
+        return None
+    out: set[tuple[str, ...]] = set()
+    blanks = ("",) * len(names)
+    for item in result:
+        # The checks of instant_by_sloth_id, so it accepts what parse_instant accepts or gives
+        # None (kept inline there: a call per series is a tenth of that loop).
+        if type(item) is not dict:
+            return None
+        labels, point = item.get("metric"), item.get("value")
+        if (
+            type(labels) is not dict
+            or type(point) is not list
+            or len(point) != 2
+            or type(point[1]) is not str
+            or type(point[0]) not in (float, int)
+        ):
+            return None
+        for v in labels.values():
+            if type(v) is not str:
+                return None
+        try:
+            float(point[1])
+        except ValueError:
+            return None
+        out.add(tuple(map(labels.get, names, blanks)))
+    return out
+
+
+__all__ = ["instant_by_sloth_id", "instant_label_values"]

@@ -19,7 +19,7 @@ import base64
 import random
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Mapping, Set
+from collections.abc import Awaitable, Callable, Mapping, Sequence, Set
 from typing import Any
 
 import httpx
@@ -28,8 +28,8 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from sloguard import __version__
 from sloguard.durations import parse_retry_after
 from sloguard.errors import ConfigError, Location, Problem, QueryError, SourceUnavailable
-from sloguard.ports import QUERY_TENANT, BySlothId, Sample, Series, by_sloth_id
-from sloguard.prometheus.bulk import instant_by_sloth_id
+from sloguard.ports import QUERY_TENANT, BySlothId, Sample, Series, by_sloth_id, label_values
+from sloguard.prometheus.bulk import instant_by_sloth_id, instant_label_values
 from sloguard.prometheus.config import TENANT_HEADER, PrometheusConfig
 from sloguard.secrets import read_secret
 
@@ -232,6 +232,15 @@ class PrometheusClient:
         data = await self._call("api/v1/query", {"query": expr, "time": _ts(at)}, expr)
         got = instant_by_sloth_id(data, sids, grouped)
         return got if got is not None else by_sloth_id(parse_instant(data, expr), sids, grouped)
+
+    async def query_label_values(
+        self, expr: str, at: float, names: Sequence[str]
+    ) -> set[tuple[str, ...]]:
+        """Instant query at ``at``: the values its series' labels ``names`` take (see
+        :class:`~sloguard.ports.LabelSource`)."""
+        data = await self._call("api/v1/query", {"query": expr, "time": _ts(at)}, expr)
+        got = instant_label_values(data, names)
+        return got if got is not None else label_values(parse_instant(data, expr), names)
 
     async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
         """Range query from ``start`` to ``end`` (unix seconds) every ``step`` seconds."""

@@ -7,11 +7,20 @@ instead of a table of NO_DATA rows that each repeat the same connection error.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping, Set
+from collections.abc import Awaitable, Mapping, Sequence, Set
 from typing import TypeVar
 
 from sloguard.errors import SloguardError, SourceUnavailable
-from sloguard.ports import BulkSource, BySlothId, Sample, Series, Source, by_sloth_id
+from sloguard.ports import (
+    BulkSource,
+    BySlothId,
+    LabelSource,
+    Sample,
+    Series,
+    Source,
+    by_sloth_id,
+    label_values,
+)
 
 T = TypeVar("T")
 
@@ -49,6 +58,15 @@ class Reachability:
         if isinstance(self._inner, BulkSource):
             return await self._counted(self._inner.query_by_sloth_id(expr, at, sids, grouped))
         return by_sloth_id(await self.query(expr, at), sids, grouped)
+
+    async def query_label_values(
+        self, expr: str, at: float, names: Sequence[str]
+    ) -> set[tuple[str, ...]]:
+        """The inner source's :meth:`~sloguard.ports.LabelSource.query_label_values`, or its
+        :meth:`query` read by :func:`~sloguard.ports.label_values`."""
+        if isinstance(self._inner, LabelSource):
+            return await self._counted(self._inner.query_label_values(expr, at, names))
+        return label_values(await self.query(expr, at), names)
 
     async def _counted(self, answer: Awaitable[T]) -> T:
         try:

@@ -75,3 +75,47 @@ def test_configured_lines() -> None:
 def test_bad_policy(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         BudgetPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def _readable_step(
+    level: int, remaining: float | None, policy: BudgetPolicy
+) -> tuple[int, tuple[tuple[str, float], ...]]:
+    """step_budget as its docstring says it, without the shortcut for a key above every line:
+    the lines it is below now, and with the margin, counted."""
+
+    def below(pct: float, line: float) -> bool:
+        return pct <= 0.0 if line <= 0.0 else pct < line
+
+    if remaining is None:
+        return level, ()
+    pct, lines = remaining * 100.0, policy.thresholds_percent
+    down = sum(1 for line in lines if below(pct, line))
+    if down > level:
+        return down, tuple(("exhausted" if x <= 0 else "crossed", x) for x in lines[level:down])
+    up = sum(1 for line in lines if below(pct - policy.hysteresis_percent, line))
+    if up < level:
+        return up, tuple(("recovered", x) for x in reversed(lines[up:level]))
+    return level, ()
+
+
+POLICIES = [
+    pytest.param(BudgetPolicy(), id="default"),
+    pytest.param(BudgetPolicy((0.0,), 0.0), id="only-exhausted"),
+    pytest.param(BudgetPolicy((), 5.0), id="no-lines"),
+    pytest.param(BudgetPolicy((90.0, 10.0, -5.0), 2.0), id="a-line-below-zero"),
+]
+REMAINING = [None, 1.2, 1.0, 0.9, 0.5, 0.5000001, 0.4999999, 0.3, 0.25, 0.1, 0.0, -0.0, -2.0]
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_a_key_above_every_line_steps_as_every_other(policy: BudgetPolicy) -> None:
+    names = {
+        BudgetEventKind.EXHAUSTED: "exhausted",
+        BudgetEventKind.THRESHOLD_CROSSED: "crossed",
+        BudgetEventKind.RECOVERED: "recovered",
+    }
+    for level in range(len(policy.thresholds_percent) + 1):
+        for remaining in REMAINING:
+            got, events = step_budget(level, remaining, policy)
+            said = tuple((names[e.kind], e.threshold_percent) for e in events)
+            assert (got, said) == _readable_step(level, remaining, policy), (level, remaining)
