@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from types import MappingProxyType
 
 from sloguard.model import (
@@ -13,6 +13,7 @@ from sloguard.model import (
     LatencyIndicator,
     RatioIndicator,
     RawIndicator,
+    Severity,
     TimesliceIndicator,
     render_window,
 )
@@ -47,6 +48,19 @@ def recorded_windows(slo: SLO) -> tuple[int, ...]:
     return tuple(sorted({*slo.window_seconds, base_window(slo), slo.period_seconds}))
 
 
+def fast_windows(slo: SLO) -> tuple[int, ...]:
+    """The windows whose recordings go in the SLO's fast group: both windows of every SEV1 tier
+    (5m and 1h by default), the ones that decide how soon a fast burn pages. The period is never
+    one (its rule sums a month of samples; evaluating it more often buys nothing)."""
+    sev1 = {
+        w
+        for t in slo.tiers
+        if t.severity is Severity.SEV1
+        for w in (t.short_seconds, t.long_seconds)
+    }
+    return tuple(sorted(w for w in recorded_windows(slo) if w in sev1 and w != slo.period_seconds))
+
+
 def calendar_notes(slos: Iterable[SLO]) -> tuple[str, ...]:
     """Comment lines for a rule file with calendar SLOs: what their rules leave out, and why."""
     names = sorted(s.name for s in slos if s.calendar is not None)
@@ -78,12 +92,16 @@ def sli_hash(slo: SLO) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def sli_rules(slo: SLO) -> tuple[Rule, ...]:
+def sli_rules(slo: SLO, windows: Collection[int] | None = None) -> tuple[Rule, ...]:
+    """The recording rules of ``windows`` (default: every recorded window), each window's rules
+    together and in order, since the ratio reads the two rates recorded just before it."""
     ind = slo.indicator
     sel = selector(slo)
     rules: list[Rule] = []
     base = base_window(slo)
     for seconds in recorded_windows(slo):
+        if windows is not None and seconds not in windows:
+            continue
         w = prom_duration(seconds)
         labels = window_labels(slo, seconds)
         if seconds == slo.period_seconds and seconds != base:
