@@ -47,6 +47,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -200,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         "--pipelines", help="comma-separated (default: all; A,B30,B30r0 with --fleet)"
     )
     args = parser.parse_args(argv)
+    # A stopped benchmark stops what it started (Prometheus, Alertmanager, the daemons).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     chosen = (args.pipelines or ("A,B30,B30r0" if args.fleet else ",".join(KEYS))).split(",")
     load_at_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print("load average before:", load_at_start, flush=True)

@@ -194,7 +194,7 @@ def _parse_labels(pairs: Sequence[str]) -> dict[str, str]:
     callback=_fast_interval,
     metavar="DURATION",
     help="Evaluation interval of each SLO's fast group: the recording rules of its SEV1 tier's "
-    "windows (5m and 1h by default), which decide how soon a fast burn pages when sloguard "
+    "short window (5m by default), which decides how soon a fast burn pages when sloguard "
     "reads recorded series. Up to 5m; 0 or off: no fast group, every window at Prometheus' "
     "global evaluation_interval.",
 )
@@ -222,8 +222,8 @@ def generate(
     \b
       - recording rules slo:sli_error:ratio_rate<window> for every window its tiers use and its
         period, with Sloth's labels (sloth_id, sloth_service, sloth_slo, sloth_window), so
-        Sloth's Grafana dashboards work unchanged; the SEV1 tier's windows in a group of their
-        own, evaluated every --fast-interval;
+        Sloth's Grafana dashboards work unchanged; the SEV1 tier's short window in a group of
+        its own, evaluated every --fast-interval;
       - the meta series (slo:objective:ratio, slo:period_error_budget_remaining:ratio, ...);
       - one alert SLOErrorBudgetBurn per severity (severity=SEV1|SEV2|SEV3), firing when both
         windows of a tier burn faster than its factor; spec.alerting's name, labels and

@@ -15,10 +15,10 @@ dashboards built for Sloth work unchanged, with two deliberate differences, both
 The package: names and numbers (``_text``), rule types and rendering (``_rule``), recording
 rules (``_recording``), alert rules (``_alerts``); the groups of an SLO are put together here.
 
-The windows of the SEV1 tier (5m and 1h by default) are recorded in a group of their own that
-Prometheus evaluates every ``fast_interval_seconds`` (15 s by default) instead of its global
-interval (1m by default): a recorded window is up to one evaluation old, and these two decide
-how soon a fast burn pages when the daemon reads recorded series (docs/rules.md).
+The SEV1 tier's short window (5m by default) is recorded in a group of its own that Prometheus
+evaluates every ``fast_interval_seconds`` (15 s by default) instead of its global interval (1m
+by default): a recorded window is up to one evaluation old, and this one decides how soon an
+SLO about to page joins the daemon's fast path when it reads recorded series (docs/rules.md).
 
 Everything here is deterministic: same SLOs in, byte-identical YAML out.
 """

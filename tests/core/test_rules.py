@@ -219,6 +219,9 @@ def _sli_groups(s: SLO, fast_interval_seconds: int) -> dict[str, tuple[str, list
 SEV1_15M_3H = Tier(Severity.SEV1, 3 * 3600, 900, 2.0)
 
 
+SEV1_6H_30M = Tier(Severity.SEV1, 6 * 3600, 1800, 5.0)
+
+
 @pytest.mark.parametrize(
     ("kw", "interval", "want"),
     [
@@ -226,10 +229,10 @@ SEV1_15M_3H = Tier(Severity.SEV1, 3 * 3600, 900, 2.0)
             {},
             15,
             {
-                "fast": ("15s", ["5m", "1h"]),
-                "slow": ("", ["30m", "2h", "6h", "1d", "3d", "30d"]),
+                "fast": ("15s", ["5m"]),
+                "slow": ("", ["30m", "1h", "2h", "6h", "1d", "3d", "30d"]),
             },
-            id="default-tiers-sev1-5m-1h-fast",
+            id="default-tiers-sev1-short-5m-fast",
         ),
         pytest.param(
             {},
@@ -240,8 +243,14 @@ SEV1_15M_3H = Tier(Severity.SEV1, 3 * 3600, 900, 2.0)
         pytest.param(
             {"tiers": (SEV1_15M_3H, DEFAULT_TIERS[1])},
             20,
-            {"fast": ("20s", ["15m", "3h"]), "slow": ("", ["30m", "6h", "30d"])},
-            id="custom-sev1-windows",
+            {"fast": ("20s", ["15m"]), "slow": ("", ["30m", "3h", "6h", "30d"])},
+            id="custom-sev1-short-window",
+        ),
+        pytest.param(
+            {"tiers": (DEFAULT_TIERS[0], SEV1_6H_30M)},
+            15,
+            {"fast": ("15s", ["5m", "30m"]), "slow": ("", ["1h", "6h", "30d"])},
+            id="two-sev1-tiers-both-short-windows",
         ),
         pytest.param(
             {"tiers": DEFAULT_TIERS[1:]},
@@ -249,15 +258,9 @@ SEV1_15M_3H = Tier(Severity.SEV1, 3 * 3600, 900, 2.0)
             {"slow": ("", ["30m", "2h", "6h", "1d", "3d", "30d"])},
             id="no-sev1-tier-no-fast-group",
         ),
-        pytest.param(
-            {"period_seconds": 3600, "tiers": (Tier(Severity.SEV1, 3600, 300, 50.0),)},
-            15,
-            {"fast": ("15s", ["5m"]), "slow": ("", ["1h"])},
-            id="period-stays-slow-even-as-a-sev1-window",
-        ),
     ],
 )
-def test_sev1_windows_get_a_fast_group(
+def test_sev1_short_windows_get_a_fast_group(
     kw: dict[str, Any], interval: int, want: dict[str, tuple[str, list[str]]]
 ) -> None:
     assert _sli_groups(slo(**kw), interval) == want
