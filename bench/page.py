@@ -238,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     month_ago = int(time.time()) - 30 * 86400
     runs: list[dict[str, Any]] = []
     groups: dict[str, Any] = {}
+    groups_before: dict[str, Any] = {}
     ready_seconds = 0.0
     try:
         with (
@@ -258,11 +259,12 @@ def main(argv: list[str] | None = None) -> int:
             ) as f,
             ExitStack() as daemons,
         ):
-            if args.fleet:  # every SLO's windows recorded once, as bench.cost waits
+            if args.fleet:  # what B30r0 reads to page recorded once for every SLO
                 total = args.fleet + len(names)
-                for series in (f"{rules.RATIO}5m", f"{rules.RATIO}1h", f"{rules.RATIO}30d"):
+                for series in (f"{rules.RATIO}5m", rules.INFO):
                     ready_seconds += fleet.wait_for(f.url, f"count({series})", total, 1800)
-                print(f"every SLO recorded once after {ready_seconds:.0f} s", flush=True)
+                print(f"every SLO's 5m recorded once after {ready_seconds:.0f} s", flush=True)
+                groups_before = rule_group_stats(f.url)
             for p in chosen:
                 if p != "A":
                     interval = 10 if p == "B10" else 30
@@ -281,6 +283,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps({"run": k, **runs[-1]}), flush=True)
             rejected = [a for a in pd.arrivals if not a.accepted]
             groups = rule_group_stats(f.url)
+            if args.fleet:
+                groups["during_runs"] = rates(groups_before, groups)
+                groups["recorded_5m_age_seconds"] = {
+                    q: fleet.value(f.url, f"{q}(time() - timestamp({rules.RATIO}5m))")
+                    for q in ("avg", "max")
+                }
     finally:
         logs = {p.name: p.read_text(errors="replace")[-3000:] for p in work.glob("*.log")}
         shutil.rmtree(work, ignore_errors=True)
@@ -325,6 +333,7 @@ def rule_group_stats(url: str) -> dict[str, Any]:
     durations: dict[str, list[float]] = {"fast": [], "other": []}
     missed: dict[str, float] = {"fast": 0.0, "other": 0.0}
     iterations: dict[str, float] = {"fast": 0.0, "other": 0.0}
+    evaluations: dict[str, float] = {"fast": 0.0, "other": 0.0}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             group = sample.labels.get("rule_group", "")
@@ -335,7 +344,9 @@ def rule_group_stats(url: str) -> dict[str, Any]:
                 missed[kind] += sample.value
             elif sample.name == "prometheus_rule_group_iterations_total":
                 iterations[kind] += sample.value
-    out: dict[str, Any] = {}
+            elif sample.name == "prometheus_rule_evaluations_total":
+                evaluations[kind] += sample.value
+    out: dict[str, Any] = {"at": time.time()}
     for kind, values in durations.items():
         values.sort()
         out[kind] = {
@@ -346,6 +357,27 @@ def rule_group_stats(url: str) -> dict[str, Any]:
             "sum_seconds": sum(values),
             "iterations": iterations[kind],
             "missed_iterations": missed[kind],
+            "rule_evaluations": evaluations[kind],
+        }
+    return out
+
+
+def rates(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Rule group iterations and missed iterations per second between two
+    :func:`rule_group_stats`, by kind, and the share of scheduled iterations missed."""
+    elapsed = after["at"] - before["at"]
+    out: dict[str, Any] = {"seconds": elapsed}
+    for kind in ("fast", "other"):
+        done = after[kind]["iterations"] - before[kind]["iterations"]
+        missed = after[kind]["missed_iterations"] - before[kind]["missed_iterations"]
+        out[kind] = {
+            "iterations_per_second": done / elapsed,
+            "missed_per_second": missed / elapsed,
+            "missed_share": missed / done if done else None,
+            "rule_evaluations_per_second": (
+                after[kind]["rule_evaluations"] - before[kind]["rule_evaluations"]
+            )
+            / elapsed,
         }
     return out
 
