@@ -394,7 +394,7 @@ def page_fleet_section(data: dict[str, Any] | None) -> list[str]:
             "| missed |",
             "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
-        for kind, label in (("fast", "fast (SEV1 windows)"), ("other", "the others")):
+        for kind, label in (("fast", "fast (SEV1 short window)"), ("other", "the others")):
             g = groups.get(kind)
             if not g or not g["groups"]:
                 continue
@@ -404,6 +404,30 @@ def page_fleet_section(data: dict[str, Any] | None) -> list[str]:
                 f"| {_s(g['sum_seconds'], 1)} | {g['iterations']:,.0f} "
                 f"| {g['missed_iterations']:,.0f} |"
             )
+    during = groups.get("during_runs")
+    if during:
+        out += [
+            "",
+            f"During the runs ({during['seconds']:.0f} s):",
+            "",
+            "| groups | rule evaluations/s | iterations/s | missed/s | missed share |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for kind, label in (("fast", "fast (SEV1 short window)"), ("other", "the others")):
+            d = during[kind]
+            out.append(
+                f"| {label} | {d['rule_evaluations_per_second']:,.0f} "
+                f"| {d['iterations_per_second']:,.1f} | {d['missed_per_second']:,.1f} "
+                f"| {_s(d['missed_share'])} |"
+            )
+    age = groups.get("recorded_5m_age_seconds")
+    if age:
+        out += [
+            "",
+            f"Age of the recorded 5m series at the end: {_s(age['avg'], 0)} s on average, "
+            f"{_s(age['max'], 0)} s at most (the fast group's interval is "
+            f"{data['fast_interval']}).",
+        ]
     return [*out, ""]
 
 
