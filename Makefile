@@ -135,6 +135,7 @@ $(BENCH_VENV)/bin/slo-generator:  # the peer, in its own venv: never a sloguard 
 
 bench: deps $(BENCH_VENV)/bin/slo-generator  ## benchmarks, one after the other (about an hour): docs/benchmarks.md
 	$(PY) -m bench.page --runs $(BENCH_PAGE_RUNS)
+	$(PY) -m bench.page --runs $(BENCH_PAGE_RUNS) --fleet 10000
 	$(PY) -m bench.cost --lookback 10m
 	$(PY) -m bench.peer --slo-generator $(BENCH_VENV)/bin/slo-generator
 	$(PY) -m bench.bench_validate --runs 3

@@ -145,11 +145,11 @@ def env(root: Path = ROOT) -> dict[str, str]:
     return out
 
 
-def generate_rules(slo_dir: Path, rules_dir: Path) -> list[Path]:
-    """Run ``sloguard generate`` on ``slo_dir`` into ``rules_dir``, as a user would; the rule
-    files it wrote."""
+def generate_rules(slo_dir: Path, rules_dir: Path, extra: Sequence[str] = ()) -> list[Path]:
+    """Run ``sloguard generate`` on ``slo_dir`` into ``rules_dir`` (with ``extra`` options), as
+    a user would; the rule files it wrote."""
     subprocess.run(
-        [python(), "-m", "sloguard", "generate", str(slo_dir), "-o", str(rules_dir)],
+        [python(), "-m", "sloguard", "generate", str(slo_dir), "-o", str(rules_dir), *extra],
         check=True,
         cwd=ROOT,
         env=env(),

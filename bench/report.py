@@ -23,6 +23,7 @@ COMMANDS = {
     "validate": "python -m bench.bench_validate --runs 3",
     "outbox": "python -m bench.outbox",
     "page": "python -m bench.page --runs 5",
+    "page-fleet": "python -m bench.page --runs 5 --fleet 10000",
     "tick-ab": "python -m bench.tick_ab --sizes 10000,50000 --baseline TREE",
 }
 
@@ -383,6 +384,95 @@ def page_section(data: dict[str, Any] | None) -> list[str]:
     return [*out, ""]
 
 
+def page_fleet_section(data: dict[str, Any] | None) -> list[str]:
+    """Time to page with a fleet of healthy SLOs in the same Prometheus (``--fleet``), and what
+    their rule groups cost Prometheus."""
+    out = ["## Time to page at 10,000 SLOs", ""]
+    if data is None:
+        return out + _missing("page-fleet")
+    out += _header(data)
+    s, math_s, n = data["summary"], data["math_seconds"], len(data["runs"])
+    names = {k: v for k, v in page.LABELS.items() if k in s}
+    out += [
+        f"{data['fleet']:,} healthy SLOs loaded beside the outage SLOs, their rules (the SEV1 "
+        f"short window in fast groups every {data['fast_interval']}, the rest every 1m) "
+        "evaluated by "
+        f"the same Prometheus; every SLO recorded once after {data['rules_ready_seconds']:.0f} s. "
+        f"Outage start to the first page, {n} runs (the math allows {math_s:.1f} s; the target "
+        f"is the worst run within 15 s of it, {math_s + 15:.1f} s). Load average when the "
+        f"benchmark started: {data['load_at_start']}.",
+        "",
+        "| pipeline | median s | worst s | best s | paged | worst - math |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for key, label in names.items():
+        row = s[key]
+        worst = row["worst_seconds"]
+        verdict = (
+            "no page within the run's timeout" if worst is None else f"+{worst - math_s:.1f} s"
+        )
+        if key != "A" and worst is not None:
+            verdict += " (met)" if worst <= math_s + 15 else " (NOT met)"
+        out.append(
+            f"| {label} | {_s(row['median_seconds'], 1)} | {_s(worst, 1)} "
+            f"| {_s(row['best_seconds'], 1)} | {row['paged']}/{n} | {verdict} |"
+        )
+    out += [
+        "",
+        "Every run (seconds):",
+        "",
+        "| run | " + " | ".join(names) + " |",
+        "|---:|" + "---:|" * len(names),
+    ]
+    for k, r in enumerate(data["runs"]):
+        out.append(f"| {k} | " + " | ".join(_s(r.get(key), 1) for key in names) + " |")
+    groups = data.get("rule_groups") or {}
+    if groups:
+        out += [
+            "",
+            "Prometheus' rule groups at the end (`prometheus_rule_group_last_duration_seconds`, "
+            "`prometheus_rule_group_iterations_missed_total`):",
+            "",
+            "| groups | count | median s | p99 s | max s | iterations scheduled | missed |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for kind, label in (("fast", "fast (SEV1 short window)"), ("other", "the others")):
+            g = groups.get(kind)
+            if not g or not g["groups"]:
+                continue
+            out.append(
+                f"| {label} | {g['groups']:,} | {_s(g['median_seconds'], 4)} "
+                f"| {_s(g['p99_seconds'], 4)} | {_s(g['max_seconds'], 3)} "
+                f"| {g['iterations']:,.0f} "
+                f"| {g['missed_iterations']:,.0f} |"
+            )
+    during = groups.get("during_runs")
+    if during:
+        out += [
+            "",
+            f"During the runs ({during['seconds']:.0f} s):",
+            "",
+            "| groups | rule evaluations/s | iterations/s | missed/s | missed share |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for kind, label in (("fast", "fast (SEV1 short window)"), ("other", "the others")):
+            d = during[kind]
+            out.append(
+                f"| {label} | {d['rule_evaluations_per_second']:,.0f} "
+                f"| {d['iterations_per_second']:,.1f} | {d['missed_per_second']:,.1f} "
+                f"| {_s(d['missed_share'])} |"
+            )
+    age = groups.get("recorded_5m_age_seconds")
+    if age:
+        out += [
+            "",
+            f"Age of the recorded 5m series at the end: {_s(age['avg'], 0)} s on average, "
+            f"{_s(age['max'], 0)} s at most (the fast group's interval is "
+            f"{data['fast_interval']}).",
+        ]
+    return [*out, ""]
+
+
 def render(results: Path) -> str:
     out = [
         "# Benchmarks",
@@ -395,6 +485,7 @@ def render(results: Path) -> str:
         "",
     ]
     out += page_section(_load(results, "page"))
+    out += page_fleet_section(_load(results, "page-fleet"))
     out += cost_section(_load(results, "cost"))
     out += profile_section(
         *(

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import click
 
+from sloguard.durations import DurationError, parse_duration
 from sloguard.errors import SloguardError, SpecError
 from sloguard.model import SLO
 from sloguard.rules import (
+    FAST_INTERVAL_SECONDS,
     HEADER_MARK,
     calendar_notes,
     render_prometheusrule,
@@ -50,6 +52,7 @@ def plan(
     split: str,
     namespace: str = "",
     k8s_labels: dict[str, str] | None = None,
+    fast_interval_seconds: int = FAST_INTERVAL_SECONDS,
 ) -> list[Output]:
     """Every output file and its text, sorted by path. Raises ValueError on colliding outputs."""
     buckets: dict[Path, list[SLO]] = {}
@@ -70,7 +73,7 @@ def plan(
                 "pass their directory instead, or use --split service"
             )
         source = ", ".join(sorted(sources[key]))
-        groups = rule_groups(buckets[key])
+        groups = rule_groups(buckets[key], fast_interval_seconds=fast_interval_seconds)
         if fmt == "prometheusrule":
             text = render_prometheusrule(
                 groups,
@@ -116,6 +119,26 @@ def _generated_files(directory: Path) -> set[Path]:
                 if fh.readline().startswith(HEADER_MARK):
                     found.add(path.relative_to(directory))
     return found
+
+
+FAST_INTERVAL_MAX_SECONDS = 300
+
+
+def _fast_interval(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    """``--fast-interval`` in seconds: a duration up to 5m, or 0/off for no fast group."""
+    if value.strip().lower() in ("0", "0s", "off"):
+        return 0
+    try:
+        seconds = parse_duration(value.strip())
+    except DurationError as exc:
+        raise click.BadParameter(f"{exc}; or 0 (off)", ctx, param) from exc
+    if seconds > FAST_INTERVAL_MAX_SECONDS:
+        raise click.BadParameter(
+            f"{value!r} is longer than the 5m window it speeds up: use 1s to 5m, or 0 (off)",
+            ctx,
+            param,
+        )
+    return seconds
 
 
 def _parse_labels(pairs: Sequence[str]) -> dict[str, str]:
@@ -164,6 +187,18 @@ def _parse_labels(pairs: Sequence[str]) -> dict[str, str]:
     "ruleSelector). Repeatable.",
 )
 @click.option(
+    "--fast-interval",
+    "fast_interval_seconds",
+    default=f"{FAST_INTERVAL_SECONDS}s",
+    show_default=True,
+    callback=_fast_interval,
+    metavar="DURATION",
+    help="Evaluation interval of each SLO's fast group: the recording rules of its SEV1 tier's "
+    "short window (5m by default), which decides how soon a fast burn pages when sloguard "
+    "reads recorded series. Up to 5m; 0 or off: no fast group, every window at Prometheus' "
+    "global evaluation_interval.",
+)
+@click.option(
     "--check",
     is_flag=True,
     help="Write nothing; exit 1 when any file in the output directory is missing, differs, "
@@ -176,6 +211,7 @@ def generate(
     split: str,
     namespace: str,
     k8s_labels: tuple[str, ...],
+    fast_interval_seconds: int,
     check: bool,
 ) -> None:
     """Generate Prometheus recording and alerting rules from SLO definitions.
@@ -186,7 +222,8 @@ def generate(
     \b
       - recording rules slo:sli_error:ratio_rate<window> for every window its tiers use and its
         period, with Sloth's labels (sloth_id, sloth_service, sloth_slo, sloth_window), so
-        Sloth's Grafana dashboards work unchanged;
+        Sloth's Grafana dashboards work unchanged; the SEV1 tier's short window in a group of
+        its own, evaluated every --fast-interval;
       - the meta series (slo:objective:ratio, slo:period_error_budget_remaining:ratio, ...);
       - one alert SLOErrorBudgetBurn per severity (severity=SEV1|SEV2|SEV3), firing when both
         windows of a tier burn faster than its factor; spec.alerting's name, labels and
@@ -212,6 +249,7 @@ def generate(
             split=split,
             namespace=namespace,
             k8s_labels=_parse_labels(k8s_labels),
+            fast_interval_seconds=fast_interval_seconds,
         )
     except SpecError as exc:
         for problem in exc.problems:
@@ -235,6 +273,8 @@ def generate(
             target.write_text(output.text, encoding="utf-8")
 
     command = "sloguard generate " + " ".join(str(p) for p in paths) + f" -o {out_dir}"
+    if fast_interval_seconds != FAST_INTERVAL_SECONDS:
+        command += f" --fast-interval {fast_interval_seconds}s"
     if check:
         for target, why in stale:
             click.echo(f"{target}: error: {why}", err=True)

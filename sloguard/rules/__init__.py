@@ -15,6 +15,11 @@ dashboards built for Sloth work unchanged, with two deliberate differences, both
 The package: names and numbers (``_text``), rule types and rendering (``_rule``), recording
 rules (``_recording``), alert rules (``_alerts``); the groups of an SLO are put together here.
 
+The SEV1 tier's short window (5m by default) is recorded in a group of its own that Prometheus
+evaluates every ``fast_interval_seconds`` (15 s by default) instead of its global interval (1m
+by default): a recorded window is up to one evaluation old, and this one decides how soon an
+SLO about to page joins the daemon's fast path when it reads recorded series (docs/rules.md).
+
 Everything here is deterministic: same SLOs in, byte-identical YAML out.
 """
 
@@ -27,6 +32,7 @@ from sloguard.model import SLO
 from sloguard.rules._alerts import alert_rules, tier_threshold
 from sloguard.rules._recording import (
     calendar_notes,
+    fast_windows,
     meta_rules,
     recorded_windows,
     sli_hash,
@@ -56,22 +62,39 @@ from sloguard.rules._text import (
     sloth_slo,
 )
 
+FAST_INTERVAL_SECONDS = 15
+"""The default evaluation interval of the fast group: a common scrape interval, so a burn that
+one scrape shows is recorded within one more interval."""
 
-def slo_rule_groups(slo: SLO, *, mode: str = "sloguard") -> tuple[RuleGroup, ...]:
-    """The three rule groups of one SLO: SLI recordings, meta recordings, alerts (if any tier)."""
+
+def slo_rule_groups(
+    slo: SLO, *, mode: str = "sloguard", fast_interval_seconds: int = FAST_INTERVAL_SECONDS
+) -> tuple[RuleGroup, ...]:
+    """The rule groups of one SLO: the fast SLI recordings (:func:`fast_windows`, evaluated every
+    ``fast_interval_seconds``; 0: none, every window at the global interval), the other SLI
+    recordings, the meta recordings, and the alerts (if any tier)."""
     sid = sloth_id(slo)
-    groups = [
-        RuleGroup(f"sloguard-slo-sli-recordings-{sid}", sli_rules(slo)),
-        RuleGroup(f"sloguard-slo-meta-recordings-{sid}", meta_rules(slo, mode)),
-    ]
+    fast = fast_windows(slo) if fast_interval_seconds > 0 else ()
+    slow = [w for w in recorded_windows(slo) if w not in fast]
+    groups = []
+    if fast:
+        interval = prom_duration(fast_interval_seconds)
+        rules = sli_rules(slo, fast)
+        groups.append(RuleGroup(f"sloguard-slo-sli-fast-recordings-{sid}", rules, interval))
+    if slow:
+        groups.append(RuleGroup(f"sloguard-slo-sli-recordings-{sid}", sli_rules(slo, slow)))
+    groups.append(RuleGroup(f"sloguard-slo-meta-recordings-{sid}", meta_rules(slo, mode)))
     alerts = alert_rules(slo)
     if alerts:
         groups.append(RuleGroup(f"sloguard-slo-alerts-{sid}", alerts))
     return tuple(groups)
 
 
-def rule_groups(slos: Iterable[SLO]) -> tuple[RuleGroup, ...]:
-    """All groups of ``slos``, ordered by ``sloth_id`` so the output never depends on input order.
+def rule_groups(
+    slos: Iterable[SLO], *, fast_interval_seconds: int = FAST_INTERVAL_SECONDS
+) -> tuple[RuleGroup, ...]:
+    """All groups of ``slos`` (:func:`slo_rule_groups`), ordered by ``sloth_id`` so the output
+    never depends on input order.
 
     Raises ValueError when two SLOs share a ``sloth_id`` (their series would collide).
     """
@@ -82,12 +105,17 @@ def rule_groups(slos: Iterable[SLO]) -> tuple[RuleGroup, ...]:
                 f"{b.source}: SLO {b.name!r} of service {b.service!r} is also defined at "
                 f"{a.source}: their recorded series would collide (sloth_id {sloth_id(a)!r})"
             )
-    return tuple(g for slo in ordered for g in slo_rule_groups(slo))
+    return tuple(
+        g
+        for slo in ordered
+        for g in slo_rule_groups(slo, fast_interval_seconds=fast_interval_seconds)
+    )
 
 
 __all__ = [
     "ALERT_NAME",
     "ERRORS",
+    "FAST_INTERVAL_SECONDS",
     "HASH_LABEL",
     "HEADER_MARK",
     "INFO",
@@ -97,6 +125,7 @@ __all__ = [
     "RuleGroup",
     "budget_text",
     "calendar_notes",
+    "fast_windows",
     "number",
     "objective_text",
     "prom_duration",

@@ -37,11 +37,19 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class RuleGroup:
+    """One rule group; ``interval`` (a Prometheus duration) overrides the global
+    ``evaluation_interval`` for this group alone, empty: the global one."""
+
     name: str
     rules: tuple[Rule, ...]
+    interval: str = ""
 
     def as_dict(self) -> dict[str, object]:
-        return {"name": self.name, "rules": [r.as_dict() for r in self.rules]}
+        out: dict[str, object] = {"name": self.name}
+        if self.interval:
+            out["interval"] = self.interval
+        out["rules"] = [r.as_dict() for r in self.rules]
+        return out
 
 
 class _Dumper(yaml.SafeDumper):

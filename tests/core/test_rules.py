@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from sloguard.durations import parse_duration
 from sloguard.model import DEFAULT_TIERS, SLO, RatioIndicator, RawIndicator, Severity, Tier
 from sloguard.rules import (
     prom_duration,
@@ -201,3 +202,91 @@ def test_prometheusrule_wraps_the_same_groups() -> None:
         "labels": {"app.kubernetes.io/managed-by": "sloguard", "release": "prom"},
     }
     assert doc["spec"]["groups"] == _doc([slo()])["groups"]
+
+
+def _sli_groups(s: SLO, fast_interval_seconds: int) -> dict[str, tuple[str, list[str]]]:
+    """SLI group kind (fast or slow) -> (its interval, the windows it records)."""
+    out = {}
+    for g in rule_groups([s], fast_interval_seconds=fast_interval_seconds):
+        if "-sli-" not in g.name:
+            continue
+        kind = "fast" if "-sli-fast-" in g.name else "slow"
+        windows = sorted({r.labels["sloth_window"] for r in g.rules}, key=parse_duration)
+        out[kind] = (g.interval, windows)
+    return out
+
+
+SEV1_15M_3H = Tier(Severity.SEV1, 3 * 3600, 900, 2.0)
+
+
+SEV1_6H_30M = Tier(Severity.SEV1, 6 * 3600, 1800, 5.0)
+
+
+@pytest.mark.parametrize(
+    ("kw", "interval", "want"),
+    [
+        pytest.param(
+            {},
+            15,
+            {
+                "fast": ("15s", ["5m"]),
+                "slow": ("", ["30m", "1h", "2h", "6h", "1d", "3d", "30d"]),
+            },
+            id="default-tiers-sev1-short-5m-fast",
+        ),
+        pytest.param(
+            {},
+            0,
+            {"slow": ("", ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"])},
+            id="off-every-window-at-the-global-interval",
+        ),
+        pytest.param(
+            {"tiers": (SEV1_15M_3H, DEFAULT_TIERS[1])},
+            20,
+            {"fast": ("20s", ["15m"]), "slow": ("", ["30m", "3h", "6h", "30d"])},
+            id="custom-sev1-short-window",
+        ),
+        pytest.param(
+            {"tiers": (DEFAULT_TIERS[0], SEV1_6H_30M)},
+            15,
+            {"fast": ("15s", ["5m", "30m"]), "slow": ("", ["1h", "6h", "30d"])},
+            id="two-sev1-tiers-both-short-windows",
+        ),
+        pytest.param(
+            {"tiers": DEFAULT_TIERS[1:]},
+            15,
+            {"slow": ("", ["30m", "2h", "6h", "1d", "3d", "30d"])},
+            id="no-sev1-tier-no-fast-group",
+        ),
+    ],
+)
+def test_sev1_short_windows_get_a_fast_group(
+    kw: dict[str, Any], interval: int, want: dict[str, tuple[str, list[str]]]
+) -> None:
+    assert _sli_groups(slo(**kw), interval) == want
+
+
+@pytest.mark.parametrize("kind", ["ratio", "raw"])
+def test_fast_group_moves_rules_without_changing_them(kind: str) -> None:
+    """The same rules, in the same order per window, with or without the fast group: only
+    their group (and its interval) changes, so every recorded number is the same."""
+    raw = RawIndicator("sum(rate(e[{{.window}}])) / sum(rate(t[{{.window}}]))")
+    s = slo(indicator=raw) if kind == "raw" else slo()
+
+    def by_window(interval: int) -> dict[str, list[Any]]:
+        out: dict[str, list[Any]] = {}
+        for g in rule_groups([s], fast_interval_seconds=interval):
+            for r in g.rules:
+                out.setdefault(r.labels.get("sloth_window", g.name), []).append(r)
+        return out
+
+    assert by_window(15) == by_window(0)
+
+
+def test_fast_group_interval_is_rendered_before_its_rules() -> None:
+    doc = _doc([slo()])
+    fast = doc["groups"][0]
+    assert list(fast) == ["name", "interval", "rules"]
+    assert fast["name"] == "sloguard-slo-sli-fast-recordings-checkout-availability"
+    assert fast["interval"] == "15s"
+    assert all("interval" not in g for g in doc["groups"][1:])

@@ -132,6 +132,15 @@ def test_prometheusrule_format_and_split_by_service(tmp_path: Path) -> None:
     [
         pytest.param(["--k8s-label", "novalue"], 2, "is not KEY=VALUE", id="bad-label"),
         pytest.param(["--format", "helm"], 2, "Invalid value", id="bad-format"),
+        pytest.param(
+            ["--fast-interval", "15x"],
+            2,
+            "'--fast-interval': '15x' is not a duration",
+            id="fast-not-a-duration",
+        ),
+        pytest.param(
+            ["--fast-interval", "10m"], 2, "longer than the 5m window", id="fast-longer-than-5m"
+        ),
     ],
 )
 def test_usage_errors(tmp_path: Path, args: list[str], code: int, message: str) -> None:
@@ -139,6 +148,24 @@ def test_usage_errors(tmp_path: Path, args: list[str], code: int, message: str) 
     assert proc.returncode == code
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("given", "interval"),
+    [
+        pytest.param([], "15s", id="default"),
+        pytest.param(["--fast-interval", "20s"], "20s", id="20s"),
+        pytest.param(["--fast-interval", "off"], None, id="off"),
+    ],
+)
+def test_fast_interval_option(tmp_path: Path, given: list[str], interval: str | None) -> None:
+    out = tmp_path / "out"
+    proc = run(_tree(tmp_path), "-o", out, *given)
+    assert proc.returncode == 0, proc.stderr
+    (path,) = out.rglob("checkout*.yml")
+    groups = yaml.safe_load(path.read_text())["groups"]
+    fast = [g for g in groups if "-sli-fast-" in g["name"]]
+    assert [g.get("interval") for g in fast] == ([interval] if interval else [])
 
 
 def test_invalid_spec_is_a_located_error_not_a_traceback(tmp_path: Path) -> None:
