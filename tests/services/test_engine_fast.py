@@ -14,8 +14,6 @@ import asyncio
 import json
 import math
 import urllib.parse
-from collections.abc import Callable
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -26,32 +24,16 @@ from sloguard.engine import Engine, bulk_query, combine, evaluate_planned
 from sloguard.engine._ask import ask_all
 from sloguard.engine._plan import at_instant
 from sloguard.errors import QueryError, SloguardError
-from sloguard.model import SLO, TimesliceIndicator
-from sloguard.periods import Calendar, CalendarUnit
+from sloguard.model import SLO
 from sloguard.ports import Sample, Series, Source, by_sloth_id
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
 from sloguard.prometheus.reachability import Reachability
-from tests.support.sources import AT, RulesLoaded, ratio_slo
+from tests.support.edits import Edit, both, drop, keep, set_value, two_slos
+from tests.support.sources import AT, RulesLoaded
 
 NEXT = AT + 30
 FIVE_MINUTES = bulk_query(rules.ratio_series(300))
 ONE_HOUR_TOTAL = bulk_query(rules.TOTAL + rules.prom_duration(3600))
-
-Edit = Callable[[RulesLoaded], None]
-
-
-def _keep(source: RulesLoaded) -> None:
-    """The numbers of the last tick."""
-
-
-def _set(query: str, slo: str, value: float) -> Edit:
-    def edit(source: RulesLoaded) -> None:
-        source.answers[query] = [
-            Sample(s.labels, value) if s.labels.get("sloth_id") == f"checkout-{slo}" else s
-            for s in source.answers[query]
-        ]
-
-    return edit
 
 
 def _every(value: float) -> Edit:
@@ -61,15 +43,6 @@ def _every(value: float) -> Edit:
         for query, samples in source.answers.items():
             if query.startswith("max without"):
                 source.answers[query] = [Sample(s.labels, s.value * value) for s in samples]
-
-    return edit
-
-
-def _drop(query: str, slo: str) -> Edit:
-    def edit(source: RulesLoaded) -> None:
-        source.answers[query] = [
-            s for s in source.answers[query] if s.labels.get("sloth_id") != f"checkout-{slo}"
-        ]
 
     return edit
 
@@ -90,45 +63,19 @@ def _fail(query: str) -> Edit:
     return edit
 
 
-def _both(*edits: Edit) -> Edit:
-    def edit(source: RulesLoaded) -> None:
-        for e in edits:
-            e(source)
-
-    return edit
-
-
-def _slos(kind: str) -> list[SLO]:
-    """Two SLOs, ``a`` plain and ``b`` of ``kind``."""
-    b = ratio_slo("b")
-    if kind == "grouped":
-        b = ratio_slo("b", group_by=("pod",))
-    elif kind == "calendar":
-        b = replace(b, calendar=Calendar(CalendarUnit.MONTH))
-    elif kind == "timeslice":
-        b = replace(
-            b, indicator=TimesliceIndicator(60, errors="sum(rate(e[1m]))", total="sum(rate(t[1m]))")
-        )
-    elif kind == "tenant":
-        b = ratio_slo("b", tenant="team-b")
-    elif kind == "min-events":
-        b = replace(b, min_events=500_000)
-    return [ratio_slo("a"), b]
-
-
 CASES = [
-    pytest.param("plain", _keep, id="unchanged"),
+    pytest.param("plain", keep, id="unchanged"),
     pytest.param("plain", _every(1.25), id="every-number-new"),
-    pytest.param("plain", _set(FIVE_MINUTES, "b", 0.5), id="5m-burns"),
-    pytest.param("plain", _set(FIVE_MINUTES, "b", math.nan), id="ratio-nan"),
-    pytest.param("plain", _set(FIVE_MINUTES, "b", math.inf), id="ratio-inf"),
-    pytest.param("plain", _set(FIVE_MINUTES, "b", -math.inf), id="ratio-minus-inf"),
-    pytest.param("plain", _set(FIVE_MINUTES, "b", -0.0), id="ratio-negative-zero"),
-    pytest.param("plain", _set(FIVE_MINUTES, "b", -0.01), id="ratio-negative"),
-    pytest.param("plain", _set(ONE_HOUR_TOTAL, "b", math.nan), id="total-nan"),
-    pytest.param("plain", _set(ONE_HOUR_TOTAL, "b", 0.0), id="traffic-stops"),
-    pytest.param("min-events", _set(ONE_HOUR_TOTAL, "b", 1.0), id="below-min-events"),
-    pytest.param("plain", _drop(FIVE_MINUTES, "b"), id="series-missing"),
+    pytest.param("plain", set_value(FIVE_MINUTES, "b", 0.5), id="5m-burns"),
+    pytest.param("plain", set_value(FIVE_MINUTES, "b", math.nan), id="ratio-nan"),
+    pytest.param("plain", set_value(FIVE_MINUTES, "b", math.inf), id="ratio-inf"),
+    pytest.param("plain", set_value(FIVE_MINUTES, "b", -math.inf), id="ratio-minus-inf"),
+    pytest.param("plain", set_value(FIVE_MINUTES, "b", -0.0), id="ratio-negative-zero"),
+    pytest.param("plain", set_value(FIVE_MINUTES, "b", -0.01), id="ratio-negative"),
+    pytest.param("plain", set_value(ONE_HOUR_TOTAL, "b", math.nan), id="total-nan"),
+    pytest.param("plain", set_value(ONE_HOUR_TOTAL, "b", 0.0), id="traffic-stops"),
+    pytest.param("min-events", set_value(ONE_HOUR_TOTAL, "b", 1.0), id="below-min-events"),
+    pytest.param("plain", drop(FIVE_MINUTES, "b"), id="series-missing"),
     pytest.param(
         "plain", _add(FIVE_MINUTES, {"sloth_id": "checkout-b", "pod": "x"}), id="duplicate-series"
     ),
@@ -138,18 +85,18 @@ CASES = [
         "plain", _add(FIVE_MINUTES, {"sloth_id": "other", "pod": 5}), id="label-not-a-string"
     ),
     pytest.param("plain", _fail(FIVE_MINUTES), id="query-failed"),
-    pytest.param("grouped", _keep, id="grouped"),
+    pytest.param("grouped", keep, id="grouped"),
     pytest.param(
         "grouped",
-        _both(
-            _drop(FIVE_MINUTES, "b"),
+        both(
+            drop(FIVE_MINUTES, "b"),
             _add(FIVE_MINUTES, {"sloth_id": "checkout-b", "pod": "p1"}, 0.5),
             _add(FIVE_MINUTES, {"sloth_id": "checkout-b", "pod": "p2"}, math.nan),
         ),
         id="grouped-two-groups",
     ),
-    pytest.param("calendar", _keep, id="calendar"),
-    pytest.param("calendar", _set(FIVE_MINUTES, "b", 0.5), id="calendar-5m-burns"),
+    pytest.param("calendar", keep, id="calendar"),
+    pytest.param("calendar", set_value(FIVE_MINUTES, "b", 0.5), id="calendar-5m-burns"),
     pytest.param("timeslice", _every(0.5), id="time-slices"),
     pytest.param("tenant", _every(2.0), id="per-tenant"),
 ]
@@ -225,7 +172,7 @@ def _source(slos: list[SLO]) -> RulesLoaded:
 
 @pytest.mark.parametrize(("kind", "edit"), CASES)
 def test_the_fast_path_says_what_the_readable_one_says(kind: str, edit: Edit) -> None:
-    slos = _slos(kind)
+    slos = two_slos(kind)
     source = _source(slos)
     config = PrometheusConfig(url="http://prometheus.test")
 

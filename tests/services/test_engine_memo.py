@@ -6,75 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable
-from dataclasses import replace
 
 import pytest
 
 from sloguard import rules
 from sloguard.burn import Evaluation
 from sloguard.engine import Engine, bulk_query
-from sloguard.model import SLO, TimesliceIndicator
-from sloguard.periods import Calendar, CalendarUnit
+from sloguard.model import SLO
 from sloguard.ports import Sample
+from tests.support.edits import Edit, both, drop, keep, set_value, two_slos
 from tests.support.sources import AT, RulesLoaded, ratio_slo
 
 NEXT = AT + 30  # the next tick
 FIVE_MINUTES = bulk_query(rules.ratio_series(300))
 ONE_HOUR_TOTAL = bulk_query(rules.TOTAL + rules.prom_duration(3600))
-
-Edit = Callable[[RulesLoaded], None]
-
-
-def _keep(source: RulesLoaded) -> None:
-    """Nothing changed: a rule evaluation did not land between the two ticks."""
-
-
-def _set(query: str, slo: str, value: float) -> Edit:
-    """``slo``'s series in the recorded answer ``query`` now reads ``value``."""
-
-    def edit(source: RulesLoaded) -> None:
-        source.answers[query] = [
-            Sample(s.labels, value) if s.labels.get("sloth_id") == f"checkout-{slo}" else s
-            for s in source.answers[query]
-        ]
-
-    return edit
-
-
-def _drop(query: str, slo: str) -> Edit:
-    """``slo``'s series is gone from the recorded answer ``query``."""
-
-    def edit(source: RulesLoaded) -> None:
-        source.answers[query] = [
-            s for s in source.answers[query] if s.labels.get("sloth_id") != f"checkout-{slo}"
-        ]
-
-    return edit
-
-
-def _both(*edits: Edit) -> Edit:
-    def edit(source: RulesLoaded) -> None:
-        for e in edits:
-            e(source)
-
-    return edit
-
-
-def _slos(kind: str) -> list[SLO]:
-    """Two SLOs, ``a`` plain and ``b`` of ``kind``."""
-    b = ratio_slo("b")
-    if kind == "grouped":
-        b = ratio_slo("b", group_by=("pod",))
-    elif kind == "calendar":
-        b = replace(b, calendar=Calendar(CalendarUnit.MONTH))
-    elif kind == "timeslice":
-        b = replace(
-            b, indicator=TimesliceIndicator(60, errors="sum(rate(e[1m]))", total="sum(rate(t[1m]))")
-        )
-    elif kind == "tenant":
-        b = ratio_slo("b", tenant="team-b")
-    return [ratio_slo("a"), b]
 
 
 def _source(slos: list[SLO]) -> RulesLoaded:
@@ -97,26 +42,26 @@ def _seen(evaluations: list[Evaluation]) -> list[str]:
 
 
 CASES = [
-    pytest.param("plain", _keep, id="unchanged"),
-    pytest.param("plain", _set(FIVE_MINUTES, "b", 0.5), id="5m-burns-now"),
-    pytest.param("plain", _set(ONE_HOUR_TOTAL, "b", 0.0), id="traffic-stops"),
-    pytest.param("plain", _set(FIVE_MINUTES, "b", math.nan), id="ratio-turns-nan"),
-    pytest.param("plain", _set(FIVE_MINUTES, "b", math.inf), id="ratio-turns-inf"),
-    pytest.param("plain", _drop(FIVE_MINUTES, "b"), id="series-goes-missing"),
-    pytest.param("plain", _set(FIVE_MINUTES, "b", -0.0), id="ratio-turns-negative-zero"),
-    pytest.param("grouped", _keep, id="grouped-unchanged"),
-    pytest.param("grouped", _set(FIVE_MINUTES, "b", 0.5), id="grouped-changed"),
-    pytest.param("calendar", _keep, id="calendar-unchanged"),
-    pytest.param("timeslice", _keep, id="timeslice-unchanged"),
-    pytest.param("timeslice", _set(FIVE_MINUTES, "b", 0.5), id="timeslice-changed"),
-    pytest.param("tenant", _keep, id="tenant-unchanged"),
-    pytest.param("tenant", _set(FIVE_MINUTES, "b", 0.5), id="tenant-changed"),
+    pytest.param("plain", keep, id="unchanged"),
+    pytest.param("plain", set_value(FIVE_MINUTES, "b", 0.5), id="5m-burns-now"),
+    pytest.param("plain", set_value(ONE_HOUR_TOTAL, "b", 0.0), id="traffic-stops"),
+    pytest.param("plain", set_value(FIVE_MINUTES, "b", math.nan), id="ratio-turns-nan"),
+    pytest.param("plain", set_value(FIVE_MINUTES, "b", math.inf), id="ratio-turns-inf"),
+    pytest.param("plain", drop(FIVE_MINUTES, "b"), id="series-goes-missing"),
+    pytest.param("plain", set_value(FIVE_MINUTES, "b", -0.0), id="ratio-turns-negative-zero"),
+    pytest.param("grouped", keep, id="grouped-unchanged"),
+    pytest.param("grouped", set_value(FIVE_MINUTES, "b", 0.5), id="grouped-changed"),
+    pytest.param("calendar", keep, id="calendar-unchanged"),
+    pytest.param("timeslice", keep, id="timeslice-unchanged"),
+    pytest.param("timeslice", set_value(FIVE_MINUTES, "b", 0.5), id="timeslice-changed"),
+    pytest.param("tenant", keep, id="tenant-unchanged"),
+    pytest.param("tenant", set_value(FIVE_MINUTES, "b", 0.5), id="tenant-changed"),
 ]
 
 
 @pytest.mark.parametrize(("kind", "edit"), CASES)
 def test_a_ticking_engine_evaluates_as_a_fresh_one(kind: str, edit: Edit) -> None:
-    slos = _slos(kind)
+    slos = two_slos(kind)
     source = _source(slos)
     engine = Engine()
     asyncio.run(engine.evaluate_all(slos, source, AT))
@@ -132,10 +77,10 @@ def test_a_ticking_engine_evaluates_as_a_fresh_one(kind: str, edit: Edit) -> Non
 @pytest.mark.parametrize(
     ("edit", "kept"),
     [
-        pytest.param(_keep, True, id="same-numbers-kept"),
-        pytest.param(_set(FIVE_MINUTES, "a", 0.0004), False, id="new-number-made-afresh"),
+        pytest.param(keep, True, id="same-numbers-kept"),
+        pytest.param(set_value(FIVE_MINUTES, "a", 0.0004), False, id="new-number-made-afresh"),
         pytest.param(
-            _both(_set(FIVE_MINUTES, "a", 0.5), _set(FIVE_MINUTES, "a", 0.02)),
+            both(set_value(FIVE_MINUTES, "a", 0.5), set_value(FIVE_MINUTES, "a", 0.02)),
             True,
             id="same-number-new-objects-kept",
         ),
