@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,15 @@ def _load(results: Path, name: str) -> dict[str, Any] | None:
         return None
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
+
+
+def _every_run(runs: list[dict[str, Any]], names: Collection[str]) -> list[str]:
+    """The table of every run's seconds per pipeline, under its heading."""
+    out = ["", "Every run (seconds):", "", "| run | " + " | ".join(names) + " |"]
+    out.append("|---:|" + "---:|" * len(names))
+    for k, r in enumerate(runs):
+        out.append(f"| {k} | " + " | ".join(_s(r.get(key), 1) for key in names) + " |")
+    return out
 
 
 def _s(value: float | None, digits: int = 2) -> str:
@@ -349,15 +359,7 @@ def page_section(data: dict[str, Any] | None) -> list[str]:
             f"| {_s(row['best_seconds'], 1)} | {row['paged']}/{len(data['runs'])} "
             f"| {_s(ratio)} |"
         )
-    out += [
-        "",
-        "Every run (seconds):",
-        "",
-        "| run | " + " | ".join(names) + " |",
-        "|---:|" + "---:|" * len(names),
-    ]
-    for k, r in enumerate(data["runs"]):
-        out.append(f"| {k} | " + " | ".join(_s(r.get(key), 1) for key in names) + " |")
+    out += _every_run(data["runs"], names)
     math_s = data["math_seconds"]
     verdicts = []
     for key in [k for k in names if k != "A"]:
@@ -417,15 +419,7 @@ def page_fleet_section(data: dict[str, Any] | None) -> list[str]:
             f"| {label} | {_s(row['median_seconds'], 1)} | {_s(worst, 1)} "
             f"| {_s(row['best_seconds'], 1)} | {row['paged']}/{n} | {verdict} |"
         )
-    out += [
-        "",
-        "Every run (seconds):",
-        "",
-        "| run | " + " | ".join(names) + " |",
-        "|---:|" + "---:|" * len(names),
-    ]
-    for k, r in enumerate(data["runs"]):
-        out.append(f"| {k} | " + " | ".join(_s(r.get(key), 1) for key in names) + " |")
+    out += _every_run(data["runs"], names)
     groups = data.get("rule_groups") or {}
     if groups:
         out += [
