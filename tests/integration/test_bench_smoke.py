@@ -29,7 +29,10 @@ def test_cost_direct_and_recorded_on_ten_slos(tmp_path: Path) -> None:
     assert cost.main(args) == 0
     rows = json.loads((tmp_path / "cost.json").read_text())["rows"]
     by_mode = {r["mode"]: r for r in rows}
-    assert by_mode["direct"]["queries"] == 10  # one combined query per SLO; no rules: no probe
+    # The ten SLOs differ only in their service (and in three bench_variant values): merged,
+    # they take fewer queries than SLOs (at most 2 per SLO is the bound); no rules: no probe.
+    direct = by_mode["direct"]
+    assert direct["queries"] == direct["planned"]["direct"] < 10
     assert by_mode["recorded"]["queries"] == 2 + 15  # probe, period probe, one per series
     for r in rows:
         assert r["failures"] == 0
