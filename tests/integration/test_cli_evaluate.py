@@ -197,7 +197,7 @@ def prom_error(kind: str, msg: str) -> str:
                      "bad_data: 1:5: parse error", id="promql-error"),
         pytest.param(200, two_series(), "returned 2 series where one was expected",
                      id="several-series"),
-        pytest.param(200, vector("+Inf"), "is inf: the errors query", id="inf"),
+        pytest.param(200, vector("+Inf"), "total event rate over 5m is inf", id="inf"),
         pytest.param(200, vector("NaN"), "total event rate over 5m is nan", id="nan"),
         pytest.param(200, "<html>login</html>", "not JSON", id="html"),
     ],
