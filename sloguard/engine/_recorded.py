@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar, cast
 
 from sloguard import rules
+from sloguard.engine._ask import bounded
 from sloguard.engine._plan import SloPlan, plan_slo
 from sloguard.errors import SloguardError
 from sloguard.model import SLO
@@ -138,12 +139,10 @@ async def ask_bulk(
     :func:`sloguard.ports.by_sloth_id`), or why it failed; never raises. A
     :class:`~sloguard.ports.BulkSource` splits it as it reads it."""
     expr = bulk_query(name)
-    async with semaphore:
-        try:
-            if isinstance(source, BulkSource):
-                return await source.query_by_sloth_id(expr, at, sids, grouped)
-            return by_sloth_id(await source.query(expr, at), sids, grouped)
-        except SloguardError as exc:
-            return exc
-        except Exception as exc:  # noqa: BLE001 - the per-SLO boundary: never stop the rest
-            return SloguardError(f"unexpected {type(exc).__name__}: {exc}")
+
+    async def read() -> BySlothId:
+        if isinstance(source, BulkSource):
+            return await source.query_by_sloth_id(expr, at, sids, grouped)
+        return by_sloth_id(await source.query(expr, at), sids, grouped)
+
+    return await bounded(read, semaphore)
