@@ -42,23 +42,20 @@ class SloPlan:
     @property
     def queries(self) -> tuple[str, ...]:
         """The direct queries (not the recorded series)."""
-        extra = (self.bucket_check,) if self.bucket_check else ()
-        rec = self.recorded
-        if not rec:
-            return (*self.ratio.values(), *self.total.values(), *extra)
-        ratio = (q for w, q in self.ratio.items() if w not in rec)
-        total = (q for w, q in self.total.items() if w not in rec)
-        return (*ratio, *total, *extra)
+        return self._direct({})
 
     @property
     def asked(self) -> tuple[str, ...]:
         """The direct queries sent: :attr:`queries`, with the errors half of each ratio in
         ``errors`` instead of the ratio (see :attr:`derived`)."""
-        if not self.errors:
-            return self.queries
+        return self._direct(self.errors)
+
+    def _direct(self, ratio_instead: Mapping[int, str]) -> tuple[str, ...]:
+        """Each direct window's ratio (or ``ratio_instead`` of it) and total, then the bucket
+        check."""
         extra = (self.bucket_check,) if self.bucket_check else ()
         rec = self.recorded
-        ratio = (self.errors.get(w, q) for w, q in self.ratio.items() if w not in rec)
+        ratio = (ratio_instead.get(w, q) for w, q in self.ratio.items() if w not in rec)
         total = (q for w, q in self.total.items() if w not in rec)
         return (*ratio, *total, *extra)
 

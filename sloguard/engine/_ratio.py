@@ -18,9 +18,9 @@ from typing import Any
 import promql_parser as pp
 
 from sloguard.engine._ask import Answer
+from sloguard.engine._shape import AGGREGATIONS
 from sloguard.ports import Sample
 
-_AGGREGATIONS = frozenset({"sum", "count", "min", "max", "avg"})
 _ARITHMETIC = frozenset({"+", "-", "*", "/"})
 
 
@@ -41,7 +41,7 @@ def _unique(node: Any) -> bool | None:
         return None
     if isinstance(node, pp.AggregateExpr):
         by = node.modifier is None or node.modifier.type == pp.AggModifierType.By
-        return str(node.op) in _AGGREGATIONS and node.param is None and by
+        return str(node.op) in AGGREGATIONS and node.param is None and by
     if isinstance(node, pp.BinaryExpr) and str(node.op) in _ARITHMETIC:
         mod = node.modifier
         if mod is not None and (mod.matching is not None or mod.return_bool):
