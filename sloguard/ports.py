@@ -121,6 +121,17 @@ class BulkSource(Source, Protocol):
         ...
 
 
+async def read_by_sloth_id(
+    source: Source, expr: str, at: float, sids: Mapping[str, str], grouped: Set[str]
+) -> BySlothId:
+    """``source``'s answer to ``expr`` at ``at`` by ``sloth_id``: its own
+    :meth:`BulkSource.query_by_sloth_id` when it has one, else its :meth:`Source.query` split
+    by :func:`by_sloth_id`."""
+    if isinstance(source, BulkSource):
+        return await source.query_by_sloth_id(expr, at, sids, grouped)
+    return by_sloth_id(await source.query(expr, at), sids, grouped)
+
+
 def label_values(samples: Iterable[Sample], names: Sequence[str]) -> set[tuple[str, ...]]:
     """The distinct values of the labels ``names`` over ``samples`` ("" for a label a series
     lacks), each a tuple in the order of ``names``. The definition of
@@ -141,6 +152,17 @@ class LabelSource(Source, Protocol):
         """``label_values(await self.query(expr, at), names)``, equal to it and raising what
         it raises."""
         ...
+
+
+async def read_label_values(
+    source: Source, expr: str, at: float, names: Sequence[str]
+) -> set[tuple[str, ...]]:
+    """The values the labels ``names`` take over ``source``'s answer to ``expr`` at ``at``: its
+    own :meth:`LabelSource.query_label_values` when it has one, else :func:`label_values` of
+    its :meth:`Source.query`."""
+    if isinstance(source, LabelSource):
+        return await source.query_label_values(expr, at, names)
+    return label_values(await source.query(expr, at), names)
 
 
 class Notifier(Protocol):

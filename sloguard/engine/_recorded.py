@@ -13,7 +13,7 @@ from sloguard.engine._ask import bounded
 from sloguard.engine._plan import SloPlan, plan_slo
 from sloguard.errors import SloguardError
 from sloguard.model import SLO
-from sloguard.ports import BulkSource, BySlothId, LabelSource, Source, by_sloth_id, label_values
+from sloguard.ports import BySlothId, Source, read_by_sloth_id, read_label_values
 
 PROBE = f"group by (sloth_id, {rules.HASH_LABEL}) ({rules.INFO})"
 _FINGERPRINT_LABELS = ("sloth_id", rules.HASH_LABEL)  # what the probe reads of each series
@@ -64,10 +64,8 @@ async def probe_recorded(
             else f"group by (sloth_id, {rules.HASH_LABEL}) " + (f"({rules.INFO} offset {offset})")
         )
         try:
-            if isinstance(source, LabelSource):  # no Sample per SLO (the Prometheus client)
-                got = await source.query_label_values(expr, at, _FINGERPRINT_LABELS)
-            else:
-                got = label_values(await source.query(expr, at), _FINGERPRINT_LABELS)
+            # No Sample per SLO where the source reads the labels off its answer (Prometheus).
+            got = await read_label_values(source, expr, at, _FINGERPRINT_LABELS)
         except SloguardError:
             return None  # without the probe, direct queries are always a safe answer
         return cast(set[Fingerprint], got)
@@ -139,10 +137,4 @@ async def ask_bulk(
     :func:`sloguard.ports.by_sloth_id`), or why it failed; never raises. A
     :class:`~sloguard.ports.BulkSource` splits it as it reads it."""
     expr = bulk_query(name)
-
-    async def read() -> BySlothId:
-        if isinstance(source, BulkSource):
-            return await source.query_by_sloth_id(expr, at, sids, grouped)
-        return by_sloth_id(await source.query(expr, at), sids, grouped)
-
-    return await bounded(read, semaphore)
+    return await bounded(lambda: read_by_sloth_id(source, expr, at, sids, grouped), semaphore)

@@ -11,16 +11,7 @@ from collections.abc import Awaitable, Mapping, Sequence, Set
 from typing import TypeVar
 
 from sloguard.errors import SloguardError, SourceUnavailable
-from sloguard.ports import (
-    BulkSource,
-    BySlothId,
-    LabelSource,
-    Sample,
-    Series,
-    Source,
-    by_sloth_id,
-    label_values,
-)
+from sloguard.ports import BySlothId, Sample, Series, Source, read_by_sloth_id, read_label_values
 
 T = TypeVar("T")
 
@@ -53,20 +44,16 @@ class Reachability:
     async def query_by_sloth_id(
         self, expr: str, at: float, sids: Mapping[str, str], grouped: Set[str]
     ) -> BySlothId:
-        """The inner source's :meth:`~sloguard.ports.BulkSource.query_by_sloth_id`, or its
-        :meth:`query` split by :func:`~sloguard.ports.by_sloth_id`."""
-        if isinstance(self._inner, BulkSource):
-            return await self._counted(self._inner.query_by_sloth_id(expr, at, sids, grouped))
-        return by_sloth_id(await self.query(expr, at), sids, grouped)
+        """The inner source's answer by ``sloth_id`` (:func:`~sloguard.ports.read_by_sloth_id`),
+        counted."""
+        return await self._counted(read_by_sloth_id(self._inner, expr, at, sids, grouped))
 
     async def query_label_values(
         self, expr: str, at: float, names: Sequence[str]
     ) -> set[tuple[str, ...]]:
-        """The inner source's :meth:`~sloguard.ports.LabelSource.query_label_values`, or its
-        :meth:`query` read by :func:`~sloguard.ports.label_values`."""
-        if isinstance(self._inner, LabelSource):
-            return await self._counted(self._inner.query_label_values(expr, at, names))
-        return label_values(await self.query(expr, at), names)
+        """The values of the inner source's labels ``names``
+        (:func:`~sloguard.ports.read_label_values`), counted."""
+        return await self._counted(read_label_values(self._inner, expr, at, names))
 
     async def _counted(self, answer: Awaitable[T]) -> T:
         try:
