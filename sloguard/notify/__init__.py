@@ -29,8 +29,21 @@ from sloguard.secrets import read_secret
 # Integrations that follow an incident's severity down as well as up (routing.dispatch): a
 # channel message, a status-page update, a ticket comment. The pagers (PagerDuty, Opsgenie,
 # webhooks, the Slack incoming webhook) hear escalations only: their contracts have no way to
-# lower an open alert without a fresh event that reads as a new page.
-SEVERITY_FOLLOWERS = frozenset({"slack_app", "statuspage", "jira"})
+# lower an open alert without a fresh event that reads as a new page. Each class says which it
+# is (``HttpNotifier.follows_severity_down``), so routing and delivery agree by construction.
+SEVERITY_FOLLOWERS = frozenset(
+    notifier.integration
+    for notifier in (
+        JiraNotifier,
+        OpsgenieNotifier,
+        PagerDutyNotifier,
+        SlackAppNotifier,
+        SlackNotifier,
+        StatuspageNotifier,
+        WebhookNotifier,
+    )
+    if notifier.follows_severity_down
+)
 
 __all__ = [
     "SEVERITY_FOLLOWERS",

@@ -10,14 +10,14 @@ import hashlib
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from sloguard.notify import _http
 from sloguard.ports import MemoryNotifierState, NotifierState
-from sloguard.records import Notification
+from sloguard.records import Kind, Notification
 
 
 class NotifierConfigBase(BaseModel):
@@ -46,13 +46,16 @@ class HttpNotifier(ABC, Generic[ConfigT]):
     ``rate_limit_per_minute`` (the budget of one :attr:`rate_limit_key`) and
     ``retry_after_429_seconds`` (the wait to hint on a 429 without ``Retry-After``); overrides
     :meth:`_transient` where its contract's retry rule is not :func:`_http.vendor_transient`;
-    and writes ``send``.
+    sets ``follows_severity_down`` when its contract can lower an open incident (a channel
+    message, a status-page update, a ticket comment; the pagers cannot); and writes
+    :meth:`_deliver`.
     """
 
     integration: str  # a bounded metric label, e.g. "pagerduty"
     rate_limit_key: str | None  # a hash of the credential (rate_limit_bucket), or no limit
     rate_limit_per_minute: int | None = None
     retry_after_429_seconds: float | None = None
+    follows_severity_down: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -90,9 +93,17 @@ class HttpNotifier(ABC, Generic[ConfigT]):
         if secret_url is not None:
             _http.register_secret(secret_url, is_url=True)
 
-    @abstractmethod
     async def send(self, notification: Notification) -> None:
-        """Deliver ``notification``, or raise Transient/PermanentDeliveryError."""
+        """Deliver ``notification``, or raise Transient/PermanentDeliveryError. A pager given a
+        de-escalation does nothing: routing never sends it one (``notify.SEVERITY_FOLLOWERS``),
+        and should a row ever reach it, "less" must not read as a fresh page."""
+        if notification.kind is Kind.DEESCALATED and not self.follows_severity_down:
+            return
+        await self._deliver(notification)
+
+    @abstractmethod
+    async def _deliver(self, notification: Notification) -> None:
+        """What ``send`` does with a notification this integration hears."""
 
     def __repr__(self) -> str:
         shown = "".join(f", {key}={value!r}" for key, value in self._shown.items())

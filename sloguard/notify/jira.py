@@ -166,6 +166,7 @@ class JiraNotifier(HttpNotifier[JiraConfig]):
     """Tickets per episode and budget exhaustion; :func:`push_action_items` uses its calls."""
 
     integration = "jira"
+    follows_severity_down = True
     rate_limit_per_minute = RATE_LIMIT_PER_MINUTE  # per site and account
     retry_after_429_seconds = RETRY_AFTER_429_SECONDS
 
@@ -188,7 +189,7 @@ class JiraNotifier(HttpNotifier[JiraConfig]):
         )
         self._auth = f"Basic {basic}"
 
-    async def send(self, notification: Notification) -> None:
+    async def _deliver(self, notification: Notification) -> None:
         n = notification
         if n.kind is Kind.STALE:
             return

@@ -220,9 +220,7 @@ class OpsgenieNotifier(HttpNotifier[OpsgenieConfig]):
             method, self._base + path, what, json=body, headers=self._headers, params=params
         )
 
-    async def send(self, notification: Notification) -> None:
-        if notification.kind is Kind.DEESCALATED:
-            return  # not routed here (notify.SEVERITY_FOLLOWERS): a pager never hears "less"
+    async def _deliver(self, notification: Notification) -> None:
         n = notification
         if n.kind is Kind.RESOLVED:
             body = close_payload(n, self._config)

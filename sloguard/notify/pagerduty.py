@@ -192,9 +192,7 @@ class PagerDutyNotifier(HttpNotifier[PagerDutyConfig]):
         )
         self._routing_key = routing_key
 
-    async def send(self, notification: Notification) -> None:
-        if notification.kind is Kind.DEESCALATED:
-            return  # not routed here (notify.SEVERITY_FOLLOWERS): a pager never hears "less"
+    async def _deliver(self, notification: Notification) -> None:
         bodies = [build_payload(notification, self._config)]
         if notification.kind is Kind.RESOLVED:
             bodies.append(stale_resolve_payload(notification))

@@ -150,9 +150,7 @@ class SlackNotifier(HttpNotifier[SlackConfig]):
         super().__init__(config, client, secret_url=url, rate_limit_on=url)
         self._url = url
 
-    async def send(self, notification: Notification) -> None:
-        if notification.kind is Kind.DEESCALATED:
-            return  # not routed here (notify.SEVERITY_FOLLOWERS): a pager never hears "less"
+    async def _deliver(self, notification: Notification) -> None:
         await self._request(
             "POST",
             self._url,

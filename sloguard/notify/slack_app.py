@@ -103,6 +103,7 @@ def invitees(n: Notification, state: Mapping[str, Any]) -> list[str]:
 
 class SlackAppNotifier(HttpNotifier[SlackAppConfig]):
     integration = "slack_app"
+    follows_severity_down = True
     rate_limit_per_minute = RATE_LIMIT_PER_MINUTE  # per bot token
     retry_after_429_seconds = RETRY_AFTER_429_SECONDS
 
@@ -125,7 +126,7 @@ class SlackAppNotifier(HttpNotifier[SlackAppConfig]):
         self._token = token
 
     # --- one notification ---------------------------------------------------------------------
-    async def send(self, notification: Notification) -> None:
+    async def _deliver(self, notification: Notification) -> None:
         n = notification
         state = self._load(n)
         try:

@@ -139,6 +139,7 @@ def update_body(n: Notification, config: StatuspageConfig) -> dict[str, Any]:
 
 class StatuspageNotifier(HttpNotifier[StatuspageConfig]):
     integration = "statuspage"
+    follows_severity_down = True
     rate_limit_per_minute = RATE_LIMIT_PER_MINUTE  # per API key
     retry_after_429_seconds = RETRY_AFTER_SECONDS
 
@@ -164,7 +165,7 @@ class StatuspageNotifier(HttpNotifier[StatuspageConfig]):
         """420 is Statuspage's older rate-limit status (contract ``420_vs_429``)."""
         return status in (408, 420, 429) or 500 <= status <= 599
 
-    async def send(self, notification: Notification) -> None:
+    async def _deliver(self, notification: Notification) -> None:
         n = notification
         if not n.status_component or n.kind is Kind.STALE:
             return  # no public component, or nothing customers need to know

@@ -288,9 +288,7 @@ class WebhookNotifier(HttpNotifier[WebhookConfig]):
         self._key = decode_secret(secret) if secret is not None else None
         self._auth = f"Bearer {auth_token}" if auth_token else None
 
-    async def send(self, notification: Notification) -> None:
-        if notification.kind is Kind.DEESCALATED:
-            return  # not routed here (notify.SEVERITY_FOLLOWERS): a pager never hears "less"
+    async def _deliver(self, notification: Notification) -> None:
         body = encode(build_payload(notification, self._config))
         headers = build_headers(notification, body, key=self._key, now=self._now())
         if self._auth:

@@ -5,7 +5,7 @@ pagers (pagerduty, opsgenie, webhook, slack) get nothing new, exactly as before.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, get_args
 
 import httpx
 import pytest
@@ -14,7 +14,7 @@ from pydantic import TypeAdapter
 from sloguard.app import paging_policy
 from sloguard.config import parse_config
 from sloguard.model import Severity
-from sloguard.notify import NotifierConfig, build_notifier
+from sloguard.notify import SEVERITY_FOLLOWERS, NotifierConfig, build_notifier
 from sloguard.paging import advance
 from sloguard.records import Kind, Notification
 from tests.support.notify import WEBHOOK_SECRET, notification
@@ -127,3 +127,14 @@ def test_a_ticket_routed_at_sev3_alone_opens_when_the_burn_eases_into_sev3() -> 
         ("pd", "resolved", "SEV1"),
         ("tracker", "resolved", "SEV1"),  # the peak: its postmortem follows (docs/incident.md)
     ]
+
+
+def test_the_severity_followers_are_the_incident_notifiers() -> None:
+    """Routing sends a de-escalation to these integrations alone; every other one is a pager
+    above (``PAGERS``) and is shown to do nothing with one."""
+    assert {"slack_app", "statuspage", "jira"} == SEVERITY_FOLLOWERS
+    pagers = {p.values[0]["type"] for p in PAGERS}  # type: ignore[index]
+    every = set(get_args(get_args(NotifierConfig)[0]))
+    types = {get_args(c.model_fields["type"].annotation)[0] for c in every}
+    assert pagers | SEVERITY_FOLLOWERS == types
+    assert not pagers & SEVERITY_FOLLOWERS
