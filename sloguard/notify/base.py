@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from sloguard.errors import TransientDeliveryError
 from sloguard.notify import _http
 from sloguard.ports import MemoryNotifierState, NotifierState
 from sloguard.records import Kind, Notification
@@ -142,6 +143,17 @@ class HttpNotifier(ABC, Generic[ConfigT]):
             secret_url=self._url_is_secret,
             now=self._now,
         )
+
+    def _json(self, response: httpx.Response, what: str) -> Any:
+        """The JSON of a vendor's answer. A 2xx that is not JSON (a proxy's login page, a
+        captive portal) is worth retrying and says whose answer it was."""
+        try:
+            return response.json()
+        except ValueError:
+            raise TransientDeliveryError(
+                f"{self.integration} {self.name!r} {what}: the answer is not JSON",
+                status=response.status_code,
+            ) from None
 
     def _load(self, n: Notification) -> dict[str, Any]:
         """What this notifier did so far for ``n``'s episode."""

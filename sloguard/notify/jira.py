@@ -244,7 +244,7 @@ class JiraNotifier(HttpNotifier[JiraConfig]):
             json=body,
             headers={"Authorization": self._auth, "Accept": "application/json"},
         )
-        return response.json() if response.content else {}
+        return self._json(response, what) if response.content else {}
 
     async def _find(self, label: str) -> str | None:
         """The key of the issue labelled ``label`` in the project, if any."""

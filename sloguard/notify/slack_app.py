@@ -268,12 +268,7 @@ class SlackAppNotifier(HttpNotifier[SlackAppConfig]):
         return headers
 
     def _envelope(self, method: str, response: httpx.Response) -> dict[str, Any]:
-        try:
-            body = response.json()
-        except ValueError:
-            raise TransientDeliveryError(
-                f"slack_app {self.name!r} {method}: the answer is not JSON", status=200
-            ) from None
+        body = self._json(response, method)
         if not isinstance(body, dict):
             raise TransientDeliveryError(f"slack_app {self.name!r} {method}: odd answer")
         if body.get("ok") is not True:

@@ -217,12 +217,13 @@ class StatuspageNotifier(HttpNotifier[StatuspageConfig]):
         params: dict[str, str] | None = None,
     ) -> Any:
         url = f"{self._config.url.rstrip('/')}/pages/{self._config.page_id}/{path}"
+        what = f"{method} {path} ({n.kind.value} {n.episode_id})"
         response = await self._request(
             method,
             url,
-            f"{method} {path} ({n.kind.value} {n.episode_id})",
+            what,
             json=body,
             params=params,
             headers={"Authorization": f"OAuth {self._api_key}", "Accept": "application/json"},
         )
-        return response.json()
+        return self._json(response, what)
