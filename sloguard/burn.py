@@ -94,12 +94,18 @@ def usable_ratio(value: float | None) -> float | None:
     return max(value, 0.0)
 
 
+# The members read for every tier of every SLO each tick, as module globals: an Enum's member
+# read off its class costs about 95 ns in Python 3.11, a global about 6 (eight reads per SLO).
+_FIRING, _CLEAR, _UNKNOWN = TierState.FIRING, TierState.CLEAR, TierState.UNKNOWN
+_OK, _NO_DATA = Severity.OK, Severity.NO_DATA
+
+
 def decide_tier(tier: Tier, factor: float, long: float | None, short: float | None) -> TierState:
     if long is not None and short is not None and long > factor and short > factor:
-        return TierState.FIRING
+        return _FIRING
     if (long is not None and long <= factor) or (short is not None and short <= factor):
-        return TierState.CLEAR
-    return TierState.UNKNOWN
+        return _CLEAR
+    return _UNKNOWN
 
 
 def severity_of(decisions: tuple[TierDecision, ...]) -> Severity:
@@ -107,14 +113,15 @@ def severity_of(decisions: tuple[TierDecision, ...]) -> Severity:
     worst: Severity | None = None
     unknown = False
     for d in decisions:  # one pass: every SLO, every tick
-        if d.state is TierState.FIRING:
+        state = d.state
+        if state is _FIRING:
             if worst is None or d.tier.severity > worst:
                 worst = d.tier.severity
-        elif d.state is TierState.UNKNOWN:
+        elif state is _UNKNOWN:
             unknown = True
     if worst is not None:
         return worst
-    return Severity.NO_DATA if unknown else Severity.OK
+    return _NO_DATA if unknown else _OK
 
 
 def budget_remaining(slo: SLO, period: WindowReading, at: float) -> float | None:
@@ -216,27 +223,32 @@ def evaluate_numbers(
     window missing from ``ratios`` has no reading, one missing from ``events`` unknown
     events): the same evaluation without a :class:`WindowReading` per window, for a fleet's
     tick (at 10,000 SLOs, 80,000 readings)."""
-    windows, period_seconds = slo.window_seconds, slo.period_seconds
-    budget, min_events = slo.budget, slo.min_events
+    period_seconds, budget, min_events = slo.period_seconds, slo.budget, slo.min_events
+    get_ratio, get_events, isfinite = ratios.get, events.get, math.isfinite
     burns: dict[int, float | None] = {}
-    # A window counts when it has a usable ratio and, if events are known, traffic of at least
-    # min_events (zero traffic is 0/0, not a healthy 0 % error): burn = ratio / budget.
-    isfinite = math.isfinite
-    for w in windows:
-        ratio, count = ratios.get(w), events.get(w)
-        few = count is not None and (count <= 0 or (min_events > 0 and count < min_events))
-        if few or ratio is None or not isfinite(ratio):
+    current: float | None = None  # the shortest window's burn that is known (windows ascend)
+    for w in slo.window_seconds:
+        # A window counts when it has a usable ratio and, if events are known, traffic of at
+        # least min_events (zero traffic is 0/0, not a healthy 0 % error): burn = ratio / budget.
+        ratio, count = get_ratio(w), get_events(w)
+        if (
+            ratio is None
+            or not isfinite(ratio)
+            or (count is not None and (count <= 0 or count < min_events))
+        ):
             burns[w] = None
-        else:
-            # max(ratio, 0.0), which keeps a ratio of -0.0 as it is, without the call.
-            burns[w] = (ratio if ratio >= 0.0 else 0.0) / budget
+            continue
+        # max(ratio, 0.0), which keeps a ratio of -0.0 as it is, without the call.
+        burn = (ratio if ratio >= 0.0 else 0.0) / budget
+        burns[w] = burn
+        if current is None:
+            current = burn
     tiers: list[TierDecision] = []
     for t in slo.tiers:
         long, short, f = burns[t.long_seconds], burns[t.short_seconds], t.factor(period_seconds)
         tiers.append(TierDecision(t, f, long, short, decide_tier(t, f, long, short)))
     decisions = tuple(tiers)
     remaining = budget_remaining(slo, period, at) if period is not None else None
-    current = next((b for b in burns.values() if b is not None), None)  # windows ascend
     return Evaluation(
         slo=key or slo.name,
         at=at,

@@ -66,25 +66,19 @@ def plain_numbers(sp: SloPlan, recorded: RecordedAnswers) -> list[float] | None:
     totals), when that evaluation is a function of those numbers alone (its instant aside);
     None when it is not, or not simply.
 
-    That holds for an ungrouped rolling SLO read wholly from recorded series, each of whose
-    answers is one plain number (see ``ports.by_sloth_id``). A calendar SLO (its period's
-    span moves with the instant), a grouped one, a bucket check, a direct window, a failed
-    query or a missing series: None, and :func:`evaluate_planned` decides.
+    That holds for an ungrouped rolling SLO read wholly from recorded series
+    (:attr:`SloPlan.plain`, worked out with the plan), each of whose answers is one plain
+    number (see ``ports.by_sloth_id``). A calendar SLO (its period's span moves with the
+    instant), a grouped one, a bucket check, a direct window, a failed query or a missing
+    series: None, and :func:`evaluate_planned` decides.
     """
-    slo = sp.slo
-    if (
-        slo.group_by
-        or slo.calendar is not None
-        or sp.bucket_check is not None
-        or not sp.recorded.issuperset(sp.ratio)
-        or not sp.recorded.issuperset(sp.total)
-    ):
+    reads = sp.plain
+    if reads is None:
         return None
     sid = sp.sloth_id
     try:
         # A failed query (not subscriptable) or a missing series (KeyError) is not a number.
-        values = [recorded[q][sid] for q in sp.ratio.values()]  # type: ignore[index]
-        values += [recorded[q][sid] for q in sp.total.values()]  # type: ignore[index]
+        values = [recorded[q][sid] for q in reads]  # type: ignore[index]
     except (TypeError, KeyError):
         return None
     for v in values:

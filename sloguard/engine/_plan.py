@@ -38,6 +38,12 @@ class SloPlan:
     recorded: frozenset[int] = frozenset()
     sloth_id: str = ""
     errors: Mapping[int, str] = field(default_factory=dict)
+    # The recorded series an evaluation of plain numbers reads, worked out once per plan (see
+    # plain_reads): a daemon's plans live for many ticks, each reading 10,000 SLOs' numbers.
+    plain: tuple[str, ...] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "plain", plain_reads(self))
 
     @property
     def queries(self) -> tuple[str, ...]:
@@ -100,6 +106,25 @@ class Plan:
     def query_count(self) -> int:
         """Queries sent to Prometheus (a recorded series is asked once for all SLOs)."""
         return len(self.asks) + len(self.recorded)
+
+
+def plain_reads(sp: SloPlan) -> tuple[str, ...] | None:
+    """The recorded series whose numbers alone (its instant aside) make the evaluation of
+    ``sp``: its ratios in window order, then its totals; None when they do not, or not simply.
+
+    That holds for an ungrouped rolling SLO read wholly from recorded series. A calendar SLO
+    (its period's span moves with the instant), a grouped one, a bucket check or a direct
+    window: None (see :func:`sloguard.engine._decode.plain_numbers`)."""
+    slo = sp.slo
+    if (
+        slo.group_by
+        or slo.calendar is not None
+        or sp.bucket_check is not None
+        or not sp.recorded.issuperset(sp.ratio)
+        or not sp.recorded.issuperset(sp.total)
+    ):
+        return None
+    return (*sp.ratio.values(), *sp.total.values())
 
 
 def plan_slo(slo: SLO) -> SloPlan:

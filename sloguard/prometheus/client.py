@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence, Set
 from typing import Any
 
 import httpx
+import orjson
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from sloguard import __version__
@@ -376,7 +377,7 @@ class PrometheusClient:
         if status != 200:
             raise QueryError(self._msg(f"unexpected HTTP {status}", expr), query=expr)
         try:
-            body = resp.json()
+            body = _json(resp)
         except ValueError:
             raise QueryError(self._msg("the answer is not JSON", expr), query=expr) from None
         if not isinstance(body, dict) or body.get("status") != "success":
@@ -391,10 +392,17 @@ def _ts(seconds: float) -> str:
     return f"{seconds:.3f}"
 
 
+def _json(resp: httpx.Response) -> Any:
+    """The body of ``resp`` decoded as JSON (UTF-8, as Prometheus sends it); ValueError when it
+    is not. orjson rather than the standard library: at 10,000 SLOs a tick decodes 17 answers of
+    1-2 MB, and orjson takes about 60 % of the time json.loads does (and shares equal keys)."""
+    return orjson.loads(resp.content)  # orjson.JSONDecodeError is a ValueError
+
+
 def _error_detail(resp: httpx.Response) -> str:
     """Prometheus's own ``errorType: error`` from a JSON error body, if there is one."""
     try:
-        body = resp.json()
+        body = _json(resp)
     except ValueError:
         return ""
     if isinstance(body, dict) and isinstance(body.get("error"), str):

@@ -76,6 +76,8 @@ def query(rec: Recorder, expr: str = "up", at: float = 1704067207.0, **config: A
         pytest.param("NaN", math.isnan, id="nan"),
         pytest.param("+Inf", lambda v: v == math.inf, id="plus-inf"),
         pytest.param("-Inf", lambda v: v == -math.inf, id="minus-inf"),
+        pytest.param("-0", lambda v: math.copysign(1.0, v) == -1.0 and v == 0, id="minus-zero"),
+        pytest.param("1e-320", lambda v: v == float("1e-320"), id="subnormal"),
     ],
 )
 def test_values_are_parsed(raw: str, check: Callable[[float], bool]) -> None:
@@ -83,6 +85,23 @@ def test_values_are_parsed(raw: str, check: Callable[[float], bool]) -> None:
     assert len(samples) == 1
     assert check(samples[0].value)
     assert samples[0].labels == {"route": "/a"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(rb'{"route": "/caf\u00e9", "q": "a\"b", "e": "\ud83d\ude00"}', id="escaped"),
+        pytest.param('{"route": "/café ✓"}'.encode(), id="utf8"),
+        pytest.param(b'{"a": "1", "a": "2"}', id="repeated-key-last-wins"),
+    ],
+)
+def test_labels_decode_as_the_json_standard_says(body: bytes) -> None:
+    # The answer is decoded by orjson; every label reads as the standard library reads it.
+    labels = json.loads(body)
+    raw = b'{"status": "success", "data": {"resultType": "vector", "result": [{"metric": '
+    raw += body + b', "value": [1704067200.0, "1"]}]}}'
+    samples = query(Recorder(httpx.Response(200, content=raw)))
+    assert [s.labels for s in samples] == [labels]
 
 
 def test_time_is_pinned_and_the_query_is_posted() -> None:
@@ -157,6 +176,14 @@ def prom_error(status: int, kind: str, msg: str) -> httpx.Response:
         pytest.param(
             [httpx.Response(200, text="<html>proxy</html>")], QueryError, 1, "not JSON",
             id="html-not-retried",
+        ),
+        pytest.param(
+            [httpx.Response(200, content=b'{"status": "success", "data": {"resultType"')],
+            QueryError, 1, "not JSON", id="truncated-json-not-retried",
+        ),
+        pytest.param(
+            [httpx.Response(200, content=b'{"status": "success", "data": {"r\xff": 1}}')],
+            QueryError, 1, "not JSON", id="not-utf8-not-retried",
         ),
         pytest.param(
             [ok({"status": "success", "data": {"resultType": "matrix", "result": []}})],
