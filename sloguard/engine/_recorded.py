@@ -10,7 +10,7 @@ from typing import Protocol, TypeVar, cast
 
 from sloguard import rules
 from sloguard.engine._ask import bounded
-from sloguard.engine._plan import SloPlan, plan_slo
+from sloguard.engine._plan import SloPlan, bucket_check, direct_queries
 from sloguard.errors import SloguardError
 from sloguard.model import SLO
 from sloguard.ports import BySlothId, Source, read_by_sloth_id, read_label_values
@@ -89,25 +89,27 @@ def plan_from_rules(
     """The plan of one SLO read from recorded series (the period too, with ``period``);
     windows of at most ``direct_max`` seconds stay direct queries. ``intern`` shares equal
     series names and window sets between the plans of many SLOs."""
-    direct = plan_slo(slo)
+    windows = dict.fromkeys((*slo.window_seconds, slo.period_seconds))
+    stays = [w for w in windows if w <= direct_max or (w == slo.period_seconds and not period)]
+    direct_ratio, direct_total = direct_queries(slo, stays)  # no PromQL for recorded windows
     ratio: dict[int, str] = {}
     total: dict[int, str] = {}
     recorded: list[int] = []
-    for w in direct.ratio:
-        if w <= direct_max or (w == slo.period_seconds and not period):
-            ratio[w] = direct.ratio[w]
-            if w in direct.total:
-                total[w] = direct.total[w]
+    for w in windows:
+        if w in direct_ratio:
+            ratio[w] = direct_ratio[w]
+            if w in direct_total:
+                total[w] = direct_total[w]
             continue
         recorded.append(w)
         ratio[w] = intern(f"{rules.RATIO}{rules.prom_duration(w)}")
-        if w in direct.total and w != slo.period_seconds:
+        if slo.counts_events and w != slo.period_seconds:
             total[w] = intern(f"{rules.TOTAL}{rules.prom_duration(w)}")
     return SloPlan(
         slo=slo,
         ratio=ratio,
         total=total,
-        bucket_check=direct.bucket_check,
+        bucket_check=bucket_check(slo),
         recorded=intern(frozenset(recorded)),
         sloth_id=sloth_id,
     )
