@@ -47,8 +47,8 @@ class Recorded:
 async def probe_recorded(
     slos: Sequence[SLO], source: Source, at: float, fingerprint_of: Callable[[SLO], Fingerprint]
 ) -> Recorded:
-    """Find the SLOs whose recording rules run in Prometheus at ``at``; one query, plus one per
-    distinct SLO period when any are found.
+    """Find the SLOs whose recording rules run in Prometheus at ``at``; one query, and one per
+    distinct SLO period asked at the same time.
 
     ``sloth_slo_info`` carries a hash of what the recorded ratios mean (indicator, windows,
     grouping); an SLO whose definition changed since its rules were loaded is read directly.
@@ -70,16 +70,16 @@ async def probe_recorded(
             return None  # without the probe, direct queries are always a safe answer
         return cast(set[Fingerprint], got)
 
-    now = await present("")
+    # The periods' probes go out with the first one, not after it: one round trip, not two.
+    lengths = sorted({s.period_seconds for s in slos})
+    now, *thens = await asyncio.gather(
+        present(""), *(present(rules.prom_duration(period)) for period in lengths)
+    )
     if not now:
         return Recorded()
     ready = [s for s in slos if fingerprint_of(s) in now]
-    periods: set[str] = set()
-    for period in sorted({s.period_seconds for s in ready}):
-        then = await present(rules.prom_duration(period)) or set()
-        periods |= {
-            s.name for s in ready if s.period_seconds == period and fingerprint_of(s) in then
-        }
+    then_of = dict(zip(lengths, thens, strict=True))
+    periods = {s.name for s in ready if fingerprint_of(s) in (then_of[s.period_seconds] or ())}
     return Recorded(frozenset(s.name for s in ready), frozenset(periods))
 
 
