@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -96,15 +97,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def timed(cmd: list[str], pid: int) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+def own_cpu_seconds() -> float:
+    """User and system CPU time of this process's finished children so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(cmd: list[str], pid: int) -> tuple[float, float, float, subprocess.CompletedProcess[str]]:
     """Wall seconds of ``cmd``, the CPU seconds process ``pid`` (Prometheus) spent meanwhile,
-    and how it ended."""
-    before = cpu_seconds(pid)
+    the CPU seconds of ``cmd`` itself (a loaded machine moves it less than the wall), and how
+    it ended."""
+    before, own = cpu_seconds(pid), own_cpu_seconds()
     started = time.perf_counter()
     done = subprocess.run(
         cmd, capture_output=True, text=True, cwd=common.ROOT, env=common.env(), check=False
     )
-    return time.perf_counter() - started, cpu_seconds(pid) - before, done
+    wall = time.perf_counter() - started
+    return wall, cpu_seconds(pid) - before, own_cpu_seconds() - own, done
 
 
 def evaluated(done: subprocess.CompletedProcess[str]) -> int:
@@ -183,22 +192,26 @@ def compare(
     sl_cmd += ["-o", "json", "--timeout", "120"]
     times: dict[str, list[float]] = {"sg": [], "direct": [], "recorded": []}
     prom: dict[str, list[float]] = {"sg": [], "direct": [], "recorded": []}
+    own: dict[str, list[float]] = {"sg": [], "direct": [], "recorded": []}
     sg_reports = sg_nodata = direct_ok = recorded_ok = 0
     for _ in range(args.runs):
-        seconds, cpu, done = timed(sg_cmd, pid)
-        times["sg"].append(seconds)
-        prom["sg"].append(cpu)
-        text = done.stdout + done.stderr
-        sg_reports = len(_SG_REPORT.findall(text))
-        sg_nodata = text.count("Not enough valid events")
-        seconds, cpu, done = timed([*sl_cmd, "--no-recorded"], pid)
-        times["direct"].append(seconds)
-        prom["direct"].append(cpu)
-        direct_ok = evaluated(done)
-        seconds, cpu, done = timed([*sl_cmd, "--recorded"], pid)
-        times["recorded"].append(seconds)
-        prom["recorded"].append(cpu)
-        recorded_ok = evaluated(done)
+        for key, cmd in (
+            ("sg", sg_cmd),
+            ("direct", [*sl_cmd, "--no-recorded"]),
+            ("recorded", [*sl_cmd, "--recorded"]),
+        ):
+            seconds, cpu, mine, done = timed(cmd, pid)
+            times[key].append(seconds)
+            prom[key].append(cpu)
+            own[key].append(mine)
+            if key == "sg":
+                text = done.stdout + done.stderr
+                sg_reports = len(_SG_REPORT.findall(text))
+                sg_nodata = text.count("Not enough valid events")
+            elif key == "direct":
+                direct_ok = evaluated(done)
+            else:
+                recorded_ok = evaluated(done)
     sg, direct, recorded = (common.median(times[k]) for k in ("sg", "direct", "recorded"))
     return {
         "slos": size,
@@ -211,6 +224,8 @@ def compare(
         "ratio": sg / direct,
         "recorded_ratio": sg / recorded,
         "prometheus_cpu_seconds": {k: common.median(v) for k, v in prom.items()},
+        "own_cpu_seconds": {k: common.median(v) for k, v in own.items()},
+        "each_run": {"prometheus_cpu_seconds": prom, "own_cpu_seconds": own},
         "slo_generator_reports": sg_reports,
         "slo_generator_no_data": sg_nodata,
         "sloguard_evaluated": direct_ok,

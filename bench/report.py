@@ -276,12 +276,21 @@ def peer_section(data: dict[str, Any] | None) -> list[str]:
                 f"({r['slo_generator_no_data']}) | {r['sloguard_evaluated']:,} |"
             )
         return [*out, ""]
+    own = any("own_cpu_seconds" in r for r in rows)
+    if own:
+        out[-2] += (
+            " CPU s: the tool's own CPU time (user + system, median), which a loaded machine"
+            " moves less than the wall."
+        )
     out += [
-        "| SLOs | tool | wall s | ratio | Prometheus CPU s | evaluated | each run's wall s |",
-        "|---:|---|---:|---:|---:|---|---|",
+        "| SLOs | tool | wall s | ratio | Prometheus CPU s | "
+        + ("CPU s | " if own else "")
+        + "evaluated | each run's wall s |",
+        "|---:|---|---:|---:|---:|" + ("---:|" if own else "") + "---|---|",
     ]
     for r in rows:
         cpu = r["prometheus_cpu_seconds"]
+        mine = r.get("own_cpu_seconds")
         reports = f"{r['slo_generator_reports']:,} reports ({r['slo_generator_no_data']} no data)"
         for tool, median, ratio, key, done, runs in (
             ("slo-generator", r["slo_generator_median"], "1x", "sg", reports,
@@ -292,9 +301,10 @@ def peer_section(data: dict[str, Any] | None) -> list[str]:
              "recorded", f"{r['recorded_evaluated']:,} SLOs", r["recorded_seconds"]),
         ):  # fmt: skip
             each = ", ".join(_s(t) for t in runs)
+            own_cell = (f"{_s(mine[key]) if mine else '-'} | ") if own else ""
             out.append(
-                f"| {r['slos']:,} | {tool} | {_s(median)} | {ratio} | {_s(cpu[key])} | {done} "
-                f"| {each} |"
+                f"| {r['slos']:,} | {tool} | {_s(median)} | {ratio} | {_s(cpu[key])} | "
+                f"{own_cell}{done} | {each} |"
             )
     return [*out, ""]
 

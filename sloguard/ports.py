@@ -16,17 +16,18 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from sloguard.lifecycle import EpisodeState, Event
-from sloguard.records import (
-    Attempt,
-    EpisodeRecord,
-    Notification,
-    OutboxCounts,
-    OutboxRow,
-    Pending,
-)
+if TYPE_CHECKING:  # the Store's types: a one-shot command that only asks a Source skips them
+    from sloguard.lifecycle import EpisodeState, Event
+    from sloguard.records import (
+        Attempt,
+        EpisodeRecord,
+        Notification,
+        OutboxCounts,
+        OutboxRow,
+        Pending,
+    )
 
 
 @dataclass(frozen=True, slots=True)

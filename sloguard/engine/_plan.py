@@ -129,26 +129,35 @@ def plain_reads(sp: SloPlan) -> tuple[str, ...] | None:
 
 def plan_slo(slo: SLO) -> SloPlan:
     """The direct queries of one SLO: PromQL text, so windows are named here ("5m")."""
-    windows = (*slo.window_seconds, slo.period_seconds)
+    ratio, total = direct_queries(slo, (*slo.window_seconds, slo.period_seconds))
+    errors: dict[int, str] = {}
+    if _halves(slo):
+        for w, t in total.items():
+            if e := _errors_half(slo, format_duration(w), ratio[w], t):
+                errors[w] = e
+    return SloPlan(slo=slo, ratio=ratio, total=total, bucket_check=bucket_check(slo), errors=errors)
+
+
+def direct_queries(slo: SLO, windows: Iterable[int]) -> tuple[dict[int, str], dict[int, str]]:
+    """The error ratio query and (when the indicator counts events) the total rate query of
+    each of ``windows``, in their order: only the windows asked directly, so a plan read
+    from recorded series writes no PromQL for the others."""
     ratio: dict[int, str] = {}
     total: dict[int, str] = {}
-    errors: dict[int, str] = {}
-    halves = _halves(slo)
     for w in windows:
         label = format_duration(w)
         ratio[w] = group_expr(slo.error_ratio_query(label), slo.group_by)
         t = slo.total_query(label)
         if t is not None:
             total[w] = group_expr(t, slo.group_by)
-            if halves and (e := _errors_half(slo, label, ratio[w], total[w])):
-                errors[w] = e
-    check = None
-    if isinstance(slo.indicator, LatencyIndicator):
-        check = (
-            f"count by (le) (last_over_time({bucket_selector(slo.indicator)}"
-            f"[{BUCKET_CHECK_RANGE}]))"
-        )
-    return SloPlan(slo=slo, ratio=ratio, total=total, bucket_check=check, errors=errors)
+    return ratio, total
+
+
+def bucket_check(slo: SLO) -> str | None:
+    """A latency SLO's check that its histogram has the ``le`` bucket it names; else None."""
+    if not isinstance(slo.indicator, LatencyIndicator):
+        return None
+    return f"count by (le) (last_over_time({bucket_selector(slo.indicator)}[{BUCKET_CHECK_RANGE}]))"
 
 
 def _halves(slo: SLO) -> bool:

@@ -10,7 +10,7 @@ from typing import Protocol, TypeVar, cast
 
 from sloguard import rules
 from sloguard.engine._ask import bounded
-from sloguard.engine._plan import SloPlan, plan_slo
+from sloguard.engine._plan import SloPlan, bucket_check, direct_queries
 from sloguard.errors import SloguardError
 from sloguard.model import SLO
 from sloguard.ports import BySlothId, Source, read_by_sloth_id, read_label_values
@@ -47,8 +47,8 @@ class Recorded:
 async def probe_recorded(
     slos: Sequence[SLO], source: Source, at: float, fingerprint_of: Callable[[SLO], Fingerprint]
 ) -> Recorded:
-    """Find the SLOs whose recording rules run in Prometheus at ``at``; one query, plus one per
-    distinct SLO period when any are found.
+    """Find the SLOs whose recording rules run in Prometheus at ``at``; one query, and one per
+    distinct SLO period asked at the same time.
 
     ``sloth_slo_info`` carries a hash of what the recorded ratios mean (indicator, windows,
     grouping); an SLO whose definition changed since its rules were loaded is read directly.
@@ -70,16 +70,16 @@ async def probe_recorded(
             return None  # without the probe, direct queries are always a safe answer
         return cast(set[Fingerprint], got)
 
-    now = await present("")
+    # The periods' probes go out with the first one, not after it: one round trip, not two.
+    lengths = sorted({s.period_seconds for s in slos})
+    now, *thens = await asyncio.gather(
+        present(""), *(present(rules.prom_duration(period)) for period in lengths)
+    )
     if not now:
         return Recorded()
     ready = [s for s in slos if fingerprint_of(s) in now]
-    periods: set[str] = set()
-    for period in sorted({s.period_seconds for s in ready}):
-        then = await present(rules.prom_duration(period)) or set()
-        periods |= {
-            s.name for s in ready if s.period_seconds == period and fingerprint_of(s) in then
-        }
+    then_of = dict(zip(lengths, thens, strict=True))
+    periods = {s.name for s in ready if fingerprint_of(s) in (then_of[s.period_seconds] or ())}
     return Recorded(frozenset(s.name for s in ready), frozenset(periods))
 
 
@@ -89,25 +89,27 @@ def plan_from_rules(
     """The plan of one SLO read from recorded series (the period too, with ``period``);
     windows of at most ``direct_max`` seconds stay direct queries. ``intern`` shares equal
     series names and window sets between the plans of many SLOs."""
-    direct = plan_slo(slo)
+    windows = dict.fromkeys((*slo.window_seconds, slo.period_seconds))
+    stays = [w for w in windows if w <= direct_max or (w == slo.period_seconds and not period)]
+    direct_ratio, direct_total = direct_queries(slo, stays)  # no PromQL for recorded windows
     ratio: dict[int, str] = {}
     total: dict[int, str] = {}
     recorded: list[int] = []
-    for w in direct.ratio:
-        if w <= direct_max or (w == slo.period_seconds and not period):
-            ratio[w] = direct.ratio[w]
-            if w in direct.total:
-                total[w] = direct.total[w]
+    for w in windows:
+        if w in direct_ratio:
+            ratio[w] = direct_ratio[w]
+            if w in direct_total:
+                total[w] = direct_total[w]
             continue
         recorded.append(w)
         ratio[w] = intern(f"{rules.RATIO}{rules.prom_duration(w)}")
-        if w in direct.total and w != slo.period_seconds:
+        if slo.counts_events and w != slo.period_seconds:
             total[w] = intern(f"{rules.TOTAL}{rules.prom_duration(w)}")
     return SloPlan(
         slo=slo,
         ratio=ratio,
         total=total,
-        bucket_check=direct.bucket_check,
+        bucket_check=bucket_check(slo),
         recorded=intern(frozenset(recorded)),
         sloth_id=sloth_id,
     )

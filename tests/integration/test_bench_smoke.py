@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bench import bench_validate, common, cost, outbox, page, profile_tick, report, tick_ab
+from bench import (
+    bench_validate,
+    common,
+    cost,
+    evaluate_ab,
+    outbox,
+    page,
+    profile_tick,
+    report,
+    tick_ab,
+)
 
 pytestmark = pytest.mark.prometheus
 
@@ -127,3 +137,16 @@ def test_tick_ab_against_a_baseline_tree(tmp_path: Path) -> None:
     assert "| 10 | SQLite, objects |" in out.read_text()
     assert "| 10 | SQLite, JSON |" in out.read_text()
     assert "Every recorded number new each tick (`--fresh`)." in out.read_text()
+
+
+def test_evaluate_ab_runs_both_trees_and_compares_their_json(tmp_path: Path) -> None:
+    """Here the same tree twice, and a Prometheus that is not there: both print the same NO_DATA
+    entries, so the comparison holds and the figures are saved."""
+    common.write_slos(tmp_path / "slos", 3, ["a", "b"], "bench")
+    argv = ["--url", "http://127.0.0.1:9", "--slos", str(tmp_path / "slos"), "--runs", "1"]
+    argv += ["--baseline", str(common.ROOT), "--out", str(tmp_path)]
+    assert evaluate_ab.main(argv) == 0
+    data = json.loads((tmp_path / "evaluate-ab.json").read_text())
+    assert data["slos"] == 3
+    assert data["same_output"]
+    assert [len(data["runs"][name]) for name in ("before", "after")] == [1, 1]
