@@ -18,6 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / ".bench-results"
 
 
+# The load when the benchmark began (this module is imported at its start): what "load average
+# before" reports, not the load at the end, which the benchmark itself raised.
+_LOAD_AT_START = os.getloadavg()
+
+
 def machine() -> dict[str, str]:
     def version(cmd: Sequence[str]) -> str:
         try:
@@ -36,7 +41,7 @@ def machine() -> dict[str, str]:
         "prometheus": version(["prometheus", "--version"]),
         "alertmanager": version(["prometheus-alertmanager", "--version"]),
         "kernel": platform.release(),
-        "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "load_before": " ".join(f"{x:.2f}" for x in _LOAD_AT_START),
     }
 
 
