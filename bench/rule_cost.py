@@ -11,7 +11,8 @@ Prometheus evaluate them for ``--seconds``, and reads what each kind of rule cos
   groups' last durations, and Prometheus' own CPU seconds over the window.
 
 It answers "which rules cost what, and how many evaluations a second does this Prometheus
-sustain" (docs/benchmarks.md, issue 20). No daemon runs.
+sustain" (docs/benchmarks.md, issue 20). No daemon runs. At 10,000 SLOs ``/api/v1/rules`` is
+410,000 rules: Prometheus took about 6 minutes and 10 GB to answer it on two shared cores.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import tempfile
 import time
 import urllib.request
@@ -114,21 +116,24 @@ def main(argv: list[str] | None = None) -> int:
     origin = time.time() - 8 * 3600
     services = fleet.make_services(args.fleet_services, origin)
     work = Path(tempfile.mkdtemp(prefix="sloguard-bench-rulecost-"))
-    common.write_slos(work / "slos", args.fleet, [s.name for s in services], fleet.JOB)
-    extra = ["--fast-interval", args.fast_interval]
-    if args.slow_interval is not None:
-        extra += ["--slow-interval", args.slow_interval]
-    rule_files = common.generate_rules(work / "slos", work / "rules", extra=extra)
-    with fleet.running_fleet(services, history_seconds=7 * 3600, rule_files=rule_files) as f:
-        time.sleep(args.warmup)
-        before = metrics(f.url)
-        time.sleep(args.seconds)
-        after = metrics(f.url)
-        costs = rule_costs(f.url)
-        age = {
-            q: fleet.value(f.url, f"{q}(time() - timestamp(slo:sli_error:ratio_rate5m))")
-            for q in ("avg", "max")
-        }
+    try:
+        common.write_slos(work / "slos", args.fleet, [s.name for s in services], fleet.JOB)
+        extra = ["--fast-interval", args.fast_interval]
+        if args.slow_interval is not None:
+            extra += ["--slow-interval", args.slow_interval]
+        rule_files = common.generate_rules(work / "slos", work / "rules", extra=extra)
+        with fleet.running_fleet(services, history_seconds=7 * 3600, rule_files=rule_files) as f:
+            time.sleep(args.warmup)
+            before = metrics(f.url)
+            time.sleep(args.seconds)
+            after = metrics(f.url)
+            costs = rule_costs(f.url)
+            age = {
+                q: fleet.value(f.url, f"{q}(time() - timestamp(slo:sli_error:ratio_rate5m))")
+                for q in ("avg", "max")
+            }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     elapsed = after["at"] - before["at"]
     per_second = {k: (after[k] - before[k]) / elapsed for k in before if k.endswith("_total")}
     result = {
