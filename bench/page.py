@@ -198,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         "--fast-interval", default="15s", help="sloguard generate --fast-interval (0: none)"
     )
     parser.add_argument(
+        "--slow-interval", default="2m", help="sloguard generate --slow-interval (0: none)"
+    )
+    parser.add_argument(
         "--pipelines", help="comma-separated (default: all; A,B30,B30r0 with --fleet)"
     )
     args = parser.parse_args(argv)
@@ -226,7 +229,9 @@ def main(argv: list[str] | None = None) -> int:
         common.write_slos(slo_dir / "fleet", args.fleet, [s.name for s in healthy], fleet.JOB)
     rules_dir = work / "rules"
     rule_files = common.generate_rules(
-        slo_dir, rules_dir, extra=["--fast-interval", args.fast_interval]
+        slo_dir,
+        rules_dir,
+        extra=["--fast-interval", args.fast_interval, "--slow-interval", args.slow_interval],
     )
     # B30 reads the outage SLOs alone (<= 500: its 5m window direct), whatever the fleet.
     dirs = {p: slo_dir for p in KEYS} | ({"B30": outage_dir} if args.fleet else {})
@@ -310,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
             "rejected_at_receiver": len(rejected),
             "fleet": args.fleet,
             "fast_interval": args.fast_interval,
+            "slow_interval": args.slow_interval,
             "load_at_start": load_at_start,
             "rules_ready_seconds": ready_seconds,
             "rule_groups": groups,
@@ -324,20 +330,31 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+KINDS = ("fast", "slow", "other")
+
+
+def group_kind(group: str) -> str:
+    """``fast`` (SEV1 short window), ``slow`` (6h+ windows, period, meta) or ``other``."""
+    if "-sli-fast-" in group:
+        return "fast"
+    return "slow" if "-sli-slow-" in group or "-meta-" in group else "other"
+
+
 def rule_group_stats(url: str) -> dict[str, Any]:
-    """Prometheus' own rule group metrics, fast groups apart from the others: the last
+    """Prometheus' own rule group metrics, fast groups and slow groups (``-sli-slow-`` and
+    meta, both at ``--slow-interval``) apart from the others: the last
     evaluation's duration (median, 99th percentile, max, and its sum over all groups, which
     is the CPU seconds one round of them costs), and the missed iterations."""
     with urllib.request.urlopen(f"{url}/metrics", timeout=120) as resp:
         text = resp.read().decode()
-    durations: dict[str, list[float]] = {"fast": [], "other": []}
-    missed: dict[str, float] = {"fast": 0.0, "other": 0.0}
-    iterations: dict[str, float] = {"fast": 0.0, "other": 0.0}
-    evaluations: dict[str, float] = {"fast": 0.0, "other": 0.0}
+    durations: dict[str, list[float]] = {k: [] for k in KINDS}
+    missed: dict[str, float] = dict.fromkeys(KINDS, 0.0)
+    iterations: dict[str, float] = dict.fromkeys(KINDS, 0.0)
+    evaluations: dict[str, float] = dict.fromkeys(KINDS, 0.0)
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             group = sample.labels.get("rule_group", "")
-            kind = "fast" if "-sli-fast-" in group else "other"
+            kind = group_kind(group)
             if sample.name == "prometheus_rule_group_last_duration_seconds":
                 durations[kind].append(sample.value)
             elif sample.name == "prometheus_rule_group_iterations_missed_total":
@@ -367,7 +384,7 @@ def rates(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     :func:`rule_group_stats`, by kind, and the share of scheduled iterations missed."""
     elapsed = after["at"] - before["at"]
     out: dict[str, Any] = {"seconds": elapsed}
-    for kind in ("fast", "other"):
+    for kind in KINDS:
         done = after[kind]["iterations"] - before[kind]["iterations"]
         missed = after[kind]["missed_iterations"] - before[kind]["missed_iterations"]
         out[kind] = {

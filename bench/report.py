@@ -396,6 +396,13 @@ def page_section(data: dict[str, Any] | None) -> list[str]:
     return [*out, ""]
 
 
+GROUP_KINDS = (
+    ("fast", "fast (SEV1 short window)"),
+    ("slow", "slow (6h+ windows, period, meta)"),
+    ("other", "the others"),
+)
+
+
 def page_fleet_section(data: dict[str, Any] | None) -> list[str]:
     """Time to page with a fleet of healthy SLOs in the same Prometheus (``--fleet``), and what
     their rule groups cost Prometheus."""
@@ -407,7 +414,9 @@ def page_fleet_section(data: dict[str, Any] | None) -> list[str]:
     names = {k: v for k, v in page.LABELS.items() if k in s}
     out += [
         f"{data['fleet']:,} healthy SLOs loaded beside the outage SLOs, their rules (the SEV1 "
-        f"short window in fast groups every {data['fast_interval']}, the rest every 1m) "
+        f"short window in fast groups every {data['fast_interval']}, the 6h+ windows, the "
+        f"period and the meta series every {data.get('slow_interval') or '1m'}, the rest "
+        "every 1m) "
         "evaluated by "
         f"the same Prometheus; every SLO recorded once after {data['rules_ready_seconds']:.0f} s. "
         f"Outage start to the first page, {n} runs (the math allows {math_s:.1f} s; the target "
@@ -440,7 +449,7 @@ def page_fleet_section(data: dict[str, Any] | None) -> list[str]:
             "| groups | count | median s | p99 s | max s | iterations scheduled | missed |",
             "|---|---:|---:|---:|---:|---:|---:|",
         ]
-        for kind, label in (("fast", "fast (SEV1 short window)"), ("other", "the others")):
+        for kind, label in GROUP_KINDS:
             g = groups.get(kind)
             if not g or not g["groups"]:
                 continue
@@ -459,8 +468,10 @@ def page_fleet_section(data: dict[str, Any] | None) -> list[str]:
             "| groups | rule evaluations/s | iterations/s | missed/s | missed share |",
             "|---|---:|---:|---:|---:|",
         ]
-        for kind, label in (("fast", "fast (SEV1 short window)"), ("other", "the others")):
-            d = during[kind]
+        for kind, label in GROUP_KINDS:
+            d = during.get(kind)
+            if not d:
+                continue
             out.append(
                 f"| {label} | {d['rule_evaluations_per_second']:,.0f} "
                 f"| {d['iterations_per_second']:,.1f} | {d['missed_per_second']:,.1f} "

@@ -15,6 +15,7 @@ from sloguard.model import SLO
 from sloguard.rules import (
     FAST_INTERVAL_SECONDS,
     HEADER_MARK,
+    SLOW_INTERVAL_SECONDS,
     calendar_notes,
     render_prometheusrule,
     render_rules,
@@ -53,6 +54,7 @@ def plan(
     namespace: str = "",
     k8s_labels: dict[str, str] | None = None,
     fast_interval_seconds: int = FAST_INTERVAL_SECONDS,
+    slow_interval_seconds: int = SLOW_INTERVAL_SECONDS,
 ) -> list[Output]:
     """Every output file and its text, sorted by path. Raises ValueError on colliding outputs."""
     buckets: dict[Path, list[SLO]] = {}
@@ -73,7 +75,11 @@ def plan(
                 "pass their directory instead, or use --split service"
             )
         source = ", ".join(sorted(sources[key]))
-        groups = rule_groups(buckets[key], fast_interval_seconds=fast_interval_seconds)
+        groups = rule_groups(
+            buckets[key],
+            fast_interval_seconds=fast_interval_seconds,
+            slow_interval_seconds=slow_interval_seconds,
+        )
         if fmt == "prometheusrule":
             text = render_prometheusrule(
                 groups,
@@ -122,23 +128,40 @@ def _generated_files(directory: Path) -> set[Path]:
 
 
 FAST_INTERVAL_MAX_SECONDS = 300
+SLOW_INTERVAL_MAX_SECONDS = 240
+"""Below Prometheus' 5m lookback: a series recorded less often drops out of instant queries
+between two evaluations, and the daemon would read those SLOs directly."""
 
 
-def _fast_interval(ctx: click.Context, param: click.Parameter, value: str) -> int:
-    """``--fast-interval`` in seconds: a duration up to 5m, or 0/off for no fast group."""
+def _interval(value: str, most: int, why: str) -> int:
+    """A rule group interval in seconds: a duration up to ``most``, or 0/off (no such group).
+    Raises ValueError with what is wrong (``why``: why ``most`` is the limit)."""
     if value.strip().lower() in ("0", "0s", "off"):
         return 0
     try:
         seconds = parse_duration(value.strip())
     except DurationError as exc:
-        raise click.BadParameter(f"{exc}; or 0 (off)", ctx, param) from exc
-    if seconds > FAST_INTERVAL_MAX_SECONDS:
-        raise click.BadParameter(
-            f"{value!r} is longer than the 5m window it speeds up: use 1s to 5m, or 0 (off)",
-            ctx,
-            param,
-        )
+        raise ValueError(f"{exc}; or 0 (off)") from exc
+    if seconds > most:
+        raise ValueError(f"{value!r} is longer than {why}: use 1s to {most}s, or 0 (off)")
     return seconds
+
+
+def _fast_interval(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    """``--fast-interval`` in seconds: a duration up to 5m, or 0/off for no fast group."""
+    try:
+        return _interval(value, FAST_INTERVAL_MAX_SECONDS, "the 5m window it speeds up")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from exc
+
+
+def _slow_interval(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    """``--slow-interval`` in seconds: a duration up to 4m, or 0/off for no slow group."""
+    why = "Prometheus' 5m lookback allows (a series recorded less often vanishes between)"
+    try:
+        return _interval(value, SLOW_INTERVAL_MAX_SECONDS, why)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from exc
 
 
 def _parse_labels(pairs: Sequence[str]) -> dict[str, str]:
@@ -199,6 +222,18 @@ def _parse_labels(pairs: Sequence[str]) -> dict[str, str]:
     "global evaluation_interval.",
 )
 @click.option(
+    "--slow-interval",
+    "slow_interval_seconds",
+    default=f"{SLOW_INTERVAL_SECONDS}s",
+    show_default=True,
+    callback=_slow_interval,
+    metavar="DURATION",
+    help="Evaluation interval of each SLO's slow group (its windows of 6h and more, and the "
+    "period) and of its meta group: no page waits on them, and fewer evaluations let a "
+    "Prometheus keep up with a large fleet. Up to 4m (inside Prometheus' 5m lookback); 0 or "
+    "off: both at the global evaluation_interval.",
+)
+@click.option(
     "--check",
     is_flag=True,
     help="Write nothing; exit 1 when any file in the output directory is missing, differs, "
@@ -212,6 +247,7 @@ def generate(
     namespace: str,
     k8s_labels: tuple[str, ...],
     fast_interval_seconds: int,
+    slow_interval_seconds: int,
     check: bool,
 ) -> None:
     """Generate Prometheus recording and alerting rules from SLO definitions.
@@ -223,7 +259,8 @@ def generate(
       - recording rules slo:sli_error:ratio_rate<window> for every window its tiers use and its
         period, with Sloth's labels (sloth_id, sloth_service, sloth_slo, sloth_window), so
         Sloth's Grafana dashboards work unchanged; the SEV1 tier's short window in a group of
-        its own, evaluated every --fast-interval;
+        its own, evaluated every --fast-interval, the windows of 6h and more and the period
+        in one evaluated every --slow-interval;
       - the meta series (slo:objective:ratio, slo:period_error_budget_remaining:ratio, ...);
       - one alert SLOErrorBudgetBurn per severity (severity=SEV1|SEV2|SEV3), firing when both
         windows of a tier burn faster than its factor; spec.alerting's name, labels and
@@ -250,6 +287,7 @@ def generate(
             namespace=namespace,
             k8s_labels=_parse_labels(k8s_labels),
             fast_interval_seconds=fast_interval_seconds,
+            slow_interval_seconds=slow_interval_seconds,
         )
     except SpecError as exc:
         for problem in exc.problems:
@@ -275,6 +313,8 @@ def generate(
     command = "sloguard generate " + " ".join(str(p) for p in paths) + f" -o {out_dir}"
     if fast_interval_seconds != FAST_INTERVAL_SECONDS:
         command += f" --fast-interval {fast_interval_seconds}s"
+    if slow_interval_seconds != SLOW_INTERVAL_SECONDS:
+        command += f" --slow-interval {slow_interval_seconds}s"
     if check:
         for target, why in stale:
             click.echo(f"{target}: error: {why}", err=True)

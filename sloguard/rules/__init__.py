@@ -19,6 +19,9 @@ The SEV1 tier's short window (5m by default) is recorded in a group of its own t
 evaluates every ``fast_interval_seconds`` (15 s by default) instead of its global interval (1m
 by default): a recorded window is up to one evaluation old, and this one decides how soon an
 SLO about to page joins the daemon's fast path when it reads recorded series (docs/rules.md).
+The windows of 6h and more, the period and the meta series go the other way, every
+``slow_interval_seconds`` (2m by default): no page waits on them, and at 10,000 SLOs a
+Prometheus cannot evaluate every rule every minute on two cores.
 
 Everything here is deterministic: same SLOs in, byte-identical YAML out.
 """
@@ -37,6 +40,7 @@ from sloguard.rules._recording import (
     recorded_windows,
     sli_hash,
     sli_rules,
+    slow_windows,
     summed_ratio,
 )
 from sloguard.rules._rule import (
@@ -66,24 +70,42 @@ FAST_INTERVAL_SECONDS = 15
 """The default evaluation interval of the fast group: a common scrape interval, so a burn that
 one scrape shows is recorded within one more interval."""
 
+SLOW_INTERVAL_SECONDS = 120
+"""The default evaluation interval of the slow group and of the meta group: a twelfth of the
+evaluations they would cost every 15 s, half of those at a 1m global interval, and well inside
+Prometheus' 5m lookback, so an instant query at any moment still finds their series."""
+
 
 def slo_rule_groups(
-    slo: SLO, *, mode: str = "sloguard", fast_interval_seconds: int = FAST_INTERVAL_SECONDS
+    slo: SLO,
+    *,
+    mode: str = "sloguard",
+    fast_interval_seconds: int = FAST_INTERVAL_SECONDS,
+    slow_interval_seconds: int = SLOW_INTERVAL_SECONDS,
 ) -> tuple[RuleGroup, ...]:
     """The rule groups of one SLO: the fast SLI recordings (:func:`fast_windows`, evaluated every
-    ``fast_interval_seconds``; 0: none, every window at the global interval), the other SLI
-    recordings, the meta recordings, and the alerts (if any tier)."""
+    ``fast_interval_seconds``; 0: none), the other SLI recordings at the global interval, the
+    slow ones (:func:`slow_windows`, every ``slow_interval_seconds``; 0: none, at the global
+    interval), the meta recordings (every ``slow_interval_seconds`` when set), and the alerts
+    (if any tier), at the global interval. Each window's rules move together, in order, so the
+    layout changes when a number is recorded, never what it is."""
     sid = sloth_id(slo)
     fast = fast_windows(slo) if fast_interval_seconds > 0 else ()
-    slow = [w for w in recorded_windows(slo) if w not in fast]
+    slow = slow_windows(slo) if slow_interval_seconds > 0 else ()
+    rest = [w for w in recorded_windows(slo) if w not in fast and w not in slow]
+    slow_interval = prom_duration(slow_interval_seconds) if slow_interval_seconds > 0 else ""
     groups = []
     if fast:
         interval = prom_duration(fast_interval_seconds)
         rules = sli_rules(slo, fast)
         groups.append(RuleGroup(f"sloguard-slo-sli-fast-recordings-{sid}", rules, interval))
+    if rest:
+        groups.append(RuleGroup(f"sloguard-slo-sli-recordings-{sid}", sli_rules(slo, rest)))
     if slow:
-        groups.append(RuleGroup(f"sloguard-slo-sli-recordings-{sid}", sli_rules(slo, slow)))
-    groups.append(RuleGroup(f"sloguard-slo-meta-recordings-{sid}", meta_rules(slo, mode)))
+        rules = sli_rules(slo, slow)
+        groups.append(RuleGroup(f"sloguard-slo-sli-slow-recordings-{sid}", rules, slow_interval))
+    meta = meta_rules(slo, mode)
+    groups.append(RuleGroup(f"sloguard-slo-meta-recordings-{sid}", meta, slow_interval))
     alerts = alert_rules(slo)
     if alerts:
         groups.append(RuleGroup(f"sloguard-slo-alerts-{sid}", alerts))
@@ -91,7 +113,10 @@ def slo_rule_groups(
 
 
 def rule_groups(
-    slos: Iterable[SLO], *, fast_interval_seconds: int = FAST_INTERVAL_SECONDS
+    slos: Iterable[SLO],
+    *,
+    fast_interval_seconds: int = FAST_INTERVAL_SECONDS,
+    slow_interval_seconds: int = SLOW_INTERVAL_SECONDS,
 ) -> tuple[RuleGroup, ...]:
     """All groups of ``slos`` (:func:`slo_rule_groups`), ordered by ``sloth_id`` so the output
     never depends on input order.
@@ -108,7 +133,11 @@ def rule_groups(
     return tuple(
         g
         for slo in ordered
-        for g in slo_rule_groups(slo, fast_interval_seconds=fast_interval_seconds)
+        for g in slo_rule_groups(
+            slo,
+            fast_interval_seconds=fast_interval_seconds,
+            slow_interval_seconds=slow_interval_seconds,
+        )
     )
 
 
@@ -120,6 +149,7 @@ __all__ = [
     "HEADER_MARK",
     "INFO",
     "RATIO",
+    "SLOW_INTERVAL_SECONDS",
     "TOTAL",
     "Rule",
     "RuleGroup",
@@ -138,6 +168,7 @@ __all__ = [
     "slo_rule_groups",
     "sloth_id",
     "sloth_slo",
+    "slow_windows",
     "summed_ratio",
     "tier_threshold",
 ]

@@ -60,6 +60,25 @@ def fast_windows(slo: SLO) -> tuple[int, ...]:
     return tuple(sorted(w for w in recorded_windows(slo) if w in sev1 and w != slo.period_seconds))
 
 
+SLOW_WINDOW_MIN_SECONDS = 6 * 3600
+"""Windows at least this long (and the period) may go in the slow group: no page waits on
+their recordings (6h: SEV2's long window, which the fast path reads from the raw counters, and
+SEV3's short one; 1d and 3d: SEV3's long windows), and one slow interval is a small share of
+them (a 2m interval is 0.6 % of 6h)."""
+
+
+def slow_windows(slo: SLO) -> tuple[int, ...]:
+    """The windows whose recordings go in the SLO's slow group: every recorded window of at
+    least :data:`SLOW_WINDOW_MIN_SECONDS`, and the period (a month of samples summed, the
+    costliest rule of all), unless the fast group records it."""
+    fast = set(fast_windows(slo))
+    return tuple(
+        w
+        for w in recorded_windows(slo)
+        if w not in fast and (w >= SLOW_WINDOW_MIN_SECONDS or w == slo.period_seconds)
+    )
+
+
 def calendar_notes(slos: Iterable[SLO]) -> tuple[str, ...]:
     """Comment lines for a rule file with calendar SLOs: what their rules leave out, and why."""
     names = sorted(s.name for s in slos if s.calendar is not None)

@@ -204,13 +204,20 @@ def test_prometheusrule_wraps_the_same_groups() -> None:
     assert doc["spec"]["groups"] == _doc([slo()])["groups"]
 
 
-def _sli_groups(s: SLO, fast_interval_seconds: int) -> dict[str, tuple[str, list[str]]]:
-    """SLI group kind (fast or slow) -> (its interval, the windows it records)."""
+def _sli_groups(
+    s: SLO, fast_interval_seconds: int, slow_interval_seconds: int = 0
+) -> dict[str, tuple[str, list[str]]]:
+    """SLI group kind (fast, global or slow) -> (its interval, the windows it records)."""
     out = {}
-    for g in rule_groups([s], fast_interval_seconds=fast_interval_seconds):
+    groups = rule_groups(
+        [s],
+        fast_interval_seconds=fast_interval_seconds,
+        slow_interval_seconds=slow_interval_seconds,
+    )
+    for g in groups:
         if "-sli-" not in g.name:
             continue
-        kind = "fast" if "-sli-fast-" in g.name else "slow"
+        kind = "fast" if "-sli-fast-" in g.name else "slow" if "-sli-slow-" in g.name else "global"
         windows = sorted({r.labels["sloth_window"] for r in g.rules}, key=parse_duration)
         out[kind] = (g.interval, windows)
     return out
@@ -230,32 +237,32 @@ SEV1_6H_30M = Tier(Severity.SEV1, 6 * 3600, 1800, 5.0)
             15,
             {
                 "fast": ("15s", ["5m"]),
-                "slow": ("", ["30m", "1h", "2h", "6h", "1d", "3d", "30d"]),
+                "global": ("", ["30m", "1h", "2h", "6h", "1d", "3d", "30d"]),
             },
             id="default-tiers-sev1-short-5m-fast",
         ),
         pytest.param(
             {},
             0,
-            {"slow": ("", ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"])},
+            {"global": ("", ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"])},
             id="off-every-window-at-the-global-interval",
         ),
         pytest.param(
             {"tiers": (SEV1_15M_3H, DEFAULT_TIERS[1])},
             20,
-            {"fast": ("20s", ["15m"]), "slow": ("", ["30m", "3h", "6h", "30d"])},
+            {"fast": ("20s", ["15m"]), "global": ("", ["30m", "3h", "6h", "30d"])},
             id="custom-sev1-short-window",
         ),
         pytest.param(
             {"tiers": (DEFAULT_TIERS[0], SEV1_6H_30M)},
             15,
-            {"fast": ("15s", ["5m", "30m"]), "slow": ("", ["1h", "6h", "30d"])},
+            {"fast": ("15s", ["5m", "30m"]), "global": ("", ["1h", "6h", "30d"])},
             id="two-sev1-tiers-both-short-windows",
         ),
         pytest.param(
             {"tiers": DEFAULT_TIERS[1:]},
             15,
-            {"slow": ("", ["30m", "2h", "6h", "1d", "3d", "30d"])},
+            {"global": ("", ["30m", "2h", "6h", "1d", "3d", "30d"])},
             id="no-sev1-tier-no-fast-group",
         ),
     ],
@@ -283,10 +290,82 @@ def test_fast_group_moves_rules_without_changing_them(kind: str) -> None:
     assert by_window(15) == by_window(0)
 
 
+@pytest.mark.parametrize(
+    ("kw", "slow", "want"),
+    [
+        pytest.param(
+            {},
+            120,
+            {
+                "fast": ("15s", ["5m"]),
+                "global": ("", ["30m", "1h", "2h"]),
+                "slow": ("2m", ["6h", "1d", "3d", "30d"]),
+            },
+            id="default-tiers-6h-and-longer-and-the-period-slow",
+        ),
+        pytest.param(
+            {},
+            0,
+            {"fast": ("15s", ["5m"]), "global": ("", ["30m", "1h", "2h", "6h", "1d", "3d", "30d"])},
+            id="off-no-slow-group",
+        ),
+        pytest.param(
+            {"tiers": (DEFAULT_TIERS[0],)},
+            60,
+            {"fast": ("15s", ["5m"]), "global": ("", ["1h"]), "slow": ("1m", ["30d"])},
+            id="sev1-only-the-period-alone-slow",
+        ),
+        pytest.param(
+            {"tiers": (DEFAULT_TIERS[0], SEV1_6H_30M)},
+            120,
+            {"fast": ("15s", ["5m", "30m"]), "global": ("", ["1h"]), "slow": ("2m", ["6h", "30d"])},
+            id="two-sev1-tiers",
+        ),
+    ],
+)
+def test_long_windows_and_the_period_get_a_slow_group(
+    kw: dict[str, Any], slow: int, want: dict[str, tuple[str, list[str]]]
+) -> None:
+    assert _sli_groups(slo(**kw), 15, slow) == want
+
+
+@pytest.mark.parametrize(
+    ("slow", "want"), [pytest.param(120, "2m", id="2m"), pytest.param(0, "", id="off-global")]
+)
+def test_meta_group_runs_at_the_slow_interval(slow: int, want: str) -> None:
+    (meta,) = [g for g in rule_groups([slo()], slow_interval_seconds=slow) if "-meta-" in g.name]
+    (alerts,) = [
+        g for g in rule_groups([slo()], slow_interval_seconds=slow) if "-alerts-" in g.name
+    ]
+    assert (meta.interval, alerts.interval) == (want, "")
+
+
+@pytest.mark.parametrize("kind", ["ratio", "raw"])
+def test_slow_group_moves_rules_without_changing_them(kind: str) -> None:
+    """The same rules, in the same order per window, whatever the intervals: only their group
+    (and its interval) changes, so every recorded number is the same at its instant."""
+    raw = RawIndicator("sum(rate(e[{{.window}}])) / sum(rate(t[{{.window}}]))")
+    s = slo(indicator=raw) if kind == "raw" else slo()
+
+    def by_window(fast: int, slow: int) -> dict[str, list[Any]]:
+        out: dict[str, list[Any]] = {}
+        for g in rule_groups([s], fast_interval_seconds=fast, slow_interval_seconds=slow):
+            for r in g.rules:
+                out.setdefault(r.labels.get("sloth_window", "meta"), []).append(r)
+        return out
+
+    assert by_window(15, 120) == by_window(0, 0) == by_window(15, 0) == by_window(0, 240)
+
+
 def test_fast_group_interval_is_rendered_before_its_rules() -> None:
     doc = _doc([slo()])
     fast = doc["groups"][0]
     assert list(fast) == ["name", "interval", "rules"]
     assert fast["name"] == "sloguard-slo-sli-fast-recordings-checkout-availability"
     assert fast["interval"] == "15s"
-    assert all("interval" not in g for g in doc["groups"][1:])
+    assert [(g["name"].split("-checkout")[0], g.get("interval")) for g in doc["groups"][1:]] == [
+        ("sloguard-slo-sli-recordings", None),
+        ("sloguard-slo-sli-slow-recordings", "2m"),
+        ("sloguard-slo-meta-recordings", "2m"),
+        ("sloguard-slo-alerts", None),
+    ]

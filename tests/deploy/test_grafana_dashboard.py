@@ -208,6 +208,9 @@ def _wait_for(predicate: Any, timeout: float, what: str) -> Any:
     pytest.fail(f"timed out waiting for {what}")
 
 
+INTERVALS_1S = ("--fast-interval", "1s", "--slow-interval", "1s")
+
+
 @pytest.mark.prometheus
 @pytest.mark.slow
 def test_dashboard_metrics_exist_in_prometheus_scraping_a_running_sloguard(
@@ -234,8 +237,9 @@ def test_dashboard_metrics_exist_in_prometheus_scraping_a_running_sloguard(
     cli = [sys.executable, "-m", "sloguard"]
     subprocess.run(
         # The fast group no slower than this Prometheus' global interval (1s), as docs/rules.md
-        # asks: with 15s the meta rules would read a 5m series up to 15 s younger than theirs.
-        [*cli, "generate", str(slo_dir), "-o", str(rules_dir), "--fast-interval", "1s"],
+        # asks: with 15s the meta rules would read a 5m series up to 15 s younger than theirs;
+        # the slow and meta groups at 1s too, so the test sees every series within seconds.
+        [*cli, "generate", str(slo_dir), "-o", str(rules_dir), *INTERVALS_1S],
         cwd=REPO,
         check=True,
         timeout=60,

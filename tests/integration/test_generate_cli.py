@@ -141,6 +141,15 @@ def test_prometheusrule_format_and_split_by_service(tmp_path: Path) -> None:
         pytest.param(
             ["--fast-interval", "10m"], 2, "longer than the 5m window", id="fast-longer-than-5m"
         ),
+        pytest.param(
+            ["--slow-interval", "2x"],
+            2,
+            "'--slow-interval': '2x' is not a duration",
+            id="slow-not-a-duration",
+        ),
+        pytest.param(
+            ["--slow-interval", "5m"], 2, "longer than Prometheus' 5m lookback", id="slow-5m"
+        ),
     ],
 )
 def test_usage_errors(tmp_path: Path, args: list[str], code: int, message: str) -> None:
@@ -166,6 +175,26 @@ def test_fast_interval_option(tmp_path: Path, given: list[str], interval: str | 
     groups = yaml.safe_load(path.read_text())["groups"]
     fast = [g for g in groups if "-sli-fast-" in g["name"]]
     assert [g.get("interval") for g in fast] == ([interval] if interval else [])
+
+
+@pytest.mark.parametrize(
+    ("given", "interval"),
+    [
+        pytest.param([], "2m", id="default"),
+        pytest.param(["--slow-interval", "4m"], "4m", id="4m"),
+        pytest.param(["--slow-interval", "off"], None, id="off"),
+    ],
+)
+def test_slow_interval_option(tmp_path: Path, given: list[str], interval: str | None) -> None:
+    out = tmp_path / "out"
+    proc = run(_tree(tmp_path), "-o", out, *given)
+    assert proc.returncode == 0, proc.stderr
+    (path,) = out.rglob("checkout*.yml")
+    groups = yaml.safe_load(path.read_text())["groups"]
+    slow = [g.get("interval") for g in groups if "-sli-slow-" in g["name"]]
+    meta = [g.get("interval") for g in groups if "-meta-" in g["name"]]
+    assert slow == ([interval] if interval else [])
+    assert meta == [interval]
 
 
 def test_invalid_spec_is_a_located_error_not_a_traceback(tmp_path: Path) -> None:
