@@ -12,15 +12,14 @@ from typing import Any
 import click
 
 from sloguard.burn import Evaluation, burn_rate_text
+from sloguard.cli._durations import duration_or_off
 from sloguard.cli._prometheus import Connection, connection_options, prometheus_config
 from sloguard.clock import SystemClock
 from sloguard.collector import CollectorPause
 from sloguard.durations import (
-    DurationError,
     format_duration,
     human_duration,
     iso_time,
-    parse_duration,
     parse_time,
 )
 from sloguard.engine import Engine
@@ -134,16 +133,6 @@ async def evaluate_at(
     return await _evaluate(config, slos, at, recorded=True, direct_max=0)
 
 
-def parse_window(ctx: click.Context | None, param: click.Parameter | None, text: str) -> int:
-    """``--direct-windows-max`` (a click callback): a duration (``1h``, ``90m``) or ``0``."""
-    if text.strip() in ("0", "0s"):
-        return 0
-    try:
-        return parse_duration(text.strip())
-    except DurationError as exc:
-        raise click.BadParameter(f"{exc}; or 0 to read every recorded window") from None
-
-
 EPILOG = """\b
 Exit status:
   0  every SLO was evaluated (whatever its severity)
@@ -192,7 +181,8 @@ Examples:
                    "recorded series (few queries, but only as fresh as the last rule "
                    "evaluation); --no-recorded queries every window directly.")  # fmt: skip
 @click.option("--direct-windows-max", "direct_max", metavar="DURATION", default="0",
-              show_default=True, callback=parse_window,
+              show_default=True,
+              callback=duration_or_off(off="to read every recorded window"),
               help="With --recorded, still query windows up to this long directly, e.g. 1h for "
                    "the SEV1 tier's 5m and 1h (fresher, a few more queries per SLO).")  # fmt: skip
 @click.option("--color/--no-color", "colour", default=None,

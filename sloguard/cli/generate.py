@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from sloguard.durations import DurationError, parse_duration
+from sloguard.cli._durations import duration_or_off
 from sloguard.errors import SloguardError, SpecError
 from sloguard.model import SLO
 from sloguard.rules import (
@@ -133,37 +133,6 @@ SLOW_INTERVAL_MAX_SECONDS = 240
 between two evaluations, and the daemon would read those SLOs directly."""
 
 
-def _interval(value: str, most: int, why: str) -> int:
-    """A rule group interval in seconds: a duration up to ``most``, or 0/off (no such group).
-    Raises ValueError with what is wrong (``why``: why ``most`` is the limit)."""
-    if value.strip().lower() in ("0", "0s", "off"):
-        return 0
-    try:
-        seconds = parse_duration(value.strip())
-    except DurationError as exc:
-        raise ValueError(f"{exc}; or 0 (off)") from exc
-    if seconds > most:
-        raise ValueError(f"{value!r} is longer than {why}: use 1s to {most}s, or 0 (off)")
-    return seconds
-
-
-def _fast_interval(ctx: click.Context, param: click.Parameter, value: str) -> int:
-    """``--fast-interval`` in seconds: a duration up to 5m, or 0/off for no fast group."""
-    try:
-        return _interval(value, FAST_INTERVAL_MAX_SECONDS, "the 5m window it speeds up")
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), ctx, param) from exc
-
-
-def _slow_interval(ctx: click.Context, param: click.Parameter, value: str) -> int:
-    """``--slow-interval`` in seconds: a duration up to 4m, or 0/off for no slow group."""
-    why = "Prometheus' 5m lookback allows (a series recorded less often vanishes between)"
-    try:
-        return _interval(value, SLOW_INTERVAL_MAX_SECONDS, why)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), ctx, param) from exc
-
-
 def _parse_labels(pairs: Sequence[str]) -> dict[str, str]:
     out = {}
     for pair in pairs:
@@ -214,7 +183,9 @@ def _parse_labels(pairs: Sequence[str]) -> dict[str, str]:
     "fast_interval_seconds",
     default=f"{FAST_INTERVAL_SECONDS}s",
     show_default=True,
-    callback=_fast_interval,
+    callback=duration_or_off(
+        off="(off)", most_seconds=FAST_INTERVAL_MAX_SECONDS, why="the 5m window it speeds up"
+    ),
     metavar="DURATION",
     help="Evaluation interval of each SLO's fast group: the recording rules of its SEV1 tier's "
     "short window (5m by default), which decides how soon a fast burn pages when sloguard "
@@ -226,7 +197,11 @@ def _parse_labels(pairs: Sequence[str]) -> dict[str, str]:
     "slow_interval_seconds",
     default=f"{SLOW_INTERVAL_SECONDS}s",
     show_default=True,
-    callback=_slow_interval,
+    callback=duration_or_off(
+        off="(off)",
+        most_seconds=SLOW_INTERVAL_MAX_SECONDS,
+        why="Prometheus' 5m lookback allows (a series recorded less often vanishes between)",
+    ),
     metavar="DURATION",
     help="Evaluation interval of each SLO's slow group (its windows of 6h and more, and the "
     "period) and of its meta group: no page waits on them, and fewer evaluations let a "
