@@ -30,26 +30,10 @@ def instant_by_sloth_id(
         return None
     out: BySlothId = {}
     for item in result:
-        # The shape parse_instant takes without a second look, as its own loop checks it (every
-        # series, read or not); anything else: None, and the readable way says what is wrong.
-        if type(item) is not dict:
+        read = _series(item)
+        if read is None:
             return None
-        labels, point = item.get("metric"), item.get("value")
-        if (
-            type(labels) is not dict
-            or type(point) is not list
-            or len(point) != 2
-            or type(point[1]) is not str
-            or type(point[0]) not in (float, int)
-        ):
-            return None
-        for v in labels.values():  # JSON object keys are always strings; values need not be
-            if type(v) is not str:
-                return None
-        try:
-            value = float(point[1])
-        except ValueError:
-            return None
+        labels, value = read
         sid = sids.get(labels.get("sloth_id", ""))
         if sid is None:
             continue  # a series no SLO reads
@@ -75,28 +59,35 @@ def instant_label_values(
     out: set[tuple[str, ...]] = set()
     blanks = ("",) * len(names)
     for item in result:
-        # The checks of instant_by_sloth_id, so it accepts what parse_instant accepts or gives
-        # None (kept inline there: a call per series is a tenth of that loop).
-        if type(item) is not dict:
+        read = _series(item)
+        if read is None:
             return None
-        labels, point = item.get("metric"), item.get("value")
-        if (
-            type(labels) is not dict
-            or type(point) is not list
-            or len(point) != 2
-            or type(point[1]) is not str
-            or type(point[0]) not in (float, int)
-        ):
-            return None
-        for v in labels.values():
-            if type(v) is not str:
-                return None
-        try:
-            float(point[1])
-        except ValueError:
-            return None
-        out.add(tuple(map(labels.get, names, blanks)))
+        out.add(tuple(map(read[0].get, names, blanks)))
     return out
+
+
+def _series(item: Any) -> tuple[dict[str, str], float] | None:
+    """One series of a vector answer as its labels and value, in the shape parse_instant takes
+    without a second look (it checks every series, read or not); None for anything else, and
+    the readable way says what is wrong."""
+    if type(item) is not dict:
+        return None
+    labels, point = item.get("metric"), item.get("value")
+    if (
+        type(labels) is not dict
+        or type(point) is not list
+        or len(point) != 2
+        or type(point[1]) is not str
+        or type(point[0]) not in (float, int)
+    ):
+        return None
+    for v in labels.values():  # JSON object keys are always strings; values need not be
+        if type(v) is not str:
+            return None
+    try:
+        return labels, float(point[1])
+    except ValueError:
+        return None
 
 
 __all__ = ["instant_by_sloth_id", "instant_label_values"]
