@@ -222,7 +222,7 @@ class PrometheusClient:
 
     async def query(self, expr: str, at: float) -> list[Sample]:
         """Instant query at unix time ``at``."""
-        data = await self._call("api/v1/query", {"query": expr, "time": _ts(at)}, expr)
+        data = await self._instant(expr, at)
         return parse_instant(data, expr)
 
     async def query_by_sloth_id(
@@ -230,7 +230,7 @@ class PrometheusClient:
     ) -> BySlothId:
         """Instant query at ``at``, its series by ``sloth_id`` (see
         :class:`~sloguard.ports.BulkSource`)."""
-        data = await self._call("api/v1/query", {"query": expr, "time": _ts(at)}, expr)
+        data = await self._instant(expr, at)
         got = instant_by_sloth_id(data, sids, grouped)
         return got if got is not None else by_sloth_id(parse_instant(data, expr), sids, grouped)
 
@@ -239,9 +239,14 @@ class PrometheusClient:
     ) -> set[tuple[str, ...]]:
         """Instant query at ``at``: the values its series' labels ``names`` take (see
         :class:`~sloguard.ports.LabelSource`)."""
-        data = await self._call("api/v1/query", {"query": expr, "time": _ts(at)}, expr)
+        data = await self._instant(expr, at)
         got = instant_label_values(data, names)
         return got if got is not None else label_values(parse_instant(data, expr), names)
+
+    async def _instant(self, expr: str, at: float) -> Any:
+        """The ``data`` of Prometheus's answer to the instant query ``expr`` at ``at``: what
+        :meth:`query`, :meth:`query_by_sloth_id` and :meth:`query_label_values` each read."""
+        return await self._call("api/v1/query", {"query": expr, "time": _ts(at)}, expr)
 
     async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
         """Range query from ``start`` to ``end`` (unix seconds) every ``step`` seconds."""
