@@ -53,9 +53,9 @@ def fast_windows(slo: SLO) -> tuple[int, ...]:
     tier (5m by default), which decides when an SLO about to page joins the daemon's fast path.
 
     Not the long window: the fast path reads it from the raw counters every second, so its
-    recording does not delay a page, and a 1h ``rate`` reads twelve times the samples of a 5m
-    one (at 10,000 SLOs every 15 s, Prometheus on two cores missed most of its iterations).
-    Not the period either (a month of samples)."""
+    recording does not delay a page, and every rule evaluated every 15 s costs Prometheus four
+    times its evaluations at 1m (what a rule costs is its count of evaluations, whatever its
+    window: docs/benchmarks.md, "what each rule costs"). Not the period either."""
     sev1 = {t.short_seconds for t in slo.tiers if t.severity is Severity.SEV1}
     return tuple(sorted(w for w in recorded_windows(slo) if w in sev1 and w != slo.period_seconds))
 
