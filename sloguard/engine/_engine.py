@@ -18,7 +18,7 @@ from sloguard.engine._ask import DEFAULT_CONCURRENCY, Answer, Answers, RecordedA
 from sloguard.engine._combine import ask_combined
 from sloguard.engine._crossing import Probes, crossed
 from sloguard.engine._decode import evaluate_plain, evaluate_planned, plain_numbers
-from sloguard.engine._memo import PerSlo, Verdicts
+from sloguard.engine._memo import PerSlo, Verdicts, bits_of
 from sloguard.engine._merge import Merges, answers_of
 from sloguard.engine._plan import Plan, SloPlan, at_instant, combine, plan_slo
 from sloguard.engine._ratio import divide
@@ -260,15 +260,16 @@ def _evaluate(
     numbers = plain_numbers(sp, recorded) if sp.recorded else None
     if numbers is None:
         return evaluate_planned(sp, answers, at, recorded=recorded)
+    bits = bits_of(numbers) if verdicts is not None else b""
     if verdicts is not None:
-        last = verdicts.get(sp, numbers, at)
+        last = verdicts.get(sp, bits, at)
         if last is not None:
             return [last]
     made = evaluate_plain(sp, numbers, at)
     if made is None:
         made = evaluate_planned(sp, answers, at, recorded=recorded)[0]
     if verdicts is not None:
-        verdicts.put(sp, numbers, made)
+        verdicts.put(sp, bits, made)
     return [made]
 
 

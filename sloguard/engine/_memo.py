@@ -59,28 +59,21 @@ class Verdicts:
     def __init__(self, limit: int = 100_000) -> None:
         self._limit = limit
         self._memo: dict[int, tuple[object, bytes, Evaluation]] = {}
-        # The bits of the numbers last asked about, so that put() after a miss of get() on
-        # the same list does not pack them again (every SLO, on a tick of all-new numbers).
-        self._asked: tuple[list[float], bytes] | None = None
 
-    def get(self, plan: object, numbers: list[float], at: float) -> Evaluation | None:
-        """The evaluation of ``plan`` from the same ``numbers`` as last time, made at ``at``."""
-        bits = _bits(numbers)
-        self._asked = (numbers, bits)
+    def get(self, plan: object, bits: bytes, at: float) -> Evaluation | None:
+        """The evaluation of ``plan`` from numbers of the same ``bits`` (:func:`bits_of`) as
+        last time, made at ``at``."""
         hit = self._memo.get(id(plan))
         if hit is None or hit[0] is not plan or hit[1] != bits:
             return None
         return replace(hit[2], at=at)
 
-    def put(self, plan: object, numbers: list[float], evaluation: Evaluation) -> None:
+    def put(self, plan: object, bits: bytes, evaluation: Evaluation) -> None:
         if len(self._memo) >= self._limit:
             self._memo.clear()
-        asked = self._asked
-        bits = asked[1] if asked is not None and asked[0] is numbers else _bits(numbers)
-        self._asked = None
         self._memo[id(plan)] = (plan, bits, evaluation)
 
 
-def _bits(numbers: list[float]) -> bytes:
+def bits_of(numbers: list[float]) -> bytes:
     """The exact bits of ``numbers``: NaN equals NaN, -0.0 differs from 0.0."""
     return struct.pack(f"{len(numbers)}d", *numbers)
