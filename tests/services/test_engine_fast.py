@@ -29,7 +29,7 @@ from sloguard.ports import Sample, Series, Source, by_sloth_id
 from sloguard.prometheus import PrometheusClient, PrometheusConfig
 from sloguard.prometheus.reachability import Reachability
 from tests.support.edits import Edit, both, drop, keep, set_value, two_slos
-from tests.support.sources import AT, RulesLoaded
+from tests.support.sources import AT, RulesLoaded, rules_loaded_at
 
 NEXT = AT + 30
 FIVE_MINUTES = bulk_query(rules.ratio_series(300))
@@ -158,22 +158,10 @@ async def _readable(slos: list[SLO], source: Source, at: float) -> list[Evaluati
     return [e for sp in the_plan.slos for e in evaluate_planned(sp, answers, at, recorded=recorded)]
 
 
-def _source(slos: list[SLO]) -> RulesLoaded:
-    source = RulesLoaded(slos)
-    for slo in slos:
-        if slo.calendar is None:
-            continue
-        for at in (AT, NEXT):
-            (sp,) = Engine().plan([slo], at).slos
-            source.answers[sp.ratio[slo.period_seconds]] = [Sample({}, 0.0005)]
-            source.answers[sp.total[slo.period_seconds]] = [Sample({}, 100.0)]
-    return source
-
-
 @pytest.mark.parametrize(("kind", "edit"), CASES)
 def test_the_fast_path_says_what_the_readable_one_says(kind: str, edit: Edit) -> None:
     slos = two_slos(kind)
-    source = _source(slos)
+    source = rules_loaded_at(slos, (AT, NEXT))
     config = PrometheusConfig(url="http://prometheus.test")
 
     async def both() -> tuple[list[Evaluation], list[Evaluation], list[Evaluation]]:

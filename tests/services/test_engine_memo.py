@@ -12,28 +12,12 @@ import pytest
 from sloguard import rules
 from sloguard.burn import Evaluation
 from sloguard.engine import Engine, bulk_query
-from sloguard.model import SLO
-from sloguard.ports import Sample
 from tests.support.edits import Edit, both, drop, keep, set_value, two_slos
-from tests.support.sources import AT, RulesLoaded, ratio_slo
+from tests.support.sources import AT, RulesLoaded, ratio_slo, rules_loaded_at
 
 NEXT = AT + 30  # the next tick
 FIVE_MINUTES = bulk_query(rules.ratio_series(300))
 ONE_HOUR_TOTAL = bulk_query(rules.TOTAL + rules.prom_duration(3600))
-
-
-def _source(slos: list[SLO]) -> RulesLoaded:
-    """Rules loaded for ``slos``; a calendar SLO's period, always asked directly over the
-    elapsed part of its period, answered at both ticks."""
-    source = RulesLoaded(slos)
-    for slo in slos:
-        if slo.calendar is None:
-            continue
-        for at in (AT, NEXT):
-            (sp,) = Engine().plan([slo], at).slos
-            source.answers[sp.ratio[slo.period_seconds]] = [Sample({}, 0.0005)]
-            source.answers[sp.total[slo.period_seconds]] = [Sample({}, 100.0)]
-    return source
 
 
 def _seen(evaluations: list[Evaluation]) -> list[str]:
@@ -62,7 +46,7 @@ CASES = [
 @pytest.mark.parametrize(("kind", "edit"), CASES)
 def test_a_ticking_engine_evaluates_as_a_fresh_one(kind: str, edit: Edit) -> None:
     slos = two_slos(kind)
-    source = _source(slos)
+    source = rules_loaded_at(slos, (AT, NEXT))
     engine = Engine()
     asyncio.run(engine.evaluate_all(slos, source, AT))
     edit(source)

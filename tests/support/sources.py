@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import replace
 
 from sloguard import rules
@@ -181,6 +181,20 @@ class RulesLoaded(FakeSource):
     def direct_asks(self) -> list[str]:
         """The direct queries as sent to Prometheus."""
         return [q for q, _ in self.asked if not q.startswith(("max without", "group by"))]
+
+
+def rules_loaded_at(slos: list[SLO], instants: Sequence[float]) -> RulesLoaded:
+    """:class:`RulesLoaded` for ``slos``, where a calendar SLO's period (always asked directly,
+    over the elapsed part of its period) is also answered at each of ``instants``."""
+    source = RulesLoaded(slos)
+    for slo in slos:
+        if slo.calendar is None:
+            continue
+        for at in instants:
+            (sp,) = Engine().plan([slo], at).slos
+            source.answers[sp.ratio[slo.period_seconds]] = [Sample({}, 0.0005)]
+            source.answers[sp.total[slo.period_seconds]] = [Sample({}, 100.0)]
+    return source
 
 
 def one_by_one(plan: Plan) -> Plan:
